@@ -1,0 +1,98 @@
+import type { Aggregate, MeasurementName, Resolution, TelemetryPoint } from '@tonypi/contracts';
+
+/** A range query: one robot, one measurement, some fields, a time window, a wanted point count. */
+export interface RangeQuery {
+  robot_id: string;
+  measurement: MeasurementName;
+  /** Field names; empty means every known field of the measurement. Unknown (extra) fields may be named too. */
+  fields: readonly string[];
+  /** Epoch ms, inclusive. */
+  from: number;
+  /** Epoch ms, exclusive. */
+  to: number;
+  /** About how many buckets the caller wants across the window (e.g. chart width). Default 500, max 10 000. */
+  points?: number;
+  /** Restrict to series whose tags match, e.g. `{ servo_id: '3' }`. */
+  tags?: Readonly<Record<string, string>>;
+}
+
+export interface RangeBucket {
+  /** Bucket start, epoch ms. */
+  t: number;
+  avg: number | null;
+  min: number | null;
+  max: number | null;
+  last: number | null;
+  count: number;
+}
+
+export interface RangeSeries {
+  field: string;
+  tags: Record<string, string>;
+  buckets: RangeBucket[];
+}
+
+export interface RangeResult {
+  /** Which stored resolution answered: the coarsest that still gives the requested point count. */
+  resolution: Resolution;
+  bucket_ms: number;
+  series: RangeSeries[];
+}
+
+export interface LatestPoint {
+  measurement: MeasurementName;
+  tags: Record<string, string>;
+  ts: number;
+  fields: Record<string, number>;
+}
+
+export interface RetentionPolicy {
+  /** How long raw points are kept (ms). Default 7 days. */
+  raw_ms: number;
+  /** How long one-minute roll-ups are kept (ms). Default 90 days. */
+  minute_ms: number;
+  /** How long one-hour roll-ups are kept (ms). Default 730 days. */
+  hour_ms: number;
+}
+
+export interface MaintenanceResult {
+  rolled_up_minutes: number;
+  rolled_up_hours: number;
+  deleted_raw: number;
+  deleted_minute: number;
+  deleted_hour: number;
+}
+
+export interface TelemetryStoreStats {
+  points_written: number;
+  rows_written: number;
+  flushes: number;
+  last_flush_ms: number;
+}
+
+/**
+ * Where telemetry lives. Implementations: DuckDB (embedded, default), InfluxDB (later).
+ * All of them pass the same contract suite (`telemetry-store.contract.ts`).
+ */
+export interface TelemetryStore {
+  readonly kind: string;
+  /** Creates tables/databases as needed. Called once before anything else. */
+  init(): Promise<void>;
+  /** Stores a batch durably enough that a following query sees it. Points may mix measurements and robots. */
+  append(points: readonly TelemetryPoint[]): Promise<void>;
+  /** The newest point of every series of a robot (all measurements, or one), looking back at most `lookback_ms`. */
+  latest(robot_id: string, opts?: { measurement?: MeasurementName; lookback_ms?: number }): Promise<LatestPoint[]>;
+  range(query: RangeQuery): Promise<RangeResult>;
+  /** Field names (known and extra) that hold data for a robot and measurement in the last `lookback_ms`. */
+  fields(robot_id: string, measurement: MeasurementName, lookback_ms?: number): Promise<string[]>;
+  /** Rolls raw points up into minute/hour buckets and deletes what the policy no longer keeps. */
+  maintain(now: number, policy: RetentionPolicy): Promise<MaintenanceResult>;
+  stats(): TelemetryStoreStats;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  raw_ms: 7 * 24 * 3600_000,
+  minute_ms: 90 * 24 * 3600_000,
+  hour_ms: 730 * 24 * 3600_000,
+};
