@@ -19,3 +19,22 @@ export interface Database extends Queryable {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * What both engines hand to a `transaction` callback: besides `query`, it can run a script of several
+ * statements (a migration file) inside that transaction.
+ */
+export interface Transaction extends Queryable {
+  exec(sql: string): Promise<void>;
+}
+
+/** True when `tx` (from `Database.transaction`) can run scripts; both engines' transactions can. */
+export function isScriptable(tx: Queryable): tx is Transaction {
+  return typeof (tx as Partial<Transaction>).exec === 'function';
+}
+
+/** The subset of a pino logger the database layer uses; pino's `Logger` satisfies it. */
+export interface DatabaseLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}

@@ -1,0 +1,36 @@
+/** Small formatting helpers shared by the payload builders: they run for every message. */
+
+/** A finite number rounded to `digits` decimals (JSON has no NaN or Infinity). */
+export function fixed(v: number, digits: number): number {
+  if (!Number.isFinite(v)) return 0;
+  const f = POW10[digits] ?? 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+const POW10 = [1, 10, 100, 1000, 10000];
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
+/**
+ * The legacy client's timestamp: Python's `datetime.now().isoformat()` — local time, no zone,
+ * microseconds only when non-zero.
+ */
+export function isoLocal(ms: number): string {
+  const d = new Date(ms);
+  const base = `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(
+    d.getMinutes(),
+  )}:${pad2(d.getSeconds())}`;
+  const millis = d.getMilliseconds();
+  return millis === 0 ? base : `${base}.${String(millis * 1000).padStart(6, '0')}`;
+}
+
+/** JSON string literal for a value known to be a plain string. */
+export const q = (s: string): string => JSON.stringify(s);
+
+/** Zod-style issues as one line: `params.servo_id: expected number; type: invalid option`. */
+export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : 'payload'}: ${i.message}`)
+    .join('; ');
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { IngestRejectReason } from './errors';
+import type { MeasurementName } from './measurements';
+import type { RobotStatus } from './payloads';
+
+/**
+ * The live stream (`WS /api/v1/stream`): one JSON object per frame, `{ type, ... }`. Times are
+ * epoch ms. The client authenticates (an `Authorization: Bearer` header, or an `auth` message
+ * as its first frame), then subscribes to channels and robots.
+ */
+
+/** What a client can subscribe to. Telemetry covers every measurement. */
+export const LIVE_CHANNELS = ['telemetry', 'status', 'log', 'job', 'scan', 'vision', 'ingest'] as const;
+export type LiveChannel = (typeof LIVE_CHANNELS)[number];
+
+/** Frames per second a client gets at most, per robot and series, for each throttled kind. */
+export const LIVE_RATES_HZ = {
+  location: 20,
+  telemetry: 10,
+  ingest: 1,
+} as const;
+
+export const LiveClientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('auth'), token: z.string().min(1).max(4096) }),
+  z.object({
+    type: z.literal('subscribe'),
+    /** Robot ids, or `["*"]` for every robot (the default). */
+    robots: z.array(z.string().min(1).max(64)).max(1000).default(['*']),
+    channels: z.array(z.enum(LIVE_CHANNELS)).min(1).default(['telemetry', 'status']),
+  }),
+  z.object({
+    type: z.literal('unsubscribe'),
+    robots: z.array(z.string().min(1).max(64)).max(1000).default(['*']),
+    channels: z.array(z.enum(LIVE_CHANNELS)).min(1).default([...LIVE_CHANNELS]),
+  }),
+  z.object({ type: z.literal('ping'), id: z.string().max(64).optional() }),
+]);
+export type LiveClientMessage = z.infer<typeof LiveClientMessage>;
+
+export interface LiveServerEvents {
+  hello: { protocol_version: string; server_time: number; authenticated: boolean };
+  subscribed: { robots: string[]; channels: LiveChannel[] };
+  telemetry: {
+    robot_id: string;
+    measurement: MeasurementName;
+    tags?: Record<string, string>;
+    ts: number;
+    fields: Record<string, number>;
+  };
+  status: {
+    robot_id: string;
+    status: RobotStatus;
+    ts: number;
+    ip_address?: string;
+    camera_url?: string;
+    reason?: string | null;
+  };
+  log: { robot_id: string; level: string; message: string; source?: string; ts: number };
+  job: { robot_id: string; ts: number; data: Record<string, unknown> };
+  scan: { robot_id: string; ts: number; code: string; station_name?: string; action?: string };
+  vision: { robot_id: string; ts: number; data: Record<string, unknown> };
+  ingest: {
+    ts: number;
+    accepted_per_s: number;
+    rejected: Partial<Record<IngestRejectReason, number>>;
+    queue_depth: number;
+  };
+  heartbeat: { ts: number };
+  pong: { id?: string; ts: number };
+  error: { code: string; message: string };
+}
+export type LiveEventType = keyof LiveServerEvents;
+export type LiveFrame = { [K in LiveEventType]: { type: K } & LiveServerEvents[K] }[LiveEventType];
+
+/** Which subscription channel an event belongs to; events without one go to every client. */
+export const LIVE_EVENT_CHANNEL: Partial<Record<LiveEventType, LiveChannel>> = {
+  telemetry: 'telemetry',
+  status: 'status',
+  log: 'log',
+  job: 'job',
+  scan: 'scan',
+  vision: 'vision',
+  ingest: 'ingest',
+};

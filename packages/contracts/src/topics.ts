@@ -1,0 +1,155 @@
+/**
+ * MQTT topics. Canonical layout: `tonypi/{robot_id}/{channel}`. The seed system's robot client
+ * uses a legacy layout (`tonypi/{channel}/{robot_id}`, some topics without an id); both decode
+ * without ambiguity because a robot id may not be one of the legacy channel words.
+ */
+
+export const PROTOCOL_VERSION = '1.0';
+export const TOPIC_ROOT = 'tonypi';
+
+export const ROBOT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Words that are channels in the legacy layout, and therefore never robot ids. */
+export const LEGACY_CHANNEL_WORDS = [
+  'sensors',
+  'servos',
+  'status',
+  'battery',
+  'location',
+  'job',
+  'logs',
+  'vision',
+  'scan',
+  'commands',
+  'emergency_stop',
+  'items',
+  'system',
+] as const;
+
+const RESERVED = new Set<string>(LEGACY_CHANNEL_WORDS);
+
+export function isValidRobotId(id: string): boolean {
+  return ROBOT_ID_RE.test(id) && !RESERVED.has(id);
+}
+
+/** Channels a robot publishes (canonical layout). `performance` is the seeds' name for `system`. */
+export const ROBOT_CHANNELS = [
+  'status',
+  'telemetry',
+  'sensors',
+  'servos',
+  'system',
+  'battery',
+  'location',
+  'job',
+  'scan',
+  'vision',
+  'log',
+  'command/response',
+] as const;
+export type RobotChannel = (typeof ROBOT_CHANNELS)[number];
+
+/** Channel names accepted on the wire and the channel they mean. */
+const CANONICAL_CHANNEL_ALIASES: Readonly<Record<string, RobotChannel>> = {
+  status: 'status',
+  telemetry: 'telemetry',
+  sensors: 'sensors',
+  servos: 'servos',
+  system: 'system',
+  performance: 'system',
+  battery: 'battery',
+  location: 'location',
+  job: 'job',
+  scan: 'scan',
+  vision: 'vision',
+  log: 'log',
+  logs: 'log',
+};
+
+/** Legacy topics `tonypi/{word}/{robot_id}` and the channel they carry. */
+const LEGACY_PER_ROBOT: Readonly<Record<string, RobotChannel>> = {
+  sensors: 'sensors',
+  servos: 'servos',
+  status: 'status',
+  job: 'job',
+  logs: 'log',
+  vision: 'vision',
+  scan: 'scan',
+  battery: 'battery',
+  location: 'location',
+};
+
+/** Legacy topics that name no robot: the id is in the payload's `robot_id`. */
+const LEGACY_SHARED: Readonly<Record<string, RobotChannel>> = {
+  'tonypi/battery': 'battery',
+  'tonypi/location': 'location',
+  'tonypi/commands/response': 'command/response',
+  'tonypi/emergency_stop/response': 'command/response',
+};
+
+export type TopicLayout = 'canonical' | 'legacy';
+
+export type DecodedTopic =
+  | { ok: true; channel: RobotChannel; layout: TopicLayout; robot_id: string | null }
+  | { ok: false; reason: 'bad_robot_id' | 'unknown_channel' | 'not_a_robot_topic' }
+  /** A server → robot topic (command, config, broadcast, items): not ingested, not an error. */
+  | { ok: false; reason: 'outbound' };
+
+const LEGACY_OUTBOUND = new Set(['commands', 'emergency_stop', 'items', 'system']);
+const CANONICAL_OUTBOUND = new Set(['command', 'config']);
+
+/**
+ * Maps a topic to its channel and robot. `robot_id` is null when the topic carries none
+ * (legacy shared topics): the payload must then name the robot.
+ */
+export function decodeTopic(topic: string): DecodedTopic {
+  const shared = LEGACY_SHARED[topic];
+  if (shared) return { ok: true, channel: shared, layout: 'legacy', robot_id: null };
+  const parts = topic.split('/');
+  if (parts[0] !== TOPIC_ROOT || parts.length < 3 || parts.length > 4) {
+    return { ok: false, reason: 'not_a_robot_topic' };
+  }
+  const second = parts[1]!;
+  const third = parts[2]!;
+  if (parts.length === 3 && RESERVED.has(second)) {
+    // Legacy: tonypi/{channel}/{robot_id}
+    const channel = LEGACY_PER_ROBOT[second];
+    if (!channel) return { ok: false, reason: LEGACY_OUTBOUND.has(second) ? 'outbound' : 'not_a_robot_topic' };
+    if (!isValidRobotId(third)) return { ok: false, reason: 'bad_robot_id' };
+    return { ok: true, channel, layout: 'legacy', robot_id: third };
+  }
+  if (!isValidRobotId(second)) return { ok: false, reason: 'bad_robot_id' };
+  if (parts.length === 4) {
+    if (third === 'command' && parts[3] === 'response') {
+      return { ok: true, channel: 'command/response', layout: 'canonical', robot_id: second };
+    }
+    return { ok: false, reason: 'unknown_channel' };
+  }
+  if (CANONICAL_OUTBOUND.has(third)) return { ok: false, reason: 'outbound' };
+  const channel = CANONICAL_CHANNEL_ALIASES[third];
+  if (!channel) return { ok: false, reason: 'unknown_channel' };
+  return { ok: true, channel, layout: 'canonical', robot_id: second };
+}
+
+/** Topic builders: the one place the layout is spelled out. */
+export const topics = {
+  robot: (robot_id: string, channel: RobotChannel): string => `${TOPIC_ROOT}/${robot_id}/${channel}`,
+  command: (robot_id: string): string => `${TOPIC_ROOT}/${robot_id}/command`,
+  config: (robot_id: string): string => `${TOPIC_ROOT}/${robot_id}/config`,
+  broadcast: `${TOPIC_ROOT}/system/broadcast`,
+  legacy: {
+    command: (robot_id: string): string => `${TOPIC_ROOT}/commands/${robot_id}`,
+    commandBroadcast: `${TOPIC_ROOT}/commands/broadcast`,
+    emergencyStop: (robot_id: string): string => `${TOPIC_ROOT}/emergency_stop/${robot_id}`,
+    emergencyStopBroadcast: `${TOPIC_ROOT}/emergency_stop/broadcast`,
+    items: (robot_id: string): string => `${TOPIC_ROOT}/items/${robot_id}`,
+  },
+} as const;
+
+/** What the server subscribes to for ingest: every robot channel in both layouts. */
+export const INGEST_SUBSCRIPTIONS = [
+  `${TOPIC_ROOT}/+/+`,
+  `${TOPIC_ROOT}/+/command/response`,
+  `${TOPIC_ROOT}/battery`,
+  `${TOPIC_ROOT}/location`,
+] as const;

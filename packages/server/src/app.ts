@@ -1,0 +1,283 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Fleet } from '@tonypi/agent';
+import { PROTOCOL_VERSION } from '@tonypi/contracts';
+import { anonymousAuth, EmbeddedBroker } from './broker/embedded-broker';
+import { EmbeddedBus, ExternalBus, type MessageBus, redactUrl } from './broker/message-bus';
+import type { Config } from './config';
+import type { Database } from './db/database';
+import { migrate } from './db/migrate';
+import { openDatabase } from './db/open-database';
+import { buildHttp, type HttpApp } from './http/build-http';
+import type { Health } from './http/health.routes';
+import { createMetrics } from './http/metrics';
+import { IngestPipeline } from './ingest/ingest-pipeline';
+import { LiveHub } from './live/live-hub';
+import { createLogger, type Logger } from './logger';
+import { RobotRegistry } from './robots/robot-registry';
+import { RobotsRepository } from './robots/robots.repository';
+import { RobotsService } from './robots/robots.service';
+import { loadJwtSecret } from './secrets';
+import { DuckDbTelemetryStore } from './telemetry/duckdb-telemetry-store';
+import { MaintenanceJob } from './telemetry/maintenance-job';
+import type { TelemetryStore } from './telemetry/telemetry-store';
+import { TelemetryService } from './telemetry/telemetry.service';
+import { ensureAdmin } from './users/bootstrap-admin';
+import { UsersRepository } from './users/users.repository';
+
+export const VERSION = '0.1.0';
+
+export interface RunningServer {
+  /** http://host:port of the REST API, docs and live stream. */
+  url: string;
+  /** mqtt://host:port robots connect to (the embedded broker, or MQTT_URL). */
+  mqttUrl: string;
+  mqttWsUrl?: string;
+  /** Set on the very first start only, when the admin's password was generated. */
+  generatedAdminPassword?: string;
+  http: HttpApp;
+  pipeline: IngestPipeline;
+  registry: RobotRegistry;
+  store: TelemetryStore;
+  db: Database;
+  live: LiveHub;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+/** Builds and starts everything the config asks for; `stop()` undoes it in reverse order. */
+export async function startServer(config: Readonly<Config>, opts: { logger?: Logger } = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const started = Date.now();
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse().splice(0)) {
+      try {
+        await cleanup();
+      } catch (err) {
+        logger.error({ err }, 'error during shutdown');
+      }
+    }
+  };
+
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+
+    const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger });
+    cleanups.push(() => db.close());
+    await migrate(db, { logger });
+    const users = new UsersRepository(db);
+    const admin = await ensureAdmin(users, { password: config.auth.adminPassword });
+    const jwtSecret = await loadJwtSecret(config.auth.jwtSecret, config.dataDir);
+
+    const store = openTelemetryStore(config, logger);
+    await store.init();
+    cleanups.push(() => store.close());
+
+    const live = new LiveHub();
+    live.start();
+    cleanups.push(async () => live.stop());
+
+    const robotsRepo = new RobotsRepository(db);
+    const registry = new RobotRegistry({
+      repo: robotsRepo,
+      logger,
+      autoRegister: config.robots.autoRegister,
+      offlineAfterMs: 30_000,
+      onStatusChange: (change) => live.event('status', change),
+    });
+    await registry.start();
+    cleanups.push(() => registry.stop());
+
+    const pipeline = new IngestPipeline({
+      store,
+      registry,
+      live,
+      logger,
+      queueLimit: config.ingest.queueLimit,
+      clockSkewMaxMs: config.ingest.clockSkewMaxMs,
+    });
+    pipeline.start();
+    cleanups.push(() => pipeline.stop());
+
+    let bus: MessageBus;
+    let broker: EmbeddedBroker | undefined;
+    let mqttUrl: string;
+    let mqttWsUrl: string | undefined;
+    if (config.mqtt.url) {
+      bus = await ExternalBus.connect({
+        url: config.mqtt.url,
+        username: config.mqtt.username,
+        password: config.mqtt.password,
+        sharedGroup: config.mqtt.sharedGroup === 'off' ? undefined : config.mqtt.sharedGroup,
+        clientId: `tonypi-server-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+        logger,
+      });
+      mqttUrl = config.mqtt.url;
+    } else {
+      broker = await EmbeddedBroker.start({
+        ...config.mqtt.embedded,
+        auth: anonymousAuth(config.robots.allowAnonymous),
+        logger,
+      });
+      const b = broker;
+      cleanups.push(() => b.close());
+      bus = new EmbeddedBus(broker.aedes);
+      const host = publicHost(config.mqtt.embedded.host);
+      mqttUrl = `mqtt://${host}:${broker.port}`;
+      mqttWsUrl = `ws://${host}:${broker.wsPort}`;
+    }
+    // The bus closes before the pipeline's last flush: nothing arrives after it.
+    cleanups.push(() => bus.close());
+    await bus.subscribeIngest(pipeline.handle);
+
+    const maintenance = new MaintenanceJob(store, config.retention, logger);
+    maintenance.start();
+    cleanups.push(() => maintenance.stop());
+
+    const robots = new RobotsService(robotsRepo, registry, store);
+    const telemetry = new TelemetryService(store, robots);
+    const warnings: string[] = [];
+    if (config.robots.allowAnonymous) {
+      warnings.push('Robots without credentials are accepted (ALLOW_ANONYMOUS_ROBOTS=true).');
+    }
+    const health = async (): Promise<Health> => {
+      const dbUp = await db.ping().then(
+        () => true,
+        () => false,
+      );
+      const brokerUp = bus.isConnected();
+      const ingest = pipeline.stats();
+      return {
+        status: dbUp && brokerUp ? 'ok' : 'degraded',
+        version: VERSION,
+        protocol_version: PROTOCOL_VERSION,
+        uptime_s: Math.round((Date.now() - started) / 1000),
+        components: {
+          database: { status: dbUp ? 'up' : 'down', kind: db.kind },
+          telemetry: {
+            status: ingest.store_errors > 0 && ingest.queue_points > 0 ? 'down' : 'up',
+            kind: store.kind,
+          },
+          broker: {
+            status: brokerUp ? 'up' : 'down',
+            kind: bus.kind === 'embedded' ? 'aedes (embedded)' : redactUrl(mqttUrl),
+            clients: broker?.connectedClients,
+          },
+        },
+        robots: { known: registry.size, online: registry.onlineCount() },
+        live: {
+          clients: live.clientCount,
+          frames_sent: live.counters.frames_sent,
+          frames_skipped: live.counters.frames_skipped,
+        },
+        ingest,
+        warnings,
+      };
+    };
+    const metrics = createMetrics([
+      {
+        name: 'tonypi_ingest_messages_total',
+        help: 'MQTT messages by outcome',
+        type: 'counter',
+        labelNames: ['result'],
+        read: () => {
+          const s = pipeline.stats();
+          return [
+            { labels: { result: 'accepted' }, value: s.messages_accepted },
+            { labels: { result: 'rejected' }, value: s.messages_rejected },
+            { labels: { result: 'ignored' }, value: s.ignored_outbound },
+          ];
+        },
+      },
+      {
+        name: 'tonypi_ingest_rejected_total',
+        help: 'Rejected MQTT messages by reason',
+        type: 'counter',
+        labelNames: ['reason'],
+        read: () => Object.entries(pipeline.stats().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
+      },
+      { name: 'tonypi_ingest_points_stored_total', help: 'Telemetry points written', type: 'counter', read: () => pipeline.stats().points_stored },
+      { name: 'tonypi_ingest_points_shed_total', help: 'Telemetry points dropped under overload', type: 'counter', read: () => pipeline.stats().points_shed },
+      { name: 'tonypi_ingest_queue_points', help: 'Points waiting for the store', type: 'gauge', read: () => pipeline.stats().queue_points },
+      { name: 'tonypi_ingest_store_lag_p99_ms', help: 'Receive → stored, 99th percentile (ms)', type: 'gauge', read: () => pipeline.stats().store_lag_ms.p99 ?? 0 },
+      { name: 'tonypi_robots_online', help: 'Robots online', type: 'gauge', read: () => registry.onlineCount() },
+      { name: 'tonypi_robots_known', help: 'Robots known', type: 'gauge', read: () => registry.size },
+      { name: 'tonypi_live_clients', help: 'Live stream connections', type: 'gauge', read: () => live.clientCount },
+      { name: 'tonypi_live_frames_sent_total', help: 'Live frames sent', type: 'counter', read: () => live.counters.frames_sent },
+      { name: 'tonypi_live_frames_skipped_total', help: 'Live frames skipped for slow clients', type: 'counter', read: () => live.counters.frames_skipped },
+      { name: 'tonypi_mqtt_clients', help: 'Connected MQTT clients (embedded broker)', type: 'gauge', read: () => broker?.connectedClients ?? 0 },
+    ]);
+
+    const http = await buildHttp({
+      logger,
+      version: VERSION,
+      jwtSecret,
+      sessionTtlS: config.auth.sessionTtlS,
+      users,
+      robots,
+      telemetry,
+      live,
+      metrics,
+      health,
+    });
+    try {
+      await http.listen({ port: config.http.port, host: config.http.host });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new Error(`HTTP port ${config.http.port} is already in use: stop what holds it, or set PORT to a free port.`);
+      }
+      throw err;
+    }
+    cleanups.push(() => http.close());
+    const address = http.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.http.port;
+    const url = `http://${publicHost(config.http.host)}:${port}`;
+
+    if (config.simulator.robots > 0) {
+      const fleet = await Fleet.start({
+        brokerUrl: mqttUrl.replace('0.0.0.0', '127.0.0.1'),
+        robots: config.simulator.robots,
+        rateHz: config.simulator.rateHz,
+        username: config.mqtt.username,
+        password: config.mqtt.password,
+        logger,
+      });
+      cleanups.push(() => fleet.stop());
+    }
+
+    return {
+      url,
+      mqttUrl,
+      mqttWsUrl,
+      generatedAdminPassword: admin.generatedPassword,
+      http,
+      pipeline,
+      registry,
+      store,
+      db,
+      live,
+      logger,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function openTelemetryStore(config: Readonly<Config>, logger: Logger): TelemetryStore {
+  const url = config.telemetryUrl;
+  if (!url) return new DuckDbTelemetryStore({ path: path.join(config.dataDir, 'telemetry.duckdb'), logger });
+  const parsed = new URL(url);
+  if (parsed.protocol === 'duckdb:') {
+    return new DuckDbTelemetryStore({ path: decodeURIComponent(parsed.host + parsed.pathname) || ':memory:', logger });
+  }
+  throw new Error(
+    `TELEMETRY_URL ${redactUrl(url)}: the InfluxDB store is not in this version; unset TELEMETRY_URL to use the embedded DuckDB store.`,
+  );
+}
+
+function publicHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+}

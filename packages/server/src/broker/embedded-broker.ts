@@ -1,0 +1,136 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { Aedes, type Client } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Logger } from '../logger';
+
+/**
+ * Who may connect, publish and subscribe. Robot credentials arrive with their own issue; until
+ * then `allowAnonymous` decides whether robots without credentials are accepted.
+ */
+export interface BrokerAuth {
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<boolean>;
+  authorizePublish(client: Client | null, topic: string): boolean;
+  authorizeSubscribe(client: Client, topic: string): boolean;
+}
+
+export function anonymousAuth(allowAnonymous: boolean): BrokerAuth {
+  return {
+    authenticate: async (_id, username) => allowAnonymous || username !== undefined,
+    // Nobody but the server may publish on the server's own topics ($SYS-like and commands).
+    authorizePublish: (_client, topic) => !topic.startsWith('$SYS'),
+    authorizeSubscribe: () => true,
+  };
+}
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  wsPort: number;
+  auth: BrokerAuth;
+  logger: Logger;
+}
+
+export class PortInUseError extends Error {
+  constructor(what: string, port: number, variable: string) {
+    super(`${what} port ${port} is already in use: stop what holds it, or set ${variable} to a free port.`);
+    this.name = 'PortInUseError';
+  }
+}
+
+/** Aedes on TCP and MQTT-over-WebSocket, in this process. */
+export class EmbeddedBroker {
+  private constructor(
+    readonly aedes: Aedes,
+    private readonly tcp: net.Server,
+    private readonly httpServer: http.Server,
+    private readonly wss: WebSocketServer,
+  ) {}
+
+  static async start(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+    const { auth, logger } = opts;
+    const aedes = await Aedes.createBroker({
+      // Deliveries to in-process subscribers run this many at once: the ingest is one of them.
+      concurrency: 1000,
+      authenticate: (client, username, password, done) => {
+        auth.authenticate(client.id, username, password).then(
+          (ok) => {
+            if (ok) return done(null, true);
+            const err = Object.assign(new Error('Bad username or password'), { returnCode: 4 as const });
+            done(err, false);
+          },
+          (err: Error) => done(Object.assign(err, { returnCode: 3 as const }), false),
+        );
+      },
+      authorizePublish: (client, packet, cb) =>
+        cb(auth.authorizePublish(client, packet.topic) ? null : new Error('Publish not authorized')),
+      authorizeSubscribe: (client, sub, cb) =>
+        cb(null, auth.authorizeSubscribe(client, sub.topic) ? sub : null),
+    });
+    aedes.on('clientError', (client, err) =>
+      logger.debug({ client: client?.id, err: err.message }, 'mqtt client error'),
+    );
+    aedes.on('connectionError', (_client, err) =>
+      logger.debug({ err: err.message }, 'mqtt connection error'),
+    );
+
+    const tcp = net.createServer({ noDelay: true }, (socket) => aedes.handle(socket));
+    const httpServer = http.createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
+    });
+    const wss = new WebSocketServer({ server: httpServer, maxPayload: 256 * 1024 });
+    wss.on('connection', (socket, req) => {
+      const stream = createWebSocketStream(socket);
+      stream.on('error', () => stream.destroy());
+      aedes.handle(stream, req);
+    });
+
+    try {
+      await listen(tcp, opts.port, opts.host, 'MQTT', 'MQTT_PORT');
+      await listen(httpServer, opts.wsPort, opts.host, 'MQTT WebSocket', 'MQTT_WS_PORT');
+    } catch (err) {
+      tcp.close();
+      httpServer.close();
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      throw err;
+    }
+    return new EmbeddedBroker(aedes, tcp, httpServer, wss);
+  }
+
+  get port(): number {
+    return (this.tcp.address() as net.AddressInfo).port;
+  }
+
+  get wsPort(): number {
+    return (this.httpServer.address() as net.AddressInfo).port;
+  }
+
+  get connectedClients(): number {
+    return this.aedes.connectedClients;
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    this.wss.close();
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await Promise.all([closeServer(this.tcp), closeServer(this.httpServer)]);
+  }
+}
+
+async function listen(server: net.Server, port: number, host: string, what: string, variable: string) {
+  server.listen(port, host);
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(what, port, variable);
+    throw err;
+  }
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}

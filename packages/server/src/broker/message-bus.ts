@@ -1,0 +1,148 @@
+import { INGEST_SUBSCRIPTIONS } from '@tonypi/contracts';
+import type { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../logger';
+
+export type MessageHandler = (topic: string, payload: Buffer) => void;
+
+export interface PublishOptions {
+  qos: 0 | 1;
+  retain?: boolean;
+}
+
+/** The server's side of MQTT: what ingest reads and what commands publish through. */
+export interface MessageBus {
+  readonly kind: 'embedded' | 'external';
+  /** Starts delivering robot messages (both topic layouts) to `handler`, which must not block. */
+  subscribeIngest(handler: MessageHandler): Promise<void>;
+  publish(topic: string, payload: string | Buffer, opts: PublishOptions): Promise<void>;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+/** Subscribes inside the embedded broker: no socket, no second MQTT encode/decode. */
+export class EmbeddedBus implements MessageBus {
+  readonly kind = 'embedded';
+  private readonly unsubscribers: Array<() => Promise<void>> = [];
+
+  constructor(private readonly aedes: Aedes) {}
+
+  async subscribeIngest(handler: MessageHandler): Promise<void> {
+    for (const topic of INGEST_SUBSCRIPTIONS) {
+      const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+        handler(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
+        cb();
+      };
+      await new Promise<void>((resolve) => this.aedes.subscribe(topic, deliver, resolve));
+      this.unsubscribers.push(
+        () => new Promise<void>((resolve) => this.aedes.unsubscribe(topic, deliver, resolve)),
+      );
+    }
+  }
+
+  publish(topic: string, payload: string | Buffer, opts: PublishOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.aedes.publish(
+        {
+          cmd: 'publish',
+          topic,
+          payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+          qos: opts.qos,
+          retain: opts.retain ?? false,
+          dup: false,
+        },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  isConnected(): boolean {
+    return !this.aedes.closed;
+  }
+
+  async close(): Promise<void> {
+    for (const unsubscribe of this.unsubscribers.splice(0)) await unsubscribe();
+  }
+}
+
+export interface ExternalBusOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  /** MQTT shared-subscription group so several servers split the ingest; undefined = plain subscription. */
+  sharedGroup?: string;
+  clientId: string;
+  logger: Logger;
+}
+
+/** A client of an external broker (Mosquitto, EMQX, HiveMQ). */
+export class ExternalBus implements MessageBus {
+  readonly kind = 'external';
+
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly opts: ExternalBusOptions,
+  ) {}
+
+  static async connect(opts: ExternalBusOptions): Promise<ExternalBus> {
+    const client = mqtt.connect(opts.url, {
+      clientId: opts.clientId,
+      username: opts.username,
+      password: opts.password,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 2000,
+      connectTimeout: 10_000,
+      protocolVersion: 5,
+    });
+    client.on('connect', () => {
+      // mqtt.js leaves Nagle on; at thousands of small messages a second it adds tens of ms.
+      (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+    });
+    client.on('error', (err) => opts.logger.warn({ err: err.message }, 'mqtt broker error'));
+    client.on('offline', () => opts.logger.warn({ url: redactUrl(opts.url) }, 'mqtt broker unreachable'));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.end(true);
+        reject(new Error(`Cannot reach the MQTT broker at ${redactUrl(opts.url)} (MQTT_URL) within 10 s`));
+      }, 10_000);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return new ExternalBus(client, opts);
+  }
+
+  async subscribeIngest(handler: MessageHandler): Promise<void> {
+    this.client.on('message', (topic, payload) => handler(topic, payload));
+    const group = this.opts.sharedGroup;
+    const subs = INGEST_SUBSCRIPTIONS.map((t) => (group ? `$share/${group}/${t}` : t));
+    await this.client.subscribeAsync(
+      Object.fromEntries(subs.map((t) => [t, { qos: 1 as const }])),
+    );
+  }
+
+  async publish(topic: string, payload: string | Buffer, opts: PublishOptions): Promise<void> {
+    await this.client.publishAsync(topic, payload, { qos: opts.qos, retain: opts.retain ?? false });
+  }
+
+  isConnected(): boolean {
+    return this.client.connected;
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+  }
+}
+
+/** A URL fit for a log line: no password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}

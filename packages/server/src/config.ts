@@ -1,0 +1,123 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every problem is reported at once; the result is
+ * frozen and passed to whoever needs it.
+ */
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const EnvSchema = z.object({
+  PORT: port.default(8000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  MQTT_PORT: port.default(1883),
+  MQTT_WS_PORT: port.default(9001),
+  MQTT_HOST: z.string().min(1).optional(),
+  MQTT_URL: z
+    .url({ protocol: /^(mqtts?|wss?|tcp)$/ })
+    .optional()
+    .describe('External broker; unset = embedded Aedes'),
+  MQTT_USERNAME: z.string().optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  MQTT_SHARED_GROUP: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('tonypi-ingest'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  TELEMETRY_URL: z.url({ protocol: /^(duckdb|influx|influxs)$/ }).optional(),
+  SIMULATED_ROBOTS: z.coerce.number().int().min(0).max(1000).default(0),
+  SIMULATED_RATE_HZ: z.coerce.number().positive().max(1000).default(1),
+  ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_TTL_S: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(12 * 3600),
+  ALLOW_ANONYMOUS_ROBOTS: bool.default(true),
+  AUTO_REGISTER_ROBOTS: bool.default(true),
+  RETENTION_RAW_DAYS: z.coerce.number().positive().max(3650).default(7),
+  RETENTION_MINUTE_DAYS: z.coerce.number().positive().max(3650).default(90),
+  RETENTION_HOUR_DAYS: z.coerce.number().positive().max(36500).default(730),
+  INGEST_QUEUE_LIMIT: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
+  CLOCK_SKEW_MAX_S: z.coerce.number().int().min(1).max(86_400).default(300),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  http: { port: number; host: string };
+  dataDir: string;
+  mqtt: {
+    /** External broker URL; undefined = run the embedded broker. */
+    url?: string;
+    username?: string;
+    password?: string;
+    sharedGroup: string;
+    embedded: { host: string; port: number; wsPort: number };
+  };
+  databaseUrl?: string;
+  telemetryUrl?: string;
+  simulator: { robots: number; rateHz: number };
+  auth: { adminPassword?: string; jwtSecret?: string; sessionTtlS: number };
+  robots: { allowAnonymous: boolean; autoRegister: boolean };
+  retention: { raw_ms: number; minute_ms: number; hour_ms: number };
+  ingest: { queueLimit: number; clockSkewMaxMs: number };
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DAY_MS = 24 * 3600_000;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  // An empty variable means "unset": `PORT= npm start` should not fail on ''.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const config: Config = {
+    http: { port: e.PORT, host: e.HOST },
+    dataDir: e.DATA_DIR,
+    mqtt: {
+      url: e.MQTT_URL,
+      username: e.MQTT_USERNAME,
+      password: e.MQTT_PASSWORD,
+      sharedGroup: e.MQTT_SHARED_GROUP,
+      embedded: { host: e.MQTT_HOST ?? e.HOST, port: e.MQTT_PORT, wsPort: e.MQTT_WS_PORT },
+    },
+    databaseUrl: e.DATABASE_URL,
+    telemetryUrl: e.TELEMETRY_URL,
+    simulator: { robots: e.SIMULATED_ROBOTS, rateHz: e.SIMULATED_RATE_HZ },
+    auth: { adminPassword: e.ADMIN_PASSWORD, jwtSecret: e.JWT_SECRET, sessionTtlS: e.SESSION_TTL_S },
+    robots: { allowAnonymous: e.ALLOW_ANONYMOUS_ROBOTS, autoRegister: e.AUTO_REGISTER_ROBOTS },
+    retention: {
+      raw_ms: e.RETENTION_RAW_DAYS * DAY_MS,
+      minute_ms: e.RETENTION_MINUTE_DAYS * DAY_MS,
+      hour_ms: e.RETENTION_HOUR_DAYS * DAY_MS,
+    },
+    ingest: { queueLimit: e.INGEST_QUEUE_LIMIT, clockSkewMaxMs: e.CLOCK_SKEW_MAX_S * 1000 },
+    logLevel: e.LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(o: T): Readonly<T> {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(o);
+}

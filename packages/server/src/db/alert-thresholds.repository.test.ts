@@ -1,0 +1,4 @@
+import { describeAlertThresholdsRepositoryContract } from './alert-thresholds.repository.contract';
+import { openTestPGlite } from './test-databases';
+
+describeAlertThresholdsRepositoryContract(openTestPGlite);

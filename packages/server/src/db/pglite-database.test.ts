@@ -1,0 +1,86 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeDatabaseContract } from './database.contract';
+import { openDatabase } from './open-database';
+import { PGliteDatabase } from './pglite-database';
+import { openTestPGlite } from './test-databases';
+
+describeDatabaseContract(openTestPGlite);
+
+describe('PGliteDatabase on disk', () => {
+  const dirs: string[] = [];
+  const open: PGliteDatabase[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((db) => db.close()));
+    await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+  async function tempDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'tonypi-pglite-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  it('keeps data across a close and reopen', async () => {
+    const dir = join(await tempDir(), 'pg');
+    const first = await PGliteDatabase.open({ dataDir: dir });
+    await first.exec("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('kept');");
+    await first.close();
+    const second = await PGliteDatabase.open({ dataDir: dir });
+    open.push(second);
+    expect((await second.query('SELECT v FROM t')).rows).toEqual([{ v: 'kept' }]);
+  });
+
+  it('refuses a directory another open database holds, naming it and the way out', async () => {
+    const dir = join(await tempDir(), 'pg');
+    open.push(await PGliteDatabase.open({ dataDir: dir }));
+    const second = PGliteDatabase.open({ dataDir: dir });
+    await expect(second).rejects.toThrow(`The embedded database in ${dir} is in use by process ${process.pid}`);
+    await expect(second).rejects.toThrow(`delete ${dir}.lock`);
+  });
+
+  it('takes over a lock left by a process that has exited', async () => {
+    const dir = join(await tempDir(), 'pg');
+    await writeFile(`${dir}.lock`, JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname() }));
+    const db = await PGliteDatabase.open({ dataDir: dir });
+    open.push(db);
+    expect(JSON.parse(await readFile(`${dir}.lock`, 'utf8'))).toMatchObject({ pid: process.pid });
+  });
+
+  it('releases the lock on close', async () => {
+    const dir = join(await tempDir(), 'pg');
+    const db = await PGliteDatabase.open({ dataDir: dir });
+    await db.close();
+    await expect(readFile(`${dir}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('explains a damaged directory: which one and what to do', async () => {
+    const dir = join(await tempDir(), 'pg');
+    const db = await PGliteDatabase.open({ dataDir: dir });
+    await db.close();
+    await writeFile(join(dir, 'global', 'pg_control'), 'garbage');
+    const reopened = PGliteDatabase.open({ dataDir: dir });
+    await expect(reopened).rejects.toThrow(`Could not open the embedded database in ${dir}`);
+    await expect(reopened).rejects.toThrow(`mv ${dir} ${dir}.broken`);
+    await expect(readFile(`${dir}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('openDatabase', () => {
+  it('opens the embedded engine in DATA_DIR/pg when no URL is set', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tonypi-data-'));
+    try {
+      const db = await openDatabase({ dataDir });
+      try {
+        expect(db.kind).toBe('pglite');
+        await db.ping();
+        await expect(readFile(join(dataDir, 'pg', 'PG_VERSION'), 'utf8')).resolves.toMatch(/^\d+/);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

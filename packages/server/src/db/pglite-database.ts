@@ -1,0 +1,110 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import type { Database, DatabaseLogger, QueryResult, Transaction } from './database';
+import { acquireDirectoryLock, type DirectoryLock } from './directory-lock';
+import { textParsers } from './type-parsers';
+
+export interface PGliteDatabaseOptions {
+  /** Directory of the database files; in memory when undefined (tests). */
+  dataDir?: string;
+  logger?: DatabaseLogger;
+  /** In memory only: start from a `dumpDataDir()` of another database (tests clone a migrated template). */
+  loadDataDir?: Blob;
+}
+
+/** The embedded engine: PostgreSQL compiled to WebAssembly, in this process, files in `dataDir`. */
+export class PGliteDatabase implements Database {
+  readonly kind = 'pglite' as const;
+  private closed = false;
+
+  private constructor(
+    private readonly pg: PGlite,
+    private readonly lock: DirectoryLock | undefined,
+  ) {}
+
+  static async open(options: PGliteDatabaseOptions = {}): Promise<PGliteDatabase> {
+    const { dataDir, logger, loadDataDir } = options;
+    if (dataDir === undefined) {
+      const pg = new PGlite({ parsers: textParsers, ...(loadDataDir ? { loadDataDir } : {}) });
+      await pg.waitReady;
+      return new PGliteDatabase(pg, undefined);
+    }
+
+    const directory = resolve(dataDir);
+    mkdirSync(dirname(directory), { recursive: true });
+    // PGlite takes no lock of its own and two processes writing one directory corrupt it.
+    const lock = acquireDirectoryLock(directory, `${directory}.lock`);
+    const firstStart = !existsSync(join(directory, 'PG_VERSION'));
+    if (firstStart) {
+      logger?.info({ directory }, 'Creating the embedded database (the first start takes a few seconds)');
+    }
+    let pg: PGlite | undefined;
+    try {
+      pg = new PGlite({ dataDir: directory, parsers: textParsers });
+      await pg.waitReady;
+      return new PGliteDatabase(pg, lock);
+    } catch (cause) {
+      await pg?.close().catch(() => undefined);
+      lock.release();
+      throw new Error(
+        `Could not open the embedded database in ${directory}: ${describe(cause)}. ` +
+          'The directory is damaged (for example the server was killed during its first start) or was ' +
+          `written by an incompatible version. Stop the server, move the directory away ` +
+          `(mv ${directory} ${directory}.broken) and start again to create an empty database, ` +
+          'or set DATABASE_URL to use a PostgreSQL server.',
+        { cause },
+      );
+    }
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+    return toQueryResult(await this.pg.query<T>(sql, params as unknown[] | undefined));
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pg.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.pg.transaction((tx) => fn(wrapTransaction(tx)));
+  }
+
+  async ping(): Promise<void> {
+    await this.pg.query('select 1');
+  }
+
+  /** A tarball of the whole database, for `open({ loadDataDir })`. */
+  dumpDataDir(): Promise<Blob> {
+    return this.pg.dumpDataDir('none');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.pg.close();
+    } finally {
+      this.lock?.release();
+    }
+  }
+}
+
+function wrapTransaction(tx: PGliteTransaction): Transaction {
+  return {
+    query: async <T>(sql: string, params?: readonly unknown[]) =>
+      toQueryResult(await tx.query<T>(sql, params as unknown[] | undefined)),
+    exec: async (sql: string) => {
+      await tx.exec(sql);
+    },
+  };
+}
+
+function toQueryResult<T>(result: { rows: T[]; affectedRows?: number }): QueryResult<T> {
+  // PGlite counts rows only for INSERT/UPDATE/DELETE; for a SELECT the count is the rows returned (as in pg).
+  return { rows: result.rows, rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,108 @@
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import { ErrorBody, PROTOCOL_VERSION } from '@tonypi/contracts';
+import Fastify from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
+import { authPlugin } from '../auth/auth';
+import { authRoutes } from '../auth/auth.routes';
+import { liveRoutes } from '../live/live.routes';
+import type { LiveHub } from '../live/live-hub';
+import type { Logger } from '../logger';
+import { robotsRoutes } from '../robots/robots.routes';
+import type { RobotsService } from '../robots/robots.service';
+import { telemetryRoutes } from '../telemetry/telemetry.routes';
+import type { TelemetryService } from '../telemetry/telemetry.service';
+import type { UsersRepository } from '../users/users.repository';
+import { errorHandler } from './api-error';
+import { type Health, healthRoutes } from './health.routes';
+
+export interface HttpDeps {
+  logger: Logger;
+  version: string;
+  jwtSecret: string;
+  sessionTtlS: number;
+  users: UsersRepository;
+  robots: RobotsService;
+  telemetry: TelemetryService;
+  live: LiveHub;
+  metrics: Registry;
+  health: () => Promise<Health>;
+}
+
+/** Plugins in layers: external (docs, websocket, rate limit) → app (auth, errors) → routes. */
+export async function buildHttp(deps: HttpDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+    requestTimeout: 30_000,
+    // Browsers' repeated query parameters (?field=a&field=b) become arrays.
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler(deps.logger));
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}` } }),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'TonyPi Fleet Monitor API',
+        version: deps.version,
+        description:
+          `REST API of the TonyPi Fleet Monitor (robot protocol ${PROTOCOL_VERSION}). Sign in with ` +
+          '`POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`. Each operation names its permission.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(rateLimit, { global: false });
+  await app.register(authPlugin, { secret: deps.jwtSecret, sessionTtlS: deps.sessionTtlS });
+
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, { users: deps.users, sessionTtlS: deps.sessionTtlS });
+      await api.register(healthRoutes, { health: deps.health });
+      await api.register(robotsRoutes, { robots: deps.robots });
+      await api.register(telemetryRoutes, { telemetry: deps.telemetry });
+      await api.register(liveRoutes, { hub: deps.live });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      config: { permission: 'public' },
+      schema: { tags: ['system'], summary: 'Prometheus metrics', description: 'Permission: public.', hide: false },
+    },
+    async (_req, reply) => {
+      reply.header('content-type', deps.metrics.contentType);
+      return deps.metrics.metrics();
+    },
+  );
+  app.get(
+    '/',
+    { config: { permission: 'public' }, schema: { hide: true, response: { 404: ErrorBody } } },
+    async (_req, reply) => reply.redirect('/docs'),
+  );
+  return app;
+}
+
+export type HttpApp = Awaited<ReturnType<typeof buildHttp>>;

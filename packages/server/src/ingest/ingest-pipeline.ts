@@ -1,0 +1,196 @@
+import type { IngestRejectReason, TelemetryPoint } from '@tonypi/contracts';
+import type { LiveHub } from '../live/live-hub';
+import type { Logger } from '../logger';
+import type { RobotRegistry } from '../robots/robot-registry';
+import type { TelemetryStore } from '../telemetry/telemetry-store';
+import { LagReservoir } from './lag-reservoir';
+import { normalize } from './normalize';
+import { RejectionLog } from './rejection-log';
+
+export interface IngestPipelineOptions {
+  store: TelemetryStore;
+  registry: RobotRegistry;
+  live: LiveHub;
+  logger: Logger;
+  /** Most points waiting for the store; beyond it, messages' points are shed (counted as `overload`). */
+  queueLimit: number;
+  clockSkewMaxMs: number;
+  /** How often waiting points are written. */
+  flushIntervalMs?: number;
+  /** A batch this large is written at once, without waiting for the interval. */
+  maxBatchPoints?: number;
+  now?: () => number;
+}
+
+export interface IngestStats {
+  messages_accepted: number;
+  messages_rejected: number;
+  rejected: Record<string, number>;
+  ignored_outbound: number;
+  clock_skew_corrected: number;
+  points_received: number;
+  points_stored: number;
+  points_shed: number;
+  queue_points: number;
+  queue_limit: number;
+  store_errors: number;
+  flushes: number;
+  last_flush_ms: number;
+  /** Receive → stored, ms, over the last samples. */
+  store_lag_ms: { p50: number | null; p99: number | null };
+}
+
+/**
+ * MQTT message → validated model → telemetry store (batched), robot registry and live hub.
+ * `handle` runs on the broker's delivery path: it never awaits and never throws.
+ */
+export class IngestPipeline {
+  private pending: TelemetryPoint[] = [];
+  /** Receive times of the messages whose points are pending (for the lag figures). */
+  private pendingReceived: number[] = [];
+  private inFlight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly flushIntervalMs: number;
+  private readonly maxBatch: number;
+  private readonly rejections: RejectionLog;
+  private readonly lag = new LagReservoir(20_000);
+  private readonly counters = {
+    messages_accepted: 0,
+    messages_rejected: 0,
+    ignored_outbound: 0,
+    clock_skew_corrected: 0,
+    points_received: 0,
+    points_stored: 0,
+    points_shed: 0,
+    store_errors: 0,
+    flushes: 0,
+    last_flush_ms: 0,
+  };
+
+  constructor(private readonly opts: IngestPipelineOptions) {
+    this.now = opts.now ?? Date.now;
+    this.flushIntervalMs = opts.flushIntervalMs ?? 100;
+    this.maxBatch = opts.maxBatchPoints ?? 50_000;
+    this.rejections = new RejectionLog(opts.logger, 10_000);
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  readonly handle = (topic: string, payload: Buffer): void => {
+    const receivedAt = this.now();
+    let result: ReturnType<typeof normalize>;
+    try {
+      result = normalize(topic, payload, { receivedAt, clockSkewMaxMs: this.opts.clockSkewMaxMs });
+    } catch (err) {
+      // A bug, not bad input: count it and keep going.
+      this.reject('invalid_payload', `internal: ${(err as Error).message}`, undefined, topic);
+      return;
+    }
+    if (!result.ok) {
+      if (result.reason === 'outbound') this.counters.ignored_outbound++;
+      else this.reject(result.reason, result.detail, result.robot_id, topic);
+      return;
+    }
+    const msg = result.message;
+    if (!this.opts.registry.accepts(msg.robot_id)) {
+      this.reject('unknown_robot', 'robot is not registered and AUTO_REGISTER_ROBOTS is off', msg.robot_id, topic);
+      return;
+    }
+    this.counters.messages_accepted++;
+    if (msg.skewed) this.counters.clock_skew_corrected++;
+    this.opts.registry.observe(msg, receivedAt);
+
+    const points = msg.points;
+    if (points.length > 0) {
+      this.counters.points_received += points.length;
+      if (this.pending.length + points.length > this.opts.queueLimit) {
+        // Shed the newest: the store is behind. Status and events below still go through.
+        this.counters.points_shed += points.length;
+        this.rejections.note('overload', msg.robot_id, `store queue full (${this.opts.queueLimit} points)`, topic);
+      } else {
+        for (const p of points) {
+          this.pending.push(p);
+          this.opts.live.telemetry(p);
+        }
+        this.pendingReceived.push(receivedAt);
+        if (this.pending.length >= this.maxBatch) void this.flush();
+      }
+    }
+    const e = msg.event;
+    if (e) {
+      const live = this.opts.live;
+      if (e.type === 'log') live.event('log', { robot_id: msg.robot_id, ts: msg.ts, level: e.level, message: e.message, source: e.source });
+      else if (e.type === 'scan') live.event('scan', { robot_id: msg.robot_id, ts: msg.ts, code: e.code, station_name: e.station_name, action: e.action });
+      else if (e.type === 'job') live.event('job', { robot_id: msg.robot_id, ts: msg.ts, data: e.data });
+      else if (e.type === 'vision') live.event('vision', { robot_id: msg.robot_id, ts: msg.ts, data: e.data });
+    }
+  };
+
+  private reject(reason: IngestRejectReason, detail: string, robot_id: string | undefined, topic: string): void {
+    this.counters.messages_rejected++;
+    this.rejections.note(reason, robot_id, detail, topic);
+  }
+
+  /** Writes what is waiting. One write at a time; callers may await the current one. */
+  flush(): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    if (this.pending.length === 0) return Promise.resolve();
+    this.inFlight = this.writeBatch().finally(() => {
+      this.inFlight = undefined;
+      // More piled up while writing: keep going without waiting for the timer.
+      if (this.pending.length >= this.maxBatch) void this.flush();
+    });
+    return this.inFlight;
+  }
+
+  private async writeBatch(): Promise<void> {
+    const batch = this.pending;
+    const received = this.pendingReceived;
+    this.pending = [];
+    this.pendingReceived = [];
+    const started = this.now();
+    try {
+      await this.opts.store.append(batch);
+      const done = this.now();
+      this.counters.points_stored += batch.length;
+      this.counters.flushes++;
+      this.counters.last_flush_ms = done - started;
+      for (const r of received) this.lag.add(done - r);
+    } catch (err) {
+      this.counters.store_errors++;
+      this.opts.logger.error({ err, points: batch.length }, 'telemetry store write failed');
+      if (this.pending.length + batch.length <= this.opts.queueLimit) {
+        // Put the batch back in front: retried with the next flush.
+        this.pending = batch.concat(this.pending);
+        this.pendingReceived = received.concat(this.pendingReceived);
+      } else {
+        this.counters.points_shed += batch.length;
+        this.rejections.note('overload', undefined, `dropped ${batch.length} points after a store error`, '');
+      }
+    }
+  }
+
+  /** Stops the timer and writes everything still waiting (graceful shutdown). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (let attempt = 0; attempt < 5 && (this.pending.length > 0 || this.inFlight); attempt++) {
+      await this.flush();
+    }
+    this.rejections.flushSummary();
+  }
+
+  stats(): IngestStats {
+    return {
+      ...this.counters,
+      rejected: this.rejections.counts(),
+      queue_points: this.pending.length,
+      queue_limit: this.opts.queueLimit,
+      store_lag_ms: { p50: this.lag.quantile(0.5), p99: this.lag.quantile(0.99) },
+    };
+  }
+}

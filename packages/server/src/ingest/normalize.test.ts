@@ -1,0 +1,290 @@
+import { MAX_PAYLOAD_BYTES } from '@tonypi/contracts';
+import { describe, expect, it } from 'vitest';
+import { MAX_FIELDS_PER_MESSAGE, type NormalizeResult, normalize } from './normalize';
+
+const NOW = Date.parse('2026-11-24T10:00:00Z');
+const opts = { receivedAt: NOW, clockSkewMaxMs: 300_000 };
+const run = (topic: string, payload: unknown): NormalizeResult =>
+  normalize(topic, Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), opts);
+
+function ok(result: NormalizeResult) {
+  if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result)}`);
+  return result.message;
+}
+
+describe('normalize: canonical topics', () => {
+  it('turns a telemetry bundle into one point per measurement and one per servo', () => {
+    const m = ok(
+      run('tonypi/tonypi_01/telemetry', {
+        ts: NOW - 1000,
+        sensors: { accel_x_ms2: 0.1, gyro_z_dps: 2, ultrasonic_distance_cm: 40, new_sensor_lux: 12 },
+        servos: [
+          { id: 1, position: 500, temperature_c: 41.5, voltage_v: 7.4 },
+          { id: 2, position: 480, temperature_c: 39 },
+        ],
+        system: { cpu_percent: 33, memory_percent: 51 },
+        battery: { percent: 80, voltage_v: 11.9, charging: false },
+        location: { x_m: 1.5, y_m: 2.5, heading_deg: 90 },
+      }),
+    );
+    expect(m.robot_id).toBe('tonypi_01');
+    expect(m.layout).toBe('canonical');
+    expect(m.ts).toBe(NOW - 1000);
+    const by = (name: string) => m.points.filter((p) => p.measurement === name);
+    expect(by('sensors')[0]?.fields).toEqual({
+      accel_x_ms2: 0.1,
+      gyro_z_dps: 2,
+      ultrasonic_distance_cm: 40,
+      new_sensor_lux: 12,
+    });
+    expect(by('servos').map((p) => [p.tags?.servo_id, p.fields.temperature_c])).toEqual([
+      ['1', 41.5],
+      ['2', 39],
+    ]);
+    expect(by('battery')[0]?.fields).toEqual({ percent: 80, voltage_v: 11.9, charging: 0 });
+    expect(m.location).toEqual({ x: 1.5, y: 2.5, z: 0, heading: 90 });
+  });
+
+  it('accepts the seeds\' flat sensors payload and files each number under its measurement', () => {
+    const m = ok(
+      run('tonypi/tonypi_001/sensors', {
+        robot_id: 'tonypi_001',
+        timestamp: '2026-11-24T09:59:59Z',
+        battery_level: 75.3,
+        temperature: 52.1,
+        cpu_percent: 45.2,
+        memory_percent: 62.8,
+        disk_percent: 35.4,
+        uptime_seconds: 864000,
+      }),
+    );
+    expect(m.points.find((p) => p.measurement === 'battery')?.fields).toEqual({ percent: 75.3 });
+    expect(m.points.find((p) => p.measurement === 'system')?.fields).toEqual({
+      cpu_temperature_c: 52.1,
+      cpu_percent: 45.2,
+      memory_percent: 62.8,
+      disk_percent: 35.4,
+      uptime_s: 864000,
+    });
+  });
+
+  it('reads the seed 000 servo array with raw load as an extra field', () => {
+    const m = ok(run('tonypi/tonypi_001/servos', { ts: NOW, servos: [{ id: 4, position: 150, temperature: 39.5, load: 610, voltage: 5 }] }));
+    expect(m.points[0]).toMatchObject({
+      measurement: 'servos',
+      tags: { servo_id: '4' },
+      fields: { position: 150, temperature_c: 39.5, load: 610, voltage_v: 5 },
+    });
+  });
+
+  it('takes `performance` as the system channel and seconds as a timestamp', () => {
+    const m = ok(run('tonypi/r2/performance', { ts: (NOW - 2000) / 1000, cpu: 10, memory: 20, temp: 50 }));
+    expect(m.channel).toBe('system');
+    expect(m.ts).toBe(NOW - 2000);
+    expect(m.points[0]?.fields).toEqual({ cpu_percent: 10, memory_percent: 20, cpu_temperature_c: 50 });
+  });
+
+  it('uses the receive time when the robot clock is off by more than allowed', () => {
+    const m = ok(run('tonypi/r2/system', { ts: NOW - 3600_000, cpu_percent: 1 }));
+    expect(m.skewed).toBe(true);
+    expect(m.ts).toBe(NOW);
+  });
+
+  it('uses the receive time when the payload has no timestamp', () => {
+    expect(ok(run('tonypi/r2/system', { cpu_percent: 1 })).ts).toBe(NOW);
+  });
+
+  it('reports status with address and camera', () => {
+    const m = ok(run('tonypi/r2/status', { ts: NOW, status: 'online', ip_address: '10.0.0.7', camera_url: 'http://10.0.0.7:8081/?action=stream' }));
+    expect(m.status).toEqual({ status: 'online', ip_address: '10.0.0.7', camera_url: 'http://10.0.0.7:8081/?action=stream', reason: undefined });
+  });
+
+  it('turns a log, a job, a scan and a command response into events', () => {
+    expect(ok(run('tonypi/r2/log', { ts: NOW, level: 'WARN', message: 'low battery' })).event).toEqual({
+      type: 'log',
+      level: 'warning',
+      message: 'low battery',
+      source: undefined,
+    });
+    const job = ok(run('tonypi/r2/job', { ts: NOW, status: 'working', items_done: 3, items_total: 10, percent: 30 }));
+    expect(job.points[0]?.fields).toEqual({ items_done: 3, items_total: 10, percent: 30 });
+    expect(job.event?.type).toBe('job');
+    expect(ok(run('tonypi/r2/scan', { ts: NOW, code: 'ITEM-9' })).event).toMatchObject({ type: 'scan', code: 'ITEM-9' });
+    expect(ok(run('tonypi/r2/command/response', { ts: NOW, command_id: 'c1', status: 'succeeded' })).event?.type).toBe(
+      'command_response',
+    );
+  });
+});
+
+describe('normalize: the original robot client (legacy layout)', () => {
+  it('reads one sensor reading per message', () => {
+    const m = ok(
+      run('tonypi/sensors/tonypi_07', {
+        robot_id: 'tonypi_07',
+        sensor_type: 'accelerometer_x',
+        value: 0.12,
+        unit: 'm/s^2',
+        timestamp: '2026-11-24T10:59:58',
+      }),
+    );
+    expect(m.layout).toBe('legacy');
+    expect(m.points).toEqual([{ measurement: 'sensors', robot_id: 'tonypi_07', ts: m.ts, fields: { accel_x_ms2: 0.12 } }]);
+  });
+
+  it('files a system reading sent as a sensor under system, and an unknown sensor as an extra field', () => {
+    expect(ok(run('tonypi/sensors/r1', { sensor_type: 'system_cpu_percent', value: 12 })).points[0]).toMatchObject({
+      measurement: 'system',
+      fields: { cpu_percent: 12 },
+    });
+    expect(ok(run('tonypi/sensors/r1', { sensor_type: 'co2_ppm', value: 415 })).points[0]).toMatchObject({
+      measurement: 'sensors',
+      fields: { co2_ppm: 415 },
+    });
+  });
+
+  it('reads the servo map with servo_N keys', () => {
+    const m = ok(
+      run('tonypi/servos/r1', {
+        robot_id: 'r1',
+        servos: {
+          servo_1: { id: 1, name: 'Left Hip', position: 500, temperature: 45, voltage: 7.2, torque_enabled: true, alert_level: 'normal' },
+          servo_2: { name: 'Left Knee', position: 510, temperature: 47 },
+        },
+        servo_count: 2,
+      }),
+    );
+    expect(m.points.map((p) => [p.tags?.servo_id, p.fields])).toEqual([
+      ['1', { position: 500, temperature_c: 45, voltage_v: 7.2, torque_enabled: 1 }],
+      ['2', { position: 510, temperature_c: 47 }],
+    ]);
+  });
+
+  it('takes the robot from the payload on topics without one', () => {
+    const m = ok(run('tonypi/battery', { robot_id: 'r9', percentage: 64, voltage: 11.1, charging: true }));
+    expect(m.robot_id).toBe('r9');
+    expect(m.points[0]?.fields).toEqual({ percent: 64, voltage_v: 11.1, charging: 1 });
+    expect(ok(run('tonypi/location', { robot_id: 'r9', x: 1, y: 2, z: 0 })).location).toEqual({ x: 1, y: 2, z: 0, heading: undefined });
+  });
+
+  it('reads the legacy status with system_info and the seed 001 bare status', () => {
+    const m = ok(
+      run('tonypi/status/r1', {
+        robot_id: 'r1',
+        status: 'online',
+        system_info: { platform: 'Linux', cpu_percent: 20, memory_percent: 40, temperature: 55, uptime: 100 },
+        ip_address: '192.0.2.4',
+      }),
+    );
+    expect(m.status?.status).toBe('online');
+    expect(m.points[0]?.fields).toEqual({ cpu_percent: 20, memory_percent: 40, cpu_temperature_c: 55, uptime_s: 100 });
+    const bare = ok(run('tonypi/status/r1', { cpu: 45, memory: 62, temp: 55 }));
+    expect(bare.status?.status).toBeUndefined();
+    expect(bare.points[0]?.fields).toEqual({ cpu_percent: 45, memory_percent: 62, cpu_temperature_c: 55 });
+  });
+
+  it('maps emergency_stopped without a status to that status', () => {
+    expect(ok(run('tonypi/status/r1', { emergency_stopped: true, emergency_reason: 'button' })).status).toMatchObject({
+      status: 'emergency_stopped',
+      reason: 'button',
+    });
+  });
+
+  it('reads command responses on the shared response topics', () => {
+    const m = ok(run('tonypi/commands/response', { robot_id: 'r1', command_id: 'x1', success: true, message: 'done' }));
+    expect(m.channel).toBe('command/response');
+    expect(m.robot_id).toBe('r1');
+  });
+});
+
+describe('normalize: what each bad input gets', () => {
+  const reason = (r: NormalizeResult) => (r.ok ? 'accepted' : r.reason);
+
+  it('ignores the server\'s own outbound topics without counting them as errors', () => {
+    for (const t of ['tonypi/r1/command', 'tonypi/r1/config', 'tonypi/system/broadcast', 'tonypi/commands/r1', 'tonypi/emergency_stop/r1', 'tonypi/items/r1']) {
+      expect(reason(run(t, {})), t).toBe('outbound');
+    }
+  });
+
+  it('rejects topics outside the protocol as bad_topic', () => {
+    expect(reason(run('other/r1/sensors', {}))).toBe('bad_topic');
+    expect(reason(run('tonypi/r1', {}))).toBe('bad_topic');
+    expect(reason(run('tonypi/a/b/c/d', {}))).toBe('bad_topic');
+  });
+
+  it('rejects an unknown channel', () => {
+    expect(run('tonypi/r1/coffee', {})).toMatchObject({ ok: false, reason: 'unknown_channel' });
+  });
+
+  it('rejects a robot id with forbidden characters, and a missing id on shared topics', () => {
+    expect(reason(run('tonypi/r1$/sensors', {}))).toBe('bad_robot_id');
+    expect(reason(run(`tonypi/${'x'.repeat(65)}/sensors`, {}))).toBe('bad_robot_id');
+    expect(reason(run('tonypi/battery', { percentage: 3 }))).toBe('bad_robot_id');
+    expect(reason(run('tonypi/battery', { robot_id: '../etc', percentage: 3 }))).toBe('bad_robot_id');
+  });
+
+  it('rejects a payload naming another robot than its topic (no speaking for others)', () => {
+    expect(run('tonypi/r1/system', { robot_id: 'r2', cpu_percent: 1 })).toMatchObject({
+      ok: false,
+      reason: 'robot_id_mismatch',
+      robot_id: 'r1',
+    });
+  });
+
+  it('rejects an oversize payload before parsing it', () => {
+    expect(reason(run('tonypi/r1/system', 'x'.repeat(MAX_PAYLOAD_BYTES + 1)))).toBe('oversize');
+  });
+
+  it('rejects bad JSON and JSON that is not an object', () => {
+    expect(reason(run('tonypi/r1/system', '{"cpu_percent": '))).toBe('bad_json');
+    expect(reason(run('tonypi/r1/system', '[1,2]'))).toBe('not_an_object');
+    expect(reason(run('tonypi/r1/system', 'null'))).toBe('not_an_object');
+    expect(reason(run('tonypi/r1/system', '42'))).toBe('not_an_object');
+  });
+
+  it('rejects a known field of the wrong type and says which', () => {
+    expect(run('tonypi/r1/system', { cpu_percent: 'high' })).toMatchObject({
+      ok: false,
+      reason: 'invalid_payload',
+      detail: 'cpu_percent: expected a number, got string',
+    });
+    expect(run('tonypi/r1/telemetry', { battery: { voltage_v: [1] } })).toMatchObject({
+      reason: 'invalid_payload',
+      detail: 'battery.voltage_v: expected a number, got object',
+    });
+    expect(run('tonypi/r1/telemetry', { sensors: 5 })).toMatchObject({ reason: 'invalid_payload', detail: 'sensors: must be an object' });
+  });
+
+  it('rejects a bad timestamp', () => {
+    expect(run('tonypi/r1/system', { ts: 'yesterday', cpu_percent: 1 })).toMatchObject({ reason: 'invalid_payload' });
+    expect(run('tonypi/r1/system', { ts: -5, cpu_percent: 1 })).toMatchObject({ reason: 'invalid_payload' });
+  });
+
+  it('rejects structured channels that miss required fields, listing the fields', () => {
+    expect(run('tonypi/r1/log', { level: 'info' })).toMatchObject({ reason: 'invalid_payload', detail: expect.stringContaining('message') });
+    expect(run('tonypi/r1/status', { status: 'dancing' })).toMatchObject({ reason: 'invalid_payload', detail: expect.stringContaining('status') });
+    expect(run('tonypi/r1/command/response', { status: 'succeeded' })).toMatchObject({ reason: 'invalid_payload' });
+    expect(run('tonypi/r1/scan', { station_name: 'A' })).toMatchObject({ reason: 'invalid_payload', detail: expect.stringContaining('code') });
+  });
+
+  it('rejects servos that are not servos', () => {
+    expect(reason(run('tonypi/r1/servos', { servos: 'six' }))).toBe('invalid_payload');
+    expect(reason(run('tonypi/r1/servos', { servos: [5] }))).toBe('invalid_payload');
+    expect(reason(run('tonypi/r1/servos', { servos: { left: { position: 1 } } }))).toBe('invalid_payload');
+    expect(reason(run('tonypi/r1/servos', { servos: Array.from({ length: 65 }, (_, i) => ({ id: i })) }))).toBe('invalid_payload');
+  });
+
+  it('rejects a message with too many numeric fields', () => {
+    const many = Object.fromEntries(Array.from({ length: MAX_FIELDS_PER_MESSAGE + 1 }, (_, i) => [`f${i}`, i]));
+    expect(reason(run('tonypi/r1/sensors', many))).toBe('invalid_payload');
+  });
+
+  it('does not store hostile or non-numeric unknown keys', () => {
+    const m = ok(run('tonypi/r1/sensors', { "x'); DROP TABLE robots;--": 1, BadCase: 2, note: 'hello', nested: { a: 1 }, ok_field: 3 }));
+    expect(m.points[0]?.fields).toEqual({ ok_field: 3 });
+  });
+
+  it('rejects a legacy sensor_type that is not a field name', () => {
+    expect(reason(run('tonypi/sensors/r1', { sensor_type: 'a b;c', value: 1 }))).toBe('invalid_payload');
+    expect(reason(run('tonypi/sensors/r1', { sensor_type: 'co2', value: 'lots' }))).toBe('invalid_payload');
+  });
+});

@@ -1,0 +1,194 @@
+import {
+  LIVE_EVENT_CHANNEL,
+  LIVE_RATES_HZ,
+  type LiveChannel,
+  type LiveEventType,
+  type LiveServerEvents,
+  type TelemetryPoint,
+} from '@tonypi/contracts';
+
+/** What the hub needs of a socket (the `ws` WebSocket fits). */
+export interface LiveSocket {
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export interface LiveHubOptions {
+  /** Above this many queued bytes a client gets no telemetry frames until it catches up. */
+  softBufferBytes?: number;
+  /** Above this a client that cannot keep up even with events is disconnected (never an unbounded buffer). */
+  hardBufferBytes?: number;
+  now?: () => number;
+}
+
+interface Client {
+  socket: LiveSocket;
+  /** null = every robot. */
+  robots: Set<string> | null;
+  channels: Set<LiveChannel>;
+  framesSent: number;
+  framesSkipped: number;
+}
+
+interface Pending {
+  point: TelemetryPoint;
+  /** Serialised once at flush time, shared by every client. */
+  frame?: string;
+}
+
+const TICK_MS = Math.round(1000 / LIVE_RATES_HZ.location);
+const TELEMETRY_EVERY = Math.max(1, Math.round(LIVE_RATES_HZ.location / LIVE_RATES_HZ.telemetry));
+
+/**
+ * Fans live updates out to browsers. Telemetry is latest-value: per robot and series only the
+ * newest point waits to be sent, at 10 Hz (location at 20 Hz). Events (status, logs, jobs, scans)
+ * are sent at once and never dropped; a client too slow even for them is disconnected.
+ */
+export class LiveHub {
+  private readonly clients = new Set<Client>();
+  private readonly latestTelemetry = new Map<string, Pending>();
+  private readonly latestLocation = new Map<string, Pending>();
+  private timer: NodeJS.Timeout | undefined;
+  private tick = 0;
+  private readonly soft: number;
+  private readonly hard: number;
+  readonly counters = { frames_sent: 0, frames_skipped: 0, clients_dropped: 0 };
+
+  constructor(opts: LiveHubOptions = {}) {
+    this.soft = opts.softBufferBytes ?? 512 * 1024;
+    this.hard = opts.hardBufferBytes ?? 8 * 1024 * 1024;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.flush(), TICK_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  add(socket: LiveSocket): Client {
+    const client: Client = { socket, robots: null, channels: new Set(), framesSent: 0, framesSkipped: 0 };
+    this.clients.add(client);
+    return client;
+  }
+
+  remove(client: Client): void {
+    this.clients.delete(client);
+  }
+
+  subscribe(client: Client, robots: readonly string[], channels: readonly LiveChannel[]): void {
+    if (robots.includes('*')) client.robots = null;
+    else {
+      client.robots ??= new Set();
+      for (const r of robots) client.robots.add(r);
+    }
+    for (const c of channels) client.channels.add(c);
+  }
+
+  unsubscribe(client: Client, robots: readonly string[], channels: readonly LiveChannel[]): void {
+    if (robots.includes('*')) {
+      for (const c of channels) client.channels.delete(c);
+      return;
+    }
+    if (client.robots) for (const r of robots) client.robots.delete(r);
+  }
+
+  describe(client: Client): { robots: string[]; channels: LiveChannel[] } {
+    return { robots: client.robots ? [...client.robots] : ['*'], channels: [...client.channels] };
+  }
+
+  /** Latest-value: replaces whatever of the same series was waiting. Cheap: called per point. */
+  telemetry(point: TelemetryPoint): void {
+    if (this.clients.size === 0) return;
+    const key = seriesKey(point);
+    const target = point.measurement === 'location' ? this.latestLocation : this.latestTelemetry;
+    // Points are never mutated after ingest, so keeping the reference is safe; serialise on flush.
+    target.set(key, { point });
+  }
+
+  /** Sent at once to every subscribed client; never dropped. */
+  event<K extends Exclude<LiveEventType, 'telemetry'>>(type: K, body: LiveServerEvents[K]): void {
+    if (this.clients.size === 0) return;
+    const channel = LIVE_EVENT_CHANNEL[type];
+    const robot = (body as { robot_id?: string }).robot_id;
+    const frame = frameOf(type, body);
+    for (const client of this.clients) {
+      if (channel && !client.channels.has(channel)) continue;
+      if (robot && client.robots && !client.robots.has(robot)) continue;
+      this.sendEvent(client, frame);
+    }
+  }
+
+  /** Sends directly to one client (replies to its own messages). */
+  reply<K extends LiveEventType>(client: Client, type: K, body: LiveServerEvents[K]): void {
+    this.sendEvent(client, frameOf(type, body));
+  }
+
+  flush(): void {
+    this.tick++;
+    this.drain(this.latestLocation);
+    if (this.tick % TELEMETRY_EVERY === 0) this.drain(this.latestTelemetry);
+  }
+
+  private drain(pending: Map<string, Pending>): void {
+    if (pending.size === 0) return;
+    for (const client of this.clients) {
+      if (!client.channels.has('telemetry')) continue;
+      if (client.socket.bufferedAmount > this.soft) {
+        client.framesSkipped += pending.size;
+        this.counters.frames_skipped += pending.size;
+        continue;
+      }
+      for (const p of pending.values()) {
+        if (client.robots && !client.robots.has(p.point.robot_id)) continue;
+        p.frame ??= frameOf('telemetry', telemetryBody(p.point));
+        client.socket.send(p.frame);
+        client.framesSent++;
+        this.counters.frames_sent++;
+      }
+    }
+    pending.clear();
+  }
+
+  private sendEvent(client: Client, frame: string): void {
+    if (client.socket.bufferedAmount > this.hard) {
+      this.counters.clients_dropped++;
+      this.clients.delete(client);
+      client.socket.close(1013, 'Client too slow for the live stream');
+      return;
+    }
+    client.socket.send(frame);
+    client.framesSent++;
+    this.counters.frames_sent++;
+  }
+}
+
+export type LiveClient = ReturnType<LiveHub['add']>;
+
+function seriesKey(p: TelemetryPoint): string {
+  const servo = p.tags?.servo_id;
+  return servo === undefined ? `${p.robot_id}|${p.measurement}` : `${p.robot_id}|${p.measurement}|${servo}`;
+}
+
+function telemetryBody(p: TelemetryPoint): LiveServerEvents['telemetry'] {
+  const body: LiveServerEvents['telemetry'] = {
+    robot_id: p.robot_id,
+    measurement: p.measurement,
+    ts: p.ts,
+    fields: p.fields as Record<string, number>,
+  };
+  if (p.tags) body.tags = p.tags as Record<string, string>;
+  return body;
+}
+
+function frameOf<K extends LiveEventType>(type: K, body: LiveServerEvents[K]): string {
+  return JSON.stringify({ type, ...body });
+}

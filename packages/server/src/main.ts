@@ -1,0 +1,59 @@
+import { startServer } from './app';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logger';
+
+/** `npm start`: the whole monitor in one process, with a simulated fleet unless told otherwise. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({ SIMULATED_ROBOTS: '3', ...process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, { logger }).catch((err: Error) => {
+    logger.fatal({ err: err.message }, 'could not start');
+    process.stderr.write(`\nCould not start: ${err.message}\n`);
+    process.exit(1);
+  });
+
+  const lines = [
+    '',
+    `  TonyPi Fleet Monitor is running`,
+    `  Web / API:   ${server.url}   (API reference: ${server.url}/docs)`,
+    `  MQTT:        ${server.mqttUrl}${server.mqttWsUrl ? `   (WebSocket: ${server.mqttWsUrl})` : ''}`,
+    `  Robots:      ${config.simulator.robots} simulated (SIMULATED_ROBOTS=0 turns them off)`,
+  ];
+  if (server.generatedAdminPassword) {
+    lines.push(
+      `  Admin:       user "admin", password ${server.generatedAdminPassword}`,
+      '               (shown once: note it now; set ADMIN_PASSWORD on first start to choose it)',
+    );
+  } else {
+    lines.push('  Admin:       sign in with the admin account created on first start');
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: flushing buffers');
+    const force = setTimeout(() => {
+      logger.error('shutdown took longer than 15 s; exiting');
+      process.exit(1);
+    }, 15_000);
+    force.unref();
+    await server.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+void main();

@@ -1,0 +1,233 @@
+import type { MeasurementName, RobotStatus, TopicLayout } from '@tonypi/contracts';
+import type { NormalizedMessage } from '../ingest/normalize';
+import type { Logger } from '../logger';
+import type { RobotsRepository } from './robots.repository';
+
+/** What the server knows of a robot right now, beside its database row. */
+export interface RobotRuntime {
+  robot_id: string;
+  status: RobotStatus;
+  /** Epoch ms of the last message. */
+  last_seen: number | null;
+  protocol: TopicLayout;
+  ip_address?: string;
+  camera_url?: string;
+  location?: { x: number; y: number; z: number; heading?: number };
+  status_reason?: string | null;
+  messages: number;
+  /** Newest fields per measurement (servos: per servo id), since this server started. */
+  latest: Partial<Record<MeasurementName, { ts: number; fields: Record<string, number> }>>;
+  servos: Record<string, { ts: number; fields: Record<string, number> }>;
+}
+
+export interface StatusChange {
+  robot_id: string;
+  status: RobotStatus;
+  ts: number;
+  ip_address?: string;
+  camera_url?: string;
+  reason?: string | null;
+}
+
+export interface RobotRegistryOptions {
+  repo: RobotsRepository;
+  logger: Logger;
+  autoRegister: boolean;
+  /** A robot silent this long is offline (the legacy client has no Last Will). */
+  offlineAfterMs: number;
+  flushIntervalMs?: number;
+  onStatusChange: (change: StatusChange) => void;
+  now?: () => number;
+}
+
+/**
+ * The robots' live state. Updated synchronously per message (no I/O on the ingest path) and
+ * written to the database in one coalesced batch per interval.
+ */
+export class RobotRegistry {
+  private readonly robots = new Map<string, RobotRuntime>();
+  private readonly unregistered = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private readonly now: () => number;
+  readonly counters = { registered: 0, flushes: 0, flush_errors: 0 };
+
+  constructor(private readonly opts: RobotRegistryOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Loads known robots. Nothing is online before it says so: every robot starts offline. */
+  async start(): Promise<void> {
+    await this.opts.repo.markAllOffline();
+    const { items } = await this.opts.repo.list({ sort: 'robot_id', order: 'asc', limit: 100_000, offset: 0 });
+    for (const row of items) {
+      this.robots.set(row.robot_id, {
+        robot_id: row.robot_id,
+        status: 'offline',
+        last_seen: row.last_seen ? row.last_seen.getTime() : null,
+        protocol: row.protocol === 'legacy' ? 'legacy' : 'canonical',
+        ip_address: row.ip_address ?? undefined,
+        camera_url: row.camera_url ?? undefined,
+        location: row.location ?? undefined,
+        messages: 0,
+        latest: {},
+        servos: {},
+      });
+    }
+    const interval = this.opts.flushIntervalMs ?? 500;
+    this.timer = setInterval(() => {
+      this.sweepSilent();
+      void this.flush();
+    }, interval);
+    this.timer.unref();
+  }
+
+  /** Whether messages from this robot are accepted. */
+  accepts(robot_id: string): boolean {
+    return this.opts.autoRegister || this.robots.has(robot_id);
+  }
+
+  get(robot_id: string): RobotRuntime | undefined {
+    return this.robots.get(robot_id);
+  }
+
+  all(): IterableIterator<RobotRuntime> {
+    return this.robots.values();
+  }
+
+  get size(): number {
+    return this.robots.size;
+  }
+
+  onlineCount(): number {
+    let n = 0;
+    for (const r of this.robots.values()) if (r.status !== 'offline') n++;
+    return n;
+  }
+
+  observe(msg: NormalizedMessage, receivedAt: number): void {
+    let robot = this.robots.get(msg.robot_id);
+    if (!robot) {
+      robot = {
+        robot_id: msg.robot_id,
+        status: 'offline',
+        last_seen: null,
+        protocol: msg.layout,
+        messages: 0,
+        latest: {},
+        servos: {},
+      };
+      this.robots.set(msg.robot_id, robot);
+      this.unregistered.add(msg.robot_id);
+    }
+    robot.messages++;
+    robot.last_seen = receivedAt;
+    robot.protocol = msg.layout;
+    for (const p of msg.points) {
+      if (p.measurement === 'servos') {
+        const id = p.tags?.servo_id;
+        if (id !== undefined) robot.servos[id] = { ts: p.ts, fields: p.fields as Record<string, number> };
+      } else {
+        const prev = robot.latest[p.measurement];
+        // A legacy sensor message carries one reading: merge, so the latest view stays whole.
+        if (!prev) robot.latest[p.measurement] = { ts: p.ts, fields: { ...p.fields } };
+        else if (prev.ts <= p.ts) {
+          Object.assign(prev.fields, p.fields);
+          prev.ts = p.ts;
+        }
+      }
+    }
+    if (msg.location) robot.location = msg.location;
+    const s = msg.status;
+    if (s) {
+      if (s.ip_address !== undefined) robot.ip_address = s.ip_address;
+      if (s.camera_url !== undefined) robot.camera_url = s.camera_url;
+    }
+    // Any message but an explicit offline means the robot is alive.
+    const next: RobotStatus = s?.status ?? (robot.status === 'offline' ? 'online' : robot.status);
+    if (next !== robot.status || (s?.status && s.reason !== undefined && s.reason !== robot.status_reason)) {
+      robot.status = next;
+      robot.status_reason = s?.reason ?? null;
+      this.opts.onStatusChange({
+        robot_id: robot.robot_id,
+        status: next,
+        ts: msg.ts,
+        ip_address: robot.ip_address,
+        camera_url: robot.camera_url,
+        reason: robot.status_reason,
+      });
+    }
+    this.dirty.add(robot.robot_id);
+  }
+
+  /** Robots that went quiet without a Last Will become offline. */
+  sweepSilent(): void {
+    const now = this.now();
+    for (const robot of this.robots.values()) {
+      if (robot.status === 'offline' || robot.last_seen === null) continue;
+      if (now - robot.last_seen < this.opts.offlineAfterMs) continue;
+      robot.status = 'offline';
+      robot.status_reason = `no message for ${Math.round(this.opts.offlineAfterMs / 1000)} s`;
+      this.dirty.add(robot.robot_id);
+      this.opts.onStatusChange({ robot_id: robot.robot_id, status: 'offline', ts: now, reason: robot.status_reason });
+    }
+  }
+
+  /** Writes what changed since the last flush; one flush at a time. */
+  flush(): Promise<void> {
+    this.flushing ??= this.writeDirty().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async writeDirty(): Promise<void> {
+    if (this.dirty.size === 0 && this.unregistered.size === 0) return;
+    const fresh = [...this.unregistered];
+    const dirty = [...this.dirty];
+    this.unregistered.clear();
+    this.dirty.clear();
+    try {
+      if (fresh.length > 0) {
+        const created = await this.opts.repo.registerMany(
+          fresh.map((robot_id) => {
+            const r = this.robots.get(robot_id)!;
+            return { robot_id, protocol: r.protocol, seen_at: new Date(r.last_seen ?? this.now()) };
+          }),
+        );
+        this.counters.registered += created.length;
+        for (const id of created) this.opts.logger.info({ robot_id: id }, 'robot registered on first contact');
+      }
+      if (dirty.length > 0) {
+        await this.opts.repo.recordSeen(
+          dirty.map((robot_id) => {
+            const r = this.robots.get(robot_id)!;
+            return {
+              robot_id,
+              last_seen: new Date(r.last_seen ?? this.now()),
+              status: r.status,
+              ip_address: r.ip_address,
+              camera_url: r.camera_url,
+              location: r.location,
+            };
+          }),
+        );
+      }
+      this.counters.flushes++;
+    } catch (err) {
+      // Keep the changes for the next attempt: the in-memory state is the truth meanwhile.
+      for (const id of fresh) this.unregistered.add(id);
+      for (const id of dirty) this.dirty.add(id);
+      this.counters.flush_errors++;
+      this.opts.logger.error({ err }, 'robot registry: database write failed, will retry');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    await this.flush();
+  }
+}

@@ -1,0 +1,4 @@
+import { openTestPGlite } from '../db/test-databases';
+import { describeUsersRepositoryContract } from './users.repository.contract';
+
+describeUsersRepositoryContract(openTestPGlite);

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from '../db/database';
+
+export type UserRole = 'admin' | 'operator' | 'viewer';
+
+export interface UserRow {
+  id: string;
+  username: string;
+  email: string;
+  password_hash: string;
+  role: UserRole;
+  is_active: boolean;
+  created_at: Date;
+  updated_at: Date | null;
+}
+
+export interface NewUser {
+  username: string;
+  email: string;
+  password_hash: string;
+  role: UserRole;
+}
+
+const COLUMNS = 'id, username, email, password_hash, role, is_active, created_at, updated_at';
+
+export class UsersRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async count(): Promise<number> {
+    const { rows } = await this.db.query<{ count: number }>('SELECT count(*)::int AS count FROM users');
+    return rows[0]?.count ?? 0;
+  }
+
+  async findByUsername(username: string): Promise<UserRow | undefined> {
+    const { rows } = await this.db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = $1`, [username]);
+    return rows[0];
+  }
+
+  async findById(id: string): Promise<UserRow | undefined> {
+    const { rows } = await this.db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
+    return rows[0];
+  }
+
+  /** Throws a unique violation (SQLSTATE 23505, see `isUniqueViolation`) for a taken username or email. */
+  async create(user: NewUser): Promise<UserRow> {
+    const { rows } = await this.db.query<UserRow>(
+      `INSERT INTO users (id, username, email, password_hash, role)
+       VALUES ($1, $2, $3, $4, $5)
+       RETURNING ${COLUMNS}`,
+      [randomUUID(), user.username, user.email, user.password_hash, user.role],
+    );
+    const created = rows[0];
+    if (!created) throw new Error('INSERT INTO users returned no row');
+    return created;
+  }
+}
+
+/** True for PostgreSQL's unique_violation, as both engines report it. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}
