@@ -1,3 +1,5 @@
+import { clamp } from './math';
+
 /**
  * A 3S LiPo pack like the TonyPi's (11.1 V nominal, 2000 mAh): 12.6 V full, 9.0 V empty. The
  * open-circuit voltage follows a typical LiPo discharge curve (flat in the middle, steep at both
@@ -34,8 +36,6 @@ export interface BatteryState {
   /** Terminal voltage (what a robot measures). */
   voltage_v: number;
 }
-
-const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
 
 export function openCircuitVoltage(soc: number): number {
   const s = clamp(soc, 0, 1);

@@ -1,11 +1,11 @@
 import { type BatteryState, batteryPercent, createBattery, stepBattery } from './battery-model';
+import { driveServos } from './body-motion';
+import { FaultInjector } from './fault-injector';
 import {
   bearing,
   CHARGER,
   clampToFloor,
-  DARK_CORNER,
   distance,
-  distanceToWall,
   headingError,
   normalizeHeading,
   type Point,
@@ -13,6 +13,8 @@ import {
   type Station,
   ULTRASONIC_MAX_CM,
 } from './floor-plan';
+import { clamp, round } from './math';
+import { sampleImu, sampleLightPercent, sampleUltrasonicCm } from './onboard-sensors';
 import { createPrng, type Prng } from './prng';
 import type {
   Activity,
@@ -24,16 +26,8 @@ import type {
   RobotReadings,
   SystemReading,
 } from './robot-readings';
-import {
-  createServos,
-  HEAD_PAN,
-  HEAD_TILT,
-  LEG_SERVOS,
-  POSITION_CENTRE,
-  type ServoState,
-  stepServo,
-  THERMAL_RESUME_C,
-} from './servo-model';
+import { createServos, LEG_SERVOS, type ServoState, THERMAL_RESUME_C } from './servo-model';
+import { SystemLoad } from './system-load';
 
 /**
  * The simulated robot: a pure, deterministic model (no clock, no I/O, no Math.random) stepped by
@@ -68,18 +62,6 @@ const A_PER_SERVO_LOAD_PERCENT = 0.007;
 const SERVO_RAIL_RATIO = 0.6;
 
 const TASK_NAMES = ['Pick run', 'Inventory scan', 'Restock', 'Quality check'] as const;
-const ERROR_LOGS = [
-  ['Camera frame timeout after 2000 ms', 'camera'],
-  ['IMU read failed: I2C bus busy, retrying', 'imu'],
-  ['QR decode failed: image too blurry', 'vision'],
-  ['Servo bus checksum error on servo 3', 'servo_bus'],
-] as const;
-const WARNING_LOGS = [
-  ['WiFi signal weak (-78 dBm)', 'network'],
-  ['IMU calibration drift detected', 'imu'],
-  ['Camera frame dropped (buffer full)', 'camera'],
-  ['Ultrasonic echo lost, using last reading', 'ultrasonic'],
-] as const;
 
 export interface RobotModelOptions {
   /** The robot id; job ids are derived from it. */
@@ -144,9 +126,12 @@ export class RobotModel implements RobotReadings {
   emergency: { reason: string } | null = null;
   /** Stopped by a command: no walking until resume (or a new move / job). */
   halted = false;
+  /** Bumped whenever motion is redirected (stop, move, job): a pending move then reports "interrupted". */
+  motionEpoch = 0;
 
   private readonly rng: Prng;
-  private readonly faults: boolean;
+  /** Null when faults are off. */
+  private readonly faults: FaultInjector | null;
   private readonly autonomy: boolean;
   private readonly id: string;
   private events: ModelEvent[] = [];
@@ -158,21 +143,18 @@ export class RobotModel implements RobotReadings {
   private idleLeft_s: number;
   private scanLeft_s = 0;
   private gesture: { kind: 'nod' | 'shake'; left_s: number } | null = null;
-  private overheat: { servo: number; left_s: number } | null = null;
   private depletedFor_s: number | null = null;
   private gaitPhase = 0;
   private speed_mps = 0;
   private yawRate_dps = 0;
-  private cpuLoad: number;
-  private cpuTemp: number;
-  private memory: number;
+  private readonly load: SystemLoad;
   private readonly servoWarned: boolean[];
   private readonly servoTorque: boolean[];
 
   constructor(opts: RobotModelOptions) {
     this.id = opts.id;
     this.rng = createPrng(opts.seed);
-    this.faults = opts.faults ?? false;
+    this.faults = opts.faults ? new FaultInjector() : null;
     this.autonomy = opts.autonomy ?? true;
     const start = opts.start ?? {
       ...clampToFloor({ x: this.rng.range(1, 9), y: this.rng.range(1, 9) }),
@@ -182,15 +164,8 @@ export class RobotModel implements RobotReadings {
     this.y_m = start.y;
     this.heading_deg = normalizeHeading(start.heading_deg);
     this.battery = createBattery(opts.initialSoc ?? this.rng.range(0.35, 1));
-    this.cpuLoad = 10;
-    this.cpuTemp = 45;
-    this.memory = this.rng.range(34, 42);
-    this.system = {
-      cpu_percent: this.cpuLoad,
-      memory_percent: this.memory,
-      disk_percent: this.rng.range(35, 55),
-      cpu_temperature_c: this.cpuTemp,
-    };
+    this.load = new SystemLoad(this.rng);
+    this.system = this.load.reading;
     this.idleLeft_s = this.rng.range(1, 8);
     this.servoWarned = this.servos.map(() => false);
     this.servoTorque = this.servos.map(() => true);
@@ -204,10 +179,6 @@ export class RobotModel implements RobotReadings {
     return this.job ? this.snapshot(this.job) : null;
   }
 
-  get onManualHold(): boolean {
-    return this.manualHold;
-  }
-
   /** Events since the last call (scan, job, log, fault). */
   drainEvents(): readonly ModelEvent[] {
     if (this.events.length === 0) return NO_EVENTS;
@@ -219,7 +190,7 @@ export class RobotModel implements RobotReadings {
   step(dt_s: number): void {
     let left = dt_s;
     while (left > 1e-9) {
-      const dt = left > MAX_SUBSTEP_S ? MAX_SUBSTEP_S : left;
+      const dt = Math.min(left, MAX_SUBSTEP_S);
       this.advance(dt);
       left -= dt;
     }
@@ -232,6 +203,7 @@ export class RobotModel implements RobotReadings {
     const p = clampToFloor(target);
     const speed = Math.min(MAX_WALK_SPEED_MPS, Math.max(0.02, speed_mps));
     this.goal = { kind: 'manual', x: p.x, y: p.y, station: null, speed, reverse };
+    this.motionEpoch++;
     this.halted = false;
     this.manualHold = false;
     this.clearLegOverrides();
@@ -242,7 +214,11 @@ export class RobotModel implements RobotReadings {
   }
 
   /** A relative move, as the legacy client's `move {direction, distance}`. */
-  moveBy(direction: 'forward' | 'backward' | 'left' | 'right', distance_m: number, speed_mps?: number): number {
+  moveBy(
+    direction: 'forward' | 'backward' | 'left' | 'right',
+    distance_m: number,
+    speed_mps?: number,
+  ): number {
     const offset = { forward: 0, backward: 180, left: 90, right: -90 }[direction];
     const rad = ((this.heading_deg + offset) * Math.PI) / 180;
     const target = { x: this.x_m + Math.cos(rad) * distance_m, y: this.y_m + Math.sin(rad) * distance_m };
@@ -250,6 +226,7 @@ export class RobotModel implements RobotReadings {
   }
 
   halt(): void {
+    this.motionEpoch++;
     this.halted = true;
     this.goal = null;
     if (this.activity !== 'charging') this.activity = 'idle';
@@ -294,6 +271,7 @@ export class RobotModel implements RobotReadings {
       next_progress_s: this.uptime_s + JOB_PROGRESS_EVERY_S,
     };
     this.job = job;
+    this.motionEpoch++;
     this.halted = false;
     this.manualHold = false;
     this.clearLegOverrides();
@@ -319,16 +297,16 @@ export class RobotModel implements RobotReadings {
 
   private advance(dt: number): void {
     this.uptime_s += dt;
-    if (this.faults) this.rollFaults(dt);
+    this.faults?.step(dt, this.rng, this.emit);
     this.decide(dt);
     this.navigate(dt);
     this.animate(dt);
     const charging = this.activity === 'charging';
     let servoLoad = 0;
     for (const s of this.servos) servoLoad += s.load_percent;
-    const load = PI_IDLE_A + A_PER_CPU_PERCENT * this.cpuLoad + A_PER_SERVO_LOAD_PERCENT * servoLoad;
+    const load = PI_IDLE_A + A_PER_CPU_PERCENT * this.load.cpuLoad + A_PER_SERVO_LOAD_PERCENT * servoLoad;
     stepBattery(this.battery, load, charging, dt);
-    this.stepSystem(dt);
+    this.load.step(dt, this.activity, this.gesture !== null, this.job !== null, this.rng);
     this.sampleSensors();
     const job = this.job;
     if (job && this.uptime_s >= job.next_progress_s) {
@@ -353,8 +331,19 @@ export class RobotModel implements RobotReadings {
       return;
     }
     if (this.battery.soc < LOW_BATTERY_SOC && this.goal?.kind !== 'charger' && !this.manualHold) {
-      this.log('warning', `Battery low (${Math.round(this.battery_percent)} %), returning to the dock`, 'power');
-      this.goal = { kind: 'charger', x: CHARGER.x, y: CHARGER.y, station: CHARGER, speed: WALK_SPEED_MPS, reverse: false };
+      this.log(
+        'warning',
+        `Battery low (${Math.round(this.battery_percent)} %), returning to the dock`,
+        'power',
+      );
+      this.goal = {
+        kind: 'charger',
+        x: CHARGER.x,
+        y: CHARGER.y,
+        station: CHARGER,
+        speed: WALK_SPEED_MPS,
+        reverse: false,
+      };
       this.activity = 'idle';
       return;
     }
@@ -366,7 +355,14 @@ export class RobotModel implements RobotReadings {
     if (this.goal || this.manualHold) return;
     if (this.job) {
       const station = this.nextStation();
-      this.goal = { kind: 'station', x: station.x, y: station.y, station, speed: WALK_SPEED_MPS, reverse: false };
+      this.goal = {
+        kind: 'station',
+        x: station.x,
+        y: station.y,
+        station,
+        speed: WALK_SPEED_MPS,
+        reverse: false,
+      };
       return;
     }
     if (!this.autonomy) return;
@@ -411,7 +407,7 @@ export class RobotModel implements RobotReadings {
     const desired = goal.reverse ? normalizeHeading(toGoal + 180) : toGoal;
     const err = headingError(this.heading_deg, desired);
     const maxTurn = TURN_RATE_DPS * dt;
-    const turn = err > maxTurn ? maxTurn : err < -maxTurn ? -maxTurn : err;
+    const turn = clamp(err, -maxTurn, maxTurn);
     this.heading_deg = normalizeHeading(this.heading_deg + turn);
     this.yawRate_dps = turn / dt;
     if (Math.abs(err) > TURN_IN_PLACE_DEG) {
@@ -472,36 +468,23 @@ export class RobotModel implements RobotReadings {
   private animate(dt: number): void {
     const moving = this.activity === 'walking' || this.activity === 'turning';
     if (moving) this.gaitPhase = (this.gaitPhase + 2 * Math.PI * STEP_HZ * dt) % (2 * Math.PI);
-    const s = moving ? Math.sin(this.gaitPhase) : 0;
-    const a = Math.abs(s);
-    const stance = this.activity === 'charging' ? 5 : 12;
-    const rail = this.battery.voltage_v * SERVO_RAIL_RATIO;
-    const heat = (i: number): number => (this.overheat?.servo === i ? 45 : 0);
-    const [lHip, lKnee, rHip, rKnee] = this.servos as [ServoState, ServoState, ServoState, ServoState];
-    const hipLoad = moving ? 45 + 15 * a : stance;
-    const kneeLoad = moving ? 55 + 20 * a : stance + 2;
-    stepServo(lHip, POSITION_CENTRE + 140 * s, hipLoad, heat(0), rail, dt);
-    stepServo(lKnee, POSITION_CENTRE + 160 * Math.max(0, s), kneeLoad, heat(1), rail, dt);
-    stepServo(rHip, POSITION_CENTRE - 140 * s, hipLoad, heat(2), rail, dt);
-    stepServo(rKnee, POSITION_CENTRE + 160 * Math.max(0, -s), kneeLoad, heat(3), rail, dt);
-
-    let pan = POSITION_CENTRE;
-    let tilt = POSITION_CENTRE;
-    if (this.activity === 'scanning') {
-      pan += 220 * Math.sin(0.9 * this.uptime_s);
-      tilt = 420;
-    }
     const g = this.gesture;
+    driveServos(
+      this.servos,
+      {
+        activity: this.activity,
+        gaitPhase: this.gaitPhase,
+        uptime_s: this.uptime_s,
+        gesture: g ? { kind: g.kind, elapsed_s: GESTURE_S - g.left_s } : null,
+        overheatServo: this.faults?.overheatingServo ?? null,
+        rail_v: this.battery.voltage_v * SERVO_RAIL_RATIO,
+      },
+      dt,
+    );
     if (g) {
-      const swing = 150 * Math.sin(2 * Math.PI * 1.5 * (GESTURE_S - g.left_s));
-      if (g.kind === 'nod') tilt += swing;
-      else pan += swing;
       g.left_s -= dt;
       if (g.left_s <= 0) this.gesture = null;
     }
-    const headLoad = g || this.activity === 'scanning' ? 10 : 5;
-    stepServo(this.servos[HEAD_PAN]!, pan, headLoad, heat(HEAD_PAN), rail, dt);
-    stepServo(this.servos[HEAD_TILT]!, tilt, headLoad, heat(HEAD_TILT), rail, dt);
     this.watchServoHealth();
   }
 
@@ -512,7 +495,12 @@ export class RobotModel implements RobotReadings {
       if (s.torque_enabled !== this.servoTorque[i]) {
         this.servoTorque[i] = s.torque_enabled;
         if (s.torque_enabled) this.log('info', `${label} cooled down, torque re-enabled`, 'servo');
-        else this.log('error', `${label} overheated (${s.temperature_c.toFixed(1)} °C), torque disabled`, 'servo');
+        else
+          this.log(
+            'error',
+            `${label} overheated (${s.temperature_c.toFixed(1)} °C), torque disabled`,
+            'servo',
+          );
       }
       if (!this.servoWarned[i] && s.temperature_c >= THERMAL_RESUME_C) {
         this.servoWarned[i] = true;
@@ -530,68 +518,17 @@ export class RobotModel implements RobotReadings {
     return false;
   }
 
-  private stepSystem(dt: number): void {
-    const a = this.activity;
-    const target =
-      9 +
-      (a === 'walking' || a === 'turning' ? 18 : 0) +
-      (a === 'scanning' ? 45 : 0) +
-      (this.gesture ? 6 : 0) +
-      (this.job ? 3 : 0);
-    this.cpuLoad += (target - this.cpuLoad) * (1 - Math.exp(-dt / 2));
-    this.cpuTemp += (40 + 0.32 * this.cpuLoad - this.cpuTemp) * (1 - Math.exp(-dt / 45));
-    const memTarget = 38 + (a === 'scanning' ? 6 : 0) + (this.job ? 2 : 0);
-    this.memory += (memTarget - this.memory) * (1 - Math.exp(-dt / 30)) + this.rng.normal(0.05) * Math.sqrt(dt);
-    const sys = this.system;
-    sys.cpu_percent = clamp(this.cpuLoad + this.rng.normal(2), 0, 100);
-    sys.memory_percent = clamp(this.memory, 5, 95);
-    // Logs and captured frames slowly fill the SD card.
-    sys.disk_percent = Math.min(95, sys.disk_percent + 0.0001 * dt);
-    sys.cpu_temperature_c = this.cpuTemp + this.rng.normal(0.3);
-  }
-
   private sampleSensors(): void {
     const rng = this.rng;
-    const moving = this.activity === 'walking' || this.activity === 'turning';
-    const p = this.gaitPhase;
-    const imu = this.imu;
-    const sway = moving ? 1 : 0;
-    imu.accel_x_ms2 = sway * 1.2 * Math.sin(2 * p) + rng.normal(0.04);
-    imu.accel_y_ms2 = sway * 0.8 * Math.sin(p) + rng.normal(0.04);
-    imu.accel_z_ms2 = 9.81 + sway * 0.6 * Math.cos(2 * p) + rng.normal(0.05);
-    imu.gyro_x_dps = sway * 8 * Math.sin(p) + rng.normal(0.3);
-    imu.gyro_y_dps = sway * 5 * Math.cos(p) + rng.normal(0.3);
-    // Turning in place on two legs is jerky: the yaw rate comes with spikes.
-    const turning = Math.abs(this.yawRate_dps) > 1;
-    imu.gyro_z_dps = this.yawRate_dps + rng.normal(0.3) + (turning ? rng.normal(12) : 0);
-    imu.roll_deg = sway * 3 * Math.sin(p) + rng.normal(0.2);
-    imu.pitch_deg = (moving ? 2 + Math.sign(this.speed_mps) * 2 : 0) + rng.normal(0.2);
-
-    const wall_cm = distanceToWall(this.x_m, this.y_m, this.heading_deg) * 100;
-    this.ultrasonic_cm = clamp(Math.min(ULTRASONIC_MAX_CM, wall_cm) + rng.normal(0.8), 2, ULTRASONIC_MAX_CM);
-    const dark = distance(this.position(), DARK_CORNER);
-    const light = dark < 2.5 ? 8 + 60 * (dark / 2.5) : 72;
-    this.light_percent = clamp(light + rng.normal(1.5), 0, 100);
+    sampleImu(this.imu, rng, {
+      moving: this.activity === 'walking' || this.activity === 'turning',
+      gaitPhase: this.gaitPhase,
+      yawRate_dps: this.yawRate_dps,
+      speed_mps: this.speed_mps,
+    });
+    this.ultrasonic_cm = sampleUltrasonicCm(rng, this.x_m, this.y_m, this.heading_deg);
+    this.light_percent = sampleLightPercent(rng, this.x_m, this.y_m);
     this.light_dark = this.light_percent < 20;
-  }
-
-  private rollFaults(dt: number): void {
-    const rng = this.rng;
-    if (this.overheat) {
-      this.overheat.left_s -= dt;
-      if (this.overheat.left_s <= 0) this.overheat = null;
-    } else if (rng.chance(dt / 1800)) {
-      this.overheat = { servo: rng.pick(LEG_SERVOS), left_s: rng.range(120, 300) };
-    }
-    if (rng.chance(dt / 1200)) this.events.push({ kind: 'disconnect' });
-    if (rng.chance(dt / 600)) {
-      const [message, source] = rng.pick(ERROR_LOGS);
-      this.log('error', message, source);
-    }
-    if (rng.chance(dt / 400)) {
-      const [message, source] = rng.pick(WARNING_LOGS);
-      this.log('warning', message, source);
-    }
   }
 
   private nextStation(): Station {
@@ -633,8 +570,16 @@ export class RobotModel implements RobotReadings {
 
   private jobEvent(status: JobEventStatus, job: Job, reason?: string): void {
     const snapshot = this.snapshot(job);
-    this.events.push(reason === undefined ? { kind: 'job', status, job: snapshot } : { kind: 'job', status, job: snapshot, reason });
+    this.events.push(
+      reason === undefined
+        ? { kind: 'job', status, job: snapshot }
+        : { kind: 'job', status, job: snapshot, reason },
+    );
   }
+
+  private readonly emit = (e: ModelEvent): void => {
+    this.events.push(e);
+  };
 
   private log(level: LogLevel, message: string, source: string): void {
     this.events.push({ kind: 'log', level, message, source });
@@ -642,12 +587,3 @@ export class RobotModel implements RobotReadings {
 }
 
 const NO_EVENTS: readonly ModelEvent[] = Object.freeze([]);
-
-function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
-}
-
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
-}

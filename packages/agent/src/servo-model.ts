@@ -1,3 +1,5 @@
+import { clamp } from './math';
+
 /**
  * The TonyPi's bus servos as the simulator models them: positions in the HiWonder range 0..1000
  * (500 = centre), a slew-rate limit, and a first-order thermal model — the case heats towards an
@@ -5,7 +7,14 @@
  * walking robot's knees run warm and an idle robot cools back to ambient.
  */
 
-export const SERVO_NAMES = ['Left Hip', 'Left Knee', 'Right Hip', 'Right Knee', 'Head Pan', 'Head Tilt'] as const;
+export const SERVO_NAMES = [
+  'Left Hip',
+  'Left Knee',
+  'Right Hip',
+  'Right Knee',
+  'Head Pan',
+  'Head Tilt',
+] as const;
 export const SERVO_COUNT = SERVO_NAMES.length;
 export const LEG_SERVOS = [0, 1, 2, 3] as const;
 export const HEAD_PAN = 4;
@@ -69,9 +78,8 @@ export function stepServo(
   s.target = clampPosition(s.override ?? behaviourTarget);
   if (s.torque_enabled) {
     const maxStep = SLEW_PER_S * dt_s;
-    const delta = s.target - s.position;
-    s.position += delta > maxStep ? maxStep : delta < -maxStep ? -maxStep : delta;
-    s.load_percent = Math.min(100, Math.max(0, load));
+    s.position += clamp(s.target - s.position, -maxStep, maxStep);
+    s.load_percent = clamp(load, 0, 100);
   } else {
     // Limp after a thermal cut-off: no holding torque, so no load.
     s.load_percent = 0;
@@ -86,7 +94,7 @@ export function stepServo(
 }
 
 export function clampPosition(p: number): number {
-  return p < POSITION_MIN ? POSITION_MIN : p > POSITION_MAX ? POSITION_MAX : p;
+  return clamp(p, POSITION_MIN, POSITION_MAX);
 }
 
 /** The seed client's alert level for a servo temperature. */

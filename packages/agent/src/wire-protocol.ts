@@ -1,4 +1,4 @@
-import type { CommandType } from '@tonypi/contracts';
+import type { COMMAND_TYPES } from '@tonypi/contracts';
 import type { ModelEvent, RobotReadings } from './robot-readings';
 
 /**
@@ -8,6 +8,9 @@ import type { ModelEvent, RobotReadings } from './robot-readings';
  */
 
 export type QoS = 0 | 1;
+
+/** `contracts` exports the zod enum `CommandType` but no type of that name. */
+export type CommandType = (typeof COMMAND_TYPES)[number];
 
 export interface OutboundMessage {
   topic: string;

@@ -11,9 +11,9 @@ export const Timestamp = z
   .describe('Epoch milliseconds, or an ISO-8601 date-time (without a zone: the server local time).');
 
 const base = {
-  ts: Timestamp.optional(),
-  timestamp: Timestamp.optional(),
-  robot_id: z.string().max(64).optional(),
+  ts: Timestamp.nullable().optional(),
+  timestamp: Timestamp.nullable().optional(),
+  robot_id: z.string().max(64).nullable().optional(),
 };
 
 const num = z.number();
@@ -61,7 +61,8 @@ export const SensorsPayload = z.looseObject({
 export type SensorsPayload = z.infer<typeof SensorsPayload>;
 
 export const ServoReading = z.looseObject({
-  id: z.union([z.number().int().nonnegative(), z.string().max(16)]),
+  /** Optional in the legacy map form, where the key `servo_N` names the servo. */
+  id: z.union([z.number().int().nonnegative(), z.string().max(16)]).optional(),
   name: z.string().max(64).optional(),
   position: num.optional(),
   target_position: num.optional(),

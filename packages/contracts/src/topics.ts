@@ -26,10 +26,20 @@ export const LEGACY_CHANNEL_WORDS = [
   'system',
 ] as const;
 
+/** Words that legacy topics use in the robot's place (`tonypi/commands/broadcast`, `…/response`). */
+const RESERVED_IDS = ['broadcast', 'response'] as const;
+
 const RESERVED = new Set<string>(LEGACY_CHANNEL_WORDS);
+const RESERVED_ROBOT_IDS = new Set<string>([...LEGACY_CHANNEL_WORDS, ...RESERVED_IDS]);
 
 export function isValidRobotId(id: string): boolean {
-  return ROBOT_ID_RE.test(id) && !RESERVED.has(id);
+  return ROBOT_ID_RE.test(id) && !RESERVED_ROBOT_IDS.has(id);
+}
+
+/** Whether a topic is one only the server may publish (commands, config, broadcasts, item replies). */
+export function isServerTopic(topic: string): boolean {
+  const decoded = decodeTopic(topic);
+  return !decoded.ok && decoded.reason === 'outbound';
 }
 
 /** Channels a robot publishes (canonical layout). `performance` is the seeds' name for `system`. */

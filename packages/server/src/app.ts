@@ -100,6 +100,21 @@ export async function startServer(config: Readonly<Config>, opts: { logger?: Log
     pipeline.start();
     cleanups.push(() => pipeline.stop());
 
+    // Once a second, the ingest's own figures for dashboards subscribed to the `ingest` channel.
+    let lastAccepted = 0;
+    const ingestReport = setInterval(() => {
+      const s = pipeline.stats();
+      live.event('ingest', {
+        ts: Date.now(),
+        accepted_per_s: s.messages_accepted - lastAccepted,
+        rejected: s.rejected,
+        queue_depth: s.queue_points,
+      });
+      lastAccepted = s.messages_accepted;
+    }, 1000);
+    ingestReport.unref();
+    cleanups.push(async () => clearInterval(ingestReport));
+
     let bus: MessageBus;
     let broker: EmbeddedBroker | undefined;
     let mqttUrl: string;

@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import { isServerTopic } from '@tonypi/contracts';
 import type { Logger } from '../logger';
 
 /**
@@ -15,11 +16,15 @@ export interface BrokerAuth {
   authorizeSubscribe(client: Client, topic: string): boolean;
 }
 
+/**
+ * Until robots have credentials: anonymous robots are accepted when allowed, and a client that
+ * presents a username is refused (there is nothing yet to check its password against). Only the
+ * server (an in-process publish, `client === null`) may publish commands, config and broadcasts.
+ */
 export function anonymousAuth(allowAnonymous: boolean): BrokerAuth {
   return {
-    authenticate: async (_id, username) => allowAnonymous || username !== undefined,
-    // Nobody but the server may publish on the server's own topics ($SYS-like and commands).
-    authorizePublish: (_client, topic) => !topic.startsWith('$SYS'),
+    authenticate: async (_id, username) => allowAnonymous && username === undefined,
+    authorizePublish: (client, topic) => client === null || !(topic.startsWith('$SYS') || isServerTopic(topic)),
     authorizeSubscribe: () => true,
   };
 }

@@ -7,8 +7,19 @@ export function describeAlertThresholdsRepositoryContract(open: OpenTestDatabase
     it('lists the global defaults by metric', async () => {
       const repo = new AlertThresholdsRepository(await open());
       const rows = await repo.listGlobal();
-      expect(rows.map((r) => r.metric_type)).toEqual(['battery', 'cpu', 'memory', 'servo_temp', 'temperature']);
-      expect(rows[1]).toMatchObject({ robot_id: null, warning_threshold: 70, critical_threshold: 90, enabled: true });
+      expect(rows.map((r) => r.metric_type)).toEqual([
+        'battery',
+        'cpu',
+        'memory',
+        'servo_temp',
+        'temperature',
+      ]);
+      expect(rows[1]).toMatchObject({
+        robot_id: null,
+        warning_threshold: 70,
+        critical_threshold: 90,
+        enabled: true,
+      });
       expect(rows[1]?.created_at).toBeInstanceOf(Date);
     });
 

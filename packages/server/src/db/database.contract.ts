@@ -15,7 +15,10 @@ export function describeDatabaseContract(open: OpenTestDatabase): void {
       await db.exec('CREATE TABLE t (id INT PRIMARY KEY, label TEXT); CREATE INDEX t_label ON t(label);');
       const inserted = await db.query('INSERT INTO t VALUES ($1, $2), ($3, $4)', [1, 'a', 2, 'b']);
       expect(inserted.rowCount).toBe(2);
-      const selected = await db.query<{ id: number; label: string }>('SELECT * FROM t WHERE id >= $1 ORDER BY id', [1]);
+      const selected = await db.query<{ id: number; label: string }>(
+        'SELECT * FROM t WHERE id >= $1 ORDER BY id',
+        [1],
+      );
       expect(selected.rows).toEqual([
         { id: 1, label: 'a' },
         { id: 2, label: 'b' },
@@ -58,11 +61,10 @@ export function describeDatabaseContract(open: OpenTestDatabase): void {
     it('takes Date, ISO strings and JSON text as parameters', async () => {
       const db = await open({ migrated: false });
       const at = new Date('2024-01-02T03:04:05.678Z');
-      const { rows } = await db.query<{ a: Date; b: Date; doc: unknown }>('SELECT $1::timestamptz AS a, $2::timestamptz AS b, $3::jsonb AS doc', [
-        at,
-        at.toISOString(),
-        JSON.stringify({ list: [1, 2] }),
-      ]);
+      const { rows } = await db.query<{ a: Date; b: Date; doc: unknown }>(
+        'SELECT $1::timestamptz AS a, $2::timestamptz AS b, $3::jsonb AS doc',
+        [at, at.toISOString(), JSON.stringify({ list: [1, 2] })],
+      );
       expect(rows[0]).toEqual({ a: at, b: at, doc: { list: [1, 2] } });
     });
 

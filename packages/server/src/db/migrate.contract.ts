@@ -155,7 +155,9 @@ export function describeMigrationsContract(open: OpenTestDatabase): void {
       const db = await open({ migrated: false });
       const [a, b] = await Promise.all([migrate(db), migrate(db)]);
       const versions = [...a.applied, ...b.applied].map((m) => m.version).sort((x, y) => x - y);
-      const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      const { rows } = await db.query<{ version: number }>(
+        'SELECT version FROM schema_migrations ORDER BY version',
+      );
       expect(versions).toEqual(rows.map((r) => r.version));
     });
 

@@ -38,7 +38,9 @@ describe('loadMigrations', () => {
 
   it('rejects a badly named file', async () => {
     await withFiles({ '1_a.sql': '' }, async (dir) => {
-      await expect(loadMigrations(dir)).rejects.toThrow('Migration file 1_a.sql is not named NNNN_lowercase_words.sql');
+      await expect(loadMigrations(dir)).rejects.toThrow(
+        'Migration file 1_a.sql is not named NNNN_lowercase_words.sql',
+      );
     });
   });
 

@@ -1,5 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { type Database, type DatabaseLogger, isScriptable, type Queryable, type Transaction } from './database';
+import {
+  type Database,
+  type DatabaseLogger,
+  isScriptable,
+  type Queryable,
+  type Transaction,
+} from './database';
 
 /** One file of `migrations/`: `NNNN_what_it_does.sql`, applied in version order, each in its own transaction. */
 export interface Migration {
@@ -42,7 +48,11 @@ export async function loadMigrations(directory: URL = MIGRATIONS_DIR): Promise<M
     if (previous?.version === version) {
       throw new Error(`Migrations ${previous.name}.sql and ${file} share version ${version}`);
     }
-    migrations.push({ version, name: file.slice(0, -'.sql'.length), sql: await readFile(new URL(file, directory), 'utf8') });
+    migrations.push({
+      version,
+      name: file.slice(0, -'.sql'.length),
+      sql: await readFile(new URL(file, directory), 'utf8'),
+    });
   }
   return migrations;
 }
@@ -83,9 +93,12 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
       try {
         await scriptable(tx).exec(migration.sql);
       } catch (cause) {
-        throw new Error(`Migration ${migration.name} failed: ${cause instanceof Error ? cause.message : cause}`, {
-          cause,
-        });
+        throw new Error(
+          `Migration ${migration.name} failed: ${cause instanceof Error ? cause.message : cause}`,
+          {
+            cause,
+          },
+        );
       }
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
         migration.version,

@@ -58,7 +58,10 @@ export class PGliteDatabase implements Database {
     }
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+  async query<T = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<T>> {
     return toQueryResult(await this.pg.query<T>(sql, params as unknown[] | undefined));
   }
 

@@ -31,7 +31,9 @@ export class PostgresDatabase implements Database {
       types: { getTypeParser: getTypeParser as pg.CustomTypesConfig['getTypeParser'] },
     });
     // An idle client losing its connection emits here; without a listener it would crash the process.
-    pool.on('error', (error) => logger?.warn({ err: error }, 'PostgreSQL connection lost (the pool reconnects)'));
+    pool.on('error', (error) =>
+      logger?.warn({ err: error }, 'PostgreSQL connection lost (the pool reconnects)'),
+    );
     const db = new PostgresDatabase(pool);
     try {
       await db.ping();
@@ -42,7 +44,10 @@ export class PostgresDatabase implements Database {
     return db;
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+  async query<T = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<T>> {
     return toQueryResult(await this.pool.query(sql, params as unknown[] | undefined));
   }
 
@@ -98,7 +103,9 @@ function getTypeParser(oid: number, format?: 'text' | 'binary'): unknown {
   return pg.types.getTypeParser(oid, format);
 }
 
-const defaultInt8ArrayParser = pg.types.getTypeParser(PgOid.INT8_ARRAY as number, 'text') as (value: string) => unknown;
+const defaultInt8ArrayParser = pg.types.getTypeParser(PgOid.INT8_ARRAY as number, 'text') as (
+  value: string,
+) => unknown;
 
 function parseInt8Array(value: string): unknown {
   const parsed = defaultInt8ArrayParser(value);

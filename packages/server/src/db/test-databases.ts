@@ -12,25 +12,29 @@ import { PostgresDatabase } from './postgres-database';
  */
 export type OpenTestDatabase = (options?: { migrated?: boolean }) => Promise<Database>;
 
-let migratedTemplate: Promise<Blob> | undefined;
+const templates = new Map<boolean, Promise<Blob>>();
 
-/** Migrating once and cloning the result takes ~1 s per test instead of ~3 s. */
-function loadMigratedTemplate(): Promise<Blob> {
-  migratedTemplate ??= (async () => {
-    const db = await PGliteDatabase.open();
-    try {
-      await migrate(db);
-      return await db.dumpDataDir();
-    } finally {
-      await db.close();
-    }
-  })();
-  return migratedTemplate;
+/** Creating (and migrating) a database once and cloning it takes ~1 s per test instead of ~3 s. */
+function loadTemplate(migrated: boolean): Promise<Blob> {
+  let template = templates.get(migrated);
+  if (!template) {
+    template = (async () => {
+      const db = await PGliteDatabase.open();
+      try {
+        if (migrated) await migrate(db);
+        return await db.dumpDataDir();
+      } finally {
+        await db.close();
+      }
+    })();
+    templates.set(migrated, template);
+  }
+  return template;
 }
 
 /** PGlite in memory. */
 export const openTestPGlite: OpenTestDatabase = async ({ migrated = true } = {}) => {
-  const db = await PGliteDatabase.open(migrated ? { loadDataDir: await loadMigratedTemplate() } : {});
+  const db = await PGliteDatabase.open({ loadDataDir: await loadTemplate(migrated) });
   onTestFinished(() => db.close());
   return db;
 };

@@ -36,13 +36,10 @@ export function errorHandler(logger: Logger) {
       return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message, details: err.details } });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
-      const fields = err.validation.map((v) => {
-        const issue = v.params.issue as { path?: PropertyKey[]; message?: string } | undefined;
-        return {
-          field: [err.validationContext, ...(issue?.path ?? [])].map(String).join('.'),
-          message: issue?.message ?? v.message ?? 'invalid',
-        };
-      });
+      const fields = err.validation.map((v) => ({
+        field: [err.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.'),
+        message: v.message ?? 'invalid',
+      }));
       return reply.status(400).send({
         error: {
           code: 'validation_error',

@@ -36,7 +36,7 @@ export interface IngestStats {
   store_errors: number;
   flushes: number;
   last_flush_ms: number;
-  /** Receive → stored, ms, over the last samples. */
+  /** Event time (the robot's `ts`, skew-bounded) → stored, ms, over the last 20 000 messages. */
   store_lag_ms: { p50: number | null; p99: number | null };
 }
 
@@ -46,8 +46,8 @@ export interface IngestStats {
  */
 export class IngestPipeline {
   private pending: TelemetryPoint[] = [];
-  /** Receive times of the messages whose points are pending (for the lag figures). */
-  private pendingReceived: number[] = [];
+  /** Event times of the messages whose points are pending (for the lag figures). */
+  private pendingEventTs: number[] = [];
   private inFlight: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -116,7 +116,7 @@ export class IngestPipeline {
           this.pending.push(p);
           this.opts.live.telemetry(p);
         }
-        this.pendingReceived.push(receivedAt);
+        this.pendingEventTs.push(msg.ts);
         if (this.pending.length >= this.maxBatch) void this.flush();
       }
     }
@@ -149,9 +149,9 @@ export class IngestPipeline {
 
   private async writeBatch(): Promise<void> {
     const batch = this.pending;
-    const received = this.pendingReceived;
+    const eventTs = this.pendingEventTs;
     this.pending = [];
-    this.pendingReceived = [];
+    this.pendingEventTs = [];
     const started = this.now();
     try {
       await this.opts.store.append(batch);
@@ -159,14 +159,14 @@ export class IngestPipeline {
       this.counters.points_stored += batch.length;
       this.counters.flushes++;
       this.counters.last_flush_ms = done - started;
-      for (const r of received) this.lag.add(done - r);
+      for (const ts of eventTs) this.lag.add(done - ts);
     } catch (err) {
       this.counters.store_errors++;
       this.opts.logger.error({ err, points: batch.length }, 'telemetry store write failed');
       if (this.pending.length + batch.length <= this.opts.queueLimit) {
         // Put the batch back in front: retried with the next flush.
         this.pending = batch.concat(this.pending);
-        this.pendingReceived = received.concat(this.pendingReceived);
+        this.pendingEventTs = eventTs.concat(this.pendingEventTs);
       } else {
         this.counters.points_shed += batch.length;
         this.rejections.note('overload', undefined, `dropped ${batch.length} points after a store error`, '');

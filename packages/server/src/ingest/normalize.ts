@@ -102,7 +102,7 @@ export function normalize(topic: string, payload: Buffer, opts: NormalizeOptions
   const obj = body as Record<string, unknown>;
 
   let robot_id = decoded.robot_id;
-  const claimed = obj.robot_id;
+  const claimed = obj.robot_id ?? undefined;
   if (robot_id === null) {
     if (typeof claimed !== 'string' || !isValidRobotId(claimed)) {
       return { ok: false, reason: 'bad_robot_id', detail: `${topic} needs a valid robot_id in the payload` };

@@ -17,7 +17,9 @@ export function describeRobotsRepositoryContract(open: OpenTestDatabase): void {
     describe('registerMany', () => {
       it('creates a robot on first contact, offline until it says otherwise', async () => {
         const robots = new RobotsRepository(await open());
-        const created = await robots.registerMany([{ robot_id: 'tonypi_01', protocol: 'legacy', seen_at: t0 }]);
+        const created = await robots.registerMany([
+          { robot_id: 'tonypi_01', protocol: 'legacy', seen_at: t0 },
+        ]);
         expect(created).toEqual(['tonypi_01']);
         const robot = await robots.findByRobotId('tonypi_01');
         expect(robot).toMatchObject({
@@ -47,7 +49,10 @@ export function describeRobotsRepositoryContract(open: OpenTestDatabase): void {
           { robot_id: 'tonypi_02', protocol: 'canonical', seen_at: at(30) },
         ]);
         expect(created).toEqual(['tonypi_02']);
-        expect(await robots.findByRobotId('tonypi_01')).toMatchObject({ protocol: 'canonical', first_seen: t0 });
+        expect(await robots.findByRobotId('tonypi_01')).toMatchObject({
+          protocol: 'canonical',
+          first_seen: t0,
+        });
         expect(await robots.findByRobotId('tonypi_02')).toMatchObject({ first_seen: at(30) });
       });
 
@@ -59,7 +64,9 @@ export function describeRobotsRepositoryContract(open: OpenTestDatabase): void {
       it('creates a few hundred robots in one call', async () => {
         const robots = new RobotsRepository(await open());
         const ids = Array.from({ length: 300 }, (_, i) => `robot_${String(i).padStart(3, '0')}`);
-        const created = await robots.registerMany(ids.map((robot_id) => ({ robot_id, protocol: 'canonical', seen_at: t0 })));
+        const created = await robots.registerMany(
+          ids.map((robot_id) => ({ robot_id, protocol: 'canonical', seen_at: t0 })),
+        );
         expect(created.sort()).toEqual(ids);
         expect((await robots.list({ limit: 1 })).total).toBe(300);
       });
@@ -100,8 +107,15 @@ export function describeRobotsRepositoryContract(open: OpenTestDatabase): void {
           { robot_id: 'ghost', last_seen: at(7), status: 'online' },
         ]);
         expect(updated.sort()).toEqual(['a', 'b']);
-        expect(await robots.findByRobotId('a')).toMatchObject({ status: 'online', last_seen: at(5), location: null });
-        expect(await robots.findByRobotId('b')).toMatchObject({ status: 'offline', location: { x: 3, y: 4, z: 5 } });
+        expect(await robots.findByRobotId('a')).toMatchObject({
+          status: 'online',
+          last_seen: at(5),
+          location: null,
+        });
+        expect(await robots.findByRobotId('b')).toMatchObject({
+          status: 'offline',
+          location: { x: 3, y: 4, z: 5 },
+        });
         expect(await robots.findByRobotId('ghost')).toBeUndefined();
       });
 
@@ -193,7 +207,14 @@ export function describeRobotsRepositoryContract(open: OpenTestDatabase): void {
     describe('list', () => {
       async function fleet(): Promise<RobotsRepository> {
         const db = await open();
-        const robots = await withRobots(db, ['tonypi_01', 'tonypi_02', 'tonypi_10', 'rover_1', 'percent%bot', 'under_bot']);
+        const robots = await withRobots(db, [
+          'tonypi_01',
+          'tonypi_02',
+          'tonypi_10',
+          'rover_1',
+          'percent%bot',
+          'under_bot',
+        ]);
         await db.query(`UPDATE robots SET name = 'Warehouse 50% Tony' WHERE robot_id = 'tonypi_10'`);
         await db.query(`UPDATE robots SET name = 'Alpha' WHERE robot_id = 'rover_1'`);
         await robots.recordSeen([
@@ -208,7 +229,14 @@ export function describeRobotsRepositoryContract(open: OpenTestDatabase): void {
       it('lists every robot by robot_id with the total', async () => {
         const robots = await fleet();
         const page = await robots.list();
-        expect(ids(page)).toEqual(['percent%bot', 'rover_1', 'tonypi_01', 'tonypi_02', 'tonypi_10', 'under_bot']);
+        expect(ids(page)).toEqual([
+          'percent%bot',
+          'rover_1',
+          'tonypi_01',
+          'tonypi_02',
+          'tonypi_10',
+          'under_bot',
+        ]);
         expect(page.total).toBe(6);
       });
 
@@ -263,7 +291,10 @@ export function describeRobotsRepositoryContract(open: OpenTestDatabase): void {
           'tonypi_02',
           'under_bot',
         ]);
-        expect(ids(await robots.list({ sort: 'name', order: 'desc' })).slice(0, 2)).toEqual(['tonypi_10', 'rover_1']);
+        expect(ids(await robots.list({ sort: 'name', order: 'desc' })).slice(0, 2)).toEqual([
+          'tonypi_10',
+          'rover_1',
+        ]);
       });
 
       it('sorts by status', async () => {

@@ -89,7 +89,9 @@ export class RobotsRepository {
     }
     if (search !== undefined && search !== '') {
       params.push(`%${escapeLike(search)}%`);
-      conditions.push(`(robot_id ILIKE $${params.length} ESCAPE '\\' OR name ILIKE $${params.length} ESCAPE '\\')`);
+      conditions.push(
+        `(robot_id ILIKE $${params.length} ESCAPE '\\' OR name ILIKE $${params.length} ESCAPE '\\')`,
+      );
     }
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const direction = order === 'desc' ? 'DESC' : 'ASC';
@@ -112,7 +114,9 @@ export class RobotsRepository {
   }
 
   async findByRobotId(robot_id: string): Promise<RobotRow | undefined> {
-    const { rows } = await this.db.query<RobotRow>(`SELECT ${COLUMNS} FROM robots WHERE robot_id = $1`, [robot_id]);
+    const { rows } = await this.db.query<RobotRow>(`SELECT ${COLUMNS} FROM robots WHERE robot_id = $1`, [
+      robot_id,
+    ]);
     return rows[0];
   }
 

@@ -27,7 +27,9 @@ describe('ensureAdmin', () => {
 
   it('rejects a given password shorter than 12 characters', async () => {
     const users = new UsersRepository(await openTestPGlite());
-    await expect(ensureAdmin(users, { password: 'short-11chr' })).rejects.toThrow(/ADMIN_PASSWORD is too short/);
+    await expect(ensureAdmin(users, { password: 'short-11chr' })).rejects.toThrow(
+      /ADMIN_PASSWORD is too short/,
+    );
     expect(await users.count()).toBe(0);
   });
 

@@ -47,5 +47,7 @@ export async function ensureAdmin(
     if (isUniqueViolation(error)) return { created: false, username };
     throw error;
   }
-  return given === undefined ? { created: true, username, generatedPassword: password } : { created: true, username };
+  return given === undefined
+    ? { created: true, username, generatedPassword: password }
+    : { created: true, username };
 }

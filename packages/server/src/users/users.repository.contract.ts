@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { OpenTestDatabase } from '../db/test-databases';
 import { isUniqueViolation, UsersRepository } from './users.repository';
 
-const alice = { username: 'alice', email: 'alice@example.com', password_hash: 'hash', role: 'operator' } as const;
+const alice = {
+  username: 'alice',
+  email: 'alice@example.com',
+  password_hash: 'hash',
+  role: 'operator',
+} as const;
 
 export function describeUsersRepositoryContract(open: OpenTestDatabase): void {
   describe('UsersRepository', () => {
@@ -42,7 +47,10 @@ export function describeUsersRepositoryContract(open: OpenTestDatabase): void {
       const users = new UsersRepository(await open());
       const username = "x'); DROP TABLE users; --";
       await users.create({ ...alice, username, email: "o'brien\\@example.com" });
-      expect(await users.findByUsername(username)).toMatchObject({ username, email: "o'brien\\@example.com" });
+      expect(await users.findByUsername(username)).toMatchObject({
+        username,
+        email: "o'brien\\@example.com",
+      });
       expect(await users.count()).toBe(1);
     });
   });

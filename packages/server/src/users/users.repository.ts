@@ -32,7 +32,9 @@ export class UsersRepository {
   }
 
   async findByUsername(username: string): Promise<UserRow | undefined> {
-    const { rows } = await this.db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = $1`, [username]);
+    const { rows } = await this.db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = $1`, [
+      username,
+    ]);
     return rows[0];
   }
 

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      http: { port: 8000, host: '0.0.0.0' },
+      dataDir: './data',
+      mqtt: { url: undefined, embedded: { port: 1883, wsPort: 9001 } },
+      simulator: { robots: 0, rateHz: 1 },
+      robots: { allowAnonymous: true, autoRegister: true },
+      logLevel: 'info',
+    });
+    expect(c.retention.raw_ms).toBe(7 * 24 * 3600_000);
+    expect(Object.isFrozen(c.mqtt)).toBe(true);
+  });
+
+  it('lists every problem at once, naming each variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', MQTT_URL: 'http://broker', ADMIN_PASSWORD: 'short', LOG_LEVEL: 'loud', SIMULATED_ROBOTS: '-1' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.map((p) => p.split(':')[0]);
+    expect(problems.sort()).toEqual(['ADMIN_PASSWORD', 'LOG_LEVEL', 'MQTT_URL', 'PORT', 'SIMULATED_ROBOTS']);
+    expect((error as Error).message).toMatch(/^Invalid environment:\n {2}- /);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', MQTT_URL: '' }).http.port).toBe(8000);
+  });
+
+  it('accepts an external broker and PostgreSQL', () => {
+    const c = loadConfig({ MQTT_URL: 'mqtt://user:pw@broker:1883', DATABASE_URL: 'postgres://u:p@db/tonypi' });
+    expect(c.mqtt.url).toBe('mqtt://user:pw@broker:1883');
+    expect(c.databaseUrl).toBe('postgres://u:p@db/tonypi');
+  });
+});

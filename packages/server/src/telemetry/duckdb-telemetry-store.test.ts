@@ -1,0 +1,124 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
+import { describeTelemetryStoreContract } from './telemetry-store.contract';
+
+async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tonypi-duckdb-'));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+describeTelemetryStoreContract('DuckDB in memory', async () => {
+  const store = new DuckDbTelemetryStore({ path: ':memory:' });
+  await store.init();
+  return { store, cleanup: () => store.close() };
+});
+
+describeTelemetryStoreContract('DuckDB file', async () => {
+  const { dir, remove } = await tempDir();
+  const store = new DuckDbTelemetryStore({ path: join(dir, 'telemetry.duckdb') });
+  await store.init();
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await remove();
+    },
+  };
+});
+
+describe('DuckDbTelemetryStore', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('keeps points, roll-ups and watermarks across close and reopen', async () => {
+    const { dir, remove } = await tempDir();
+    cleanups.push(remove);
+    const path = join(dir, 'telemetry.duckdb');
+    const t0 = Date.UTC(2024, 0, 1);
+    const now = Date.now();
+    const points = Array.from({ length: 120 }, (_, i) => ({
+      measurement: 'sensors' as const,
+      robot_id: 'tonypi_01',
+      ts: t0 + i * 1000,
+      fields: { pitch_deg: i, humidity_percent: 2 * i },
+    }));
+
+    const first = new DuckDbTelemetryStore({ path });
+    await first.init();
+    await first.append(points);
+    await first.append([
+      { measurement: 'battery', robot_id: 'tonypi_01', ts: now - 1000, fields: { percent: 77 } },
+    ]);
+    await first.maintain(t0 + 10 * 60_000, { raw_ms: 60_000, minute_ms: 86_400_000, hour_ms: 86_400_000 });
+    const query = {
+      robot_id: 'tonypi_01',
+      measurement: 'sensors' as const,
+      fields: ['pitch_deg', 'humidity_percent'],
+      from: t0,
+      to: t0 + 2 * 60_000,
+      points: 2,
+    };
+    const before = await first.range(query);
+    await first.close();
+
+    const second = new DuckDbTelemetryStore({ path });
+    await second.init();
+    cleanups.push(() => second.close());
+    expect(await second.range(query)).toEqual(before);
+    expect(before.series.map((s) => s.buckets.map((b) => b.count))).toEqual([
+      [60, 60],
+      [60, 60],
+    ]);
+    expect(await second.latest('tonypi_01', { measurement: 'battery' })).toEqual([
+      { measurement: 'battery', tags: {}, ts: now - 1000, fields: { percent: 77 } },
+    ]);
+    // The watermarks survived: nothing is rolled up twice.
+    expect(
+      await second.maintain(t0 + 10 * 60_000, { raw_ms: 60_000, minute_ms: 86_400_000, hour_ms: 86_400_000 }),
+    ).toMatchObject({ rolled_up_minutes: 0, rolled_up_hours: 0 });
+  });
+
+  it('refuses to be used after close', async () => {
+    const store = new DuckDbTelemetryStore({ path: ':memory:' });
+    await store.init();
+    await store.close();
+    await expect(store.append([])).rejects.toThrow(/closed/);
+    await store.close();
+  });
+
+  it('appends a large batch while reads and checkpoints run', async () => {
+    const { dir, remove } = await tempDir();
+    cleanups.push(remove);
+    const store = new DuckDbTelemetryStore({ path: join(dir, 't.duckdb'), flushIntervalMs: 20 });
+    await store.init();
+    cleanups.push(() => store.close());
+    const t0 = Date.now() - 60 * 60_000;
+    const batch = (k: number) =>
+      Array.from({ length: 20_000 }, (_, i) => ({
+        measurement: 'sensors' as const,
+        robot_id: `tonypi_${i % 4}`,
+        ts: t0 + k * 20_000 + i,
+        fields: { pitch_deg: i % 90, roll_deg: 1, yaw_deg: 2 },
+      }));
+    const reads = Array.from({ length: 5 }, () =>
+      store.range({ robot_id: 'tonypi_1', measurement: 'sensors', fields: [], from: t0, to: Date.now() }),
+    );
+    for (let k = 0; k < 3; k++) await store.append(batch(k));
+    await Promise.all(reads);
+    const r = await store.range({
+      robot_id: 'tonypi_1',
+      measurement: 'sensors',
+      fields: ['pitch_deg'],
+      from: t0,
+      to: Date.now(),
+      points: 1,
+    });
+    expect(r.series[0]?.buckets.reduce((n, b) => n + b.count, 0)).toBe(15_000);
+    expect(store.stats()).toMatchObject({ points_written: 60_000, rows_written: 60_000, flushes: 3 });
+  });
+});

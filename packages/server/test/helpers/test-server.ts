@@ -1,0 +1,132 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import WebSocket from 'ws';
+import { type RunningServer, startServer } from '../../src/app';
+import { type Env, loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+
+export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  mqttUrl: string;
+  dataDir: string;
+  token: string;
+  /** fetch against the server with the admin's session. */
+  api(pathname: string, init?: RequestInit & { json?: unknown; anonymous?: boolean }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** The real server on embedded engines, random ports on 127.0.0.1, a fresh temp data dir. */
+export async function startTestServer(env: Partial<Record<keyof Env, string>> = {}, opts: { keepDataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = opts.keepDataDir ?? (await mkdtemp(path.join(tmpdir(), 'tonypi-test-')));
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MQTT_PORT: '0',
+    MQTT_WS_PORT: '0',
+    DATA_DIR: dataDir,
+    ADMIN_PASSWORD,
+    SIMULATED_ROBOTS: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const server = await startServer(config, { logger: createLogger(config.logLevel) });
+  const url = server.url;
+  const login = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+  });
+  const token = ((await login.json()) as { access_token: string }).access_token;
+  return {
+    server,
+    url,
+    mqttUrl: server.mqttUrl,
+    dataDir,
+    token,
+    api: (pathname, init = {}) => {
+      const headers = new Headers(init.headers);
+      if (!init.anonymous) headers.set('authorization', `Bearer ${token}`);
+      let body = init.body;
+      if (init.json !== undefined) {
+        headers.set('content-type', 'application/json');
+        body = JSON.stringify(init.json);
+      }
+      return fetch(`${url}${pathname}`, { ...init, headers, body });
+    },
+    close: async () => {
+      await server.stop();
+      if (!opts.keepDataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function connectMqtt(url: string, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
+}
+
+/** Polls until `check` returns a value (not undefined/false) or the time is up. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** A live-stream client that records every frame. */
+export class LiveClient {
+  readonly frames: Array<Record<string, unknown> & { type: string }> = [];
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.frames.push(JSON.parse(data.toString())));
+  }
+
+  static async connect(url: string, headers: Record<string, string> = {}): Promise<LiveClient> {
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/api/v1/stream`, { headers });
+    const client = new LiveClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  of(type: string) {
+    return this.frames.filter((f) => f.type === type);
+  }
+
+  next(type: string, predicate: (f: Record<string, unknown>) => boolean = () => true, timeoutMs = 5000) {
+    return waitFor(() => this.frames.find((f) => f.type === type && predicate(f)), timeoutMs, `live frame ${type}`);
+  }
+
+  closed(): Promise<{ code: number; reason: string }> {
+    return new Promise((resolve) => {
+      if (this.ws.readyState === WebSocket.CLOSED) return resolve({ code: 0, reason: 'already closed' });
+      this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}

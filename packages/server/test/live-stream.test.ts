@@ -1,0 +1,93 @@
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectMqtt, LiveClient, startTestServer, type TestServer, waitFor } from './helpers/test-server';
+
+let t: TestServer;
+let mqttClient: MqttClient;
+beforeAll(async () => {
+  t = await startTestServer();
+  mqttClient = await connectMqtt(t.mqttUrl, { clientId: 'live-feeder' });
+});
+afterAll(async () => {
+  await mqttClient?.endAsync(true);
+  await t?.close();
+});
+
+const publish = (topic: string, body: unknown) => mqttClient.publishAsync(topic, JSON.stringify(body), { qos: 1 });
+
+describe('WS /api/v1/stream', () => {
+  it('authenticates with an auth message, then streams the subscribed robots only', async () => {
+    const live = await LiveClient.connect(t.url);
+    expect((await live.next('hello')).authenticated).toBe(false);
+    live.send({ type: 'auth', token: t.token });
+    await live.next('hello', (f) => f.authenticated === true);
+    live.send({ type: 'subscribe', robots: ['live_a'], channels: ['telemetry', 'status'] });
+    expect(await live.next('subscribed')).toMatchObject({ robots: ['live_a'], channels: ['telemetry', 'status'] });
+
+    await publish('tonypi/live_b/system', { cpu_percent: 99 });
+    await publish('tonypi/live_a/system', { cpu_percent: 11 });
+    const frame = await live.next('telemetry');
+    expect(frame).toMatchObject({ robot_id: 'live_a', measurement: 'system', fields: { cpu_percent: 11 } });
+    expect(typeof frame.ts).toBe('number');
+    await live.next('status', (f) => f.robot_id === 'live_a' && f.status === 'online');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(live.frames.filter((f) => f.robot_id === 'live_b')).toEqual([]);
+    live.close();
+  });
+
+  it('sends the latest value at most 10 times a second per series, however fast the robot publishes', async () => {
+    const live = await LiveClient.connect(t.url, { authorization: `Bearer ${t.token}` });
+    live.send({ type: 'subscribe', robots: ['live_fast'], channels: ['telemetry'] });
+    await live.next('subscribed');
+    const started = Date.now();
+    for (let i = 1; i <= 200; i++) mqttClient.publish('tonypi/live_fast/system', JSON.stringify({ cpu_percent: i }));
+    await live.next('telemetry', (f) => (f.fields as { cpu_percent: number }).cpu_percent === 200, 3000);
+    const elapsedS = (Date.now() - started) / 1000;
+    const frames = live.of('telemetry');
+    // 10 Hz for the elapsed time, plus one frame of slack for tick alignment.
+    expect(frames.length).toBeLessThanOrEqual(Math.ceil(elapsedS * 10) + 1);
+    expect(frames.length).toBeLessThan(200);
+    live.close();
+  });
+
+  it('never drops status events and sends log events to log subscribers', async () => {
+    const live = await LiveClient.connect(t.url, { authorization: `Bearer ${t.token}` });
+    live.send({ type: 'subscribe', robots: ['*'], channels: ['status', 'log'] });
+    await live.next('subscribed');
+    await publish('tonypi/live_c/status', { status: 'online' });
+    await publish('tonypi/live_c/log', { level: 'error', message: 'servo 3 stalled', source: 'servo' });
+    await publish('tonypi/live_c/status', { status: 'maintenance' });
+    await publish('tonypi/live_c/status', { status: 'offline' });
+    await live.next('log', (f) => f.robot_id === 'live_c');
+    await waitFor(() => live.of('status').filter((f) => f.robot_id === 'live_c').length === 3);
+    expect(live.of('status').filter((f) => f.robot_id === 'live_c').map((f) => f.status)).toEqual(['online', 'maintenance', 'offline']);
+    expect(live.of('log')[0]).toMatchObject({ level: 'error', message: 'servo 3 stalled', source: 'servo' });
+    expect(live.of('telemetry')).toEqual([]);
+    live.close();
+  });
+
+  it('answers a bad client message with a specific error and keeps the connection', async () => {
+    const live = await LiveClient.connect(t.url, { authorization: `Bearer ${t.token}` });
+    live.send('not json');
+    expect(await live.next('error')).toMatchObject({ code: 'bad_request', message: 'Not JSON' });
+    live.send({ type: 'subscribe', channels: ['weather'] });
+    expect(await live.next('error', (f) => f.code === 'validation_error')).toMatchObject({ message: expect.stringContaining('channels.0') });
+    live.send({ type: 'ping', id: 'p1' });
+    expect(await live.next('pong')).toMatchObject({ id: 'p1' });
+    live.close();
+  });
+
+  it('refuses messages before authentication and closes on a bad token', async () => {
+    const live = await LiveClient.connect(t.url);
+    live.send({ type: 'subscribe', robots: ['*'], channels: ['telemetry'] });
+    expect(await live.next('error')).toMatchObject({ code: 'unauthorized', message: 'Authenticate first' });
+    const closed = live.closed();
+    live.send({ type: 'auth', token: 'forged.token.value' });
+    expect(await closed).toEqual({ code: 4401, reason: 'Unauthorized' });
+  });
+
+  it('closes at once when the upgrade carries a bad bearer token', async () => {
+    const live = await LiveClient.connect(t.url, { authorization: 'Bearer nope' });
+    expect(await live.closed()).toEqual({ code: 4401, reason: 'Unauthorized' });
+  });
+});
