@@ -13,7 +13,7 @@ export interface TestBroker {
 export async function startTestBroker(): Promise<TestBroker> {
   const aedes = await Aedes.createBroker();
   const connected = new Set<string>();
-  aedes.on('clientReady', (client) => connected.add(client.id));
+  aedes.on('client', (client) => connected.add(client.id));
   aedes.on('clientDisconnect', (client) => connected.delete(client.id));
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (socket) => {

@@ -1,6 +1,6 @@
 import { BroadcastPayload, CommandPayload, PROTOCOL_VERSION, topics } from '@tonypi/contracts';
 import type { JobSnapshot, ModelEvent, RobotReadings } from './robot-readings';
-import { describeIssues, fixed, q } from './wire-format';
+import { describeIssues, fixed, formatFixed, q } from './wire-format';
 import type {
   CommandOutcome,
   DecodedCommand,
@@ -211,27 +211,27 @@ export function telemetryBundle(r: RobotReadings, ts: number, servoPrefixes: str
       ',"target_position":' +
       Math.round(sv.target) +
       ',"temperature_c":' +
-      fixed(sv.temperature_c, 1) +
+      formatFixed(sv.temperature_c, 1) +
       ',"voltage_v":' +
-      fixed(sv.voltage_v, 2) +
+      formatFixed(sv.voltage_v, 2) +
       ',"load_percent":' +
-      fixed(sv.load_percent, 1) +
+      formatFixed(sv.load_percent, 1) +
       ',"torque_enabled":' +
       sv.torque_enabled +
       '}';
   }
   return (
-    `{"ts":${ts},"sensors":{"accel_x_ms2":${fixed(i.accel_x_ms2, 3)},"accel_y_ms2":${fixed(i.accel_y_ms2, 3)}` +
-    `,"accel_z_ms2":${fixed(i.accel_z_ms2, 3)},"gyro_x_dps":${fixed(i.gyro_x_dps, 2)}` +
-    `,"gyro_y_dps":${fixed(i.gyro_y_dps, 2)},"gyro_z_dps":${fixed(i.gyro_z_dps, 2)}` +
-    `,"roll_deg":${fixed(i.roll_deg, 2)},"pitch_deg":${fixed(i.pitch_deg, 2)},"yaw_deg":${fixed(r.heading_deg, 1)}` +
-    `,"ultrasonic_distance_cm":${fixed(r.ultrasonic_cm, 1)},"light_level_percent":${fixed(r.light_percent, 1)}` +
+    `{"ts":${ts},"sensors":{"accel_x_ms2":${formatFixed(i.accel_x_ms2, 3)},"accel_y_ms2":${formatFixed(i.accel_y_ms2, 3)}` +
+    `,"accel_z_ms2":${formatFixed(i.accel_z_ms2, 3)},"gyro_x_dps":${formatFixed(i.gyro_x_dps, 2)}` +
+    `,"gyro_y_dps":${formatFixed(i.gyro_y_dps, 2)},"gyro_z_dps":${formatFixed(i.gyro_z_dps, 2)}` +
+    `,"roll_deg":${formatFixed(i.roll_deg, 2)},"pitch_deg":${formatFixed(i.pitch_deg, 2)},"yaw_deg":${formatFixed(r.heading_deg, 1)}` +
+    `,"ultrasonic_distance_cm":${formatFixed(r.ultrasonic_cm, 1)},"light_level_percent":${formatFixed(r.light_percent, 1)}` +
     `,"light_dark":${r.light_dark ? 1 : 0}},"servos":[${servos}]` +
-    `,"system":{"cpu_percent":${fixed(s.cpu_percent, 1)},"memory_percent":${fixed(s.memory_percent, 1)}` +
-    `,"disk_percent":${fixed(s.disk_percent, 2)},"cpu_temperature_c":${fixed(s.cpu_temperature_c, 1)}` +
+    `,"system":{"cpu_percent":${formatFixed(s.cpu_percent, 1)},"memory_percent":${formatFixed(s.memory_percent, 1)}` +
+    `,"disk_percent":${formatFixed(s.disk_percent, 2)},"cpu_temperature_c":${formatFixed(s.cpu_temperature_c, 1)}` +
     `,"uptime_s":${Math.floor(r.uptime_s)}}` +
-    `,"battery":{"percent":${fixed(r.battery_percent, 1)},"voltage_v":${fixed(b.voltage_v, 2)}` +
-    `,"current_a":${fixed(b.current_a, 2)},"charging":${b.charging}}` +
-    `,"location":{"x_m":${fixed(r.x_m, 3)},"y_m":${fixed(r.y_m, 3)},"z_m":0,"heading_deg":${fixed(r.heading_deg, 1)}}}`
+    `,"battery":{"percent":${formatFixed(r.battery_percent, 1)},"voltage_v":${formatFixed(b.voltage_v, 2)}` +
+    `,"current_a":${formatFixed(b.current_a, 2)},"charging":${b.charging}}` +
+    `,"location":{"x_m":${formatFixed(r.x_m, 3)},"y_m":${formatFixed(r.y_m, 3)},"z_m":0,"heading_deg":${formatFixed(r.heading_deg, 1)}}}`
   );
 }

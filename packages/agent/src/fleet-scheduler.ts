@@ -80,6 +80,8 @@ export class FleetScheduler {
     }
     if (!this.running) return;
     const wait = due - this.clock.now();
-    this.timer = wait < 1 ? setImmediate(this.run) : setTimeout(this.run, Math.floor(wait));
+    // Behind (batch cap hit): go again right after pending I/O. Ahead: sleep, even when that is
+    // less than the 1 ms timer resolution — spinning on setImmediate would burn a core at low rates.
+    this.timer = wait <= 0 ? setImmediate(this.run) : setTimeout(this.run, Math.ceil(wait));
   };
 }

@@ -1,7 +1,7 @@
 import { COMMAND_TYPES, TOPIC_ROOT, topics } from '@tonypi/contracts';
 import type { JobSnapshot, ModelEvent, RobotReadings } from './robot-readings';
 import { servoAlertLevel } from './servo-model';
-import { fixed, isoLocal, q } from './wire-format';
+import { fixed, formatFixed, isoLocal, q } from './wire-format';
 import type {
   CommandType,
   DecodedCommand,
@@ -19,22 +19,22 @@ import type {
  */
 
 /** sensor_type, unit, and how to read it: the order the client sends them in. */
-const SENSORS: readonly (readonly [string, string, (r: RobotReadings) => number])[] = [
-  ['accelerometer_x', 'm/s^2', (r) => fixed(r.imu.accel_x_ms2, 3)],
-  ['accelerometer_y', 'm/s^2', (r) => fixed(r.imu.accel_y_ms2, 3)],
-  ['accelerometer_z', 'm/s^2', (r) => fixed(r.imu.accel_z_ms2, 3)],
-  ['gyroscope_x', 'deg/s', (r) => fixed(r.imu.gyro_x_dps, 2)],
-  ['gyroscope_y', 'deg/s', (r) => fixed(r.imu.gyro_y_dps, 2)],
-  ['gyroscope_z', 'deg/s', (r) => fixed(r.imu.gyro_z_dps, 2)],
-  ['ultrasonic_distance', 'cm', (r) => fixed(r.ultrasonic_cm, 1)],
-  ['cpu_temperature', 'C', (r) => fixed(r.system.cpu_temperature_c, 1)],
-  ['light_level', '%', (r) => fixed(r.light_percent, 1)],
-  ['light_sensor_dark', 'bool', (r) => (r.light_dark ? 1 : 0)],
-  ['system_cpu_percent', '%', (r) => fixed(r.system.cpu_percent, 1)],
-  ['system_memory_percent', '%', (r) => fixed(r.system.memory_percent, 1)],
-  ['system_disk_usage', '%', (r) => fixed(r.system.disk_percent, 1)],
-  ['system_temperature', 'C', (r) => fixed(r.system.cpu_temperature_c, 1)],
-  ['system_uptime', 's', (r) => Math.floor(r.uptime_s)],
+const SENSORS: readonly (readonly [string, string, (r: RobotReadings) => string])[] = [
+  ['accelerometer_x', 'm/s^2', (r) => formatFixed(r.imu.accel_x_ms2, 3)],
+  ['accelerometer_y', 'm/s^2', (r) => formatFixed(r.imu.accel_y_ms2, 3)],
+  ['accelerometer_z', 'm/s^2', (r) => formatFixed(r.imu.accel_z_ms2, 3)],
+  ['gyroscope_x', 'deg/s', (r) => formatFixed(r.imu.gyro_x_dps, 2)],
+  ['gyroscope_y', 'deg/s', (r) => formatFixed(r.imu.gyro_y_dps, 2)],
+  ['gyroscope_z', 'deg/s', (r) => formatFixed(r.imu.gyro_z_dps, 2)],
+  ['ultrasonic_distance', 'cm', (r) => formatFixed(r.ultrasonic_cm, 1)],
+  ['cpu_temperature', 'C', (r) => formatFixed(r.system.cpu_temperature_c, 1)],
+  ['light_level', '%', (r) => formatFixed(r.light_percent, 1)],
+  ['light_sensor_dark', 'bool', (r) => (r.light_dark ? '1' : '0')],
+  ['system_cpu_percent', '%', (r) => formatFixed(r.system.cpu_percent, 1)],
+  ['system_memory_percent', '%', (r) => formatFixed(r.system.memory_percent, 1)],
+  ['system_disk_usage', '%', (r) => formatFixed(r.system.disk_percent, 1)],
+  ['system_temperature', 'C', (r) => formatFixed(r.system.cpu_temperature_c, 1)],
+  ['system_uptime', 's', (r) => String(Math.floor(r.uptime_s))],
 ];
 
 export const LEGACY_SENSOR_TYPES: readonly string[] = SENSORS.map(([t]) => t);
@@ -127,9 +127,9 @@ export function createLegacyProtocol(identity: RobotIdentity): WireProtocol {
           head +
           Math.round(sv.position) +
           ',"temperature":' +
-          fixed(sv.temperature_c, 1) +
+          formatFixed(sv.temperature_c, 1) +
           ',"voltage":' +
-          fixed(sv.voltage_v, 2) +
+          formatFixed(sv.voltage_v, 2) +
           ',"torque_enabled":' +
           sv.torque_enabled +
           ',"alert_level":"' +
@@ -147,14 +147,14 @@ export function createLegacyProtocol(identity: RobotIdentity): WireProtocol {
       const b = r.battery;
       publish(
         batteryTopic,
-        `{"robot_id":${rid},"percentage":${fixed(r.battery_percent, 1)},"voltage":${fixed(b.voltage_v, 2)}` +
+        `{"robot_id":${rid},"percentage":${formatFixed(r.battery_percent, 1)},"voltage":${formatFixed(b.voltage_v, 2)}` +
           `,"charging":${b.charging},"timestamp":"${stamp}`,
         0,
         false,
       );
       publish(
         locationTopic,
-        `{"robot_id":${rid},"x":${fixed(r.x_m, 3)},"y":${fixed(r.y_m, 3)},"z":0,"timestamp":"${stamp}`,
+        `{"robot_id":${rid},"x":${formatFixed(r.x_m, 3)},"y":${formatFixed(r.y_m, 3)},"z":0,"timestamp":"${stamp}`,
         0,
         false,
       );

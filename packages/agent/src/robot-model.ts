@@ -147,7 +147,7 @@ export class RobotModel implements RobotReadings {
   private gaitPhase = 0;
   private speed_mps = 0;
   private yawRate_dps = 0;
-  private readonly load: SystemLoad;
+  private readonly computer: SystemLoad;
   private readonly servoWarned: boolean[];
   private readonly servoTorque: boolean[];
 
@@ -164,8 +164,8 @@ export class RobotModel implements RobotReadings {
     this.y_m = start.y;
     this.heading_deg = normalizeHeading(start.heading_deg);
     this.battery = createBattery(opts.initialSoc ?? this.rng.range(0.35, 1));
-    this.load = new SystemLoad(this.rng);
-    this.system = this.load.reading;
+    this.computer = new SystemLoad(this.rng);
+    this.system = this.computer.reading;
     this.idleLeft_s = this.rng.range(1, 8);
     this.servoWarned = this.servos.map(() => false);
     this.servoTorque = this.servos.map(() => true);
@@ -304,9 +304,10 @@ export class RobotModel implements RobotReadings {
     const charging = this.activity === 'charging';
     let servoLoad = 0;
     for (const s of this.servos) servoLoad += s.load_percent;
-    const load = PI_IDLE_A + A_PER_CPU_PERCENT * this.load.cpuLoad + A_PER_SERVO_LOAD_PERCENT * servoLoad;
-    stepBattery(this.battery, load, charging, dt);
-    this.load.step(dt, this.activity, this.gesture !== null, this.job !== null, this.rng);
+    const current_a =
+      PI_IDLE_A + A_PER_CPU_PERCENT * this.computer.cpuLoad + A_PER_SERVO_LOAD_PERCENT * servoLoad;
+    stepBattery(this.battery, current_a, charging, dt);
+    this.computer.step(dt, this.activity, this.gesture !== null, this.job !== null, this.rng);
     this.sampleSensors();
     const job = this.job;
     if (job && this.uptime_s >= job.next_progress_s) {

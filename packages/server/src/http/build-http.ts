@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import { ErrorBody, PROTOCOL_VERSION } from '@tonypi/contracts';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -42,7 +42,8 @@ export interface HttpDeps {
 export async function buildHttp(deps: HttpDeps) {
   const app = Fastify({
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    // One line per request drowns the ingest's own logs; requests that fail are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     requestTimeout: 30_000,
     // Browsers' repeated query parameters (?field=a&field=b) become arrays.

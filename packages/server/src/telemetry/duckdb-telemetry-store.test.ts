@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TelemetryPoint } from '@tonypi/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
 import { describeTelemetryStoreContract } from './telemetry-store.contract';
@@ -89,6 +90,44 @@ describe('DuckDbTelemetryStore', () => {
     await store.close();
     await expect(store.append([])).rejects.toThrow(/closed/);
     await store.close();
+  });
+
+  it('drops what it cannot store, keeps the rest, and warns once per kind', async () => {
+    const warnings: string[] = [];
+    const store = new DuckDbTelemetryStore({
+      path: ':memory:',
+      logger: { warn: (obj, msg) => warnings.push(`${msg} ${JSON.stringify(obj)}`) },
+    });
+    await store.init();
+    cleanups.push(() => store.close());
+    const now = Date.now();
+    const bad = [
+      { measurement: 'weather', robot_id: 'tonypi_01', ts: now, fields: { x: 1 } },
+      { measurement: 'sensors', robot_id: 'tonypi_01', ts: Number.NaN, fields: { pitch_deg: 1 } },
+      {
+        measurement: 'sensors',
+        robot_id: 'tonypi_01',
+        ts: now,
+        tags: { sensor: 'imu' },
+        fields: { 'Bad-Name': 1 },
+      },
+      {
+        measurement: 'sensors',
+        robot_id: 'tonypi_01',
+        ts: now - 1,
+        fields: { pitch_deg: Number.POSITIVE_INFINITY, roll_deg: 2 },
+      },
+    ] as unknown as TelemetryPoint[];
+    await store.append(bad);
+    await store.append(bad);
+    const [latest] = await store.latest('tonypi_01', { measurement: 'sensors' });
+    expect(latest).toMatchObject({ ts: now, tags: {}, fields: {} });
+    expect(await store.fields('tonypi_01', 'sensors')).toEqual(['roll_deg']);
+    expect(store.stats().points_written).toBe(4);
+    expect(warnings).toHaveLength(3);
+    expect(warnings.join('\n')).toMatch(/dropped.*"dropped":2/);
+    expect(warnings.join('\n')).toMatch(/undeclared telemetry tag.*sensor/);
+    expect(warnings.join('\n')).toMatch(/field dropped.*Bad-Name/);
   });
 
   it('appends a large batch while reads and checkpoints run', async () => {

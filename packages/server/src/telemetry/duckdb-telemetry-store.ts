@@ -52,7 +52,8 @@ export interface DuckDbTelemetryStoreOptions {
  * Timestamps are BIGINT epoch milliseconds, not TIMESTAMP: the appender takes a JS number for a BIGINT column
  * (`appendDouble`, cast inside DuckDB), where a TIMESTAMP needs a BigInt and a value object per row; buckets
  * are integer arithmetic (`ts // b * b`, for any bucket size, no interval parsing); min/max zone maps prune
- * time ranges the same way; `ts::DOUBLE` hands JS numbers back. Timestamps are assumed ≥ 0 (after 1970).
+ * time ranges the same way; BIGINT results are turned into JS numbers (exact below 2^53). Points before 1970
+ * (ts < 0) are dropped.
  *
  * Tags in the narrow tables are the series' declared tags as JSON text in declaration order with null for a
  * missing one (`{"servo_id":"3"}`, `{}` for untagged measurements). DuckDB's `json_object(...)::VARCHAR` and

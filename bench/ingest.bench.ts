@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:ingest -- [--robots 100] [--rate 250] [--duration 60] [--qos 0]`
+ *
+ * The real server (embedded Aedes, PGlite, DuckDB) in this process; the robots in a child
+ * process. Prints accepted messages/s, stored points/s, loss, publish → stored and publish →
+ * live-frame latency, the server's peak RSS, and one summary line. Prints figures only: it never
+ * passes or fails on a time.
+ */
+import { fork } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startServer } from '../packages/server/src/app';
+import { loadConfig } from '../packages/server/src/config';
+import { createLogger } from '../packages/server/src/logger';
+
+const { values } = parseArgs({
+  options: {
+    robots: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '250' },
+    duration: { type: 'string', default: '60' },
+    qos: { type: 'string', default: '0' },
+    prepare: { type: 'string' },
+  },
+});
+const robots = Number(values.robots);
+const ratePerRobot = Number(values.rate);
+const durationS = Number(values.duration);
+const qos = Number(values.qos) as 0 | 1;
+const FIELDS_PER_MESSAGE = 12;
+
+interface LoadResult {
+  published: number;
+  offered_msg_s: number;
+  /** How long the generator published (without its connection set-up). */
+  elapsed_s: number;
+  live_frames: number;
+  live_p50_ms: number | null;
+  live_p99_ms: number | null;
+}
+
+function benchConfig(dataDir: string) {
+  return loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MQTT_PORT: '0',
+    MQTT_WS_PORT: '0',
+    DATA_DIR: dataDir,
+    ADMIN_PASSWORD: 'benchmark-password',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    INGEST_QUEUE_LIMIT: '2000000',
+  });
+}
+
+/** Measure a server as it runs in production: on a data dir that is already initialised. The
+ * first start (PGlite's initdb) runs in a throwaway process, so its memory does not count. */
+async function prepare(dataDir: string): Promise<void> {
+  const child = fork(import.meta.filename, ['--prepare', dataDir], { execArgv: ['--import', 'tsx'] });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`preparing the data dir failed (${code})`);
+}
+
+async function main(): Promise<void> {
+  if (values.prepare) {
+    const server = await startServer(benchConfig(values.prepare), { logger: createLogger('warn') });
+    await server.stop();
+    return;
+  }
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-bench-'));
+  await prepare(dataDir);
+  const config = benchConfig(dataDir);
+  const server = await startServer(config, { logger: createLogger(config.logLevel) });
+  const login = await fetch(`${server.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: 'benchmark-password' }),
+  });
+  const { access_token: token } = (await login.json()) as { access_token: string };
+
+  let peakRss = 0;
+  const rssTimer = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 250);
+
+  console.log(
+    `bench:ingest — ${robots} robots × ${ratePerRobot} Hz = ${robots * ratePerRobot} msg/s offered for ${durationS} s, QoS ${qos}, ` +
+      `${FIELDS_PER_MESSAGE} fields per message`,
+  );
+  const before = server.pipeline.stats();
+  const child = fork(path.join(import.meta.dirname, 'load-generator.ts'), [
+    JSON.stringify({ mqttUrl: server.mqttUrl, httpUrl: server.url, token, robots, ratePerRobot, durationS, qos }),
+  ], { execArgv: ['--import', 'tsx'] });
+  // The generator says when it starts and stops publishing; the server's figures are taken
+  // from the first publish to the moment it has taken in the last message.
+  let publishStart = 0;
+  let caughtUp: Promise<number> | undefined;
+  const waitUntilAccepted = async (count: number): Promise<number> => {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const s = server.pipeline.stats();
+      if (s.messages_accepted + s.messages_rejected - before.messages_accepted - before.messages_rejected >= count) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return Date.now();
+  };
+  const load = await new Promise<LoadResult>((resolve, reject) => {
+    child.on('message', (m: { phase: string; at: number; published: number }) => {
+      if (m.phase === 'publishing') publishStart = m.at;
+      else if (m.phase === 'published') caughtUp = waitUntilAccepted(m.published);
+      else resolve(m as unknown as LoadResult);
+    });
+    child.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
+  });
+  const caughtUpAt = await (caughtUp ?? Promise.resolve(Date.now()));
+  const tailMs = Math.max(0, caughtUpAt - (publishStart + load.elapsed_s * 1000));
+  await server.pipeline.flush();
+  await server.pipeline.flush();
+  clearInterval(rssTimer);
+  const after = server.pipeline.stats();
+  const accepted = after.messages_accepted - before.messages_accepted;
+  const rejected = after.messages_rejected - before.messages_rejected;
+  const stored = after.points_stored - before.points_stored;
+  const shed = after.points_shed - before.points_shed;
+  const lost = load.published - accepted + shed;
+  const windowS = (caughtUpAt - publishStart) / 1000;
+
+  const figures = {
+    published: load.published,
+    offered_msg_s: load.offered_msg_s,
+    accepted,
+    rejected,
+    lost,
+    accepted_msg_s: Math.round(accepted / windowS),
+    stored_rows: stored,
+    stored_points_s: Math.round((stored * FIELDS_PER_MESSAGE) / windowS),
+    drain_after_load_ms: tailMs,
+    publish_to_stored_p50_ms: after.store_lag_ms.p50,
+    publish_to_stored_p99_ms: after.store_lag_ms.p99,
+    live_frames: load.live_frames,
+    publish_to_live_p50_ms: load.live_p50_ms,
+    publish_to_live_p99_ms: load.live_p99_ms,
+    server_peak_rss_mb: Math.round(peakRss / 1024 / 1024),
+  };
+  console.table(figures);
+  await server.stop();
+  await rm(dataDir, { recursive: true, force: true });
+  console.log(
+    `ingest: ${figures.accepted_msg_s} msg/s, ${figures.stored_points_s} points/s, ${lost} lost, ` +
+      `stored p99 ${figures.publish_to_stored_p99_ms} ms, live p99 ${figures.publish_to_live_p99_ms} ms, ` +
+      `rss ${figures.server_peak_rss_mb} MB`,
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,140 @@
+/**
+ * `npm run bench:query -- [--hours 24] [--hz 10] [--runs 30]`
+ *
+ * Fills the telemetry store with `hours` of `hz` data for one robot (12 sensor fields), then
+ * times `GET /api/v1/robots/{id}/telemetry` reduced to 1000 points over HTTP: one field and all
+ * twelve, from raw points and again after the roll-ups ran. Prints figures, never a verdict.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { TelemetryPoint } from '@tonypi/contracts';
+import { startServer } from '../packages/server/src/app';
+import { loadConfig } from '../packages/server/src/config';
+import { createLogger } from '../packages/server/src/logger';
+
+const { values } = parseArgs({
+  options: {
+    hours: { type: 'string', default: '24' },
+    hz: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '30' },
+  },
+});
+const hours = Number(values.hours);
+const hz = Number(values.hz);
+const runs = Number(values.runs);
+const ROBOT = 'bench_query';
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-qbench-'));
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MQTT_PORT: '0',
+    MQTT_WS_PORT: '0',
+    DATA_DIR: dataDir,
+    ADMIN_PASSWORD: 'benchmark-password',
+    LOG_LEVEL: 'warn',
+  });
+  const server = await startServer(config, { logger: createLogger('warn') });
+  try {
+    const login = await fetch(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'benchmark-password' }),
+    });
+    const { access_token: token } = (await login.json()) as { access_token: string };
+    const headers = { authorization: `Bearer ${token}` };
+
+    // The robot exists once it has spoken; register it the way ingest does.
+    server.pipeline.handle(`tonypi/${ROBOT}/system`, Buffer.from(JSON.stringify({ cpu_percent: 1 })));
+    await server.registry.flush();
+
+    const now = Date.now();
+    const total = Math.round(hours * 3600 * hz);
+    const step = 1000 / hz;
+    const fillStart = Date.now();
+    for (let done = 0; done < total; ) {
+      const batch: TelemetryPoint[] = [];
+      for (let i = 0; i < 50_000 && done < total; i++, done++) {
+        const ts = now - hours * 3600_000 + done * step;
+        const s = Math.sin(done / 600);
+        batch.push({
+          measurement: 'sensors',
+          robot_id: ROBOT,
+          ts,
+          fields: {
+            accel_x_ms2: s,
+            accel_y_ms2: s / 2,
+            accel_z_ms2: 9.8 + s / 10,
+            gyro_x_dps: s * 3,
+            gyro_y_dps: s * 2,
+            gyro_z_dps: s,
+            roll_deg: s * 5,
+            pitch_deg: s * 4,
+            yaw_deg: 180 + s * 90,
+            ultrasonic_distance_cm: 50 + s * 20,
+            light_level_percent: 60 + s * 10,
+            light_dark: s > 0.9 ? 1 : 0,
+          },
+        });
+      }
+      await server.store.append(batch);
+    }
+    console.log(`filled ${total} rows (${hours} h × ${hz} Hz, 12 fields) in ${((Date.now() - fillStart) / 1000).toFixed(1)} s`);
+
+    const time = async (label: string, query: string) => {
+      const url = `${server.url}/api/v1/robots/${ROBOT}/telemetry?measurement=sensors&from=${now - hours * 3600_000}&to=${now}&points=1000${query}`;
+      let resolution = '';
+      let buckets = 0;
+      const samples: number[] = [];
+      for (let i = 0; i < runs + 3; i++) {
+        const t0 = performance.now();
+        const res = await fetch(url, { headers });
+        const body = (await res.json()) as { resolution: string; series: Array<{ points: unknown[] }> };
+        const ms = performance.now() - t0;
+        if (res.status !== 200) throw new Error(`${res.status}: ${JSON.stringify(body)}`);
+        if (i >= 3) samples.push(ms);
+        resolution = body.resolution;
+        buckets = body.series[0]?.points.length ?? 0;
+      }
+      samples.sort((a, b) => a - b);
+      return {
+        query: label,
+        resolution,
+        buckets,
+        median_ms: Math.round(quantile(samples, 0.5) * 10) / 10,
+        p95_ms: Math.round(quantile(samples, 0.95) * 10) / 10,
+      };
+    };
+
+    const rows = [
+      await time('1 field, before the first roll-up', '&field=accel_x_ms2'),
+      await time('12 fields, before the first roll-up', ''),
+    ];
+    const maintainStart = Date.now();
+    await server.store.maintain(Date.now(), config.retention);
+    const maintainMs = Date.now() - maintainStart;
+    rows.push(await time('1 field, roll-ups current (steady state)', '&field=accel_x_ms2'), await time('12 fields, roll-ups current (steady state)', ''));
+    console.table(rows);
+    console.log(`first roll-up of ${hours} h: ${maintainMs} ms`);
+    const [cold, , steady] = rows;
+    console.log(
+      `query: ${hours} h of ${hz} Hz → 1000 points, 1 field median ${steady!.median_ms} ms ` +
+        `(before the first roll-up ${cold!.median_ms} ms)`,
+    );
+  } finally {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
