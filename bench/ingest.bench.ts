@@ -88,9 +88,21 @@ async function main(): Promise<void> {
       `${FIELDS_PER_MESSAGE} fields per message`,
   );
   const before = server.pipeline.stats();
-  const child = fork(path.join(import.meta.dirname, 'load-generator.ts'), [
-    JSON.stringify({ mqttUrl: server.mqttUrl, httpUrl: server.url, token, robots, ratePerRobot, durationS, qos }),
-  ], { execArgv: ['--import', 'tsx'] });
+  const child = fork(
+    path.join(import.meta.dirname, 'load-generator.ts'),
+    [
+      JSON.stringify({
+        mqttUrl: server.mqttUrl,
+        httpUrl: server.url,
+        token,
+        robots,
+        ratePerRobot,
+        durationS,
+        qos,
+      }),
+    ],
+    { execArgv: ['--import', 'tsx'] },
+  );
   // The generator says when it starts and stops publishing; the server's figures are taken
   // from the first publish to the moment it has taken in the last message.
   let publishStart = 0;
@@ -99,7 +111,11 @@ async function main(): Promise<void> {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       const s = server.pipeline.stats();
-      if (s.messages_accepted + s.messages_rejected - before.messages_accepted - before.messages_rejected >= count) break;
+      if (
+        s.messages_accepted + s.messages_rejected - before.messages_accepted - before.messages_rejected >=
+        count
+      )
+        break;
       await new Promise((r) => setTimeout(r, 5));
     }
     return Date.now();

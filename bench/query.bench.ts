@@ -86,7 +86,9 @@ async function main(): Promise<void> {
       }
       await server.store.append(batch);
     }
-    console.log(`filled ${total} rows (${hours} h × ${hz} Hz, 12 fields) in ${((Date.now() - fillStart) / 1000).toFixed(1)} s`);
+    console.log(
+      `filled ${total} rows (${hours} h × ${hz} Hz, 12 fields) in ${((Date.now() - fillStart) / 1000).toFixed(1)} s`,
+    );
 
     const time = async (label: string, query: string) => {
       const url = `${server.url}/api/v1/robots/${ROBOT}/telemetry?measurement=sensors&from=${now - hours * 3600_000}&to=${now}&points=1000${query}`;
@@ -120,7 +122,10 @@ async function main(): Promise<void> {
     const maintainStart = Date.now();
     await server.store.maintain(Date.now(), config.retention);
     const maintainMs = Date.now() - maintainStart;
-    rows.push(await time('1 field, roll-ups current (steady state)', '&field=accel_x_ms2'), await time('12 fields, roll-ups current (steady state)', ''));
+    rows.push(
+      await time('1 field, roll-ups current (steady state)', '&field=accel_x_ms2'),
+      await time('12 fields, roll-ups current (steady state)', ''),
+    );
     console.table(rows);
     console.log(`first roll-up of ${hours} h: ${maintainMs} ms`);
     const [cold, , steady] = rows;

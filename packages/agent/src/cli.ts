@@ -61,13 +61,15 @@ async function main(argv: readonly string[]): Promise<number> {
     : null;
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
+    let stoppingSince: number | null = null;
     const stop = (why: string): void => {
-      if (stopping) {
+      if (stoppingSince !== null) {
+        // Wrappers (npx, tsx) relay the terminal's Ctrl-C, so one keypress can arrive twice.
+        if (Date.now() - stoppingSince < 1000) return;
         console.error('forced exit');
         process.exit(1);
       }
-      stopping = true;
+      stoppingSince = Date.now();
       if (statsTimer) clearInterval(statsTimer);
       console.log(`${why}: stopping the fleet (robots go offline)…`);
       fleet.stop().then(

@@ -101,6 +101,19 @@ describe('Fleet, canonical protocol, against an in-process broker', () => {
     }
   });
 
+  it('sends a full telemetry sample right after its online status, so it never shows online without values', () => {
+    for (const id of ids) {
+      const own = obs.seen.filter((s) => s.topic.startsWith(`tonypi/${id}/`));
+      // QoS 1 goes through mqtt.js's outgoing store, so the QoS 0 sample may even overtake it.
+      expect(
+        own
+          .slice(0, 2)
+          .map((s) => s.topic)
+          .sort(),
+      ).toEqual([`tonypi/${id}/status`, `tonypi/${id}/telemetry`]);
+    }
+  });
+
   it('publishes robots × rate telemetry bundles a second, each valid against the contract', async () => {
     const count = () => obs.seen.filter((s) => s.topic.endsWith('/telemetry')).length;
     const before = count();

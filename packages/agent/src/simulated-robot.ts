@@ -172,6 +172,12 @@ export class SimulatedRobot {
             );
         });
         this.publishStatus();
+        // A full sample right away: a robot never shows online without values, whatever its phase
+        // in the fleet's tick schedule.
+        if (this.state === 'running') {
+          this.protocol.telemetry(this.model, Date.now(), this.publish);
+          opts.counters.telemetry++;
+        }
         if (first) {
           first = false;
           clearTimeout(timer);
@@ -247,7 +253,7 @@ export class SimulatedRobot {
   private writable(): boolean {
     const client = this.client;
     if (!client?.connected) return false;
-    return (client.stream as Partial<Socket>).writableLength! < MAX_BUFFERED_BYTES;
+    return ((client.stream as Partial<Socket>).writableLength ?? 0) < MAX_BUFFERED_BYTES;
   }
 
   private publishStatus(ts = Date.now()): void {

@@ -1,4 +1,4 @@
-import type { COMMAND_TYPES } from '@tonypi/contracts';
+import type { CommandType } from '@tonypi/contracts';
 import type { ModelEvent, RobotReadings } from './robot-readings';
 
 /**
@@ -9,8 +9,7 @@ import type { ModelEvent, RobotReadings } from './robot-readings';
 
 export type QoS = 0 | 1;
 
-/** `contracts` exports the zod enum `CommandType` but no type of that name. */
-export type CommandType = (typeof COMMAND_TYPES)[number];
+export type { CommandType };
 
 export interface OutboundMessage {
   topic: string;

@@ -54,7 +54,11 @@ export const HealthResponse = z.object({
     broker: ComponentHealth.extend({ clients: z.number().int().optional() }),
   }),
   robots: z.object({ known: z.number().int(), online: z.number().int() }),
-  live: z.object({ clients: z.number().int(), frames_sent: z.number().int(), frames_skipped: z.number().int() }),
+  live: z.object({
+    clients: z.number().int(),
+    frames_sent: z.number().int(),
+    frames_skipped: z.number().int(),
+  }),
   ingest: z.object({
     messages_accepted: z.number().int(),
     messages_rejected: z.number().int(),

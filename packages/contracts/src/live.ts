@@ -31,7 +31,10 @@ export const LiveClientMessage = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('unsubscribe'),
     robots: z.array(z.string().min(1).max(64)).max(1000).default(['*']),
-    channels: z.array(z.enum(LIVE_CHANNELS)).min(1).default([...LIVE_CHANNELS]),
+    channels: z
+      .array(z.enum(LIVE_CHANNELS))
+      .min(1)
+      .default([...LIVE_CHANNELS]),
   }),
   z.object({ type: z.literal('ping'), id: z.string().max(64).optional() }),
 ]);

@@ -209,6 +209,7 @@ export const COMMAND_TYPES = [
   'emergency_stop',
 ] as const;
 export const CommandType = z.enum(COMMAND_TYPES);
+export type CommandType = z.infer<typeof CommandType>;
 
 export const CommandPayload = z.object({
   command_id: z.string().min(1).max(64),

@@ -6,13 +6,7 @@
 export const ROLES = ['admin', 'operator', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const PERMISSIONS = [
-  'public',
-  'robots:read',
-  'telemetry:read',
-  'live:read',
-  'system:read',
-] as const;
+export const PERMISSIONS = ['public', 'robots:read', 'telemetry:read', 'live:read', 'system:read'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const READ: Permission[] = ['robots:read', 'telemetry:read', 'live:read', 'system:read'];

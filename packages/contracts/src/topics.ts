@@ -124,7 +124,8 @@ export function decodeTopic(topic: string): DecodedTopic {
   if (parts.length === 3 && RESERVED.has(second)) {
     // Legacy: tonypi/{channel}/{robot_id}
     const channel = LEGACY_PER_ROBOT[second];
-    if (!channel) return { ok: false, reason: LEGACY_OUTBOUND.has(second) ? 'outbound' : 'not_a_robot_topic' };
+    if (!channel)
+      return { ok: false, reason: LEGACY_OUTBOUND.has(second) ? 'outbound' : 'not_a_robot_topic' };
     if (!isValidRobotId(third)) return { ok: false, reason: 'bad_robot_id' };
     return { ok: true, channel, layout: 'legacy', robot_id: third };
   }

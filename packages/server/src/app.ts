@@ -20,8 +20,8 @@ import { RobotsService } from './robots/robots.service';
 import { loadJwtSecret } from './secrets';
 import { DuckDbTelemetryStore } from './telemetry/duckdb-telemetry-store';
 import { MaintenanceJob } from './telemetry/maintenance-job';
-import type { TelemetryStore } from './telemetry/telemetry-store';
 import { TelemetryService } from './telemetry/telemetry.service';
+import type { TelemetryStore } from './telemetry/telemetry-store';
 import { ensureAdmin } from './users/bootstrap-admin';
 import { UsersRepository } from './users/users.repository';
 
@@ -46,9 +46,19 @@ export interface RunningServer {
 }
 
 /** Builds and starts everything the config asks for; `stop()` undoes it in reverse order. */
-export async function startServer(config: Readonly<Config>, opts: { logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Readonly<Config>,
+  opts: { logger?: Logger } = {},
+): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const started = Date.now();
+  const phases: Record<string, number> = {};
+  let phaseStart = started;
+  const phase = (name: string) => {
+    const now = Date.now();
+    phases[name] = now - phaseStart;
+    phaseStart = now;
+  };
   const cleanups: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse().splice(0)) {
@@ -65,14 +75,18 @@ export async function startServer(config: Readonly<Config>, opts: { logger?: Log
 
     const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger });
     cleanups.push(() => db.close());
+    phase('database_open_ms');
     await migrate(db, { logger });
+    phase('migrations_ms');
     const users = new UsersRepository(db);
     const admin = await ensureAdmin(users, { password: config.auth.adminPassword });
     const jwtSecret = await loadJwtSecret(config.auth.jwtSecret, config.dataDir);
+    phase('admin_ms');
 
     const store = openTelemetryStore(config, logger);
     await store.init();
     cleanups.push(() => store.close());
+    phase('telemetry_store_ms');
 
     const live = new LiveHub();
     live.start();
@@ -145,6 +159,7 @@ export async function startServer(config: Readonly<Config>, opts: { logger?: Log
     // The bus closes before the pipeline's last flush: nothing arrives after it.
     cleanups.push(() => bus.close());
     await bus.subscribeIngest(pipeline.handle);
+    phase('broker_ms');
 
     const maintenance = new MaintenanceJob(store, config.retention, logger);
     maintenance.start();
@@ -210,18 +225,64 @@ export async function startServer(config: Readonly<Config>, opts: { logger?: Log
         help: 'Rejected MQTT messages by reason',
         type: 'counter',
         labelNames: ['reason'],
-        read: () => Object.entries(pipeline.stats().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
+        read: () =>
+          Object.entries(pipeline.stats().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
       },
-      { name: 'tonypi_ingest_points_stored_total', help: 'Telemetry points written', type: 'counter', read: () => pipeline.stats().points_stored },
-      { name: 'tonypi_ingest_points_shed_total', help: 'Telemetry points dropped under overload', type: 'counter', read: () => pipeline.stats().points_shed },
-      { name: 'tonypi_ingest_queue_points', help: 'Points waiting for the store', type: 'gauge', read: () => pipeline.stats().queue_points },
-      { name: 'tonypi_ingest_store_lag_p99_ms', help: 'Receive → stored, 99th percentile (ms)', type: 'gauge', read: () => pipeline.stats().store_lag_ms.p99 ?? 0 },
-      { name: 'tonypi_robots_online', help: 'Robots online', type: 'gauge', read: () => registry.onlineCount() },
+      {
+        name: 'tonypi_ingest_points_stored_total',
+        help: 'Telemetry points written',
+        type: 'counter',
+        read: () => pipeline.stats().points_stored,
+      },
+      {
+        name: 'tonypi_ingest_points_shed_total',
+        help: 'Telemetry points dropped under overload',
+        type: 'counter',
+        read: () => pipeline.stats().points_shed,
+      },
+      {
+        name: 'tonypi_ingest_queue_points',
+        help: 'Points waiting for the store',
+        type: 'gauge',
+        read: () => pipeline.stats().queue_points,
+      },
+      {
+        name: 'tonypi_ingest_store_lag_p99_ms',
+        help: 'Receive → stored, 99th percentile (ms)',
+        type: 'gauge',
+        read: () => pipeline.stats().store_lag_ms.p99 ?? 0,
+      },
+      {
+        name: 'tonypi_robots_online',
+        help: 'Robots online',
+        type: 'gauge',
+        read: () => registry.onlineCount(),
+      },
       { name: 'tonypi_robots_known', help: 'Robots known', type: 'gauge', read: () => registry.size },
-      { name: 'tonypi_live_clients', help: 'Live stream connections', type: 'gauge', read: () => live.clientCount },
-      { name: 'tonypi_live_frames_sent_total', help: 'Live frames sent', type: 'counter', read: () => live.counters.frames_sent },
-      { name: 'tonypi_live_frames_skipped_total', help: 'Live frames skipped for slow clients', type: 'counter', read: () => live.counters.frames_skipped },
-      { name: 'tonypi_mqtt_clients', help: 'Connected MQTT clients (embedded broker)', type: 'gauge', read: () => broker?.connectedClients ?? 0 },
+      {
+        name: 'tonypi_live_clients',
+        help: 'Live stream connections',
+        type: 'gauge',
+        read: () => live.clientCount,
+      },
+      {
+        name: 'tonypi_live_frames_sent_total',
+        help: 'Live frames sent',
+        type: 'counter',
+        read: () => live.counters.frames_sent,
+      },
+      {
+        name: 'tonypi_live_frames_skipped_total',
+        help: 'Live frames skipped for slow clients',
+        type: 'counter',
+        read: () => live.counters.frames_skipped,
+      },
+      {
+        name: 'tonypi_mqtt_clients',
+        help: 'Connected MQTT clients (embedded broker)',
+        type: 'gauge',
+        read: () => broker?.connectedClients ?? 0,
+      },
     ]);
 
     const http = await buildHttp({
@@ -240,11 +301,14 @@ export async function startServer(config: Readonly<Config>, opts: { logger?: Log
       await http.listen({ port: config.http.port, host: config.http.host });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new Error(`HTTP port ${config.http.port} is already in use: stop what holds it, or set PORT to a free port.`);
+        throw new Error(
+          `HTTP port ${config.http.port} is already in use: stop what holds it, or set PORT to a free port.`,
+        );
       }
       throw err;
     }
     cleanups.push(() => http.close());
+    phase('http_ms');
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.http.port;
     const url = `http://${publicHost(config.http.host)}:${port}`;
@@ -259,7 +323,12 @@ export async function startServer(config: Readonly<Config>, opts: { logger?: Log
         logger,
       });
       cleanups.push(() => fleet.stop());
+      phase('simulator_ms');
     }
+    logger.info(
+      { ms: Date.now() - started, process_uptime_ms: Math.round(process.uptime() * 1000), ...phases },
+      'started',
+    );
 
     return {
       url,
@@ -286,7 +355,10 @@ function openTelemetryStore(config: Readonly<Config>, logger: Logger): Telemetry
   if (!url) return new DuckDbTelemetryStore({ path: path.join(config.dataDir, 'telemetry.duckdb'), logger });
   const parsed = new URL(url);
   if (parsed.protocol === 'duckdb:') {
-    return new DuckDbTelemetryStore({ path: decodeURIComponent(parsed.host + parsed.pathname) || ':memory:', logger });
+    return new DuckDbTelemetryStore({
+      path: decodeURIComponent(parsed.host + parsed.pathname) || ':memory:',
+      logger,
+    });
   }
   throw new Error(
     `TELEMETRY_URL ${redactUrl(url)}: the InfluxDB store is not in this version; unset TELEMETRY_URL to use the embedded DuckDB store.`,

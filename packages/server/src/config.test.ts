@@ -19,7 +19,13 @@ describe('loadConfig', () => {
   it('lists every problem at once, naming each variable', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', MQTT_URL: 'http://broker', ADMIN_PASSWORD: 'short', LOG_LEVEL: 'loud', SIMULATED_ROBOTS: '-1' });
+      loadConfig({
+        PORT: 'eighty',
+        MQTT_URL: 'http://broker',
+        ADMIN_PASSWORD: 'short',
+        LOG_LEVEL: 'loud',
+        SIMULATED_ROBOTS: '-1',
+      });
     } catch (err) {
       error = err;
     }
@@ -34,7 +40,10 @@ describe('loadConfig', () => {
   });
 
   it('accepts an external broker and PostgreSQL', () => {
-    const c = loadConfig({ MQTT_URL: 'mqtt://user:pw@broker:1883', DATABASE_URL: 'postgres://u:p@db/tonypi' });
+    const c = loadConfig({
+      MQTT_URL: 'mqtt://user:pw@broker:1883',
+      DATABASE_URL: 'postgres://u:p@db/tonypi',
+    });
     expect(c.mqtt.url).toBe('mqtt://user:pw@broker:1883');
     expect(c.databaseUrl).toBe('postgres://u:p@db/tonypi');
   });

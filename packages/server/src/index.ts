@@ -1,2 +1,2 @@
-export { startServer, type RunningServer, VERSION } from './app';
-export { loadConfig, ConfigError, type Config } from './config';
+export { type RunningServer, startServer, VERSION } from './app';
+export { type Config, ConfigError, loadConfig } from './config';

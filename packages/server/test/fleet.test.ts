@@ -14,20 +14,30 @@ describe('npm start with a simulated fleet', () => {
     const live = await LiveClient.connect(t.url, { authorization: `Bearer ${t.token}` });
     live.send({ type: 'subscribe', robots: ['*'], channels: ['telemetry', 'status'] });
 
-    const robots = await waitFor(async () => {
-      const body = await (await t.api('/api/v1/robots?status=online')).json();
-      return body.total === 3 ? body.items : undefined;
-    }, 10_000, 'three simulated robots online');
+    const robots = await waitFor(
+      async () => {
+        const body = await (await t.api('/api/v1/robots?status=online')).json();
+        return body.total === 3 ? body.items : undefined;
+      },
+      10_000,
+      'three simulated robots online',
+    );
     for (const r of robots) {
       expect(r.robot_id).toMatch(/^tonypi_sim_\d+$/);
       expect(r.latest.measurements.battery.fields.percent).toBeGreaterThan(0);
       expect(Object.keys(r.latest.servos)).toHaveLength(6);
     }
     const id = robots[0].robot_id;
-    const history = await waitFor(async () => {
-      const body = await (await t.api(`/api/v1/robots/${id}/telemetry?measurement=battery&field=voltage_v&from=1m`)).json();
-      return body.series?.[0]?.points.length > 0 ? body : undefined;
-    }, 5000, 'stored battery history');
+    const history = await waitFor(
+      async () => {
+        const body = await (
+          await t.api(`/api/v1/robots/${id}/telemetry?measurement=battery&field=voltage_v&from=1m`)
+        ).json();
+        return body.series?.[0]?.points.length > 0 ? body : undefined;
+      },
+      5000,
+      'stored battery history',
+    );
     expect(history.series[0].points[0].avg).toBeGreaterThan(9);
     expect(history.series[0].points[0].avg).toBeLessThan(12.7);
 

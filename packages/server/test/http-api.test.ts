@@ -11,7 +11,11 @@ afterAll(async () => {
 
 describe('POST /api/v1/auth/login', () => {
   it('returns a session token and the user for the right password', async () => {
-    const res = await t.api('/api/v1/auth/login', { method: 'POST', anonymous: true, json: { username: 'admin', password: ADMIN_PASSWORD } });
+    const res = await t.api('/api/v1/auth/login', {
+      method: 'POST',
+      anonymous: true,
+      json: { username: 'admin', password: ADMIN_PASSWORD },
+    });
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toMatchObject({ token_type: 'bearer', user: { username: 'admin', role: 'admin' } });
@@ -19,10 +23,15 @@ describe('POST /api/v1/auth/login', () => {
   });
 
   it('returns 401 invalid_credentials for a wrong password or an unknown user, alike', async () => {
-    for (const json of [{ username: 'admin', password: 'nope' }, { username: 'ghost', password: 'nope' }]) {
+    for (const json of [
+      { username: 'admin', password: 'nope' },
+      { username: 'ghost', password: 'nope' },
+    ]) {
       const res = await t.api('/api/v1/auth/login', { method: 'POST', anonymous: true, json });
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: { code: 'invalid_credentials', message: 'Wrong username or password' } });
+      expect(await res.json()).toEqual({
+        error: { code: 'invalid_credentials', message: 'Wrong username or password' },
+      });
     }
   });
 
@@ -31,7 +40,10 @@ describe('POST /api/v1/auth/login', () => {
     expect(res.status).toBe(400);
     const body = await res.json();
     expect(body.error.code).toBe('validation_error');
-    expect(body.error.details.fields.map((f: { field: string }) => f.field).sort()).toEqual(['body.password', 'body.username']);
+    expect(body.error.details.fields.map((f: { field: string }) => f.field).sort()).toEqual([
+      'body.password',
+      'body.username',
+    ]);
   });
 
   it('returns 400 for a body that is not JSON', async () => {
@@ -51,7 +63,10 @@ describe('the session guard', () => {
     const none = await t.api('/api/v1/robots', { anonymous: true });
     expect(none.status).toBe(401);
     expect((await none.json()).error.code).toBe('unauthorized');
-    const forged = await t.api('/api/v1/robots', { anonymous: true, headers: { authorization: `Bearer ${t.token.slice(0, -4)}AAAA` } });
+    const forged = await t.api('/api/v1/robots', {
+      anonymous: true,
+      headers: { authorization: `Bearer ${t.token.slice(0, -4)}AAAA` },
+    });
     expect(forged.status).toBe(401);
   });
 
@@ -60,12 +75,17 @@ describe('the session guard', () => {
     const doc = await (await t.api('/docs/json', { anonymous: true })).json();
     const publicRoutes = new Set(['POST /api/v1/auth/login', 'GET /api/v1/health', 'GET /metrics']);
     const checked: string[] = [];
-    for (const [route, ops] of Object.entries(doc.paths as Record<string, Record<string, { description?: string }>>)) {
+    for (const [route, ops] of Object.entries(
+      doc.paths as Record<string, Record<string, { description?: string }>>,
+    )) {
       for (const [method, op] of Object.entries(ops)) {
         const key = `${method.toUpperCase()} ${route}`;
         expect(op.description, `${key} names its permission`).toMatch(/Permission: [a-z:]+/);
         if (publicRoutes.has(key)) continue;
-        const res = await t.api(route.replace(/\{[^}]+\}/g, 'tonypi_01'), { method: method.toUpperCase(), anonymous: true });
+        const res = await t.api(route.replace(/\{[^}]+\}/g, 'tonypi_01'), {
+          method: method.toUpperCase(),
+          anonymous: true,
+        });
         expect(res.status, key).toBe(401);
         checked.push(key);
       }
@@ -112,7 +132,9 @@ describe('GET /api/v1/robots/:robot_id', () => {
   it('returns 404 robot_not_found for an unknown robot', async () => {
     const res = await t.api('/api/v1/robots/tonypi_77');
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: 'robot_not_found', message: 'No robot with id tonypi_77' } });
+    expect(await res.json()).toEqual({
+      error: { code: 'robot_not_found', message: 'No robot with id tonypi_77' },
+    });
   });
 
   it('returns 400 validation_error for an id with forbidden characters', async () => {

@@ -20,15 +20,25 @@ async function robot(id: string, opts: Parameters<typeof connectMqtt>[1] = {}) {
   return c;
 }
 
-const health = async () => (await (await t.api('/api/v1/health', { anonymous: true })).json()) as {
-  ingest: { rejected: Record<string, number>; messages_accepted: number; ignored_outbound: number; points_stored: number };
-};
+const health = async () =>
+  (await (await t.api('/api/v1/health', { anonymous: true })).json()) as {
+    ingest: {
+      rejected: Record<string, number>;
+      messages_accepted: number;
+      ignored_outbound: number;
+      points_stored: number;
+    };
+  };
 
 describe('a robot speaking the canonical protocol', () => {
   it('appears on first contact, online, with its latest values and stored history', async () => {
     const c = await robot('tonypi_01');
     const now = Date.now();
-    await c.publishAsync('tonypi/tonypi_01/status', JSON.stringify({ ts: now, status: 'online', ip_address: '127.0.0.1' }), { qos: 1, retain: true });
+    await c.publishAsync(
+      'tonypi/tonypi_01/status',
+      JSON.stringify({ ts: now, status: 'online', ip_address: '127.0.0.1' }),
+      { qos: 1, retain: true },
+    );
     for (let i = 0; i < 20; i++) {
       await c.publishAsync(
         'tonypi/tonypi_01/telemetry',
@@ -41,10 +51,14 @@ describe('a robot speaking the canonical protocol', () => {
         }),
       );
     }
-    const listed = await waitFor(async () => {
-      const body = await (await t.api('/api/v1/robots')).json();
-      return body.items[0]?.latest.measurements.system?.fields.cpu_percent === 29 ? body : undefined;
-    }, 5000, 'robot listed with latest values');
+    const listed = await waitFor(
+      async () => {
+        const body = await (await t.api('/api/v1/robots')).json();
+        return body.items[0]?.latest.measurements.system?.fields.cpu_percent === 29 ? body : undefined;
+      },
+      5000,
+      'robot listed with latest values',
+    );
     expect(listed.total).toBe(1);
     expect(listed.items[0]).toMatchObject({
       robot_id: 'tonypi_01',
@@ -58,18 +72,28 @@ describe('a robot speaking the canonical protocol', () => {
     const latest = await (await t.api('/api/v1/robots/tonypi_01/latest')).json();
     expect(latest.measurements.battery.fields).toEqual({ percent: 71, voltage_v: 12 });
 
-    const history = await waitFor(async () => {
-      const res = await t.api(`/api/v1/robots/tonypi_01/telemetry?measurement=system&field=cpu_percent&from=${now - 5000}&to=${now + 1000}&points=100`);
-      const body = await res.json();
-      const count = body.series?.[0]?.points.reduce((n: number, p: { count: number }) => n + p.count, 0);
-      return count === 20 ? body : undefined;
-    }, 5000, 'history of 20 points');
+    const history = await waitFor(
+      async () => {
+        const res = await t.api(
+          `/api/v1/robots/tonypi_01/telemetry?measurement=system&field=cpu_percent&from=${now - 5000}&to=${now + 1000}&points=100`,
+        );
+        const body = await res.json();
+        const count = body.series?.[0]?.points.reduce((n: number, p: { count: number }) => n + p.count, 0);
+        return count === 20 ? body : undefined;
+      },
+      5000,
+      'history of 20 points',
+    );
     expect(history.resolution).toBe('raw');
     const buckets = history.series[0].points;
     expect(Math.max(...buckets.map((b: { max: number }) => b.max))).toBe(29);
     expect(Math.min(...buckets.map((b: { min: number }) => b.min))).toBe(10);
 
-    const servo = await (await t.api(`/api/v1/robots/tonypi_01/telemetry?measurement=servos&field=temperature_c&servo_id=1&from=${now - 5000}&to=${now + 1000}`)).json();
+    const servo = await (
+      await t.api(
+        `/api/v1/robots/tonypi_01/telemetry?measurement=servos&field=temperature_c&servo_id=1&from=${now - 5000}&to=${now + 1000}`,
+      )
+    ).json();
     expect(servo.series).toHaveLength(1);
     expect(servo.series[0].tags).toEqual({ servo_id: '1' });
 
@@ -82,7 +106,12 @@ describe('a robot speaking the canonical protocol', () => {
     live.send({ type: 'subscribe', robots: ['tonypi_lwt'], channels: ['status'] });
     await live.next('subscribed');
     const c = await robot('tonypi_lwt', {
-      will: { topic: 'tonypi/tonypi_lwt/status', payload: Buffer.from(JSON.stringify({ status: 'offline' })), qos: 1, retain: true },
+      will: {
+        topic: 'tonypi/tonypi_lwt/status',
+        payload: Buffer.from(JSON.stringify({ status: 'offline' })),
+        qos: 1,
+        retain: true,
+      },
     });
     await c.publishAsync('tonypi/tonypi_lwt/status', JSON.stringify({ status: 'online' }), { qos: 1 });
     await live.next('status', (f) => f.status === 'online');
@@ -117,17 +146,65 @@ describe('a robot running the original TonyPi client (legacy protocol)', () => {
   it('shows up and works without a change on the robot', async () => {
     const c = await robot('legacy-client');
     const stamp = new Date().toISOString().slice(0, 19); // local-looking, no zone
-    await c.publishAsync('tonypi/status/tonypi_legacy', JSON.stringify({ robot_id: 'tonypi_legacy', status: 'online', system_info: { cpu_percent: 12 }, camera_url: 'http://192.0.2.9:8081/?action=stream', timestamp: stamp }));
-    for (const [sensor_type, value] of [['accelerometer_x', 0.5], ['ultrasonic_distance', 42], ['cpu_temperature', 51]] as const) {
-      await c.publishAsync('tonypi/sensors/tonypi_legacy', JSON.stringify({ robot_id: 'tonypi_legacy', sensor_type, value, unit: '', timestamp: stamp }));
+    await c.publishAsync(
+      'tonypi/status/tonypi_legacy',
+      JSON.stringify({
+        robot_id: 'tonypi_legacy',
+        status: 'online',
+        system_info: { cpu_percent: 12 },
+        camera_url: 'http://192.0.2.9:8081/?action=stream',
+        timestamp: stamp,
+      }),
+    );
+    for (const [sensor_type, value] of [
+      ['accelerometer_x', 0.5],
+      ['ultrasonic_distance', 42],
+      ['cpu_temperature', 51],
+    ] as const) {
+      await c.publishAsync(
+        'tonypi/sensors/tonypi_legacy',
+        JSON.stringify({ robot_id: 'tonypi_legacy', sensor_type, value, unit: '', timestamp: stamp }),
+      );
     }
-    await c.publishAsync('tonypi/battery', JSON.stringify({ robot_id: 'tonypi_legacy', percentage: 66, voltage: 11.4, charging: false, timestamp: stamp }));
-    await c.publishAsync('tonypi/servos/tonypi_legacy', JSON.stringify({ robot_id: 'tonypi_legacy', servos: { servo_1: { id: 1, name: 'Left Hip', position: 500, temperature: 44, voltage: 7.4, torque_enabled: true, alert_level: 'normal', target_position: 500 } }, servo_count: 1, timestamp: stamp }));
-    const body = await waitFor(async () => {
-      const res = await t.api('/api/v1/robots/tonypi_legacy');
-      const b = await res.json();
-      return b.latest?.measurements.battery ? b : undefined;
-    }, 5000, 'legacy robot with battery');
+    await c.publishAsync(
+      'tonypi/battery',
+      JSON.stringify({
+        robot_id: 'tonypi_legacy',
+        percentage: 66,
+        voltage: 11.4,
+        charging: false,
+        timestamp: stamp,
+      }),
+    );
+    await c.publishAsync(
+      'tonypi/servos/tonypi_legacy',
+      JSON.stringify({
+        robot_id: 'tonypi_legacy',
+        servos: {
+          servo_1: {
+            id: 1,
+            name: 'Left Hip',
+            position: 500,
+            temperature: 44,
+            voltage: 7.4,
+            torque_enabled: true,
+            alert_level: 'normal',
+            target_position: 500,
+          },
+        },
+        servo_count: 1,
+        timestamp: stamp,
+      }),
+    );
+    const body = await waitFor(
+      async () => {
+        const res = await t.api('/api/v1/robots/tonypi_legacy');
+        const b = await res.json();
+        return b.latest?.measurements.battery ? b : undefined;
+      },
+      5000,
+      'legacy robot with battery',
+    );
     expect(body).toMatchObject({
       protocol: 'legacy',
       status: 'online',
@@ -195,7 +272,9 @@ describe('GET /api/v1/robots/:robot_id/telemetry', () => {
     const c = await robot('tonypi_q');
     await c.publishAsync('tonypi/tonypi_q/system', JSON.stringify({ cpu_percent: 1 }), { qos: 1 });
     await waitFor(async () => (await t.api('/api/v1/robots/tonypi_q')).status === 200);
-    const hostile = await t.api(`/api/v1/robots/tonypi_q/telemetry?measurement=system&field=${encodeURIComponent('cpu_percent; DROP TABLE x')}`);
+    const hostile = await t.api(
+      `/api/v1/robots/tonypi_q/telemetry?measurement=system&field=${encodeURIComponent('cpu_percent; DROP TABLE x')}`,
+    );
     expect(hostile.status).toBe(400);
     expect((await hostile.json()).error.message).toContain('Not a field name');
     const reversed = await t.api('/api/v1/robots/tonypi_q/telemetry?measurement=system&from=1h&to=2h');
@@ -213,10 +292,16 @@ describe('the embedded broker', () => {
     const victim = await robot('victim');
     const received: string[] = [];
     victim.on('message', (topic) => received.push(topic));
-    await victim.subscribeAsync(['tonypi/victim/command', 'tonypi/system/broadcast', 'tonypi/commands/victim'], { qos: 1 });
+    await victim.subscribeAsync(
+      ['tonypi/victim/command', 'tonypi/system/broadcast', 'tonypi/commands/victim'],
+      { qos: 1 },
+    );
     const attacker = await robot('attacker');
     const closed = new Promise<void>((resolve) => attacker.once('close', () => resolve()));
-    attacker.publish('tonypi/victim/command', JSON.stringify({ command_id: 'x', type: 'shutdown', params: {}, ts: Date.now() }));
+    attacker.publish(
+      'tonypi/victim/command',
+      JSON.stringify({ command_id: 'x', type: 'shutdown', params: {}, ts: Date.now() }),
+    );
     await closed;
     const again = await robot('attacker2');
     const closedAgain = new Promise<void>((resolve) => again.once('close', () => resolve()));
@@ -227,7 +312,12 @@ describe('the embedded broker', () => {
   });
 
   it('refuses a client that presents credentials while robot credentials do not exist yet', async () => {
-    const c = mqtt.connect(t.mqttUrl, { clientId: 'creds', username: 'robot', password: 'guess', reconnectPeriod: 0 });
+    const c = mqtt.connect(t.mqttUrl, {
+      clientId: 'creds',
+      username: 'robot',
+      password: 'guess',
+      reconnectPeriod: 0,
+    });
     const err = await new Promise<Error>((resolve) => c.once('error', resolve));
     expect(err.message).toMatch(/Bad username or password/);
     await c.endAsync(true);

@@ -13,7 +13,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-const publish = (topic: string, body: unknown) => mqttClient.publishAsync(topic, JSON.stringify(body), { qos: 1 });
+const publish = (topic: string, body: unknown) =>
+  mqttClient.publishAsync(topic, JSON.stringify(body), { qos: 1 });
 
 describe('WS /api/v1/stream', () => {
   it('authenticates with an auth message, then streams the subscribed robots only', async () => {
@@ -22,7 +23,10 @@ describe('WS /api/v1/stream', () => {
     live.send({ type: 'auth', token: t.token });
     await live.next('hello', (f) => f.authenticated === true);
     live.send({ type: 'subscribe', robots: ['live_a'], channels: ['telemetry', 'status'] });
-    expect(await live.next('subscribed')).toMatchObject({ robots: ['live_a'], channels: ['telemetry', 'status'] });
+    expect(await live.next('subscribed')).toMatchObject({
+      robots: ['live_a'],
+      channels: ['telemetry', 'status'],
+    });
 
     await publish('tonypi/live_b/system', { cpu_percent: 99 });
     await publish('tonypi/live_a/system', { cpu_percent: 11 });
@@ -40,7 +44,8 @@ describe('WS /api/v1/stream', () => {
     live.send({ type: 'subscribe', robots: ['live_fast'], channels: ['telemetry'] });
     await live.next('subscribed');
     const started = Date.now();
-    for (let i = 1; i <= 200; i++) mqttClient.publish('tonypi/live_fast/system', JSON.stringify({ cpu_percent: i }));
+    for (let i = 1; i <= 200; i++)
+      mqttClient.publish('tonypi/live_fast/system', JSON.stringify({ cpu_percent: i }));
     await live.next('telemetry', (f) => (f.fields as { cpu_percent: number }).cpu_percent === 200, 3000);
     const elapsedS = (Date.now() - started) / 1000;
     const frames = live.of('telemetry');
@@ -60,7 +65,12 @@ describe('WS /api/v1/stream', () => {
     await publish('tonypi/live_c/status', { status: 'offline' });
     await live.next('log', (f) => f.robot_id === 'live_c');
     await waitFor(() => live.of('status').filter((f) => f.robot_id === 'live_c').length === 3);
-    expect(live.of('status').filter((f) => f.robot_id === 'live_c').map((f) => f.status)).toEqual(['online', 'maintenance', 'offline']);
+    expect(
+      live
+        .of('status')
+        .filter((f) => f.robot_id === 'live_c')
+        .map((f) => f.status),
+    ).toEqual(['online', 'maintenance', 'offline']);
     expect(live.of('log')[0]).toMatchObject({ level: 'error', message: 'servo 3 stalled', source: 'servo' });
     expect(live.of('telemetry')).toEqual([]);
     live.close();
@@ -71,7 +81,9 @@ describe('WS /api/v1/stream', () => {
     live.send('not json');
     expect(await live.next('error')).toMatchObject({ code: 'bad_request', message: 'Not JSON' });
     live.send({ type: 'subscribe', channels: ['weather'] });
-    expect(await live.next('error', (f) => f.code === 'validation_error')).toMatchObject({ message: expect.stringContaining('channels.0') });
+    expect(await live.next('error', (f) => f.code === 'validation_error')).toMatchObject({
+      message: expect.stringContaining('channels.0'),
+    });
     live.send({ type: 'ping', id: 'p1' });
     expect(await live.next('pong')).toMatchObject({ id: 'p1' });
     live.close();

@@ -16,7 +16,11 @@ describe('a restart on the same DATA_DIR', () => {
     const first = await startTestServer({}, { keepDataDir: dataDir });
     const c = await connectMqtt(first.mqttUrl, { clientId: 'tonypi_keep' });
     const now = Date.now();
-    for (let i = 0; i < 50; i++) c.publish('tonypi/tonypi_keep/battery', JSON.stringify({ ts: now - 5000 + i * 100, percent: 50 + i / 10 }));
+    for (let i = 0; i < 50; i++)
+      c.publish(
+        'tonypi/tonypi_keep/battery',
+        JSON.stringify({ ts: now - 5000 + i * 100, percent: 50 + i / 10 }),
+      );
     await c.publishAsync('tonypi/tonypi_keep/status', JSON.stringify({ status: 'online' }), { qos: 1 });
     await waitFor(async () => first.server.pipeline.stats().messages_accepted === 51);
     await c.endAsync(true);
@@ -27,7 +31,11 @@ describe('a restart on the same DATA_DIR', () => {
     try {
       const robot = await (await second.api('/api/v1/robots/tonypi_keep')).json();
       expect(robot.status).toBe('offline');
-      const history = await (await second.api(`/api/v1/robots/tonypi_keep/telemetry?measurement=battery&field=percent&from=${now - 10_000}&to=${now + 1000}&points=10`)).json();
+      const history = await (
+        await second.api(
+          `/api/v1/robots/tonypi_keep/telemetry?measurement=battery&field=percent&from=${now - 10_000}&to=${now + 1000}&points=10`,
+        )
+      ).json();
       const stored = history.series[0].points.reduce((n: number, p: { count: number }) => n + p.count, 0);
       expect(stored).toBe(50);
       const latest = await (await second.api('/api/v1/robots/tonypi_keep/latest')).json();

@@ -41,7 +41,8 @@ export const authPlugin = fp<AuthOptions>(async (app: FastifyInstance, opts) => 
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission;
     const internal = route.url.startsWith('/docs');
-    if (!permission && !internal) throw new Error(`Route ${route.method} ${route.url} declares no permission`);
+    if (!permission && !internal)
+      throw new Error(`Route ${route.method} ${route.url} declares no permission`);
   });
 
   app.addHook('onRequest', async (req) => {

@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import { Aedes, type Client } from 'aedes';
-import { WebSocketServer, createWebSocketStream } from 'ws';
 import { isServerTopic } from '@tonypi/contracts';
+import { Aedes, type Client } from 'aedes';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
 
 /**
@@ -11,7 +11,11 @@ import type { Logger } from '../logger';
  * then `allowAnonymous` decides whether robots without credentials are accepted.
  */
 export interface BrokerAuth {
-  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<boolean>;
+  authenticate(
+    clientId: string,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<boolean>;
   authorizePublish(client: Client | null, topic: string): boolean;
   authorizeSubscribe(client: Client, topic: string): boolean;
 }
@@ -24,7 +28,8 @@ export interface BrokerAuth {
 export function anonymousAuth(allowAnonymous: boolean): BrokerAuth {
   return {
     authenticate: async (_id, username) => allowAnonymous && username === undefined,
-    authorizePublish: (client, topic) => client === null || !(topic.startsWith('$SYS') || isServerTopic(topic)),
+    authorizePublish: (client, topic) =>
+      client === null || !(topic.startsWith('$SYS') || isServerTopic(topic)),
     authorizeSubscribe: () => true,
   };
 }

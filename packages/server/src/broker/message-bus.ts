@@ -30,7 +30,10 @@ export class EmbeddedBus implements MessageBus {
   async subscribeIngest(handler: MessageHandler): Promise<void> {
     for (const topic of INGEST_SUBSCRIPTIONS) {
       const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
-        handler(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
+        handler(
+          packet.topic,
+          typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+        );
         cb();
       };
       await new Promise<void>((resolve) => this.aedes.subscribe(topic, deliver, resolve));
@@ -118,9 +121,7 @@ export class ExternalBus implements MessageBus {
     this.client.on('message', (topic, payload) => handler(topic, payload));
     const group = this.opts.sharedGroup;
     const subs = INGEST_SUBSCRIPTIONS.map((t) => (group ? `$share/${group}/${t}` : t));
-    await this.client.subscribeAsync(
-      Object.fromEntries(subs.map((t) => [t, { qos: 1 as const }])),
-    );
+    await this.client.subscribeAsync(Object.fromEntries(subs.map((t) => [t, { qos: 1 as const }])));
   }
 
   async publish(topic: string, payload: string | Buffer, opts: PublishOptions): Promise<void> {

@@ -32,7 +32,11 @@ export class PGliteDatabase implements Database {
   static async open(options: PGliteDatabaseOptions = {}): Promise<PGliteDatabase> {
     const { dataDir, logger, loadDataDir } = options;
     if (dataDir === undefined) {
-      const pg = new PGlite({ parsers: textParsers, startParams: START_PARAMS, ...(loadDataDir ? { loadDataDir } : {}) });
+      const pg = new PGlite({
+        parsers: textParsers,
+        startParams: START_PARAMS,
+        ...(loadDataDir ? { loadDataDir } : {}),
+      });
       await pg.waitReady;
       return new PGliteDatabase(pg, undefined);
     }

@@ -16,7 +16,8 @@ export class ApiError extends Error {
   }
 }
 
-export const robotNotFound = (robot_id: string) => new ApiError(404, 'robot_not_found', `No robot with id ${robot_id}`);
+export const robotNotFound = (robot_id: string) =>
+  new ApiError(404, 'robot_not_found', `No robot with id ${robot_id}`);
 
 const STATUS_CODES: Record<number, ErrorCode> = {
   400: 'bad_request',
@@ -33,7 +34,9 @@ const STATUS_CODES: Record<number, ErrorCode> = {
 export function errorHandler(logger: Logger) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof ApiError) {
-      return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message, details: err.details } });
+      return reply
+        .status(err.statusCode)
+        .send({ error: { code: err.code, message: err.message, details: err.details } });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const fields = err.validation.map((v) => ({
@@ -55,7 +58,9 @@ export function errorHandler(logger: Logger) {
     const status = err.statusCode ?? 500;
     if (status >= 500) {
       logger.error({ err, url: req.url, method: req.method }, 'request failed');
-      return reply.status(status).send({ error: { code: 'internal_error', message: 'Internal server error' } });
+      return reply
+        .status(status)
+        .send({ error: { code: 'internal_error', message: 'Internal server error' } });
     }
     const code = STATUS_CODES[status] ?? 'bad_request';
     return reply.status(status).send({ error: { code, message: err.message } });

@@ -53,7 +53,9 @@ export async function buildHttp(deps: HttpDeps) {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler(deps.logger));
   app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}` } }),
+    reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}` } }),
   );
 
   await app.register(swagger, {
@@ -94,7 +96,12 @@ export async function buildHttp(deps: HttpDeps) {
     '/metrics',
     {
       config: { permission: 'public' },
-      schema: { tags: ['system'], summary: 'Prometheus metrics', description: 'Permission: public.', hide: false },
+      schema: {
+        tags: ['system'],
+        summary: 'Prometheus metrics',
+        description: 'Permission: public.',
+        hide: false,
+      },
     },
     async (_req, reply) => {
       reply.header('content-type', deps.metrics.contentType);

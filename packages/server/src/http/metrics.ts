@@ -22,7 +22,11 @@ export function createMetrics(sampled: Sampled[]): Registry {
       registers: [registry],
       collect() {
         const v = s.read();
-        const metric = this as unknown as { reset(): void; inc?(l: object, n: number): void; set?(l: object, n: number): void };
+        const metric = this as unknown as {
+          reset(): void;
+          inc?(l: object, n: number): void;
+          set?(l: object, n: number): void;
+        };
         metric.reset();
         const values = typeof v === 'number' ? [{ labels: {}, value: v }] : v;
         for (const { labels, value } of values) {

@@ -97,7 +97,12 @@ export class IngestPipeline {
     }
     const msg = result.message;
     if (!this.opts.registry.accepts(msg.robot_id)) {
-      this.reject('unknown_robot', 'robot is not registered and AUTO_REGISTER_ROBOTS is off', msg.robot_id, topic);
+      this.reject(
+        'unknown_robot',
+        'robot is not registered and AUTO_REGISTER_ROBOTS is off',
+        msg.robot_id,
+        topic,
+      );
       return;
     }
     this.counters.messages_accepted++;
@@ -110,7 +115,12 @@ export class IngestPipeline {
       if (this.pending.length + points.length > this.opts.queueLimit) {
         // Shed the newest: the store is behind. Status and events below still go through.
         this.counters.points_shed += points.length;
-        this.rejections.note('overload', msg.robot_id, `store queue full (${this.opts.queueLimit} points)`, topic);
+        this.rejections.note(
+          'overload',
+          msg.robot_id,
+          `store queue full (${this.opts.queueLimit} points)`,
+          topic,
+        );
       } else {
         for (const p of points) {
           this.pending.push(p);
@@ -123,14 +133,34 @@ export class IngestPipeline {
     const e = msg.event;
     if (e) {
       const live = this.opts.live;
-      if (e.type === 'log') live.event('log', { robot_id: msg.robot_id, ts: msg.ts, level: e.level, message: e.message, source: e.source });
-      else if (e.type === 'scan') live.event('scan', { robot_id: msg.robot_id, ts: msg.ts, code: e.code, station_name: e.station_name, action: e.action });
+      if (e.type === 'log')
+        live.event('log', {
+          robot_id: msg.robot_id,
+          ts: msg.ts,
+          level: e.level,
+          message: e.message,
+          source: e.source,
+        });
+      else if (e.type === 'scan')
+        live.event('scan', {
+          robot_id: msg.robot_id,
+          ts: msg.ts,
+          code: e.code,
+          station_name: e.station_name,
+          action: e.action,
+        });
       else if (e.type === 'job') live.event('job', { robot_id: msg.robot_id, ts: msg.ts, data: e.data });
-      else if (e.type === 'vision') live.event('vision', { robot_id: msg.robot_id, ts: msg.ts, data: e.data });
+      else if (e.type === 'vision')
+        live.event('vision', { robot_id: msg.robot_id, ts: msg.ts, data: e.data });
     }
   };
 
-  private reject(reason: IngestRejectReason, detail: string, robot_id: string | undefined, topic: string): void {
+  private reject(
+    reason: IngestRejectReason,
+    detail: string,
+    robot_id: string | undefined,
+    topic: string,
+  ): void {
     this.counters.messages_rejected++;
     this.rejections.note(reason, robot_id, detail, topic);
   }

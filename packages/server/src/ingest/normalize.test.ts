@@ -45,7 +45,7 @@ describe('normalize: canonical topics', () => {
     expect(m.location).toEqual({ x: 1.5, y: 2.5, z: 0, heading: 90 });
   });
 
-  it('accepts the seeds\' flat sensors payload and files each number under its measurement', () => {
+  it("accepts the seeds' flat sensors payload and files each number under its measurement", () => {
     const m = ok(
       run('tonypi/tonypi_001/sensors', {
         robot_id: 'tonypi_001',
@@ -69,7 +69,12 @@ describe('normalize: canonical topics', () => {
   });
 
   it('reads the seed 000 servo array with raw load as an extra field', () => {
-    const m = ok(run('tonypi/tonypi_001/servos', { ts: NOW, servos: [{ id: 4, position: 150, temperature: 39.5, load: 610, voltage: 5 }] }));
+    const m = ok(
+      run('tonypi/tonypi_001/servos', {
+        ts: NOW,
+        servos: [{ id: 4, position: 150, temperature: 39.5, load: 610, voltage: 5 }],
+      }),
+    );
     expect(m.points[0]).toMatchObject({
       measurement: 'servos',
       tags: { servo_id: '4' },
@@ -95,8 +100,20 @@ describe('normalize: canonical topics', () => {
   });
 
   it('reports status with address and camera', () => {
-    const m = ok(run('tonypi/r2/status', { ts: NOW, status: 'online', ip_address: '10.0.0.7', camera_url: 'http://10.0.0.7:8081/?action=stream' }));
-    expect(m.status).toEqual({ status: 'online', ip_address: '10.0.0.7', camera_url: 'http://10.0.0.7:8081/?action=stream', reason: undefined });
+    const m = ok(
+      run('tonypi/r2/status', {
+        ts: NOW,
+        status: 'online',
+        ip_address: '10.0.0.7',
+        camera_url: 'http://10.0.0.7:8081/?action=stream',
+      }),
+    );
+    expect(m.status).toEqual({
+      status: 'online',
+      ip_address: '10.0.0.7',
+      camera_url: 'http://10.0.0.7:8081/?action=stream',
+      reason: undefined,
+    });
   });
 
   it('turns a log, a job, a scan and a command response into events', () => {
@@ -106,13 +123,18 @@ describe('normalize: canonical topics', () => {
       message: 'low battery',
       source: undefined,
     });
-    const job = ok(run('tonypi/r2/job', { ts: NOW, status: 'working', items_done: 3, items_total: 10, percent: 30 }));
+    const job = ok(
+      run('tonypi/r2/job', { ts: NOW, status: 'working', items_done: 3, items_total: 10, percent: 30 }),
+    );
     expect(job.points[0]?.fields).toEqual({ items_done: 3, items_total: 10, percent: 30 });
     expect(job.event?.type).toBe('job');
-    expect(ok(run('tonypi/r2/scan', { ts: NOW, code: 'ITEM-9' })).event).toMatchObject({ type: 'scan', code: 'ITEM-9' });
-    expect(ok(run('tonypi/r2/command/response', { ts: NOW, command_id: 'c1', status: 'succeeded' })).event?.type).toBe(
-      'command_response',
-    );
+    expect(ok(run('tonypi/r2/scan', { ts: NOW, code: 'ITEM-9' })).event).toMatchObject({
+      type: 'scan',
+      code: 'ITEM-9',
+    });
+    expect(
+      ok(run('tonypi/r2/command/response', { ts: NOW, command_id: 'c1', status: 'succeeded' })).event?.type,
+    ).toBe('command_response');
   });
 });
 
@@ -128,11 +150,15 @@ describe('normalize: the original robot client (legacy layout)', () => {
       }),
     );
     expect(m.layout).toBe('legacy');
-    expect(m.points).toEqual([{ measurement: 'sensors', robot_id: 'tonypi_07', ts: m.ts, fields: { accel_x_ms2: 0.12 } }]);
+    expect(m.points).toEqual([
+      { measurement: 'sensors', robot_id: 'tonypi_07', ts: m.ts, fields: { accel_x_ms2: 0.12 } },
+    ]);
   });
 
   it('files a system reading sent as a sensor under system, and an unknown sensor as an extra field', () => {
-    expect(ok(run('tonypi/sensors/r1', { sensor_type: 'system_cpu_percent', value: 12 })).points[0]).toMatchObject({
+    expect(
+      ok(run('tonypi/sensors/r1', { sensor_type: 'system_cpu_percent', value: 12 })).points[0],
+    ).toMatchObject({
       measurement: 'system',
       fields: { cpu_percent: 12 },
     });
@@ -147,7 +173,15 @@ describe('normalize: the original robot client (legacy layout)', () => {
       run('tonypi/servos/r1', {
         robot_id: 'r1',
         servos: {
-          servo_1: { id: 1, name: 'Left Hip', position: 500, temperature: 45, voltage: 7.2, torque_enabled: true, alert_level: 'normal' },
+          servo_1: {
+            id: 1,
+            name: 'Left Hip',
+            position: 500,
+            temperature: 45,
+            voltage: 7.2,
+            torque_enabled: true,
+            alert_level: 'normal',
+          },
           servo_2: { name: 'Left Knee', position: 510, temperature: 47 },
         },
         servo_count: 2,
@@ -163,7 +197,12 @@ describe('normalize: the original robot client (legacy layout)', () => {
     const m = ok(run('tonypi/battery', { robot_id: 'r9', percentage: 64, voltage: 11.1, charging: true }));
     expect(m.robot_id).toBe('r9');
     expect(m.points[0]?.fields).toEqual({ percent: 64, voltage_v: 11.1, charging: 1 });
-    expect(ok(run('tonypi/location', { robot_id: 'r9', x: 1, y: 2, z: 0 })).location).toEqual({ x: 1, y: 2, z: 0, heading: undefined });
+    expect(ok(run('tonypi/location', { robot_id: 'r9', x: 1, y: 2, z: 0 })).location).toEqual({
+      x: 1,
+      y: 2,
+      z: 0,
+      heading: undefined,
+    });
   });
 
   it('reads the legacy status with system_info and the seed 001 bare status', () => {
@@ -176,21 +215,30 @@ describe('normalize: the original robot client (legacy layout)', () => {
       }),
     );
     expect(m.status?.status).toBe('online');
-    expect(m.points[0]?.fields).toEqual({ cpu_percent: 20, memory_percent: 40, cpu_temperature_c: 55, uptime_s: 100 });
+    expect(m.points[0]?.fields).toEqual({
+      cpu_percent: 20,
+      memory_percent: 40,
+      cpu_temperature_c: 55,
+      uptime_s: 100,
+    });
     const bare = ok(run('tonypi/status/r1', { cpu: 45, memory: 62, temp: 55 }));
     expect(bare.status?.status).toBeUndefined();
     expect(bare.points[0]?.fields).toEqual({ cpu_percent: 45, memory_percent: 62, cpu_temperature_c: 55 });
   });
 
   it('maps emergency_stopped without a status to that status', () => {
-    expect(ok(run('tonypi/status/r1', { emergency_stopped: true, emergency_reason: 'button' })).status).toMatchObject({
+    expect(
+      ok(run('tonypi/status/r1', { emergency_stopped: true, emergency_reason: 'button' })).status,
+    ).toMatchObject({
       status: 'emergency_stopped',
       reason: 'button',
     });
   });
 
   it('reads command responses on the shared response topics', () => {
-    const m = ok(run('tonypi/commands/response', { robot_id: 'r1', command_id: 'x1', success: true, message: 'done' }));
+    const m = ok(
+      run('tonypi/commands/response', { robot_id: 'r1', command_id: 'x1', success: true, message: 'done' }),
+    );
     expect(m.channel).toBe('command/response');
     expect(m.robot_id).toBe('r1');
   });
@@ -199,8 +247,15 @@ describe('normalize: the original robot client (legacy layout)', () => {
 describe('normalize: what each bad input gets', () => {
   const reason = (r: NormalizeResult) => (r.ok ? 'accepted' : r.reason);
 
-  it('ignores the server\'s own outbound topics without counting them as errors', () => {
-    for (const t of ['tonypi/r1/command', 'tonypi/r1/config', 'tonypi/system/broadcast', 'tonypi/commands/r1', 'tonypi/emergency_stop/r1', 'tonypi/items/r1']) {
+  it("ignores the server's own outbound topics without counting them as errors", () => {
+    for (const t of [
+      'tonypi/r1/command',
+      'tonypi/r1/config',
+      'tonypi/system/broadcast',
+      'tonypi/commands/r1',
+      'tonypi/emergency_stop/r1',
+      'tonypi/items/r1',
+    ]) {
       expect(reason(run(t, {})), t).toBe('outbound');
     }
   });
@@ -251,35 +306,63 @@ describe('normalize: what each bad input gets', () => {
       reason: 'invalid_payload',
       detail: 'battery.voltage_v: expected a number, got object',
     });
-    expect(run('tonypi/r1/telemetry', { sensors: 5 })).toMatchObject({ reason: 'invalid_payload', detail: 'sensors: must be an object' });
+    expect(run('tonypi/r1/telemetry', { sensors: 5 })).toMatchObject({
+      reason: 'invalid_payload',
+      detail: 'sensors: must be an object',
+    });
   });
 
   it('rejects a bad timestamp', () => {
-    expect(run('tonypi/r1/system', { ts: 'yesterday', cpu_percent: 1 })).toMatchObject({ reason: 'invalid_payload' });
+    expect(run('tonypi/r1/system', { ts: 'yesterday', cpu_percent: 1 })).toMatchObject({
+      reason: 'invalid_payload',
+    });
     expect(run('tonypi/r1/system', { ts: -5, cpu_percent: 1 })).toMatchObject({ reason: 'invalid_payload' });
   });
 
   it('rejects structured channels that miss required fields, listing the fields', () => {
-    expect(run('tonypi/r1/log', { level: 'info' })).toMatchObject({ reason: 'invalid_payload', detail: expect.stringContaining('message') });
-    expect(run('tonypi/r1/status', { status: 'dancing' })).toMatchObject({ reason: 'invalid_payload', detail: expect.stringContaining('status') });
-    expect(run('tonypi/r1/command/response', { status: 'succeeded' })).toMatchObject({ reason: 'invalid_payload' });
-    expect(run('tonypi/r1/scan', { station_name: 'A' })).toMatchObject({ reason: 'invalid_payload', detail: expect.stringContaining('code') });
+    expect(run('tonypi/r1/log', { level: 'info' })).toMatchObject({
+      reason: 'invalid_payload',
+      detail: expect.stringContaining('message'),
+    });
+    expect(run('tonypi/r1/status', { status: 'dancing' })).toMatchObject({
+      reason: 'invalid_payload',
+      detail: expect.stringContaining('status'),
+    });
+    expect(run('tonypi/r1/command/response', { status: 'succeeded' })).toMatchObject({
+      reason: 'invalid_payload',
+    });
+    expect(run('tonypi/r1/scan', { station_name: 'A' })).toMatchObject({
+      reason: 'invalid_payload',
+      detail: expect.stringContaining('code'),
+    });
   });
 
   it('rejects servos that are not servos', () => {
     expect(reason(run('tonypi/r1/servos', { servos: 'six' }))).toBe('invalid_payload');
     expect(reason(run('tonypi/r1/servos', { servos: [5] }))).toBe('invalid_payload');
     expect(reason(run('tonypi/r1/servos', { servos: { left: { position: 1 } } }))).toBe('invalid_payload');
-    expect(reason(run('tonypi/r1/servos', { servos: Array.from({ length: 65 }, (_, i) => ({ id: i })) }))).toBe('invalid_payload');
+    expect(
+      reason(run('tonypi/r1/servos', { servos: Array.from({ length: 65 }, (_, i) => ({ id: i })) })),
+    ).toBe('invalid_payload');
   });
 
   it('rejects a message with too many numeric fields', () => {
-    const many = Object.fromEntries(Array.from({ length: MAX_FIELDS_PER_MESSAGE + 1 }, (_, i) => [`f${i}`, i]));
+    const many = Object.fromEntries(
+      Array.from({ length: MAX_FIELDS_PER_MESSAGE + 1 }, (_, i) => [`f${i}`, i]),
+    );
     expect(reason(run('tonypi/r1/sensors', many))).toBe('invalid_payload');
   });
 
   it('does not store hostile or non-numeric unknown keys', () => {
-    const m = ok(run('tonypi/r1/sensors', { "x'); DROP TABLE robots;--": 1, BadCase: 2, note: 'hello', nested: { a: 1 }, ok_field: 3 }));
+    const m = ok(
+      run('tonypi/r1/sensors', {
+        "x'); DROP TABLE robots;--": 1,
+        BadCase: 2,
+        note: 'hello',
+        nested: { a: 1 },
+        ok_field: 3,
+      }),
+    );
     expect(m.points[0]?.fields).toEqual({ ok_field: 3 });
   });
 

@@ -8,8 +8,8 @@ import {
   type IngestRejectReason,
   isValidRobotId,
   MAX_PAYLOAD_BYTES,
-  type MeasurementName,
   META_KEYS,
+  type MeasurementName,
   type RobotChannel,
   type RobotStatus,
   type TelemetryPoint,
@@ -97,7 +97,12 @@ export function normalize(topic: string, payload: Buffer, opts: NormalizeOptions
     return { ok: false, reason: 'bad_json', detail: (err as Error).message, robot_id: robotHint };
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    return { ok: false, reason: 'not_an_object', detail: 'payload must be a JSON object', robot_id: robotHint };
+    return {
+      ok: false,
+      reason: 'not_an_object',
+      detail: 'payload must be a JSON object',
+      robot_id: robotHint,
+    };
   }
   const obj = body as Record<string, unknown>;
 
@@ -132,7 +137,10 @@ export function normalize(topic: string, payload: Buffer, opts: NormalizeOptions
     let fieldCount = 0;
     for (const p of message.points) fieldCount += Object.keys(p.fields).length;
     if (fieldCount > MAX_FIELDS_PER_MESSAGE) {
-      throw new Reject('invalid_payload', `more than ${MAX_FIELDS_PER_MESSAGE} numeric fields in one message`);
+      throw new Reject(
+        'invalid_payload',
+        `more than ${MAX_FIELDS_PER_MESSAGE} numeric fields in one message`,
+      );
     }
     return { ok: true, message };
   } catch (err) {
@@ -165,7 +173,9 @@ const CHANNEL_DECODERS: Record<RobotChannel, Decoder> = {
     const sensorType = obj.sensor_type;
     if (typeof sensorType === 'string') {
       // Legacy: one message per reading.
-      const target: FieldTarget | undefined = (FIELD_ALIASES.sensors as Record<string, FieldTarget>)[sensorType];
+      const target: FieldTarget | undefined = (FIELD_ALIASES.sensors as Record<string, FieldTarget>)[
+        sensorType
+      ];
       const name = target ? target[1] : sensorType.toLowerCase();
       if (!target && !FIELD_NAME_RE.test(name)) {
         throw new Reject('invalid_payload', `sensor_type: not a valid name: ${truncate(sensorType)}`);
@@ -193,7 +203,8 @@ const CHANNEL_DECODERS: Record<RobotChannel, Decoder> = {
     ] as const) {
       const part = obj[key];
       if (part === undefined || part === null) continue;
-      if (typeof part !== 'object' || Array.isArray(part)) throw new Reject('invalid_payload', `${key}: must be an object`);
+      if (typeof part !== 'object' || Array.isArray(part))
+        throw new Reject('invalid_payload', `${key}: must be an object`);
       addFields(out, part as Record<string, unknown>, table, key, `${key}.`);
     }
     if (obj.servos !== undefined && obj.servos !== null) addServos(out, obj.servos);
@@ -209,7 +220,8 @@ const CHANNEL_DECODERS: Record<RobotChannel, Decoder> = {
     };
     // The seed's `{cpu, memory, temp}` status and the legacy client's system_info carry system numbers.
     addFields(out, obj, 'system', 'system', '', true);
-    if (s.system_info) addFields(out, s.system_info as Record<string, unknown>, 'system', 'system', 'system_info.', true);
+    if (s.system_info)
+      addFields(out, s.system_info as Record<string, unknown>, 'system', 'system', 'system_info.', true);
   },
   job: (obj, out) => {
     const j = parseWith('job', obj);
@@ -345,7 +357,10 @@ function toNumber(raw: unknown, path: string): number | undefined {
   throw new Reject('invalid_payload', `${path}: expected a number, got ${typeof raw}`);
 }
 
-function fieldsOf(map: Map<MeasurementName, Record<string, number>>, m: MeasurementName): Record<string, number> {
+function fieldsOf(
+  map: Map<MeasurementName, Record<string, number>>,
+  m: MeasurementName,
+): Record<string, number> {
   let fields = map.get(m);
   if (!fields) {
     fields = {};

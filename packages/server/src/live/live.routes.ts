@@ -1,6 +1,6 @@
+import type {} from '@fastify/websocket';
 import { LiveClientMessage, PROTOCOL_VERSION, roleMay } from '@tonypi/contracts';
 import type { FastifyPluginAsync } from 'fastify';
-import type {} from '@fastify/websocket';
 import type { SessionClaims } from '../auth/auth';
 import type { LiveHub } from './live-hub';
 
@@ -85,16 +85,23 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
 
       socket.on('message', (data, isBinary) => {
         alive = true;
-        const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
+        const size = Array.isArray(data)
+          ? data.reduce((n, b) => n + b.length, 0)
+          : (data as Buffer).byteLength;
         if (isBinary || size > MAX_CLIENT_MESSAGE_BYTES) {
-          hub.reply(client, 'error', { code: 'bad_request', message: 'Send JSON text frames of at most 16 KiB' });
+          hub.reply(client, 'error', {
+            code: 'bad_request',
+            message: 'Send JSON text frames of at most 16 KiB',
+          });
           return;
         }
         let parsed: LiveClientMessage;
         try {
           const result = LiveClientMessage.safeParse(JSON.parse(data.toString()));
           if (!result.success) {
-            const message = result.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ');
+            const message = result.error.issues
+              .map((i) => `${i.path.join('.') || 'message'}: ${i.message}`)
+              .join('; ');
             hub.reply(client, 'error', { code: 'validation_error', message });
             return;
           }
@@ -105,10 +112,17 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
         }
         if (parsed.type === 'auth') {
           if (!verify(parsed.token)) {
-            hub.reply(client, 'error', { code: 'unauthorized', message: 'Session token is invalid or expired' });
+            hub.reply(client, 'error', {
+              code: 'unauthorized',
+              message: 'Session token is invalid or expired',
+            });
             return close(4401, 'Unauthorized');
           }
-          hub.reply(client, 'hello', { protocol_version: PROTOCOL_VERSION, server_time: Date.now(), authenticated: true });
+          hub.reply(client, 'hello', {
+            protocol_version: PROTOCOL_VERSION,
+            server_time: Date.now(),
+            authenticated: true,
+          });
           return;
         }
         if (!user) {

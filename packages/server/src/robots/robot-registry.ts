@@ -60,7 +60,12 @@ export class RobotRegistry {
   /** Loads known robots. Nothing is online before it says so: every robot starts offline. */
   async start(): Promise<void> {
     await this.opts.repo.markAllOffline();
-    const { items } = await this.opts.repo.list({ sort: 'robot_id', order: 'asc', limit: 100_000, offset: 0 });
+    const { items } = await this.opts.repo.list({
+      sort: 'robot_id',
+      order: 'asc',
+      limit: 100_000,
+      offset: 0,
+    });
     for (const row of items) {
       this.robots.set(row.robot_id, {
         robot_id: row.robot_id,
@@ -170,7 +175,12 @@ export class RobotRegistry {
       robot.status = 'offline';
       robot.status_reason = `no message for ${Math.round(this.opts.offlineAfterMs / 1000)} s`;
       this.dirty.add(robot.robot_id);
-      this.opts.onStatusChange({ robot_id: robot.robot_id, status: 'offline', ts: now, reason: robot.status_reason });
+      this.opts.onStatusChange({
+        robot_id: robot.robot_id,
+        status: 'offline',
+        ts: now,
+        reason: robot.status_reason,
+      });
     }
   }
 
@@ -197,7 +207,8 @@ export class RobotRegistry {
           }),
         );
         this.counters.registered += created.length;
-        for (const id of created) this.opts.logger.info({ robot_id: id }, 'robot registered on first contact');
+        for (const id of created)
+          this.opts.logger.info({ robot_id: id }, 'robot registered on first contact');
       }
       if (dirty.length > 0) {
         await this.opts.repo.recordSeen(

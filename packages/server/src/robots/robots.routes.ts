@@ -2,9 +2,9 @@ import {
   ErrorBody,
   RobotIdParams,
   RobotLatest,
-  Robot as RobotSchema,
   RobotList,
   RobotListQuery,
+  Robot as RobotSchema,
 } from '@tonypi/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { RobotsService } from './robots.service';

@@ -89,6 +89,7 @@ function latestOf(r: RobotRuntime): LatestDto {
     if (v) measurements[m] = { ts: new Date(v.ts).toISOString(), fields: v.fields };
   }
   const servos: LatestDto['servos'] = {};
-  for (const [id, v] of Object.entries(r.servos)) servos[id] = { ts: new Date(v.ts).toISOString(), fields: v.fields };
+  for (const [id, v] of Object.entries(r.servos))
+    servos[id] = { ts: new Date(v.ts).toISOString(), fields: v.fields };
   return { measurements, servos };
 }

@@ -1,4 +1,4 @@
-import type { Aggregate, MeasurementName, Resolution, TelemetryPoint } from '@tonypi/contracts';
+import type { MeasurementName, Resolution, TelemetryPoint } from '@tonypi/contracts';
 
 /** A range query: one robot, one measurement, some fields, a time window, a wanted point count. */
 export interface RangeQuery {
@@ -81,7 +81,10 @@ export interface TelemetryStore {
   /** Stores a batch durably enough that a following query sees it. Points may mix measurements and robots. */
   append(points: readonly TelemetryPoint[]): Promise<void>;
   /** The newest point of every series of a robot (all measurements, or one), looking back at most `lookback_ms`. */
-  latest(robot_id: string, opts?: { measurement?: MeasurementName; lookback_ms?: number }): Promise<LatestPoint[]>;
+  latest(
+    robot_id: string,
+    opts?: { measurement?: MeasurementName; lookback_ms?: number },
+  ): Promise<LatestPoint[]>;
   range(query: RangeQuery): Promise<RangeResult>;
   /** Field names (known and extra) that hold data for a robot and measurement in the last `lookback_ms`. */
   fields(robot_id: string, measurement: MeasurementName, lookback_ms?: number): Promise<string[]>;

@@ -8,7 +8,10 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TelemetryService } from './telemetry.service';
 
-export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryService }> = async (app, { telemetry }) => {
+export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryService }> = async (
+  app,
+  { telemetry },
+) => {
   app.get(
     '/robots/:robot_id/telemetry',
     {

@@ -25,13 +25,18 @@ export class TelemetryService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async range(robot_id: string, q: z.infer<typeof TelemetryQuery>): Promise<z.infer<typeof TelemetryResponse>> {
+  async range(
+    robot_id: string,
+    q: z.infer<typeof TelemetryQuery>,
+  ): Promise<z.infer<typeof TelemetryResponse>> {
     await this.robots.require(robot_id);
     const now = this.now();
     const to = q.to === undefined ? now : parseTime(q.to, now, 'to');
     const from = q.from === undefined ? to - 3600_000 : parseTime(q.from, now, 'from');
-    if (from >= to) throw new ApiError(400, 'validation_error', '`from` must be before `to`', { from: q.from, to: q.to });
-    if (to - from > MAX_WINDOW_MS) throw new ApiError(400, 'validation_error', 'The window may span at most 3 years');
+    if (from >= to)
+      throw new ApiError(400, 'validation_error', '`from` must be before `to`', { from: q.from, to: q.to });
+    if (to - from > MAX_WINDOW_MS)
+      throw new ApiError(400, 'validation_error', 'The window may span at most 3 years');
     const fields = parseFields(q.field);
     const result = await this.store.range({
       robot_id,
@@ -75,9 +80,14 @@ export function parseTime(value: string, now: number, name: string): number {
   if (/^\d{1,15}$/.test(value)) return Number(value);
   const t = Date.parse(value);
   if (Number.isNaN(t)) {
-    throw new ApiError(400, 'validation_error', `\`${name}\` is not a date-time, epoch ms or duration: ${value}`, {
-      fields: [{ field: `querystring.${name}`, message: 'not a date-time, epoch ms or duration like 6h' }],
-    });
+    throw new ApiError(
+      400,
+      'validation_error',
+      `\`${name}\` is not a date-time, epoch ms or duration: ${value}`,
+      {
+        fields: [{ field: `querystring.${name}`, message: 'not a date-time, epoch ms or duration like 6h' }],
+      },
+    );
   }
   return t;
 }
@@ -87,9 +97,14 @@ function parseFields(field: string | string[] | undefined): string[] {
   const names = (Array.isArray(field) ? field : [field]).flatMap((f) => f.split(',')).map((f) => f.trim());
   const bad = names.filter((n) => !FIELD_NAME_RE.test(n));
   if (bad.length > 0) {
-    throw new ApiError(400, 'validation_error', `Not a field name: ${bad.map((b) => b.slice(0, 64)).join(', ')}`, {
-      fields: bad.map(() => ({ field: 'querystring.field', message: 'lower-case letters, digits and _' })),
-    });
+    throw new ApiError(
+      400,
+      'validation_error',
+      `Not a field name: ${bad.map((b) => b.slice(0, 64)).join(', ')}`,
+      {
+        fields: bad.map(() => ({ field: 'querystring.field', message: 'lower-case letters, digits and _' })),
+      },
+    );
   }
   if (names.length > 50) throw new ApiError(400, 'validation_error', 'At most 50 fields per query');
   return [...new Set(names)];

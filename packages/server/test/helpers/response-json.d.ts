@@ -10,4 +10,5 @@ declare global {
     json(): Promise<any>;
   }
 }
+
 export {};

@@ -21,7 +21,10 @@ export interface TestServer {
 }
 
 /** The real server on embedded engines, random ports on 127.0.0.1, a fresh temp data dir. */
-export async function startTestServer(env: Partial<Record<keyof Env, string>> = {}, opts: { keepDataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Partial<Record<keyof Env, string>> = {},
+  opts: { keepDataDir?: string } = {},
+): Promise<TestServer> {
   const dataDir = opts.keepDataDir ?? (await mkdtemp(path.join(tmpdir(), 'tonypi-test-')));
   const config = loadConfig({
     HOST: '127.0.0.1',
@@ -75,7 +78,11 @@ export async function connectMqtt(url: string, opts: mqtt.IClientOptions = {}): 
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time is up. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -116,7 +123,11 @@ export class LiveClient {
   }
 
   next(type: string, predicate: (f: Record<string, unknown>) => boolean = () => true, timeoutMs = 5000) {
-    return waitFor(() => this.frames.find((f) => f.type === type && predicate(f)), timeoutMs, `live frame ${type}`);
+    return waitFor(
+      () => this.frames.find((f) => f.type === type && predicate(f)),
+      timeoutMs,
+      `live frame ${type}`,
+    );
   }
 
   closed(): Promise<{ code: number; reason: string }> {
