@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Fleet } from '@tonypi/agent';
 import { PROTOCOL_VERSION } from '@tonypi/contracts';
 import { anonymousAuth, EmbeddedBroker } from './broker/embedded-broker';
-import { EmbeddedBus, ExternalBus, type MessageBus, redactUrl } from './broker/message-bus';
+import { EmbeddedBus, ExternalBus, type MessageBus } from './broker/message-bus';
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { migrate } from './db/migrate';
@@ -13,7 +13,7 @@ import type { Health } from './http/health.routes';
 import { createMetrics } from './http/metrics';
 import { IngestPipeline } from './ingest/ingest-pipeline';
 import { LiveHub } from './live/live-hub';
-import { createLogger, type Logger } from './logger';
+import { createLogger, type Logger, redactUrl } from './logger';
 import { RobotRegistry } from './robots/robot-registry';
 import { RobotsRepository } from './robots/robots.repository';
 import { RobotsService } from './robots/robots.service';
@@ -97,6 +97,7 @@ export async function startServer(
       repo: robotsRepo,
       logger,
       autoRegister: config.robots.autoRegister,
+      resetStatusesOnStart: !config.mqtt.url,
       offlineAfterMs: 30_000,
       onStatusChange: (change) => live.event('status', change),
     });

@@ -1,7 +1,7 @@
 import { INGEST_SUBSCRIPTIONS } from '@tonypi/contracts';
 import type { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from '../logger';
+import { type Logger, redactUrl } from '../logger';
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
 
@@ -134,16 +134,5 @@ export class ExternalBus implements MessageBus {
 
   async close(): Promise<void> {
     await this.client.endAsync();
-  }
-}
-
-/** A URL fit for a log line: no password. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable url)';
   }
 }

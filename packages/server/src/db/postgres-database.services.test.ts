@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { redactUrl } from '../logger';
 import { describeRobotsRepositoryContract } from '../robots/robots.repository.contract';
 import { describeUsersRepositoryContract } from '../users/users.repository.contract';
 import { describeAlertThresholdsRepositoryContract } from './alert-thresholds.repository.contract';
 import { describeDatabaseContract } from './database.contract';
 import { describeMigrationsContract } from './migrate.contract';
 import { openDatabase } from './open-database';
-import { PostgresDatabase, redactUrl } from './postgres-database';
+import { PostgresDatabase } from './postgres-database';
 import { postgresTestDatabases } from './test-databases';
 
 // Runs with `npm run test:services` against a real server; fails (does not skip) without TEST_DATABASE_URL.

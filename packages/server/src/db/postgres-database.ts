@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { redactUrl } from '../logger';
 import type { Database, DatabaseLogger, QueryResult, Transaction } from './database';
 import { PgOid, parseInt8, textParsers } from './type-parsers';
 
@@ -114,17 +115,6 @@ function parseInt8Array(value: string): unknown {
 
 function toQueryResult<T>(result: pg.QueryResult): QueryResult<T> {
   return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable DATABASE_URL)';
-  }
 }
 
 function describe(error: unknown): string {

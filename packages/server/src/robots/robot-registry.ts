@@ -1,4 +1,4 @@
-import type { MeasurementName, RobotStatus, TopicLayout } from '@tonypi/contracts';
+import type { LiveServerEvents, MeasurementName, RobotStatus, TopicLayout } from '@tonypi/contracts';
 import type { NormalizedMessage } from '../ingest/normalize';
 import type { Logger } from '../logger';
 import type { RobotsRepository } from './robots.repository';
@@ -20,19 +20,18 @@ export interface RobotRuntime {
   servos: Record<string, { ts: number; fields: Record<string, number> }>;
 }
 
-export interface StatusChange {
-  robot_id: string;
-  status: RobotStatus;
-  ts: number;
-  ip_address?: string;
-  camera_url?: string;
-  reason?: string | null;
-}
+/** A robot's status changed: what the live stream's `status` event carries. */
+export type StatusChange = LiveServerEvents['status'];
 
 export interface RobotRegistryOptions {
   repo: RobotsRepository;
   logger: Logger;
   autoRegister: boolean;
+  /**
+   * Mark every robot offline at start. Right when this server is the only one (embedded broker);
+   * with several servers on one broker the others still hear the robots, so keep what is stored.
+   */
+  resetStatusesOnStart: boolean;
   /** A robot silent this long is offline (the legacy client has no Last Will). */
   offlineAfterMs: number;
   flushIntervalMs?: number;
