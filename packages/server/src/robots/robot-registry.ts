@@ -56,9 +56,10 @@ export class RobotRegistry {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Loads known robots. Nothing is online before it says so: every robot starts offline. */
+  /** Loads known robots; on a lone server nothing is online before it says so. */
   async start(): Promise<void> {
-    await this.opts.repo.markAllOffline();
+    const reset = this.opts.resetStatusesOnStart;
+    if (reset) await this.opts.repo.markAllOffline();
     const { items } = await this.opts.repo.list({
       sort: 'robot_id',
       order: 'asc',
@@ -68,7 +69,7 @@ export class RobotRegistry {
     for (const row of items) {
       this.robots.set(row.robot_id, {
         robot_id: row.robot_id,
-        status: 'offline',
+        status: reset ? 'offline' : row.status,
         last_seen: row.last_seen ? row.last_seen.getTime() : null,
         protocol: row.protocol === 'legacy' ? 'legacy' : 'canonical',
         ip_address: row.ip_address ?? undefined,
