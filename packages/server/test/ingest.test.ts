@@ -288,6 +288,19 @@ describe('GET /api/v1/robots/:robot_id/telemetry', () => {
 });
 
 describe('the embedded broker', () => {
+  it('takes robots over MQTT-over-WebSocket too', async () => {
+    const wsUrl = t.server.mqttWsUrl;
+    expect(wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    const overWs = await connectMqtt(wsUrl!, { clientId: 'tonypi_ws' });
+    clients.push(overWs);
+    await overWs.publishAsync('tonypi/tonypi_ws/battery', JSON.stringify({ percent: 42 }), { qos: 1 });
+    const latest = await waitFor(async () => {
+      const res = await t.api('/api/v1/robots/tonypi_ws/latest');
+      return res.status === 200 ? await res.json() : undefined;
+    });
+    expect(latest.measurements.battery.fields).toEqual({ percent: 42 });
+  });
+
   it('disconnects a client that publishes a command, and no robot receives it', async () => {
     const victim = await robot('victim');
     const received: string[] = [];

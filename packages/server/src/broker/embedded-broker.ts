@@ -90,6 +90,9 @@ export class EmbeddedBroker {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
     });
     const wss = new WebSocketServer({ server: httpServer, maxPayload: 256 * 1024 });
+    // ws re-emits the HTTP server's errors here; unheard, a failed listen (port in use) would be thrown
+    // as an uncaught exception before `listen()` below could turn it into a PortInUseError.
+    wss.on('error', (err) => logger.debug({ err: err.message }, 'mqtt websocket server error'));
     wss.on('connection', (socket, req) => {
       const stream = createWebSocketStream(socket);
       stream.on('error', () => stream.destroy());

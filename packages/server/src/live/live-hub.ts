@@ -41,7 +41,8 @@ const TICK_MS = Math.round(1000 / LIVE_RATES_HZ.location);
 const TELEMETRY_EVERY = Math.max(1, Math.round(LIVE_RATES_HZ.location / LIVE_RATES_HZ.telemetry));
 
 /**
- * Fans live updates out to browsers. Telemetry is latest-value: per robot and series only the
+ * Fans live updates out to browsers. A client's subscription is a set of robots (or every robot)
+ * and a set of channels; it gets an event when both match. Telemetry is latest-value: per robot and series only the
  * newest point waits to be sent, at 10 Hz (location at 20 Hz). Events (status, logs, jobs, scans)
  * are sent at once and never dropped; a client too slow even for them is disconnected.
  */
@@ -143,8 +144,11 @@ export class LiveHub {
     for (const client of this.clients) {
       if (!client.channels.has('telemetry')) continue;
       if (client.socket.bufferedAmount > this.soft) {
-        client.framesSkipped += pending.size;
-        this.counters.frames_skipped += pending.size;
+        let skipped = 0;
+        for (const p of pending.values())
+          if (!client.robots || client.robots.has(p.point.robot_id)) skipped++;
+        client.framesSkipped += skipped;
+        this.counters.frames_skipped += skipped;
         continue;
       }
       for (const p of pending.values()) {

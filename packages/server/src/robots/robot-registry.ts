@@ -69,7 +69,8 @@ export class RobotRegistry {
     for (const row of items) {
       this.robots.set(row.robot_id, {
         robot_id: row.robot_id,
-        status: reset ? 'offline' : row.status,
+        // `maintenance` is an operator's word: neither a restart nor silence overrides it.
+        status: reset && row.status !== 'maintenance' ? 'offline' : row.status,
         last_seen: row.last_seen ? row.last_seen.getTime() : null,
         protocol: row.protocol === 'legacy' ? 'legacy' : 'canonical',
         ip_address: row.ip_address ?? undefined,
@@ -170,7 +171,7 @@ export class RobotRegistry {
   sweepSilent(): void {
     const now = this.now();
     for (const robot of this.robots.values()) {
-      if (robot.status === 'offline' || robot.last_seen === null) continue;
+      if (robot.status === 'offline' || robot.status === 'maintenance' || robot.last_seen === null) continue;
       if (now - robot.last_seen < this.opts.offlineAfterMs) continue;
       robot.status = 'offline';
       robot.status_reason = `no message for ${Math.round(this.opts.offlineAfterMs / 1000)} s`;

@@ -1,0 +1,451 @@
+import { LIVE_CHANNELS, MAX_PAYLOAD_BYTES, type TelemetryPoint } from '@tonypi/contracts';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LiveHub, type LiveSocket } from '../live/live-hub';
+import { RobotRegistry } from '../robots/robot-registry';
+import type { NewRobot, RobotRow, RobotSeen, RobotsRepository } from '../robots/robots.repository';
+import type {
+  LatestPoint,
+  MaintenanceResult,
+  RangeResult,
+  TelemetryStore,
+  TelemetryStoreStats,
+} from '../telemetry/telemetry-store';
+import { IngestPipeline } from './ingest-pipeline';
+
+const T0 = Date.parse('2026-11-24T10:00:00Z');
+const logger = pino({ level: 'silent' });
+
+/**
+ * A telemetry store in memory. `hold()` makes every append wait until the test releases it (a slow
+ * store) or fails it; `failWith` makes appends fail at once.
+ */
+class FakeTelemetryStore implements TelemetryStore {
+  readonly kind = 'fake';
+  readonly stored: TelemetryPoint[] = [];
+  appendCalls = 0;
+  failWith: Error | undefined;
+  /** Runs inside every append (e.g. to move the clock on). */
+  onAppend: (() => void) | undefined;
+  private gate: Promise<void> | undefined;
+
+  hold(): { release(): void; fail(err: Error): void } {
+    let release!: () => void;
+    let fail!: (err: Error) => void;
+    const gate = new Promise<void>((resolve, reject) => {
+      release = resolve;
+      fail = reject;
+    });
+    gate.catch(() => undefined);
+    this.gate = gate;
+    const open = () => {
+      if (this.gate === gate) this.gate = undefined;
+    };
+    return {
+      release: () => {
+        open();
+        release();
+      },
+      fail: (err) => {
+        open();
+        fail(err);
+      },
+    };
+  }
+
+  async append(points: readonly TelemetryPoint[]): Promise<void> {
+    this.appendCalls++;
+    if (this.gate) await this.gate;
+    this.onAppend?.();
+    if (this.failWith) throw this.failWith;
+    this.stored.push(...points);
+  }
+
+  async init(): Promise<void> {}
+  async latest(): Promise<LatestPoint[]> {
+    throw new Error('not used by the pipeline');
+  }
+  async range(): Promise<RangeResult> {
+    throw new Error('not used by the pipeline');
+  }
+  async fields(): Promise<string[]> {
+    throw new Error('not used by the pipeline');
+  }
+  async maintain(): Promise<MaintenanceResult> {
+    throw new Error('not used by the pipeline');
+  }
+  stats(): TelemetryStoreStats {
+    return { points_written: this.stored.length, rows_written: 0, flushes: 0, last_flush_ms: 0 };
+  }
+  async close(): Promise<void> {}
+}
+
+/** The part of RobotsRepository the registry uses, in memory. */
+class FakeRobotsRepository {
+  readonly registered: NewRobot[] = [];
+  readonly seen: RobotSeen[] = [];
+  async markAllOffline(): Promise<number> {
+    return 0;
+  }
+  async list(): Promise<{ items: RobotRow[]; total: number }> {
+    return { items: [], total: 0 };
+  }
+  async registerMany(robots: readonly NewRobot[]): Promise<string[]> {
+    this.registered.push(...robots);
+    return robots.map((r) => r.robot_id);
+  }
+  async recordSeen(updates: readonly RobotSeen[]): Promise<string[]> {
+    this.seen.push(...updates);
+    return updates.map((u) => u.robot_id);
+  }
+}
+
+/** A browser on the live stream, subscribed to everything. */
+class FakeSocket implements LiveSocket {
+  bufferedAmount = 0;
+  readonly sent: string[] = [];
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  close(): void {}
+  framesOf(type: string): Array<Record<string, unknown>> {
+    return this.sent.map((s) => JSON.parse(s) as Record<string, unknown>).filter((f) => f.type === type);
+  }
+}
+
+const registries: RobotRegistry[] = [];
+afterEach(async () => {
+  for (const r of registries.splice(0)) await r.stop();
+});
+
+function setup(opts: { queueLimit?: number; autoRegister?: boolean; maxBatchPoints?: number } = {}) {
+  const store = new FakeTelemetryStore();
+  const repo = new FakeRobotsRepository();
+  const live = new LiveHub();
+  const browser = new FakeSocket();
+  live.subscribe(live.add(browser), ['*'], LIVE_CHANNELS);
+  let clock = T0;
+  const now = () => clock;
+  const registry = new RobotRegistry({
+    repo: repo as unknown as RobotsRepository,
+    logger,
+    autoRegister: opts.autoRegister ?? true,
+    resetStatusesOnStart: true,
+    offlineAfterMs: 30_000,
+    onStatusChange: (change) => live.event('status', change),
+    now,
+  });
+  registries.push(registry);
+  const pipeline = new IngestPipeline({
+    store,
+    registry,
+    live,
+    logger,
+    queueLimit: opts.queueLimit ?? 1000,
+    clockSkewMaxMs: 300_000,
+    maxBatchPoints: opts.maxBatchPoints,
+    now,
+  });
+  const send = (topic: string, payload: unknown) =>
+    pipeline.handle(
+      topic,
+      Buffer.isBuffer(payload)
+        ? payload
+        : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)),
+    );
+  /** One message with one battery point; `percent` tells them apart in the store. */
+  const sendBattery = (percent: number, robot = 'r1') =>
+    send(`tonypi/${robot}/battery`, { ts: clock, percent });
+  const storedPercents = () => store.stored.map((p) => p.fields.percent);
+  return {
+    store,
+    repo,
+    live,
+    browser,
+    registry,
+    pipeline,
+    send,
+    sendBattery,
+    storedPercents,
+    setClock: (ms: number) => {
+      clock = ms;
+    },
+  };
+}
+
+describe('IngestPipeline', () => {
+  describe('a valid message', () => {
+    it('queues its points for the store and writes them on flush()', async () => {
+      const { pipeline, store, send } = setup();
+      send('tonypi/r1/telemetry', {
+        ts: T0 - 100,
+        battery: { percent: 80 },
+        location: { x_m: 1, y_m: 2 },
+      });
+      expect(pipeline.stats()).toMatchObject({
+        messages_accepted: 1,
+        points_received: 2,
+        queue_points: 2,
+        points_stored: 0,
+      });
+      expect(store.stored).toEqual([]);
+
+      await pipeline.flush();
+      expect(store.stored.map((p) => [p.robot_id, p.measurement, p.ts, p.fields])).toEqual([
+        ['r1', 'battery', T0 - 100, { percent: 80 }],
+        ['r1', 'location', T0 - 100, { x_m: 1, y_m: 2 }],
+      ]);
+      expect(pipeline.stats()).toMatchObject({ points_stored: 2, queue_points: 0, flushes: 1 });
+    });
+
+    it('tells the robot registry (online, registered on its flush) and the live stream', async () => {
+      const { registry, repo, live, browser, send } = setup();
+      send('tonypi/r1/telemetry', { ts: T0, battery: { percent: 80 }, location: { x_m: 1, y_m: 2 } });
+
+      expect(registry.get('r1')).toMatchObject({ status: 'online', messages: 1, location: { x: 1, y: 2 } });
+      expect(browser.framesOf('status')).toEqual([
+        expect.objectContaining({ robot_id: 'r1', status: 'online' }),
+      ]);
+      live.flush();
+      live.flush();
+      expect(browser.framesOf('telemetry').map((f) => [f.measurement, f.fields])).toEqual([
+        ['location', { x_m: 1, y_m: 2 }],
+        ['battery', { percent: 80 }],
+      ]);
+
+      await registry.flush();
+      expect(repo.registered.map((r) => r.robot_id)).toEqual(['r1']);
+    });
+
+    it('writes at once, without waiting for flush(), when maxBatchPoints points are waiting', async () => {
+      const { pipeline, store, sendBattery } = setup({ maxBatchPoints: 3 });
+      sendBattery(1);
+      sendBattery(2);
+      expect(store.appendCalls).toBe(0);
+      sendBattery(3);
+      expect(store.appendCalls).toBe(1);
+      await pipeline.flush();
+      expect(store.stored).toHaveLength(3);
+    });
+
+    it('uses the receive time for a robot clock off by more than clockSkewMaxMs, counted', async () => {
+      const { pipeline, store, send } = setup();
+      send('tonypi/r1/battery', { ts: T0 - 3_600_000, percent: 50 });
+      await pipeline.flush();
+      expect(store.stored[0]?.ts).toBe(T0);
+      expect(pipeline.stats().clock_skew_corrected).toBe(1);
+    });
+  });
+
+  describe('rejections', () => {
+    const cases: Array<{ reason: string; topic: string; payload: unknown }> = [
+      { reason: 'bad_topic', topic: 'devices/r1/battery', payload: { percent: 1 } },
+      { reason: 'bad_robot_id', topic: 'tonypi/not ok!/battery', payload: { percent: 1 } },
+      { reason: 'unknown_channel', topic: 'tonypi/r1/weather', payload: { percent: 1 } },
+      {
+        reason: 'oversize',
+        topic: 'tonypi/r1/battery',
+        payload: `{"note":"${'x'.repeat(MAX_PAYLOAD_BYTES)}"}`,
+      },
+      { reason: 'bad_json', topic: 'tonypi/r1/battery', payload: '{"percent": ' },
+      { reason: 'not_an_object', topic: 'tonypi/r1/battery', payload: '[1, 2]' },
+      { reason: 'invalid_payload', topic: 'tonypi/r1/battery', payload: { percent: 'full' } },
+      { reason: 'robot_id_mismatch', topic: 'tonypi/r1/battery', payload: { robot_id: 'r2', percent: 1 } },
+    ];
+
+    it.each(cases)(
+      'counts a $reason message under its reason, without throwing',
+      async ({ reason, topic, payload }) => {
+        const { pipeline, send, registry, store, browser } = setup();
+        expect(() => send(topic, payload)).not.toThrow();
+        expect(() => send(topic, payload)).not.toThrow();
+
+        const stats = pipeline.stats();
+        expect(stats.rejected).toEqual({ [reason]: 2 });
+        expect(stats).toMatchObject({ messages_rejected: 2, messages_accepted: 0, queue_points: 0 });
+        await pipeline.flush();
+        expect(store.stored).toEqual([]);
+        expect(registry.size).toBe(0);
+        expect(browser.sent).toEqual([]);
+      },
+    );
+
+    it('counts a message from an unregistered robot as unknown_robot when auto-registration is off', () => {
+      const { pipeline, sendBattery, registry } = setup({ autoRegister: false });
+      expect(() => sendBattery(1, 'stranger')).not.toThrow();
+      expect(pipeline.stats().rejected).toEqual({ unknown_robot: 1 });
+      expect(registry.get('stranger')).toBeUndefined();
+    });
+
+    it('counts a message it cannot decode because of a bug as invalid_payload, without throwing', () => {
+      const { pipeline } = setup();
+      expect(() => pipeline.handle('tonypi/r1/battery', undefined as unknown as Buffer)).not.toThrow();
+      expect(pipeline.stats().rejected).toEqual({ invalid_payload: 1 });
+    });
+
+    it('keeps accepting valid messages after rejected ones', async () => {
+      const { pipeline, send, sendBattery, store } = setup();
+      send('tonypi/r1/battery', 'not json');
+      sendBattery(7);
+      await pipeline.flush();
+      expect(store.stored.map((p) => p.fields.percent)).toEqual([7]);
+    });
+  });
+
+  it('ignores server → robot topics, counted as ignored_outbound and not as rejections', () => {
+    const { pipeline, send, registry } = setup();
+    send('tonypi/r1/command', { command_id: 'c1', type: 'stop' });
+    send('tonypi/r1/config', { rate_hz: 5 });
+    send('tonypi/commands/r1', { command: 'stop' });
+    send('tonypi/system/broadcast', { message: 'hello' });
+
+    expect(pipeline.stats()).toMatchObject({
+      ignored_outbound: 4,
+      messages_rejected: 0,
+      messages_accepted: 0,
+      rejected: {},
+    });
+    expect(registry.size).toBe(0);
+  });
+
+  describe('overload', () => {
+    it('sheds points beyond the queue limit while the store is behind, and counts them as overload', async () => {
+      const { pipeline, store, sendBattery, storedPercents } = setup({ queueLimit: 3 });
+      sendBattery(1);
+      sendBattery(2);
+      sendBattery(3);
+      const slow = store.hold();
+      const writing = pipeline.flush();
+      sendBattery(4);
+      sendBattery(5);
+      sendBattery(6);
+      sendBattery(7);
+      sendBattery(8);
+
+      expect(pipeline.stats()).toMatchObject({
+        messages_accepted: 8,
+        points_received: 8,
+        points_shed: 2,
+        queue_points: 3,
+        rejected: { overload: 2 },
+      });
+
+      slow.release();
+      await writing;
+      await pipeline.flush();
+      expect(storedPercents()).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(pipeline.stats()).toMatchObject({ points_stored: 6, points_shed: 2, queue_points: 0 });
+    });
+
+    it('still applies the status and delivers the events of messages whose points it sheds', () => {
+      const { pipeline, registry, browser, send, sendBattery } = setup({ queueLimit: 1 });
+      sendBattery(1);
+      send('tonypi/r1/status', { status: 'error', cpu_percent: 97, ip_address: '10.0.0.5' });
+      send('tonypi/r1/job', { status: 'in_progress', task_name: 'pick', percent: 40 });
+      send('tonypi/r1/log', { level: 'warn', message: 'gripper slipping' });
+      send('tonypi/r1/scan', { code: 'QR-7', station_name: 'dock' });
+
+      expect(pipeline.stats()).toMatchObject({ points_shed: 2, rejected: { overload: 2 }, queue_points: 1 });
+      expect(registry.get('r1')).toMatchObject({ status: 'error', ip_address: '10.0.0.5' });
+      expect(browser.framesOf('status').map((f) => f.status)).toEqual(['online', 'error']);
+      expect(browser.framesOf('job')).toEqual([
+        expect.objectContaining({ robot_id: 'r1', data: expect.objectContaining({ percent: 40 }) }),
+      ]);
+      expect(browser.framesOf('log')).toEqual([
+        expect.objectContaining({ robot_id: 'r1', level: 'warning', message: 'gripper slipping' }),
+      ]);
+      expect(browser.framesOf('scan')).toEqual([expect.objectContaining({ code: 'QR-7' })]);
+    });
+  });
+
+  describe('store failures', () => {
+    it('keeps a batch whose write failed and writes it, in order, with the next flush', async () => {
+      const { pipeline, store, sendBattery, storedPercents } = setup({ queueLimit: 10 });
+      sendBattery(1);
+      sendBattery(2);
+      store.failWith = new Error('disk full');
+
+      await expect(pipeline.flush()).resolves.toBeUndefined();
+      expect(pipeline.stats()).toMatchObject({ store_errors: 1, queue_points: 2, points_stored: 0 });
+
+      sendBattery(3);
+      store.failWith = undefined;
+      await pipeline.flush();
+      expect(storedPercents()).toEqual([1, 2, 3]);
+      expect(pipeline.stats()).toMatchObject({ points_stored: 3, points_shed: 0, queue_points: 0 });
+    });
+
+    it('drops a failed batch, counted as overload, when the queue has no room to keep it', async () => {
+      const { pipeline, store, sendBattery, storedPercents } = setup({ queueLimit: 4 });
+      sendBattery(1);
+      sendBattery(2);
+      sendBattery(3);
+      const slow = store.hold();
+      const writing = pipeline.flush();
+      sendBattery(4);
+      sendBattery(5);
+      slow.fail(new Error('connection lost'));
+      await writing;
+
+      expect(pipeline.stats()).toMatchObject({
+        store_errors: 1,
+        points_shed: 3,
+        queue_points: 2,
+        rejected: { overload: 1 },
+      });
+      await pipeline.flush();
+      expect(storedPercents()).toEqual([4, 5]);
+    });
+  });
+
+  describe('stop()', () => {
+    it('writes everything still waiting, including what arrived during a write in progress', async () => {
+      const { pipeline, store, sendBattery, storedPercents } = setup();
+      sendBattery(1);
+      sendBattery(2);
+      const slow = store.hold();
+      void pipeline.flush();
+      sendBattery(3);
+      sendBattery(4);
+      const stopping = pipeline.stop();
+      slow.release();
+      await stopping;
+
+      expect(storedPercents()).toEqual([1, 2, 3, 4]);
+      expect(pipeline.stats().queue_points).toBe(0);
+    });
+
+    it('stops the flush timer that start() set up', async () => {
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      try {
+        const { pipeline, store, sendBattery } = setup();
+        pipeline.start();
+        sendBattery(1);
+        vi.advanceTimersByTime(100);
+        expect(store.appendCalls).toBe(1);
+        await pipeline.stop();
+        sendBattery(2);
+        vi.advanceTimersByTime(1000);
+        expect(store.appendCalls).toBe(1);
+        expect(pipeline.stats().queue_points).toBe(1);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+  });
+
+  describe('lag figures', () => {
+    it('reports none before the first write, then event time → stored percentiles and the write time', async () => {
+      const { pipeline, store, send, setClock } = setup();
+      expect(pipeline.stats().store_lag_ms).toEqual({ p50: null, p99: null });
+
+      for (const age of [100, 200, 300]) send('tonypi/r1/battery', { ts: T0 - age, percent: age });
+      store.onAppend = () => setClock(T0 + 40);
+      await pipeline.flush();
+
+      const stats = pipeline.stats();
+      expect(stats.store_lag_ms).toEqual({ p50: 240, p99: 340 });
+      expect(stats.last_flush_ms).toBe(40);
+    });
+  });
+});

@@ -1,0 +1,340 @@
+import type { LiveChannel, TelemetryPoint } from '@tonypi/contracts';
+import { describe, expect, it } from 'vitest';
+import { LiveHub, type LiveSocket } from './live-hub';
+
+const SOFT = 1_000;
+const HARD = 10_000;
+const T0 = Date.parse('2026-11-24T10:00:00Z');
+
+/** A socket that records what it was sent; `bufferedAmount` is set by the test. */
+class FakeSocket implements LiveSocket {
+  bufferedAmount = 0;
+  readonly sent: string[] = [];
+  closed: { code: number | undefined; reason: string | undefined } | undefined;
+
+  send(data: string): void {
+    this.sent.push(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closed = { code, reason };
+  }
+
+  frames(): Array<Record<string, unknown> & { type: string }> {
+    return this.sent.map((s) => JSON.parse(s) as Record<string, unknown> & { type: string });
+  }
+
+  framesOf(type: string) {
+    return this.frames().filter((f) => f.type === type);
+  }
+}
+
+function setup() {
+  const hub = new LiveHub({ softBufferBytes: SOFT, hardBufferBytes: HARD });
+  const connect = (robots: readonly string[] = ['*'], channels: readonly LiveChannel[] = ['telemetry']) => {
+    const socket = new FakeSocket();
+    const client = hub.add(socket);
+    hub.subscribe(client, robots, channels);
+    return { socket, client };
+  };
+  return { hub, connect };
+}
+
+const battery = (robot_id: string, percent: number, ts = T0): TelemetryPoint => ({
+  measurement: 'battery',
+  robot_id,
+  ts,
+  fields: { percent },
+});
+
+const location = (robot_id: string, x_m: number, ts = T0): TelemetryPoint => ({
+  measurement: 'location',
+  robot_id,
+  ts,
+  fields: { x_m, y_m: 0 },
+});
+
+const servo = (robot_id: string, servo_id: string, position: number): TelemetryPoint => ({
+  measurement: 'servos',
+  robot_id,
+  ts: T0,
+  tags: { servo_id },
+  fields: { position },
+});
+
+const status = (robot_id: string, s: 'online' | 'offline' = 'online') => ({ robot_id, status: s, ts: T0 });
+
+describe('LiveHub', () => {
+  describe('telemetry throttling', () => {
+    it('sends one frame per series between flushes, carrying the newest value (latest-value)', () => {
+      const { hub, connect } = setup();
+      const { socket } = connect();
+      for (let i = 1; i <= 50; i++) hub.telemetry(battery('r1', i, T0 + i));
+      hub.flush();
+      hub.flush();
+
+      const frames = socket.framesOf('telemetry');
+      expect(frames).toHaveLength(1);
+      expect(frames[0]).toMatchObject({ robot_id: 'r1', measurement: 'battery', fields: { percent: 50 } });
+      expect(frames[0]?.ts).toBe(T0 + 50);
+    });
+
+    it('keeps robots, measurements and servos apart as separate series', () => {
+      const { hub, connect } = setup();
+      const { socket } = connect();
+      hub.telemetry(battery('r1', 10));
+      hub.telemetry(battery('r2', 20));
+      hub.telemetry(servo('r1', '1', 500));
+      hub.telemetry(servo('r1', '2', 600));
+      hub.telemetry(servo('r1', '1', 510));
+      hub.flush();
+      hub.flush();
+
+      const frames = socket.framesOf('telemetry');
+      expect(frames).toHaveLength(4);
+      expect(frames.map((f) => [f.robot_id, f.measurement, f.tags, f.fields])).toEqual(
+        expect.arrayContaining([
+          ['r1', 'battery', undefined, { percent: 10 }],
+          ['r2', 'battery', undefined, { percent: 20 }],
+          ['r1', 'servos', { servo_id: '1' }, { position: 510 }],
+          ['r1', 'servos', { servo_id: '2' }, { position: 600 }],
+        ]),
+      );
+    });
+
+    it('flushes location every tick (20 Hz) and other telemetry every second tick (10 Hz)', () => {
+      const { hub, connect } = setup();
+      const { socket } = connect();
+      const perTick: Array<{ location: number[]; battery: number[] }> = [];
+      for (let tick = 1; tick <= 4; tick++) {
+        hub.telemetry(location('r1', tick));
+        hub.telemetry(battery('r1', tick));
+        const before = socket.sent.length;
+        hub.flush();
+        const sent = socket.sent.slice(before).map((s) => JSON.parse(s) as Record<string, unknown>);
+        const values = (m: string, f: string) =>
+          sent.filter((s) => s.measurement === m).map((s) => (s.fields as Record<string, number>)[f]!);
+        perTick.push({ location: values('location', 'x_m'), battery: values('battery', 'percent') });
+      }
+
+      expect(perTick).toEqual([
+        { location: [1], battery: [] },
+        { location: [2], battery: [2] },
+        { location: [3], battery: [] },
+        { location: [4], battery: [4] },
+      ]);
+    });
+
+    it('sends nothing on a flush when nothing new arrived', () => {
+      const { hub, connect } = setup();
+      const { socket } = connect();
+      hub.telemetry(location('r1', 1));
+      hub.flush();
+      hub.flush();
+      hub.flush();
+      expect(socket.framesOf('telemetry')).toHaveLength(1);
+    });
+
+    it('keeps no telemetry while nobody is connected', () => {
+      const { hub, connect } = setup();
+      hub.telemetry(battery('r1', 1));
+      const { socket } = connect();
+      hub.flush();
+      hub.flush();
+      expect(socket.sent).toEqual([]);
+    });
+  });
+
+  describe('subscriptions', () => {
+    it('sends telemetry only to clients subscribed to the telemetry channel and that robot', () => {
+      const { hub, connect } = setup();
+      const all = connect(['*'], ['telemetry']);
+      const onlyR1 = connect(['r1'], ['telemetry']);
+      const statusOnly = connect(['*'], ['status']);
+      hub.telemetry(battery('r1', 1));
+      hub.telemetry(battery('r2', 2));
+      hub.flush();
+      hub.flush();
+
+      expect(all.socket.framesOf('telemetry').map((f) => f.robot_id)).toEqual(['r1', 'r2']);
+      expect(onlyR1.socket.framesOf('telemetry').map((f) => f.robot_id)).toEqual(['r1']);
+      expect(statusOnly.socket.sent).toEqual([]);
+    });
+
+    it('sends events only to clients subscribed to their channel and robot', () => {
+      const { hub, connect } = setup();
+      const everyStatus = connect(['*'], ['status']);
+      const r1Status = connect(['r1', 'r3'], ['status']);
+      const logsOnly = connect(['*'], ['log']);
+      hub.event('status', status('r1'));
+      hub.event('status', status('r2'));
+      hub.event('log', { robot_id: 'r2', ts: T0, level: 'info', message: 'hello' });
+
+      expect(everyStatus.socket.framesOf('status').map((f) => f.robot_id)).toEqual(['r1', 'r2']);
+      expect(r1Status.socket.frames().map((f) => [f.type, f.robot_id])).toEqual([['status', 'r1']]);
+      expect(logsOnly.socket.frames().map((f) => [f.type, f.robot_id])).toEqual([['log', 'r2']]);
+    });
+
+    it('sends events that belong to no channel to every client', () => {
+      const { hub, connect } = setup();
+      const a = connect(['r1'], ['status']);
+      const b = connect(['*'], ['telemetry']);
+      hub.event('heartbeat', { ts: T0 });
+      expect(a.socket.framesOf('heartbeat')).toHaveLength(1);
+      expect(b.socket.framesOf('heartbeat')).toHaveLength(1);
+    });
+
+    it('widens to every robot when `*` is subscribed after named robots', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect(['r1'], ['status']);
+      hub.subscribe(client, ['*'], ['status']);
+      hub.event('status', status('r2'));
+      expect(hub.describe(client)).toEqual({ robots: ['*'], channels: ['status'] });
+      expect(socket.framesOf('status').map((f) => f.robot_id)).toEqual(['r2']);
+    });
+
+    it('stops sending a robot once it is unsubscribed', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect(['r1', 'r2'], ['telemetry', 'status']);
+      hub.unsubscribe(client, ['r1'], ['telemetry', 'status']);
+      hub.event('status', status('r1'));
+      hub.event('status', status('r2'));
+      hub.telemetry(battery('r1', 1));
+      hub.telemetry(battery('r2', 2));
+      hub.flush();
+      hub.flush();
+
+      expect(hub.describe(client)).toEqual({ robots: ['r2'], channels: ['telemetry', 'status'] });
+      expect(socket.frames().map((f) => [f.type, f.robot_id])).toEqual([
+        ['status', 'r2'],
+        ['telemetry', 'r2'],
+      ]);
+    });
+
+    it('stops sending a channel once it is unsubscribed for every robot (`*`)', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect(['*'], ['telemetry', 'status']);
+      hub.unsubscribe(client, ['*'], ['telemetry']);
+      hub.event('status', status('r1'));
+      hub.telemetry(battery('r1', 1));
+      hub.flush();
+      hub.flush();
+
+      expect(hub.describe(client).channels).toEqual(['status']);
+      expect(socket.frames().map((f) => f.type)).toEqual(['status']);
+    });
+
+    it('forgets a removed client', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect(['*'], ['telemetry', 'status']);
+      hub.remove(client);
+      hub.event('status', status('r1'));
+      hub.telemetry(battery('r1', 1));
+      hub.flush();
+      hub.flush();
+      expect(hub.clientCount).toBe(0);
+      expect(socket.sent).toEqual([]);
+    });
+  });
+
+  describe('slow clients', () => {
+    it('skips telemetry for a client above the soft buffer limit, counted, but still sends it status events', () => {
+      const { hub, connect } = setup();
+      const slow = connect(['*'], ['telemetry', 'status']);
+      const fast = connect(['*'], ['telemetry', 'status']);
+      slow.socket.bufferedAmount = SOFT + 1;
+      hub.telemetry(battery('r1', 1));
+      hub.telemetry(location('r1', 1));
+      hub.flush();
+      hub.flush();
+      hub.event('status', status('r1', 'offline'));
+
+      expect(slow.socket.frames().map((f) => f.type)).toEqual(['status']);
+      expect(fast.socket.framesOf('telemetry')).toHaveLength(2);
+      expect(hub.counters.frames_skipped).toBe(2);
+      expect(hub.counters.frames_sent).toBe(2 + 2);
+      expect(hub.clientCount).toBe(2);
+    });
+
+    it('counts as skipped only the frames a slow client subscribed to', () => {
+      const { hub, connect } = setup();
+      const slow = connect(['r1'], ['telemetry']);
+      slow.socket.bufferedAmount = SOFT + 1;
+      hub.telemetry(location('r1', 1));
+      hub.telemetry(location('r2', 1));
+      hub.telemetry(location('r3', 1));
+      hub.flush();
+
+      expect(hub.counters.frames_skipped).toBe(1);
+    });
+
+    it('sends a slow client the newest values again once it has caught up', () => {
+      const { hub, connect } = setup();
+      const { socket } = connect(['*'], ['telemetry']);
+      socket.bufferedAmount = SOFT + 1;
+      hub.telemetry(battery('r1', 1));
+      hub.flush();
+      hub.flush();
+      socket.bufferedAmount = 0;
+      hub.telemetry(battery('r1', 2));
+      hub.flush();
+      hub.flush();
+
+      expect(socket.framesOf('telemetry').map((f) => f.fields)).toEqual([{ percent: 2 }]);
+    });
+
+    it('closes a client above the hard buffer limit with 1013 on the next event, removes and counts it', () => {
+      const { hub, connect } = setup();
+      const stuck = connect(['*'], ['status']);
+      const healthy = connect(['*'], ['status']);
+      stuck.socket.bufferedAmount = HARD + 1;
+
+      hub.event('status', status('r1'));
+      expect(stuck.socket.closed?.code).toBe(1013);
+      expect(stuck.socket.sent).toEqual([]);
+      expect(hub.clientCount).toBe(1);
+      expect(hub.counters.clients_dropped).toBe(1);
+
+      hub.event('status', status('r2'));
+      expect(stuck.socket.sent).toEqual([]);
+      expect(hub.counters.clients_dropped).toBe(1);
+      expect(healthy.socket.framesOf('status').map((f) => f.robot_id)).toEqual(['r1', 'r2']);
+    });
+
+    it('keeps a client between the soft and the hard limit connected', () => {
+      const { hub, connect } = setup();
+      const { socket } = connect(['*'], ['status']);
+      socket.bufferedAmount = HARD;
+      hub.event('status', status('r1'));
+      expect(socket.closed).toBeUndefined();
+      expect(socket.framesOf('status')).toHaveLength(1);
+    });
+  });
+
+  describe('frames', () => {
+    it('are JSON objects with the event type beside the event body', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect(['*'], ['telemetry', 'status', 'scan']);
+      hub.event('status', { robot_id: 'r1', status: 'error', ts: T0, reason: 'servo 3 overheated' });
+      hub.event('scan', { robot_id: 'r1', ts: T0, code: 'QR-1', station_name: 'dock' });
+      hub.telemetry(servo('r1', '3', 420));
+      hub.flush();
+      hub.flush();
+      hub.reply(client, 'pong', { id: 'p1', ts: T0 });
+
+      expect(socket.sent.map((s) => JSON.parse(s))).toEqual([
+        { type: 'status', robot_id: 'r1', status: 'error', ts: T0, reason: 'servo 3 overheated' },
+        { type: 'scan', robot_id: 'r1', ts: T0, code: 'QR-1', station_name: 'dock' },
+        {
+          type: 'telemetry',
+          robot_id: 'r1',
+          measurement: 'servos',
+          ts: T0,
+          tags: { servo_id: '3' },
+          fields: { position: 420 },
+        },
+        { type: 'pong', id: 'p1', ts: T0 },
+      ]);
+    });
+  });
+});

@@ -1,0 +1,373 @@
+import type { RobotStatus, TelemetryPoint } from '@tonypi/contracts';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { NormalizedMessage, StatusUpdate } from '../ingest/normalize';
+import { RobotRegistry, type RobotRegistryOptions, type StatusChange } from './robot-registry';
+import type { NewRobot, RobotRow, RobotSeen, RobotsRepository } from './robots.repository';
+
+const T0 = Date.parse('2026-11-24T10:00:00Z');
+const OFFLINE_AFTER_MS = 30_000;
+
+/** The part of RobotsRepository the registry uses, in memory, with calls recorded and failures on demand. */
+class FakeRobotsRepository {
+  rows: RobotRow[] = [];
+  readonly registered: NewRobot[][] = [];
+  readonly seen: RobotSeen[][] = [];
+  markAllOfflineCalls = 0;
+  /** While set, registerMany and recordSeen reject with it. */
+  failWith: Error | undefined;
+
+  async markAllOffline(): Promise<number> {
+    this.markAllOfflineCalls++;
+    return 0;
+  }
+
+  async list(): Promise<{ items: RobotRow[]; total: number }> {
+    return { items: this.rows, total: this.rows.length };
+  }
+
+  async registerMany(robots: readonly NewRobot[]): Promise<string[]> {
+    if (this.failWith) throw this.failWith;
+    this.registered.push([...robots]);
+    return robots.map((r) => r.robot_id);
+  }
+
+  async recordSeen(updates: readonly RobotSeen[]): Promise<string[]> {
+    if (this.failWith) throw this.failWith;
+    this.seen.push([...updates]);
+    return updates.map((u) => u.robot_id);
+  }
+
+  asRepository(): RobotsRepository {
+    return this as unknown as RobotsRepository;
+  }
+}
+
+function row(robot_id: string, status: RobotStatus, last_seen: number | null = T0 - 60_000): RobotRow {
+  return {
+    id: 1,
+    robot_id,
+    name: null,
+    description: null,
+    location: null,
+    status,
+    ip_address: '10.0.0.7',
+    camera_url: null,
+    battery_threshold_low: null,
+    battery_threshold_critical: null,
+    temp_threshold_warning: null,
+    temp_threshold_critical: null,
+    settings: null,
+    last_seen: last_seen === null ? null : new Date(last_seen),
+    created_at: new Date(T0 - 86_400_000),
+    updated_at: null,
+    is_active: true,
+    protocol: 'canonical',
+    first_seen: new Date(T0 - 86_400_000),
+  };
+}
+
+function message(
+  robot_id: string,
+  opts: { ts?: number; status?: StatusUpdate; points?: TelemetryPoint[] } = {},
+): NormalizedMessage {
+  const msg: NormalizedMessage = {
+    robot_id,
+    channel: opts.status ? 'status' : 'battery',
+    layout: 'canonical',
+    ts: opts.ts ?? T0,
+    skewed: false,
+    points: opts.points ?? [],
+  };
+  if (opts.status) msg.status = opts.status;
+  return msg;
+}
+
+const registries: RobotRegistry[] = [];
+afterEach(async () => {
+  for (const r of registries.splice(0)) await r.stop();
+});
+
+function setup(overrides: Partial<RobotRegistryOptions> = {}) {
+  const repo = new FakeRobotsRepository();
+  const changes: StatusChange[] = [];
+  let clock = T0;
+  const registry = new RobotRegistry({
+    repo: repo.asRepository(),
+    logger: pino({ level: 'silent' }),
+    autoRegister: true,
+    resetStatusesOnStart: true,
+    offlineAfterMs: OFFLINE_AFTER_MS,
+    onStatusChange: (change) => changes.push(change),
+    now: () => clock,
+    ...overrides,
+  });
+  registries.push(registry);
+  return {
+    repo,
+    registry,
+    changes,
+    setClock: (ms: number) => {
+      clock = ms;
+    },
+  };
+}
+
+describe('RobotRegistry', () => {
+  describe('first contact', () => {
+    it('registers an unknown robot on the next flush and announces it online', async () => {
+      const { repo, registry, changes } = setup();
+      registry.observe(message('r1'), T0 + 5);
+
+      expect(changes).toEqual([
+        {
+          robot_id: 'r1',
+          status: 'online',
+          ts: T0,
+          ip_address: undefined,
+          camera_url: undefined,
+          reason: null,
+        },
+      ]);
+      expect(registry.get('r1')).toMatchObject({ status: 'online', last_seen: T0 + 5, messages: 1 });
+      expect(repo.registered).toEqual([]);
+
+      await registry.flush();
+      expect(repo.registered).toEqual([
+        [{ robot_id: 'r1', protocol: 'canonical', seen_at: new Date(T0 + 5) }],
+      ]);
+      expect(repo.seen).toEqual([
+        [expect.objectContaining({ robot_id: 'r1', status: 'online', last_seen: new Date(T0 + 5) })],
+      ]);
+      expect(registry.counters.registered).toBe(1);
+    });
+
+    it('coalesces many messages into one write per flush', async () => {
+      const { repo, registry, changes } = setup();
+      for (let i = 0; i < 100; i++) registry.observe(message(i % 2 ? 'r1' : 'r2'), T0 + i);
+      await registry.flush();
+
+      expect(changes.map((c) => [c.robot_id, c.status])).toEqual([
+        ['r2', 'online'],
+        ['r1', 'online'],
+      ]);
+      expect(repo.registered).toHaveLength(1);
+      expect(repo.seen).toHaveLength(1);
+      expect(repo.seen[0]?.map((s) => [s.robot_id, s.last_seen.getTime()])).toEqual([
+        ['r2', T0 + 98],
+        ['r1', T0 + 99],
+      ]);
+    });
+
+    it('writes nothing when nothing changed', async () => {
+      const { repo, registry } = setup();
+      await registry.flush();
+      expect(repo.registered).toEqual([]);
+      expect(repo.seen).toEqual([]);
+    });
+  });
+
+  describe('status', () => {
+    it('announces an explicit offline status', () => {
+      const { registry, changes } = setup();
+      registry.observe(message('r1'), T0);
+      registry.observe(message('r1', { ts: T0 + 10, status: { status: 'offline' } }), T0 + 10);
+
+      expect(changes.map((c) => [c.status, c.ts])).toEqual([
+        ['online', T0],
+        ['offline', T0 + 10],
+      ]);
+      expect(registry.get('r1')?.status).toBe('offline');
+    });
+
+    it('announces a status with its reason, and the robot address it reported', () => {
+      const { registry, changes } = setup();
+      registry.observe(
+        message('r1', {
+          status: { status: 'emergency_stopped', reason: 'bumper', ip_address: '10.0.0.9' },
+        }),
+        T0,
+      );
+      expect(changes).toEqual([
+        expect.objectContaining({
+          robot_id: 'r1',
+          status: 'emergency_stopped',
+          reason: 'bumper',
+          ip_address: '10.0.0.9',
+        }),
+      ]);
+    });
+
+    it('does not announce again while the status stays the same', () => {
+      const { registry, changes } = setup();
+      for (let i = 0; i < 5; i++) registry.observe(message('r1', { ts: T0 + i }), T0 + i);
+      expect(changes).toHaveLength(1);
+    });
+
+    it('marks a robot silent for offlineAfterMs offline with a reason, and writes it', async () => {
+      const { repo, registry, changes, setClock } = setup();
+      registry.observe(message('r1'), T0);
+      await registry.flush();
+
+      setClock(T0 + OFFLINE_AFTER_MS - 1);
+      registry.sweepSilent();
+      expect(registry.get('r1')?.status).toBe('online');
+
+      setClock(T0 + OFFLINE_AFTER_MS);
+      registry.sweepSilent();
+      expect(changes.at(-1)).toEqual({
+        robot_id: 'r1',
+        status: 'offline',
+        ts: T0 + OFFLINE_AFTER_MS,
+        reason: 'no message for 30 s',
+      });
+      expect(registry.get('r1')).toMatchObject({ status: 'offline', status_reason: 'no message for 30 s' });
+
+      await registry.flush();
+      expect(repo.seen.at(-1)).toEqual([expect.objectContaining({ robot_id: 'r1', status: 'offline' })]);
+
+      registry.sweepSilent();
+      expect(changes).toHaveLength(2);
+    });
+
+    it('brings a robot back online with its next message after it went offline', () => {
+      const { registry, changes, setClock } = setup();
+      registry.observe(message('r1'), T0);
+      setClock(T0 + OFFLINE_AFTER_MS);
+      registry.sweepSilent();
+      registry.observe(message('r1', { ts: T0 + OFFLINE_AFTER_MS + 1 }), T0 + OFFLINE_AFTER_MS + 1);
+
+      expect(changes.map((c) => [c.status, c.reason])).toEqual([
+        ['online', null],
+        ['offline', 'no message for 30 s'],
+        ['online', null],
+      ]);
+      expect(registry.onlineCount()).toBe(1);
+    });
+  });
+
+  describe('latest values', () => {
+    it('keeps the newest fields per measurement, merging partial readings, and per servo', () => {
+      const { registry } = setup();
+      const point = (ts: number, fields: Record<string, number>): TelemetryPoint => ({
+        measurement: 'sensors',
+        robot_id: 'r1',
+        ts,
+        fields,
+      });
+      registry.observe(message('r1', { points: [point(T0, { roll_deg: 1 })] }), T0);
+      registry.observe(message('r1', { points: [point(T0 + 1, { pitch_deg: 2 })] }), T0 + 1);
+      registry.observe(message('r1', { points: [point(T0 - 1, { roll_deg: 99 })] }), T0 + 2);
+      registry.observe(
+        message('r1', {
+          points: [
+            {
+              measurement: 'servos',
+              robot_id: 'r1',
+              ts: T0,
+              tags: { servo_id: '3' },
+              fields: { position: 7 },
+            },
+          ],
+        }),
+        T0 + 3,
+      );
+
+      expect(registry.get('r1')?.latest.sensors).toEqual({
+        ts: T0 + 1,
+        fields: { roll_deg: 1, pitch_deg: 2 },
+      });
+      expect(registry.get('r1')?.servos).toEqual({ '3': { ts: T0, fields: { position: 7 } } });
+    });
+  });
+
+  describe('accepts()', () => {
+    it('accepts any robot when auto-registration is on', () => {
+      const { registry } = setup({ autoRegister: true });
+      expect(registry.accepts('never_seen')).toBe(true);
+    });
+
+    it('accepts only known robots when auto-registration is off', async () => {
+      const { repo, registry } = setup({ autoRegister: false });
+      repo.rows = [row('known', 'offline')];
+      await registry.start();
+      expect(registry.accepts('known')).toBe(true);
+      expect(registry.accepts('never_seen')).toBe(false);
+    });
+  });
+
+  describe('database failures', () => {
+    it('keeps the changes when a write fails and writes them on the next flush', async () => {
+      const { repo, registry } = setup();
+      registry.observe(message('r1'), T0);
+      repo.failWith = new Error('connection reset');
+
+      await expect(registry.flush()).resolves.toBeUndefined();
+      expect(registry.counters.flush_errors).toBe(1);
+      expect(repo.registered).toEqual([]);
+
+      repo.failWith = undefined;
+      await registry.flush();
+      expect(repo.registered).toEqual([[expect.objectContaining({ robot_id: 'r1' })]]);
+      expect(repo.seen).toEqual([[expect.objectContaining({ robot_id: 'r1', status: 'online' })]]);
+      expect(registry.counters.flushes).toBe(1);
+    });
+  });
+
+  describe('start()', () => {
+    it('with resetStatusesOnStart, marks every robot offline in the database and in memory', async () => {
+      const { repo, registry } = setup({ resetStatusesOnStart: true });
+      repo.rows = [row('r1', 'online', T0 - 1000), row('r2', 'error')];
+      await registry.start();
+
+      expect(repo.markAllOfflineCalls).toBe(1);
+      expect(registry.get('r1')).toMatchObject({
+        status: 'offline',
+        last_seen: T0 - 1000,
+        ip_address: '10.0.0.7',
+      });
+      expect(registry.get('r2')?.status).toBe('offline');
+      expect(registry.onlineCount()).toBe(0);
+      expect(registry.size).toBe(2);
+    });
+
+    it("keeps an operator's maintenance status across a restart, new messages and silence", async () => {
+      const { repo, registry, changes, setClock } = setup({ resetStatusesOnStart: true });
+      repo.rows = [row('r1', 'maintenance', T0 - 1000)];
+      await registry.start();
+      expect(registry.get('r1')?.status).toBe('maintenance');
+
+      registry.observe(message('r1'), T0);
+      setClock(T0 + OFFLINE_AFTER_MS * 2);
+      registry.sweepSilent();
+      expect(registry.get('r1')?.status).toBe('maintenance');
+      expect(changes).toEqual([]);
+    });
+
+    it('without resetStatusesOnStart, keeps the stored statuses', async () => {
+      const { repo, registry } = setup({ resetStatusesOnStart: false });
+      repo.rows = [row('r1', 'online'), row('r2', 'maintenance'), row('r3', 'offline', null)];
+      await registry.start();
+
+      expect(repo.markAllOfflineCalls).toBe(0);
+      expect([...registry.all()].map((r) => [r.robot_id, r.status])).toEqual([
+        ['r1', 'online'],
+        ['r2', 'maintenance'],
+        ['r3', 'offline'],
+      ]);
+      expect(registry.onlineCount()).toBe(2);
+    });
+
+    it('does not register known robots again when they speak', async () => {
+      const { repo, registry, changes } = setup();
+      repo.rows = [row('r1', 'online')];
+      await registry.start();
+      registry.observe(message('r1'), T0);
+      await registry.flush();
+
+      expect(changes.map((c) => [c.robot_id, c.status])).toEqual([['r1', 'online']]);
+      expect(repo.registered).toEqual([]);
+      expect(repo.seen).toEqual([[expect.objectContaining({ robot_id: 'r1', status: 'online' })]]);
+    });
+  });
+});
