@@ -139,7 +139,8 @@ export class TelemetryAppender {
     for (let n = start; n < end; n++) {
       const p = points[n]!;
       const t = this.targets.get(p.measurement);
-      const ts = p.ts;
+      // Whole milliseconds: the BIGINT column rounds a fraction, the late-minute mark would floor it.
+      const ts = Math.round(p.ts);
       const robot = p.robot_id;
       if (!t || typeof ts !== 'number' || ts - ts !== 0 || ts < 0 || typeof robot !== 'string') {
         batch.dropped++;
@@ -154,7 +155,15 @@ export class TelemetryAppender {
         if (v === undefined || v === null) a.appendNull();
         else a.appendVarchar(String(v));
       }
-      if (tags && t.tags.length !== Object.keys(tags).length) this.noteUndeclaredTags(t, tags);
+      if (tags) {
+        // Any key that is not declared (a typo like `servo` for `servo_id`) is not stored: say so once.
+        for (const k in tags) {
+          if (!t.tags.includes(k)) {
+            this.noteUndeclaredTags(t, tags);
+            break;
+          }
+        }
+      }
       const row = t.row;
       row.fill(Number.NaN);
       const fields = p.fields;

@@ -45,7 +45,13 @@ export async function rollUpAndExpire(
   await ctx.withWriteLock(async () => {
     ctx.markLateBefore(minuteEnd);
     await c.run('BEGIN TRANSACTION');
-    await c.run('SELECT count(*) FROM telemetry_meta');
+    try {
+      await c.run('SELECT count(*) FROM telemetry_meta');
+    } catch (err) {
+      // Never leave the maintenance connection inside a transaction: every later run would fail.
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   });
   try {
     const old = await readMeta(c);

@@ -130,6 +130,23 @@ describe('DuckDbTelemetryStore', () => {
     expect(warnings.join('\n')).toMatch(/field dropped.*Bad-Name/);
   });
 
+  it('warns about a misnamed tag even when the tag count matches, and stores whole milliseconds', async () => {
+    const warnings: string[] = [];
+    const store = new DuckDbTelemetryStore({
+      path: ':memory:',
+      logger: { warn: (obj, msg) => warnings.push(`${msg} ${JSON.stringify(obj)}`) },
+    });
+    await store.init();
+    cleanups.push(() => store.close());
+    const now = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    await store.append([
+      { measurement: 'servos', robot_id: 'r1', ts: now + 0.6, tags: { servo: '3' }, fields: { position: 1 } },
+    ]);
+    expect(warnings.join('\n')).toMatch(/undeclared telemetry tag.*"tag":"servo"/);
+    const [latest] = await store.latest('r1', { measurement: 'servos' });
+    expect(latest?.ts).toBe(now + 1);
+  });
+
   it('appends a large batch while reads and checkpoints run', async () => {
     const { dir, remove } = await tempDir();
     cleanups.push(remove);
