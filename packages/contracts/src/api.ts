@@ -71,6 +71,8 @@ export const HealthResponse = z.object({
     queue_points: z.number().int(),
     queue_limit: z.number().int(),
     store_errors: z.number().int(),
+    store_ok: z.boolean(),
+    store_error: z.string().nullable(),
     flushes: z.number().int(),
     last_flush_ms: z.number(),
     store_lag_ms: z.object({ p50: z.number().nullable(), p99: z.number().nullable() }),

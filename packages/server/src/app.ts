@@ -180,15 +180,16 @@ export async function startServer(
       const brokerUp = bus.isConnected();
       const ingest = pipeline.stats();
       return {
-        status: dbUp && brokerUp ? 'ok' : 'degraded',
+        status: dbUp && brokerUp && ingest.store_ok ? 'ok' : 'degraded',
         version: VERSION,
         protocol_version: PROTOCOL_VERSION,
         uptime_s: Math.round((Date.now() - started) / 1000),
         components: {
           database: { status: dbUp ? 'up' : 'down', kind: db.kind },
           telemetry: {
-            status: ingest.store_errors > 0 && ingest.queue_points > 0 ? 'down' : 'up',
+            status: ingest.store_ok ? 'up' : 'down',
             kind: store.kind,
+            ...(ingest.store_error ? { detail: ingest.store_error } : {}),
           },
           broker: {
             status: brokerUp ? 'up' : 'down',

@@ -366,13 +366,25 @@ describe('IngestPipeline', () => {
       store.failWith = new Error('disk full');
 
       await expect(pipeline.flush()).resolves.toBeUndefined();
-      expect(pipeline.stats()).toMatchObject({ store_errors: 1, queue_points: 2, points_stored: 0 });
+      expect(pipeline.stats()).toMatchObject({
+        store_errors: 1,
+        store_ok: false,
+        store_error: 'disk full',
+        queue_points: 2,
+        points_stored: 0,
+      });
 
       sendBattery(3);
       store.failWith = undefined;
       await pipeline.flush();
       expect(storedPercents()).toEqual([1, 2, 3]);
-      expect(pipeline.stats()).toMatchObject({ points_stored: 3, points_shed: 0, queue_points: 0 });
+      expect(pipeline.stats()).toMatchObject({
+        points_stored: 3,
+        points_shed: 0,
+        queue_points: 0,
+        store_ok: true,
+        store_error: null,
+      });
     });
 
     it('drops a failed batch, counted as overload, when the queue has no room to keep it', async () => {

@@ -34,6 +34,10 @@ export interface IngestStats {
   queue_points: number;
   queue_limit: number;
   store_errors: number;
+  /** Whether the last write to the telemetry store succeeded (true before the first one). */
+  store_ok: boolean;
+  /** The last store error's message, while the store is failing. */
+  store_error: string | null;
   flushes: number;
   last_flush_ms: number;
   /** Event time (the robot's `ts`, skew-bounded) → stored, ms, over the last 20 000 messages. */
@@ -55,6 +59,7 @@ export class IngestPipeline {
   private readonly maxBatch: number;
   private readonly rejections: RejectionLog;
   private readonly lag = new LagReservoir(20_000);
+  private storeError: string | null = null;
   private readonly counters = {
     messages_accepted: 0,
     messages_rejected: 0,
@@ -189,9 +194,11 @@ export class IngestPipeline {
       this.counters.points_stored += batch.length;
       this.counters.flushes++;
       this.counters.last_flush_ms = done - started;
+      this.storeError = null;
       for (const ts of eventTs) this.lag.add(done - ts);
     } catch (err) {
       this.counters.store_errors++;
+      this.storeError = (err as Error).message.slice(0, 300);
       this.opts.logger.error({ err, points: batch.length }, 'telemetry store write failed');
       if (this.pending.length + batch.length <= this.opts.queueLimit) {
         // Put the batch back in front: retried with the next flush.
@@ -218,6 +225,8 @@ export class IngestPipeline {
     return {
       ...this.counters,
       rejected: this.rejections.counts(),
+      store_ok: this.storeError === null,
+      store_error: this.storeError,
       queue_points: this.pending.length,
       queue_limit: this.opts.queueLimit,
       store_lag_ms: { p50: this.lag.quantile(0.5), p99: this.lag.quantile(0.99) },
