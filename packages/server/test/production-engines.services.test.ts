@@ -1,6 +1,6 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer, waitFor } from './helpers/test-server';
+import { LiveClient, startTestServer, type TestServer, waitFor } from './helpers/test-server';
 
 /**
  * The server as deployed: PostgreSQL (TEST_DATABASE_URL) and an external Mosquitto
@@ -48,7 +48,15 @@ describe('on PostgreSQL and Mosquitto', () => {
     expect(body.components.broker.kind).toContain('mqtt://');
   });
 
-  it('ingests from a robot on the external broker, and two servers split the load without duplicates', async () => {
+  it('splits storing between two servers without duplicates, while each observes every message', async () => {
+    const lives = await Promise.all(
+      servers.map(async (s) => {
+        const live = await LiveClient.connect(s.url, { authorization: `Bearer ${s.token}` });
+        live.send({ type: 'subscribe', robots: ['tonypi_ext'], channels: ['telemetry', 'status'] });
+        await live.next('subscribed');
+        return live;
+      }),
+    );
     const robot = mqtt.connect(mqttUrl!, { clientId: 'tonypi_ext', reconnectPeriod: 0 });
     await new Promise<void>((resolve, reject) => {
       robot.once('connect', () => resolve());
@@ -60,26 +68,41 @@ describe('on PostgreSQL and Mosquitto', () => {
       await robot.publishAsync(
         'tonypi/tonypi_ext/system',
         JSON.stringify({ ts: now - 20_000 + i * 100, cpu_percent: i }),
-        { qos: 1 },
+        {
+          qos: 1,
+        },
       );
     }
     await robot.endAsync();
-    const accepted = await waitFor(
-      () => {
-        const counts = servers.map((s) => s.server.pipeline.stats().messages_accepted);
-        return counts[0]! + counts[1]! === 201 ? counts : undefined;
+
+    // Every server observes all 201 messages (registry, live stream) …
+    await waitFor(
+      () => servers.every((s) => s.server.pipeline.stats().messages_accepted === 201),
+      10_000,
+      'both servers observing all 201 messages',
+    );
+    // … and each of the 200 points is stored by exactly one of them.
+    const stored = await waitFor(
+      async () => {
+        for (const s of servers) await s.server.pipeline.flush();
+        const counts = servers.map((s) => s.server.pipeline.stats().points_stored);
+        return counts[0]! + counts[1]! === 200 ? counts : undefined;
       },
       10_000,
-      'all 201 messages accepted across both servers',
+      'all 200 points stored once',
     );
-    expect(accepted[0]).toBeGreaterThan(0);
-    expect(accepted[1]).toBeGreaterThan(0);
+    expect(stored[0]).toBeGreaterThan(0);
+    expect(stored[1]).toBeGreaterThan(0);
 
-    // The robot is one row in the shared database, whichever server registered it.
-    const list = await waitFor(async () => {
-      const body = await (await servers[1]!.api('/api/v1/robots')).json();
-      return body.total === 1 ? body : undefined;
-    });
-    expect(list.items[0].robot_id).toBe('tonypi_ext');
+    for (const [i, s] of servers.entries()) {
+      const body = await (await s.api('/api/v1/robots/tonypi_ext')).json();
+      expect(body.status, `server ${i}`).toBe('online');
+      expect(body.latest.measurements.system.fields.cpu_percent, `server ${i}`).toBe(199);
+      await lives[i]!.next('telemetry', (f) => (f.fields as { cpu_percent: number }).cpu_percent === 199);
+      await lives[i]!.next('status', (f) => f.status === 'online');
+      lives[i]!.close();
+    }
+    const list = await (await servers[1]!.api('/api/v1/robots')).json();
+    expect(list.total).toBe(1);
   });
 });

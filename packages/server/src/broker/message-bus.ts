@@ -3,7 +3,9 @@ import type { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type Logger, redactUrl } from '../logger';
 
-export type MessageHandler = (topic: string, payload: Buffer) => void;
+/** What the receiving server does with a message; see IngestPipeline.handle. */
+export type IngestRole = 'all' | 'store' | 'observe';
+export type MessageHandler = (topic: string, payload: Buffer, role: IngestRole) => void;
 
 export interface PublishOptions {
   qos: 0 | 1;
@@ -33,6 +35,7 @@ export class EmbeddedBus implements MessageBus {
         handler(
           packet.topic,
           typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+          'all',
         );
         cb();
       };
@@ -78,50 +81,49 @@ export interface ExternalBusOptions {
   logger: Logger;
 }
 
-/** A client of an external broker (Mosquitto, EMQX, HiveMQ). */
+/**
+ * A client of an external broker (Mosquitto, EMQX, HiveMQ). With a shared-subscription group,
+ * several servers split the ingest: the group subscription hands each message to one of them to
+ * store, and a second, plain subscription (its own connection, so the two cannot be told apart
+ * wrongly) lets every server observe every message for its registry and live stream.
+ */
 export class ExternalBus implements MessageBus {
   readonly kind = 'external';
 
   private constructor(
     private readonly client: MqttClient,
+    private readonly observer: MqttClient | undefined,
     private readonly opts: ExternalBusOptions,
   ) {}
 
   static async connect(opts: ExternalBusOptions): Promise<ExternalBus> {
-    const client = mqtt.connect(opts.url, {
-      clientId: opts.clientId,
-      username: opts.username,
-      password: opts.password,
-      clean: true,
-      keepalive: 30,
-      reconnectPeriod: 2000,
-      connectTimeout: 10_000,
-      protocolVersion: 5,
-    });
-    client.on('connect', () => {
-      // mqtt.js leaves Nagle on; at thousands of small messages a second it adds tens of ms.
-      (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
-    });
-    client.on('error', (err) => opts.logger.warn({ err: err.message }, 'mqtt broker error'));
-    client.on('offline', () => opts.logger.warn({ url: redactUrl(opts.url) }, 'mqtt broker unreachable'));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        client.end(true);
-        reject(new Error(`Cannot reach the MQTT broker at ${redactUrl(opts.url)} (MQTT_URL) within 10 s`));
-      }, 10_000);
-      client.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    return new ExternalBus(client, opts);
+    const client = await connectClient(opts, opts.clientId);
+    let observer: MqttClient | undefined;
+    if (opts.sharedGroup) {
+      try {
+        observer = await connectClient(opts, `${opts.clientId}-observe`);
+      } catch (err) {
+        await client.endAsync(true);
+        throw err;
+      }
+    }
+    return new ExternalBus(client, observer, opts);
   }
 
   async subscribeIngest(handler: MessageHandler): Promise<void> {
-    this.client.on('message', (topic, payload) => handler(topic, payload));
     const group = this.opts.sharedGroup;
-    const subs = INGEST_SUBSCRIPTIONS.map((t) => (group ? `$share/${group}/${t}` : t));
-    await this.client.subscribeAsync(Object.fromEntries(subs.map((t) => [t, { qos: 1 as const }])));
+    const subscribe = async (c: MqttClient, prefix: string, role: IngestRole) => {
+      c.on('message', (topic, payload) => handler(topic, payload, role));
+      await c.subscribeAsync(
+        Object.fromEntries(INGEST_SUBSCRIPTIONS.map((t) => [prefix + t, { qos: 1 as const }])),
+      );
+    };
+    if (group && this.observer) {
+      await subscribe(this.client, `$share/${group}/`, 'store');
+      await subscribe(this.observer, '', 'observe');
+    } else {
+      await subscribe(this.client, '', 'all');
+    }
   }
 
   async publish(topic: string, payload: string | Buffer, opts: PublishOptions): Promise<void> {
@@ -129,10 +131,42 @@ export class ExternalBus implements MessageBus {
   }
 
   isConnected(): boolean {
-    return this.client.connected;
+    return this.client.connected && (this.observer?.connected ?? true);
   }
 
   async close(): Promise<void> {
-    await this.client.endAsync();
+    await Promise.all([this.client.endAsync(), this.observer?.endAsync()]);
   }
+}
+
+async function connectClient(opts: ExternalBusOptions, clientId: string): Promise<MqttClient> {
+  const client = mqtt.connect(opts.url, {
+    clientId,
+    username: opts.username,
+    password: opts.password,
+    clean: true,
+    keepalive: 30,
+    reconnectPeriod: 2000,
+    connectTimeout: 10_000,
+    protocolVersion: 5,
+  });
+  client.on('connect', () => {
+    // mqtt.js leaves Nagle on; at thousands of small messages a second it adds tens of ms.
+    (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+  });
+  client.on('error', (err) => opts.logger.warn({ err: err.message, clientId }, 'mqtt broker error'));
+  client.on('offline', () =>
+    opts.logger.warn({ url: redactUrl(opts.url), clientId }, 'mqtt broker unreachable'),
+  );
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.end(true);
+      reject(new Error(`Cannot reach the MQTT broker at ${redactUrl(opts.url)} (MQTT_URL) within 10 s`));
+    }, 10_000);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return client;
 }

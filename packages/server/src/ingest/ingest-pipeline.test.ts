@@ -358,6 +358,56 @@ describe('IngestPipeline', () => {
     });
   });
 
+  describe('roles, when several servers share an external broker', () => {
+    const battery = (percent: number) => Buffer.from(JSON.stringify({ ts: T0, percent }));
+
+    it('observe: updates the registry and the live view, counts rejections, stores nothing', async () => {
+      const { pipeline, store, registry, live, browser } = setup();
+      pipeline.handle('tonypi/r1/battery', battery(50), 'observe');
+      pipeline.handle('tonypi/r1/battery', Buffer.from('{'), 'observe');
+      live.flush();
+      live.flush();
+      await pipeline.flush();
+
+      expect(store.stored).toEqual([]);
+      expect(registry.get('r1')?.status).toBe('online');
+      expect(browser.framesOf('telemetry')).toHaveLength(1);
+      expect(pipeline.stats()).toMatchObject({
+        messages_accepted: 1,
+        messages_rejected: 1,
+        points_received: 0,
+      });
+    });
+
+    it('store: stores the points only, leaving registry, live view and rejection counts to the observer', async () => {
+      const { pipeline, storedPercents, registry, live, browser } = setup();
+      pipeline.handle('tonypi/r1/battery', battery(60), 'store');
+      pipeline.handle('tonypi/r1/battery', Buffer.from('{'), 'store');
+      pipeline.handle('tonypi/r1/command', Buffer.from('{}'), 'store');
+      live.flush();
+      live.flush();
+      await pipeline.flush();
+
+      expect(storedPercents()).toEqual([60]);
+      expect(registry.get('r1')).toBeUndefined();
+      expect(browser.framesOf('telemetry')).toEqual([]);
+      expect(pipeline.stats()).toMatchObject({
+        messages_accepted: 0,
+        messages_rejected: 0,
+        ignored_outbound: 0,
+        points_stored: 1,
+      });
+    });
+
+    it('all (the default): does both', async () => {
+      const { pipeline, storedPercents, registry } = setup();
+      pipeline.handle('tonypi/r1/battery', battery(70));
+      await pipeline.flush();
+      expect(storedPercents()).toEqual([70]);
+      expect(registry.get('r1')?.status).toBe('online');
+    });
+  });
+
   describe('store failures', () => {
     it('keeps a batch whose write failed and writes it, in order, with the next flush', async () => {
       const { pipeline, store, sendBattery, storedPercents } = setup({ queueLimit: 10 });

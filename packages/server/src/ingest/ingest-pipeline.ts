@@ -1,10 +1,11 @@
 import type { IngestRejectReason, TelemetryPoint } from '@tonypi/contracts';
+import type { IngestRole } from '../broker/message-bus';
 import type { LiveHub } from '../live/live-hub';
 import type { Logger } from '../logger';
 import type { RobotRegistry } from '../robots/robot-registry';
 import type { TelemetryStore } from '../telemetry/telemetry-store';
 import { LagReservoir } from './lag-reservoir';
-import { normalize } from './normalize';
+import { type NormalizedMessage, normalize } from './normalize';
 import { RejectionLog } from './rejection-log';
 
 export interface IngestPipelineOptions {
@@ -85,80 +86,85 @@ export class IngestPipeline {
     this.timer.unref();
   }
 
-  readonly handle = (topic: string, payload: Buffer): void => {
+  /**
+   * One MQTT message. `role` says what this server does with it: everything (`all`: the embedded
+   * broker, or a lone server), or, when several servers share an external broker, only store its
+   * points (`store`: the shared subscription hands each message to one server) or only observe
+   * it (`observe`: every server's plain subscription, for its registry and live stream).
+   */
+  readonly handle = (topic: string, payload: Buffer, role: IngestRole = 'all'): void => {
     const receivedAt = this.now();
+    // Rejections are counted where the message is observed, not a second time where it is stored.
+    const counting = role !== 'store';
     let result: ReturnType<typeof normalize>;
     try {
       result = normalize(topic, payload, { receivedAt, clockSkewMaxMs: this.opts.clockSkewMaxMs });
     } catch (err) {
       // A bug, not bad input: count it and keep going.
-      this.reject('invalid_payload', `internal: ${(err as Error).message}`, undefined, topic);
+      if (counting) this.reject('invalid_payload', `internal: ${(err as Error).message}`, undefined, topic);
       return;
     }
     if (!result.ok) {
+      if (!counting) return;
       if (result.reason === 'outbound') this.counters.ignored_outbound++;
       else this.reject(result.reason, result.detail, result.robot_id, topic);
       return;
     }
     const msg = result.message;
     if (!this.opts.registry.accepts(msg.robot_id)) {
-      this.reject(
-        'unknown_robot',
-        'robot is not registered and AUTO_REGISTER_ROBOTS is off',
+      if (counting) {
+        this.reject(
+          'unknown_robot',
+          'robot is not registered and AUTO_REGISTER_ROBOTS is off',
+          msg.robot_id,
+          topic,
+        );
+      }
+      return;
+    }
+    if (role !== 'store') this.observe(msg, receivedAt);
+    if (role !== 'observe') this.enqueue(msg, topic);
+  };
+
+  /** Registry and live stream: what this server's users see of the message. */
+  private observe(msg: NormalizedMessage, receivedAt: number): void {
+    this.counters.messages_accepted++;
+    if (msg.skewed) this.counters.clock_skew_corrected++;
+    this.opts.registry.observe(msg, receivedAt);
+    const live = this.opts.live;
+    for (const p of msg.points) live.telemetry(p);
+    const e = msg.event;
+    if (!e) return;
+    const robot_id = msg.robot_id;
+    const ts = msg.ts;
+    if (e.type === 'log')
+      live.event('log', { robot_id, ts, level: e.level, message: e.message, source: e.source });
+    else if (e.type === 'scan') {
+      live.event('scan', { robot_id, ts, code: e.code, station_name: e.station_name, action: e.action });
+    } else if (e.type === 'job') live.event('job', { robot_id, ts, data: e.data });
+    else if (e.type === 'vision') live.event('vision', { robot_id, ts, data: e.data });
+  }
+
+  /** Points wait for the next batched write; beyond the queue limit they are shed, counted. */
+  private enqueue(msg: NormalizedMessage, topic: string): void {
+    const points = msg.points;
+    if (points.length === 0) return;
+    this.counters.points_received += points.length;
+    if (this.pending.length + points.length > this.opts.queueLimit) {
+      // Shed the newest: the store is behind. The message was still observed (status, live view).
+      this.counters.points_shed += points.length;
+      this.rejections.note(
+        'overload',
         msg.robot_id,
+        `store queue full (${this.opts.queueLimit} points)`,
         topic,
       );
       return;
     }
-    this.counters.messages_accepted++;
-    if (msg.skewed) this.counters.clock_skew_corrected++;
-    this.opts.registry.observe(msg, receivedAt);
-
-    const points = msg.points;
-    if (points.length > 0) {
-      this.counters.points_received += points.length;
-      if (this.pending.length + points.length > this.opts.queueLimit) {
-        // Shed the newest: the store is behind. Status and events below still go through.
-        this.counters.points_shed += points.length;
-        this.rejections.note(
-          'overload',
-          msg.robot_id,
-          `store queue full (${this.opts.queueLimit} points)`,
-          topic,
-        );
-      } else {
-        for (const p of points) {
-          this.pending.push(p);
-          this.opts.live.telemetry(p);
-        }
-        this.pendingEventTs.push(msg.ts);
-        if (this.pending.length >= this.maxBatch) void this.flush();
-      }
-    }
-    const e = msg.event;
-    if (e) {
-      const live = this.opts.live;
-      if (e.type === 'log')
-        live.event('log', {
-          robot_id: msg.robot_id,
-          ts: msg.ts,
-          level: e.level,
-          message: e.message,
-          source: e.source,
-        });
-      else if (e.type === 'scan')
-        live.event('scan', {
-          robot_id: msg.robot_id,
-          ts: msg.ts,
-          code: e.code,
-          station_name: e.station_name,
-          action: e.action,
-        });
-      else if (e.type === 'job') live.event('job', { robot_id: msg.robot_id, ts: msg.ts, data: e.data });
-      else if (e.type === 'vision')
-        live.event('vision', { robot_id: msg.robot_id, ts: msg.ts, data: e.data });
-    }
-  };
+    for (const p of points) this.pending.push(p);
+    this.pendingEventTs.push(msg.ts);
+    if (this.pending.length >= this.maxBatch) void this.flush();
+  }
 
   private reject(
     reason: IngestRejectReason,
