@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Fleet } from '@tonypi/agent';
-import { PROTOCOL_VERSION } from '@tonypi/contracts';
 import { anonymousAuth, EmbeddedBroker } from './broker/embedded-broker';
 import { EmbeddedBus, ExternalBus, type MessageBus } from './broker/message-bus';
 import type { Config } from './config';
@@ -9,8 +8,7 @@ import type { Database } from './db/database';
 import { migrate } from './db/migrate';
 import { openDatabase } from './db/open-database';
 import { buildHttp, type HttpApp } from './http/build-http';
-import type { Health } from './http/health.routes';
-import { createMetrics } from './http/metrics';
+import { healthReport, type StatusSources, serverMetrics } from './http/server-status';
 import { IngestPipeline } from './ingest/ingest-pipeline';
 import { LiveHub } from './live/live-hub';
 import { createLogger, type Logger, redactUrl } from './logger';
@@ -172,120 +170,21 @@ export async function startServer(
     if (config.robots.allowAnonymous) {
       warnings.push('Robots without credentials are accepted (ALLOW_ANONYMOUS_ROBOTS=true).');
     }
-    const health = async (): Promise<Health> => {
-      const dbUp = await db.ping().then(
-        () => true,
-        () => false,
-      );
-      const brokerUp = bus.isConnected();
-      const ingest = pipeline.stats();
-      return {
-        status: dbUp && brokerUp && ingest.store_ok ? 'ok' : 'degraded',
-        version: VERSION,
-        protocol_version: PROTOCOL_VERSION,
-        uptime_s: Math.round((Date.now() - started) / 1000),
-        components: {
-          database: { status: dbUp ? 'up' : 'down', kind: db.kind },
-          telemetry: {
-            status: ingest.store_ok ? 'up' : 'down',
-            kind: store.kind,
-            ...(ingest.store_error ? { detail: ingest.store_error } : {}),
-          },
-          broker: {
-            status: brokerUp ? 'up' : 'down',
-            kind: bus.kind === 'embedded' ? 'aedes (embedded)' : redactUrl(mqttUrl),
-            clients: broker?.connectedClients,
-          },
-        },
-        robots: { known: registry.size, online: registry.onlineCount() },
-        live: {
-          clients: live.clientCount,
-          frames_sent: live.counters.frames_sent,
-          frames_skipped: live.counters.frames_skipped,
-        },
-        ingest,
-        warnings,
-      };
+    const sources: StatusSources = {
+      db,
+      bus,
+      broker,
+      pipeline,
+      registry,
+      live,
+      store,
+      mqttUrl,
+      startedAt: started,
+      version: VERSION,
+      warnings,
     };
-    const metrics = createMetrics([
-      {
-        name: 'tonypi_ingest_messages_total',
-        help: 'MQTT messages by outcome',
-        type: 'counter',
-        labelNames: ['result'],
-        read: () => {
-          const s = pipeline.stats();
-          return [
-            { labels: { result: 'accepted' }, value: s.messages_accepted },
-            { labels: { result: 'rejected' }, value: s.messages_rejected },
-            { labels: { result: 'ignored' }, value: s.ignored_outbound },
-          ];
-        },
-      },
-      {
-        name: 'tonypi_ingest_rejected_total',
-        help: 'Rejected MQTT messages by reason',
-        type: 'counter',
-        labelNames: ['reason'],
-        read: () =>
-          Object.entries(pipeline.stats().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
-      },
-      {
-        name: 'tonypi_ingest_points_stored_total',
-        help: 'Telemetry points written',
-        type: 'counter',
-        read: () => pipeline.stats().points_stored,
-      },
-      {
-        name: 'tonypi_ingest_points_shed_total',
-        help: 'Telemetry points dropped under overload',
-        type: 'counter',
-        read: () => pipeline.stats().points_shed,
-      },
-      {
-        name: 'tonypi_ingest_queue_points',
-        help: 'Points waiting for the store',
-        type: 'gauge',
-        read: () => pipeline.stats().queue_points,
-      },
-      {
-        name: 'tonypi_ingest_store_lag_p99_ms',
-        help: 'Receive → stored, 99th percentile (ms)',
-        type: 'gauge',
-        read: () => pipeline.stats().store_lag_ms.p99 ?? 0,
-      },
-      {
-        name: 'tonypi_robots_online',
-        help: 'Robots online',
-        type: 'gauge',
-        read: () => registry.onlineCount(),
-      },
-      { name: 'tonypi_robots_known', help: 'Robots known', type: 'gauge', read: () => registry.size },
-      {
-        name: 'tonypi_live_clients',
-        help: 'Live stream connections',
-        type: 'gauge',
-        read: () => live.clientCount,
-      },
-      {
-        name: 'tonypi_live_frames_sent_total',
-        help: 'Live frames sent',
-        type: 'counter',
-        read: () => live.counters.frames_sent,
-      },
-      {
-        name: 'tonypi_live_frames_skipped_total',
-        help: 'Live frames skipped for slow clients',
-        type: 'counter',
-        read: () => live.counters.frames_skipped,
-      },
-      {
-        name: 'tonypi_mqtt_clients',
-        help: 'Connected MQTT clients (embedded broker)',
-        type: 'gauge',
-        read: () => broker?.connectedClients ?? 0,
-      },
-    ]);
+    const health = healthReport(sources);
+    const metrics = serverMetrics(sources);
 
     const http = await buildHttp({
       logger,
