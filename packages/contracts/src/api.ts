@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
 import { AGGREGATES, MEASUREMENT_NAMES, RESOLUTIONS } from './measurements';
-import { ROBOT_STATUSES } from './payloads';
+import { ROBOT_STATUSES, text } from './payloads';
 import { ROLES } from './roles';
 
 /** REST request and response shapes (`/api/v1`): validation, serialisation and OpenAPI in one. */
@@ -17,7 +17,7 @@ export const ErrorBody = z
   .meta({ id: 'Error' });
 
 export const LoginRequest = z.object({
-  username: z.string().min(1).max(50),
+  username: text(50).min(1),
   password: z.string().min(1).max(256),
 });
 
@@ -53,7 +53,12 @@ export const HealthResponse = z.object({
     telemetry: ComponentHealth,
     broker: ComponentHealth.extend({ clients: z.number().int().optional() }),
   }),
-  robots: z.object({ known: z.number().int(), online: z.number().int() }),
+  robots: z.object({
+    known: z.number().int(),
+    online: z.number().int(),
+    /** Failed database writes of robot state (each retried; given up on after three in a row). */
+    write_errors: z.number().int(),
+  }),
   live: z.object({
     clients: z.number().int(),
     frames_sent: z.number().int(),
@@ -118,7 +123,7 @@ export const ROBOT_SORTS = ['robot_id', 'name', 'last_seen', 'status'] as const;
 
 export const RobotListQuery = z.object({
   status: z.enum(ROBOT_STATUSES).optional(),
-  search: z.string().max(64).optional().describe('Substring of robot_id or name'),
+  search: text(64).optional().describe('Substring of robot_id or name'),
   sort: z.enum(ROBOT_SORTS).default('robot_id'),
   order: z.enum(['asc', 'desc']).default('asc'),
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -56,6 +56,12 @@ export function isMeasurementName(name: string): name is MeasurementName {
   return Object.hasOwn(MEASUREMENTS, name);
 }
 
+/**
+ * Largest magnitude a stored number may have. Far beyond any sensor (epoch ms is ~1.8e12), and
+ * small enough that sums over years of points stay finite.
+ */
+export const MAX_ABS_VALUE = 1e15;
+
 /** Field and tag names (known or not) must be safe identifiers; anything else is rejected at ingest. */
 export const FIELD_NAME_RE = /^[a-z][a-z0-9_]{0,63}$/;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_ABS_VALUE } from './measurements';
 
 /**
  * Payloads of the robot protocol (canonical layout). Every payload is a JSON object with `ts`
@@ -6,17 +7,27 @@ import { z } from 'zod';
  * in the field names. Objects are open: a robot may add fields; unknown numbers are stored.
  */
 
+/**
+ * Text from a robot. PostgreSQL cannot store NUL characters, so a string with one is refused
+ * here rather than failing a database write later.
+ */
+export const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\u0000]*$/, 'must not contain NUL characters');
+
 export const Timestamp = z
-  .union([z.number().nonnegative(), z.string().min(1).max(64)])
+  .union([z.number().nonnegative(), text(64).min(1)])
   .describe('Epoch milliseconds, or an ISO-8601 date-time (without a zone: the server local time).');
 
 const base = {
   ts: Timestamp.nullable().optional(),
   timestamp: Timestamp.nullable().optional(),
-  robot_id: z.string().max(64).nullable().optional(),
+  robot_id: text(64).nullable().optional(),
 };
 
-const num = z.number();
+const num = z.number().min(-MAX_ABS_VALUE).max(MAX_ABS_VALUE);
 const flag = z.union([z.boolean(), z.number()]);
 
 export const ROBOT_STATUSES = ['online', 'offline', 'error', 'maintenance', 'emergency_stopped'] as const;
@@ -27,13 +38,13 @@ export const StatusPayload = z.looseObject({
   ...base,
   /** Absent in the seeds' `{cpu, memory, temp}` status reports: the robot is then just alive. */
   status: RobotStatus.optional(),
-  protocol_version: z.string().max(16).optional(),
-  agent_version: z.string().max(64).optional(),
-  ip_address: z.string().max(45).optional(),
-  camera_url: z.string().max(255).optional(),
+  protocol_version: text(16).optional(),
+  agent_version: text(64).optional(),
+  ip_address: text(45).optional(),
+  camera_url: text(255).optional(),
   hardware_available: z.boolean().optional(),
   emergency_stopped: z.boolean().optional(),
-  emergency_reason: z.string().max(500).nullable().optional(),
+  emergency_reason: text(500).nullable().optional(),
   /** The legacy client's system block; its numbers are stored under `system`. */
   system_info: z.looseObject({}).optional(),
 });
@@ -54,16 +65,16 @@ export const SensorsPayload = z.looseObject({
   light_level_percent: num.optional(),
   light_dark: flag.optional(),
   /** Legacy one-reading form: `{sensor_type, value, unit}`. */
-  sensor_type: z.string().max(64).optional(),
+  sensor_type: text(64).optional(),
   value: num.optional(),
-  unit: z.string().max(16).optional(),
+  unit: text(16).optional(),
 });
 export type SensorsPayload = z.infer<typeof SensorsPayload>;
 
 export const ServoReading = z.looseObject({
   /** Optional in the legacy map form, where the key `servo_N` names the servo. */
-  id: z.union([z.number().int().nonnegative(), z.string().max(16)]).optional(),
-  name: z.string().max(64).optional(),
+  id: z.union([z.number().int().nonnegative(), text(16)]).optional(),
+  name: text(64).optional(),
   position: num.optional(),
   target_position: num.optional(),
   temperature_c: num.optional(),
@@ -76,7 +87,7 @@ export type ServoReading = z.infer<typeof ServoReading>;
 export const ServosPayload = z.looseObject({
   ...base,
   /** An array (canonical) or the legacy map `{ "servo_1": {...} }`. */
-  servos: z.union([z.array(ServoReading).max(64), z.record(z.string().max(32), ServoReading)]),
+  servos: z.union([z.array(ServoReading).max(64), z.record(text(32), ServoReading)]),
 });
 export type ServosPayload = z.infer<typeof ServosPayload>;
 
@@ -129,10 +140,10 @@ export const JOB_STATUSES = [
 
 export const JobPayload = z.looseObject({
   ...base,
-  job_id: z.string().max(64).optional(),
-  task_name: z.string().max(200).optional(),
+  job_id: text(64).optional(),
+  task_name: text(200).optional(),
   status: z.enum(JOB_STATUSES),
-  phase: z.string().max(100).optional(),
+  phase: text(100).optional(),
   items_done: z.number().int().nonnegative().optional(),
   items_total: z.number().int().nonnegative().optional(),
   percent: num.optional(),
@@ -141,34 +152,34 @@ export const JobPayload = z.looseObject({
   elapsed_time: num.optional(),
   last_item: z.unknown().optional(),
   success: z.boolean().optional(),
-  reason: z.string().max(500).nullable().optional(),
+  reason: text(500).nullable().optional(),
 });
 export type JobPayload = z.infer<typeof JobPayload>;
 
 export const ScanPayload = z.looseObject({
   ...base,
-  code: z.string().min(1).max(512).optional(),
+  code: text(512).min(1).optional(),
   /** Legacy names of `code`. */
-  qr_data: z.string().min(1).max(512).optional(),
-  qr: z.string().min(1).max(512).optional(),
+  qr_data: text(512).min(1).optional(),
+  qr: text(512).min(1).optional(),
   kind: z.enum(['qr', 'rfid', 'barcode']).optional(),
-  station_name: z.string().max(100).optional(),
-  action: z.string().max(100).optional(),
+  station_name: text(100).optional(),
+  action: text(100).optional(),
 });
 export type ScanPayload = z.infer<typeof ScanPayload>;
 
 export const VisionPayload = z.looseObject({
   ...base,
   detection: z.boolean().optional(),
-  label: z.string().max(100).nullable().optional(),
+  label: text(100).nullable().optional(),
   confidence: num.nullable().optional(),
   bbox: z.array(num).max(4).nullable().optional(),
   center_x: num.nullable().optional(),
   frame_width: num.nullable().optional(),
-  state: z.string().max(64).optional(),
+  state: text(64).optional(),
   is_locked: z.boolean().optional(),
-  navigation_command: z.string().max(64).nullable().optional(),
-  error: z.string().max(500).nullable().optional(),
+  navigation_command: text(64).nullable().optional(),
+  error: text(500).nullable().optional(),
 });
 export type VisionPayload = z.infer<typeof VisionPayload>;
 
@@ -176,19 +187,19 @@ export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as c
 export const LogPayload = z.looseObject({
   ...base,
   /** Case-insensitive; `warn` means `warning`. */
-  level: z.string().max(16),
-  message: z.string().max(8192),
-  source: z.string().max(100).optional(),
+  level: text(16),
+  message: text(8192),
+  source: text(100).optional(),
 });
 export type LogPayload = z.infer<typeof LogPayload>;
 
 export const CommandResponsePayload = z.looseObject({
   ...base,
-  command_id: z.string().min(1).max(64),
+  command_id: text(64).min(1),
   /** `accepted` first, then `succeeded` or `failed`; the legacy client sends only `success`. */
   status: z.enum(['accepted', 'succeeded', 'failed']).optional(),
   success: z.boolean().optional(),
-  message: z.string().max(2000).optional(),
+  message: text(2000).optional(),
   result: z.unknown().optional(),
 });
 export type CommandResponsePayload = z.infer<typeof CommandResponsePayload>;
@@ -212,7 +223,7 @@ export const CommandType = z.enum(COMMAND_TYPES);
 export type CommandType = z.infer<typeof CommandType>;
 
 export const CommandPayload = z.object({
-  command_id: z.string().min(1).max(64),
+  command_id: text(64).min(1),
   type: CommandType,
   params: z.record(z.string(), z.unknown()).default({}),
   ts: z.number(),
@@ -222,7 +233,7 @@ export type CommandPayload = z.infer<typeof CommandPayload>;
 
 export const BroadcastPayload = z.object({
   type: z.enum(['emergency_stop', 'resume']),
-  reason: z.string().max(500).optional(),
+  reason: text(500).optional(),
   ts: z.number(),
 });
 export type BroadcastPayload = z.infer<typeof BroadcastPayload>;

@@ -158,6 +158,23 @@ describe('GET /api/v1/robots', () => {
   });
 });
 
+describe('a NUL character in input', () => {
+  it('gets 400 validation_error, not a database error', async () => {
+    const search = await t.api('/api/v1/robots?search=%00');
+    expect(search.status).toBe(400);
+    expect((await search.json()).error.details.fields[0]).toEqual({
+      field: 'querystring.search',
+      message: 'must not contain NUL characters',
+    });
+    const login = await t.api('/api/v1/auth/login', {
+      method: 'POST',
+      anonymous: true,
+      json: { username: 'ad\u0000min', password: 'x' },
+    });
+    expect(login.status).toBe(400);
+  });
+});
+
 describe('unknown routes', () => {
   it('answer 404 not_found in the error shape', async () => {
     const res = await t.api('/api/v1/nothing-here');

@@ -55,7 +55,7 @@ export function healthReport(src: StatusSources): () => Promise<Health> {
           clients: broker?.connectedClients,
         },
       },
-      robots: { known: registry.size, online: registry.onlineCount() },
+      robots: { known: registry.size, online: registry.onlineCount(), write_errors: registry.counters.flush_errors },
       live: {
         clients: live.clientCount,
         frames_sent: live.counters.frames_sent,

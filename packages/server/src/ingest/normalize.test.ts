@@ -366,6 +366,37 @@ describe('normalize: what each bad input gets', () => {
     expect(m.points[0]?.fields).toEqual({ ok_field: 3 });
   });
 
+  it('does not mistake inherited object keys for field aliases', () => {
+    expect(ok(run('tonypi/r1/system', { constructor: 5, cpu_percent: 1 })).points).toEqual([
+      expect.objectContaining({ measurement: 'system', fields: { cpu_percent: 1, constructor: 5 } }),
+    ]);
+    expect(ok(run('tonypi/sensors/r1', { sensor_type: 'toString', value: 3 })).points).toEqual([
+      expect.objectContaining({ measurement: 'sensors', fields: { tostring: 3 } }),
+    ]);
+  });
+
+  it('rejects numbers beyond ±1e15, naming the field', () => {
+    expect(run('tonypi/r1/battery', { percent: 1.7e308 })).toMatchObject({
+      reason: 'invalid_payload',
+      detail: 'percent: out of range (at most ±1000000000000000)',
+    });
+    expect(reason(run('tonypi/r1/sensors', { my_extra: -2e15 }))).toBe('invalid_payload');
+    expect(reason(run('tonypi/r1/vision', { detection: true, confidence: 1e300 }))).toBe('invalid_payload');
+  });
+
+  it('rejects text with a NUL character, which the database cannot store', () => {
+    expect(run('tonypi/r1/status', { status: 'online', ip_address: 'a\u0000b' })).toMatchObject({
+      reason: 'invalid_payload',
+      detail: 'ip_address: must not contain NUL characters',
+    });
+  });
+
+  it('rejects a servo id that would be an object prototype key', () => {
+    expect(reason(run('tonypi/r1/servos', { servos: [{ id: '__proto__', position: 1 }] }))).toBe(
+      'invalid_payload',
+    );
+  });
+
   it('rejects a legacy sensor_type that is not a field name', () => {
     expect(reason(run('tonypi/sensors/r1', { sensor_type: 'a b;c', value: 1 }))).toBe('invalid_payload');
     expect(reason(run('tonypi/sensors/r1', { sensor_type: 'co2', value: 'lots' }))).toBe('invalid_payload');

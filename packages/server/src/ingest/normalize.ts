@@ -7,6 +7,7 @@ import {
   type FieldTarget,
   type IngestRejectReason,
   isValidRobotId,
+  MAX_ABS_VALUE,
   MAX_PAYLOAD_BYTES,
   META_KEYS,
   type MeasurementName,
@@ -173,9 +174,7 @@ const CHANNEL_DECODERS: Record<RobotChannel, Decoder> = {
     const sensorType = obj.sensor_type;
     if (typeof sensorType === 'string') {
       // Legacy: one message per reading.
-      const target: FieldTarget | undefined = (FIELD_ALIASES.sensors as Record<string, FieldTarget>)[
-        sensorType
-      ];
+      const target = aliasOf(FIELD_ALIASES.sensors, sensorType);
       const name = target ? target[1] : sensorType.toLowerCase();
       if (!target && !FIELD_NAME_RE.test(name)) {
         throw new Reject('invalid_payload', `sensor_type: not a valid name: ${truncate(sensorType)}`);
@@ -287,19 +286,19 @@ function addFields(
   path = '',
   knownOnly = false,
 ): void {
-  const aliases = FIELD_ALIASES[table] as Record<string, FieldTarget>;
+  const aliases = FIELD_ALIASES[table];
   const byMeasurement = new Map<MeasurementName, Record<string, number>>();
   for (const key in obj) {
     if (META_KEYS.has(key)) continue;
     const raw = obj[key];
-    const target = aliases[key];
+    const target = aliasOf(aliases, key);
     if (target) {
       const value = toNumber(raw, path + key);
       if (value === undefined) continue;
       fieldsOf(byMeasurement, target[0])[target[1]] = value;
     } else if (!knownOnly && typeof raw === 'number') {
       if (!Number.isFinite(raw) || !FIELD_NAME_RE.test(key)) continue;
-      fieldsOf(byMeasurement, measurement)[key] = raw;
+      fieldsOf(byMeasurement, measurement)[key] = inRange(raw, path + key);
     }
   }
   for (const [m, fields] of byMeasurement) addPoint(out, m, undefined, fields);
@@ -311,7 +310,7 @@ function addServos(out: NormalizedMessage, servos: unknown): void {
   else if (servos && typeof servos === 'object') entries = Object.entries(servos);
   else throw new Reject('invalid_payload', 'servos: must be an array or an object of servos');
   if (entries.length > 64) throw new Reject('invalid_payload', 'servos: at most 64 servos per message');
-  const aliases = FIELD_ALIASES.servo as Record<string, FieldTarget>;
+  const aliases = FIELD_ALIASES.servo;
   for (const [key, servo] of entries) {
     if (!servo || typeof servo !== 'object' || Array.isArray(servo)) {
       throw new Reject('invalid_payload', `servos.${truncate(key)}: must be an object`);
@@ -321,13 +320,15 @@ function addServos(out: NormalizedMessage, servos: unknown): void {
     const fields: Record<string, number> = {};
     for (const k in s) {
       if (META_KEYS.has(k)) continue;
-      const target = aliases[k];
+      const target = aliasOf(aliases, k);
       if (target) {
         const value = toNumber(s[k], `servos.${id}.${k}`);
         if (value !== undefined) fields[target[1]] = value;
       } else {
         const raw = s[k];
-        if (typeof raw === 'number' && Number.isFinite(raw) && FIELD_NAME_RE.test(k)) fields[k] = raw;
+        if (typeof raw === 'number' && Number.isFinite(raw) && FIELD_NAME_RE.test(k)) {
+          fields[k] = inRange(raw, `servos.${id}.${k}`);
+        }
       }
     }
     addPoint(out, 'servos', { servo_id: id }, fields);
@@ -341,17 +342,30 @@ function servoId(id: unknown, key: string): string {
       : typeof id === 'string'
         ? id
         : /^servo_(\d{1,3})$/.exec(key)?.[1];
-  if (candidate === undefined || !/^[A-Za-z0-9_-]{1,16}$/.test(candidate)) {
+  // Not `__proto__` and the like: servo ids become object keys.
+  if (candidate === undefined || !/^(?!__)[A-Za-z0-9_-]{1,16}$/.test(candidate)) {
     throw new Reject('invalid_payload', `servos.${truncate(key)}.id: must be a servo number`);
   }
   return candidate;
+}
+
+/** The alias a key stands for: own keys only, so `constructor` or `toString` are not mistaken for one. */
+function aliasOf(table: Readonly<Record<string, FieldTarget>>, key: string): FieldTarget | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+function inRange(value: number, path: string): number {
+  if (Math.abs(value) > MAX_ABS_VALUE) {
+    throw new Reject('invalid_payload', `${path}: out of range (at most ±${MAX_ABS_VALUE})`);
+  }
+  return value;
 }
 
 function toNumber(raw: unknown, path: string): number | undefined {
   if (raw === null || raw === undefined) return undefined;
   if (typeof raw === 'number') {
     if (!Number.isFinite(raw)) throw new Reject('invalid_payload', `${path}: must be a finite number`);
-    return raw;
+    return inRange(raw, path);
   }
   if (typeof raw === 'boolean') return raw ? 1 : 0;
   throw new Reject('invalid_payload', `${path}: expected a number, got ${typeof raw}`);

@@ -256,6 +256,24 @@ describe('LiveHub', () => {
       expect(hub.clientCount).toBe(2);
     });
 
+    it('keeps every robot after `*` when a robot is named later', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect(['*'], ['status']);
+      hub.subscribe(client, ['r1'], ['log']);
+      hub.event('status', { robot_id: 'r2', status: 'online', ts: T0 });
+      expect(socket.framesOf('status')).toHaveLength(1);
+      expect(hub.describe(client)).toEqual({ robots: ['*'], channels: ['status', 'log'] });
+    });
+
+    it('refuses to follow more than 1000 robots by name, changing nothing', () => {
+      const { hub, connect } = setup();
+      const { client } = connect(['r0'], ['status']);
+      const many = Array.from({ length: 1000 }, (_, i) => `r${i + 1}`);
+      expect(hub.subscribe(client, many, ['log'])).toBe(false);
+      expect(hub.describe(client)).toEqual({ robots: ['r0'], channels: ['status'] });
+      expect(hub.subscribe(client, many.slice(0, 999), ['log'])).toBe(true);
+    });
+
     it('counts as skipped only the frames a slow client subscribed to', () => {
       const { hub, connect } = setup();
       const slow = connect(['r1'], ['telemetry']);

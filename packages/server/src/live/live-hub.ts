@@ -24,7 +24,7 @@ export interface LiveHubOptions {
 
 interface Client {
   socket: LiveSocket;
-  /** null = every robot. */
+  /** The robots followed by name; null = every robot (after subscribing to `*`). */
   robots: Set<string> | null;
   channels: Set<LiveChannel>;
   framesSent: number;
@@ -36,6 +36,9 @@ interface Pending {
   /** Serialised once at flush time, shared by every client. */
   frame?: string;
 }
+
+/** Robots one client may follow by name (beyond that, `*`). */
+export const MAX_ROBOTS_PER_CLIENT = 1000;
 
 const TICK_MS = Math.round(1000 / LIVE_RATES_HZ.location);
 const TELEMETRY_EVERY = Math.max(1, Math.round(LIVE_RATES_HZ.location / LIVE_RATES_HZ.telemetry));
@@ -76,7 +79,13 @@ export class LiveHub {
   }
 
   add(socket: LiveSocket): Client {
-    const client: Client = { socket, robots: null, channels: new Set(), framesSent: 0, framesSkipped: 0 };
+    const client: Client = {
+      socket,
+      robots: new Set(),
+      channels: new Set(),
+      framesSent: 0,
+      framesSkipped: 0,
+    };
     this.clients.add(client);
     return client;
   }
@@ -85,13 +94,20 @@ export class LiveHub {
     this.clients.delete(client);
   }
 
-  subscribe(client: Client, robots: readonly string[], channels: readonly LiveChannel[]): void {
+  /**
+   * Adds robots and channels to what a client gets. Once it has `*` (every robot), naming robots
+   * does not narrow it. Returns false, changing nothing, when the client would follow more than
+   * MAX_ROBOTS_PER_CLIENT robots by name.
+   */
+  subscribe(client: Client, robots: readonly string[], channels: readonly LiveChannel[]): boolean {
     if (robots.includes('*')) client.robots = null;
-    else {
-      client.robots ??= new Set();
-      for (const r of robots) client.robots.add(r);
+    else if (client.robots !== null) {
+      const next = new Set([...client.robots, ...robots]);
+      if (next.size > MAX_ROBOTS_PER_CLIENT) return false;
+      client.robots = next;
     }
     for (const c of channels) client.channels.add(c);
+    return true;
   }
 
   unsubscribe(client: Client, robots: readonly string[], channels: readonly LiveChannel[]): void {

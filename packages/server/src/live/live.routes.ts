@@ -2,7 +2,7 @@ import type {} from '@fastify/websocket';
 import { LiveClientMessage, PROTOCOL_VERSION, roleMay } from '@tonypi/contracts';
 import type { FastifyPluginAsync } from 'fastify';
 import type { SessionClaims } from '../auth/auth';
-import type { LiveHub } from './live-hub';
+import { type LiveHub, MAX_ROBOTS_PER_CLIENT } from './live-hub';
 
 export interface LiveRoutesOptions {
   hub: LiveHub;
@@ -130,8 +130,15 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
           return;
         }
         if (parsed.type === 'ping') return hub.reply(client, 'pong', { id: parsed.id, ts: Date.now() });
-        if (parsed.type === 'subscribe') hub.subscribe(client, parsed.robots, parsed.channels);
-        else hub.unsubscribe(client, parsed.robots, parsed.channels);
+        if (parsed.type === 'subscribe') {
+          if (!hub.subscribe(client, parsed.robots, parsed.channels)) {
+            hub.reply(client, 'error', {
+              code: 'validation_error',
+              message: `Follow at most ${MAX_ROBOTS_PER_CLIENT} robots by name; subscribe to "*" for all`,
+            });
+            return;
+          }
+        } else hub.unsubscribe(client, parsed.robots, parsed.channels);
         hub.reply(client, 'subscribed', hub.describe(client));
       });
 

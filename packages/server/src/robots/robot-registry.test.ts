@@ -314,6 +314,60 @@ describe('RobotRegistry', () => {
     });
   });
 
+  describe('writes that fail for one robot', () => {
+    it('writes the other robots one by one, and gives up on the failing one after three attempts', async () => {
+      const { repo, registry } = setup();
+      registry.observe(message('good'), T0);
+      registry.observe(message('poison'), T0);
+      await registry.flush();
+      const recordSeen = repo.recordSeen.bind(repo);
+      repo.recordSeen = async (updates) => {
+        if (updates.some((u) => u.robot_id === 'poison')) throw new Error('invalid byte sequence');
+        return recordSeen(updates);
+      };
+      repo.seen.length = 0;
+      for (let i = 0; i < 4; i++) {
+        registry.observe(message('good', { ts: T0 + i }), T0 + i);
+        if (i === 0) registry.observe(message('poison', { ts: T0 }), T0);
+        await registry.flush();
+      }
+      expect(repo.seen.flat().map((u) => u.robot_id)).toEqual(['good', 'good', 'good', 'good']);
+      expect(registry.counters.dropped_writes).toBe(1);
+    });
+  });
+
+  describe('flush()', () => {
+    it('called during a write, also writes what was observed after that write began', async () => {
+      const { repo, registry } = setup();
+      let release!: () => void;
+      const registerMany = repo.registerMany.bind(repo);
+      repo.registerMany = async (robots) => {
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return registerMany(robots);
+      };
+      registry.observe(message('a'), T0);
+      const first = registry.flush();
+      registry.observe(message('b'), T0);
+      const second = registry.flush();
+      release();
+      await first;
+      release();
+      await second;
+      expect(repo.registered.flat().map((r) => r.robot_id)).toEqual(['a', 'b']);
+    });
+
+    it('writes the protocol a robot used last', async () => {
+      const { repo, registry } = setup();
+      registry.observe({ ...message('r1'), layout: 'legacy' }, T0);
+      await registry.flush();
+      registry.observe(message('r1'), T0 + 1);
+      await registry.flush();
+      expect(repo.seen.at(-1)?.[0]).toMatchObject({ robot_id: 'r1', protocol: 'canonical' });
+    });
+  });
+
   describe('start()', () => {
     it('with resetStatusesOnStart, marks every robot offline in the database and in memory', async () => {
       const { repo, registry } = setup({ resetStatusesOnStart: true });

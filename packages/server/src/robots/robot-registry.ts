@@ -3,6 +3,9 @@ import type { NormalizedMessage } from '../ingest/normalize';
 import type { Logger } from '../logger';
 import type { RobotsRepository } from './robots.repository';
 
+/** A robot whose database write fails this many times in a row on its own is given up on (logged). */
+const MAX_WRITE_ATTEMPTS = 3;
+
 /** What the server knows of a robot right now, beside its database row. */
 export interface RobotRuntime {
   robot_id: string;
@@ -50,7 +53,9 @@ export class RobotRegistry {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly now: () => number;
-  readonly counters = { registered: 0, flushes: 0, flush_errors: 0 };
+  /** Failed single-robot writes in a row, per robot. */
+  private readonly failures = new Map<string, number>();
+  readonly counters = { registered: 0, flushes: 0, flush_errors: 0, dropped_writes: 0 };
 
   constructor(private readonly opts: RobotRegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -77,8 +82,8 @@ export class RobotRegistry {
         camera_url: row.camera_url ?? undefined,
         location: row.location ?? undefined,
         messages: 0,
-        latest: {},
-        servos: {},
+        latest: Object.create(null),
+        servos: Object.create(null),
       });
     }
     const interval = this.opts.flushIntervalMs ?? 500;
@@ -121,8 +126,8 @@ export class RobotRegistry {
         last_seen: null,
         protocol: msg.layout,
         messages: 0,
-        latest: {},
-        servos: {},
+        latest: Object.create(null),
+        servos: Object.create(null),
       };
       this.robots.set(msg.robot_id, robot);
       this.unregistered.add(msg.robot_id);
@@ -186,8 +191,13 @@ export class RobotRegistry {
   }
 
   /** Writes what changed since the last flush; one flush at a time. */
+  /**
+   * Writes what changed; resolves once everything observed before the call is written. One write
+   * runs at a time: a call during a write waits for it, then writes what came in meanwhile.
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.writeDirty().finally(() => {
+    if (this.flushing) return this.flushing.then(() => this.flush());
+    this.flushing = this.writeDirty().finally(() => {
       this.flushing = undefined;
     });
     return this.flushing;
@@ -200,39 +210,66 @@ export class RobotRegistry {
     this.unregistered.clear();
     this.dirty.clear();
     try {
-      if (fresh.length > 0) {
-        const created = await this.opts.repo.registerMany(
-          fresh.map((robot_id) => {
-            const r = this.robots.get(robot_id)!;
-            return { robot_id, protocol: r.protocol, seen_at: new Date(r.last_seen ?? this.now()) };
-          }),
-        );
-        this.counters.registered += created.length;
-        for (const id of created)
-          this.opts.logger.info({ robot_id: id }, 'robot registered on first contact');
-      }
-      if (dirty.length > 0) {
-        await this.opts.repo.recordSeen(
-          dirty.map((robot_id) => {
-            const r = this.robots.get(robot_id)!;
-            return {
-              robot_id,
-              last_seen: new Date(r.last_seen ?? this.now()),
-              status: r.status,
-              ip_address: r.ip_address,
-              camera_url: r.camera_url,
-              location: r.location,
-            };
-          }),
-        );
-      }
+      await this.write(fresh, dirty);
       this.counters.flushes++;
     } catch (err) {
-      // Keep the changes for the next attempt: the in-memory state is the truth meanwhile.
-      for (const id of fresh) this.unregistered.add(id);
-      for (const id of dirty) this.dirty.add(id);
       this.counters.flush_errors++;
-      this.opts.logger.error({ err }, 'robot registry: database write failed, will retry');
+      this.opts.logger.error({ err }, 'robot registry: database write failed; retrying robot by robot');
+      // One bad value must not keep every robot's state out of the database: write them one by one,
+      // keep what failed for the next flush, and give up on a robot after repeated failures.
+      const freshSet = new Set(fresh);
+      const dirtySet = new Set(dirty);
+      for (const id of new Set([...fresh, ...dirty])) {
+        const isFresh = freshSet.has(id);
+        const isDirty = dirtySet.has(id);
+        try {
+          await this.write(isFresh ? [id] : [], isDirty ? [id] : []);
+          this.failures.delete(id);
+        } catch (robotErr) {
+          const failures = (this.failures.get(id) ?? 0) + 1;
+          if (failures >= MAX_WRITE_ATTEMPTS) {
+            this.failures.delete(id);
+            this.counters.dropped_writes++;
+            this.opts.logger.error(
+              { err: robotErr, robot_id: id },
+              'robot registry: giving up on this write',
+            );
+            continue;
+          }
+          this.failures.set(id, failures);
+          if (isFresh) this.unregistered.add(id);
+          if (isDirty) this.dirty.add(id);
+        }
+      }
+    }
+  }
+
+  private async write(fresh: readonly string[], dirty: readonly string[]): Promise<void> {
+    if (fresh.length > 0) {
+      const created = await this.opts.repo.registerMany(
+        fresh.map((robot_id) => {
+          const r = this.robots.get(robot_id)!;
+          return { robot_id, protocol: r.protocol, seen_at: new Date(r.last_seen ?? this.now()) };
+        }),
+      );
+      this.counters.registered += created.length;
+      for (const id of created) this.opts.logger.info({ robot_id: id }, 'robot registered on first contact');
+    }
+    if (dirty.length > 0) {
+      await this.opts.repo.recordSeen(
+        dirty.map((robot_id) => {
+          const r = this.robots.get(robot_id)!;
+          return {
+            robot_id,
+            last_seen: new Date(r.last_seen ?? this.now()),
+            status: r.status,
+            protocol: r.protocol,
+            ip_address: r.ip_address,
+            camera_url: r.camera_url,
+            location: r.location,
+          };
+        }),
+      );
     }
   }
 

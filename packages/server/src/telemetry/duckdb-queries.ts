@@ -162,7 +162,8 @@ export async function queryRange(
           .map(
             ([bt, p]): RangeBucket => ({
               t: bt,
-              avg: p.sum / p.count,
+              // Ingest bounds values, but a store fed directly could overflow a sum: no Infinity in JSON.
+              avg: finiteOrNull(p.sum / p.count),
               min: p.min,
               max: p.max,
               last: p.last,
@@ -343,4 +344,8 @@ async function rangeNarrow(
       last: num(row[7]),
     });
   }
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
 }
