@@ -5,6 +5,7 @@ import { isServerTopic } from '@tonypi/contracts';
 import { Aedes, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
+import { DEFAULT_MAX_PACKET_BYTES, guardPacketSize, type PacketRefusal } from './packet-size-guard';
 
 /**
  * Who may connect, publish and subscribe. Robot credentials arrive with their own issue; until
@@ -40,6 +41,11 @@ export interface EmbeddedBrokerOptions {
   wsPort: number;
   auth: BrokerAuth;
   logger: Logger;
+  /**
+   * Largest remaining length (bytes after the fixed header) of a packet a client may send; a connection that
+   * announces more is closed. Default: the largest robot payload plus 64 KiB for topic and properties.
+   */
+  maxPacketBytes?: number;
 }
 
 export class PortInUseError extends Error {
@@ -56,10 +62,20 @@ export class EmbeddedBroker {
     private readonly tcp: net.Server,
     private readonly httpServer: http.Server,
     private readonly wss: WebSocketServer,
+    private readonly refusals: { count: number },
   ) {}
 
   static async start(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
     const { auth, logger } = opts;
+    const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+    const refusals = { count: 0 };
+    const refused = (transport: string, remote: string | undefined) => (r: PacketRefusal) => {
+      refusals.count++;
+      logger.debug(
+        { transport, remote, reason: r.reason, remaining_length: r.remainingLength, limit: maxPacketBytes },
+        'mqtt connection closed: packet length over the limit or malformed',
+      );
+    };
     const aedes = await Aedes.createBroker({
       // Deliveries to in-process subscribers run this many at once: the ingest is one of them.
       concurrency: 1000,
@@ -85,10 +101,16 @@ export class EmbeddedBroker {
       logger.debug({ err: err.message }, 'mqtt connection error'),
     );
 
-    const tcp = net.createServer({ noDelay: true }, (socket) => aedes.handle(socket));
+    const tcp = net.createServer({ noDelay: true }, (socket) => {
+      aedes.handle(socket);
+      // After handle(): Aedes reads with 'readable', so the guard's 'data' listener does not switch the
+      // socket to flowing mode (see packet-size-guard.ts).
+      guardPacketSize(socket, refused('tcp', socket.remoteAddress), maxPacketBytes);
+    });
     const httpServer = http.createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
     });
+    // maxPayload bounds one WebSocket message; an MQTT packet may span several: the guard applies here too.
     const wss = new WebSocketServer({ server: httpServer, maxPayload: 256 * 1024 });
     // ws re-emits the HTTP server's errors here; unheard, a failed listen (port in use) would be thrown
     // as an uncaught exception before `listen()` below could turn it into a PortInUseError.
@@ -97,6 +119,7 @@ export class EmbeddedBroker {
       const stream = createWebSocketStream(socket);
       stream.on('error', () => stream.destroy());
       aedes.handle(stream, req);
+      guardPacketSize(stream, refused('websocket', req.socket.remoteAddress), maxPacketBytes);
     });
 
     try {
@@ -108,7 +131,7 @@ export class EmbeddedBroker {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw err;
     }
-    return new EmbeddedBroker(aedes, tcp, httpServer, wss);
+    return new EmbeddedBroker(aedes, tcp, httpServer, wss, refusals);
   }
 
   get port(): number {
@@ -121,6 +144,11 @@ export class EmbeddedBroker {
 
   get connectedClients(): number {
     return this.aedes.connectedClients;
+  }
+
+  /** Connections closed because a packet announced more than the size limit. */
+  get packetsRefused(): number {
+    return this.refusals.count;
   }
 
   async close(): Promise<void> {

@@ -55,7 +55,11 @@ export function healthReport(src: StatusSources): () => Promise<Health> {
           clients: broker?.connectedClients,
         },
       },
-      robots: { known: registry.size, online: registry.onlineCount(), write_errors: registry.counters.flush_errors },
+      robots: {
+        known: registry.size,
+        online: registry.onlineCount(),
+        write_errors: registry.counters.flush_errors,
+      },
       live: {
         clients: live.clientCount,
         frames_sent: live.counters.frames_sent,
@@ -67,9 +71,28 @@ export function healthReport(src: StatusSources): () => Promise<Health> {
   };
 }
 
+/**
+ * `read()`'s value, read again only when it is older than `maxAgeMs`. The collectors of one scrape run within
+ * a few milliseconds of each other: this lets them share one `pipeline.stats()` (which copies the counters
+ * and the rejection counts) instead of making one each.
+ */
+export function sharedFor<T>(maxAgeMs: number, read: () => T, now: () => number = () => performance.now()) {
+  let value: T | undefined;
+  let readAt = Number.NEGATIVE_INFINITY;
+  return (): T => {
+    const t = now();
+    if (value === undefined || t - readAt >= maxAgeMs) {
+      value = read();
+      readAt = t;
+    }
+    return value;
+  };
+}
+
 /** Prometheus metrics, read from the components' own counters when scraped (nothing on the hot path). */
 export function serverMetrics(src: StatusSources): Registry {
-  const { pipeline, registry, live, broker } = src;
+  const { registry, live, broker } = src;
+  const ingest = sharedFor(500, () => src.pipeline.stats());
   return createMetrics([
     {
       name: 'tonypi_ingest_messages_total',
@@ -77,7 +100,7 @@ export function serverMetrics(src: StatusSources): Registry {
       type: 'counter',
       labelNames: ['result'],
       read: () => {
-        const s = pipeline.stats();
+        const s = ingest();
         return [
           { labels: { result: 'accepted' }, value: s.messages_accepted },
           { labels: { result: 'rejected' }, value: s.messages_rejected },
@@ -90,32 +113,31 @@ export function serverMetrics(src: StatusSources): Registry {
       help: 'Rejected MQTT messages by reason',
       type: 'counter',
       labelNames: ['reason'],
-      read: () =>
-        Object.entries(pipeline.stats().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
+      read: () => Object.entries(ingest().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
     },
     {
       name: 'tonypi_ingest_points_stored_total',
       help: 'Telemetry points written',
       type: 'counter',
-      read: () => pipeline.stats().points_stored,
+      read: () => ingest().points_stored,
     },
     {
       name: 'tonypi_ingest_points_shed_total',
       help: 'Telemetry points dropped under overload',
       type: 'counter',
-      read: () => pipeline.stats().points_shed,
+      read: () => ingest().points_shed,
     },
     {
       name: 'tonypi_ingest_queue_points',
       help: 'Points waiting for the store',
       type: 'gauge',
-      read: () => pipeline.stats().queue_points,
+      read: () => ingest().queue_points,
     },
     {
       name: 'tonypi_ingest_store_lag_p99_ms',
       help: 'Receive → stored, 99th percentile (ms)',
       type: 'gauge',
-      read: () => pipeline.stats().store_lag_ms.p99 ?? 0,
+      read: () => ingest().store_lag_ms.p99 ?? 0,
     },
     {
       name: 'tonypi_robots_online',
@@ -147,6 +169,12 @@ export function serverMetrics(src: StatusSources): Registry {
       help: 'Connected MQTT clients (embedded broker)',
       type: 'gauge',
       read: () => broker?.connectedClients ?? 0,
+    },
+    {
+      name: 'tonypi_mqtt_packets_refused_total',
+      help: 'MQTT connections closed for a packet over the size limit (embedded broker)',
+      type: 'counter',
+      read: () => broker?.packetsRefused ?? 0,
     },
   ]);
 }

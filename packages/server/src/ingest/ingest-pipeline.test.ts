@@ -1,24 +1,36 @@
 import { LIVE_CHANNELS, MAX_PAYLOAD_BYTES, type TelemetryPoint } from '@tonypi/contracts';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LiveHub, type LiveSocket } from '../live/live-hub';
 import { RobotRegistry } from '../robots/robot-registry';
 import type { NewRobot, RobotRow, RobotSeen, RobotsRepository } from '../robots/robots.repository';
-import type {
-  LatestPoint,
-  MaintenanceResult,
-  RangeResult,
-  TelemetryStore,
-  TelemetryStoreStats,
+import {
+  type LatestPoint,
+  type MaintenanceResult,
+  PartialAppendError,
+  type RangeResult,
+  type TelemetryStore,
+  type TelemetryStoreStats,
 } from '../telemetry/telemetry-store';
 import { IngestPipeline } from './ingest-pipeline';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const logger = pino({ level: 'silent' });
 
+/** A logger that keeps every line it is given, parsed. */
+function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  return { logger, lines };
+}
+
 /**
  * A telemetry store in memory. `hold()` makes every append wait until the test releases it (a slow
- * store) or fails it; `failWith` makes appends fail at once.
+ * store) or fails it; `failWith` makes appends fail at once; `storeOnly(n)` makes the next append store
+ * its first n points and then fail, as a store that writes in parts does.
  */
 class FakeTelemetryStore implements TelemetryStore {
   readonly kind = 'fake';
@@ -28,6 +40,11 @@ class FakeTelemetryStore implements TelemetryStore {
   /** Runs inside every append (e.g. to move the clock on). */
   onAppend: (() => void) | undefined;
   private gate: Promise<void> | undefined;
+  private partial: number | undefined;
+
+  storeOnly(n: number): void {
+    this.partial = n;
+  }
 
   hold(): { release(): void; fail(err: Error): void } {
     let release!: () => void;
@@ -58,6 +75,12 @@ class FakeTelemetryStore implements TelemetryStore {
     if (this.gate) await this.gate;
     this.onAppend?.();
     if (this.failWith) throw this.failWith;
+    const partial = this.partial;
+    this.partial = undefined;
+    if (partial !== undefined) {
+      this.stored.push(...points.slice(0, partial));
+      throw new PartialAppendError('disk full after part of the batch', partial);
+    }
     this.stored.push(...points);
   }
 
@@ -118,7 +141,9 @@ afterEach(async () => {
   for (const r of registries.splice(0)) await r.stop();
 });
 
-function setup(opts: { queueLimit?: number; autoRegister?: boolean; maxBatchPoints?: number } = {}) {
+function setup(
+  opts: { queueLimit?: number; autoRegister?: boolean; maxBatchPoints?: number; logger?: Logger } = {},
+) {
   const store = new FakeTelemetryStore();
   const repo = new FakeRobotsRepository();
   const live = new LiveHub();
@@ -140,7 +165,7 @@ function setup(opts: { queueLimit?: number; autoRegister?: boolean; maxBatchPoin
     store,
     registry,
     live,
-    logger,
+    logger: opts.logger ?? logger,
     queueLimit: opts.queueLimit ?? 1000,
     clockSkewMaxMs: 300_000,
     maxBatchPoints: opts.maxBatchPoints,
@@ -437,6 +462,62 @@ describe('IngestPipeline', () => {
       });
     });
 
+    it('writes again only what a partly successful write did not store: none is stored twice', async () => {
+      const { pipeline, store, sendBattery, storedPercents } = setup();
+      for (const percent of [1, 2, 3, 4, 5]) sendBattery(percent);
+      store.storeOnly(2);
+
+      await pipeline.flush();
+      expect(storedPercents()).toEqual([1, 2]);
+      expect(pipeline.stats()).toMatchObject({
+        store_errors: 1,
+        store_ok: false,
+        points_stored: 2,
+        queue_points: 3,
+      });
+
+      await pipeline.flush();
+      expect(storedPercents()).toEqual([1, 2, 3, 4, 5]);
+      expect(pipeline.stats()).toMatchObject({
+        points_stored: 5,
+        points_shed: 0,
+        queue_points: 0,
+        store_ok: true,
+      });
+    });
+
+    it('logs the first store error at once, then one line per 10 s with the count left out', async () => {
+      const { logger: capturing, lines } = capturingLogger();
+      const { pipeline, store, sendBattery, setClock } = setup({ logger: capturing });
+      const storeLines = () => lines.filter((l) => String(l.msg).startsWith('telemetry store'));
+      sendBattery(1);
+      store.failWith = new Error('disk full');
+
+      // Every flush fails for 9.9 s.
+      for (let ms = 0; ms < 10_000; ms += 100) {
+        setClock(T0 + ms);
+        await pipeline.flush();
+      }
+      expect(storeLines()).toEqual([
+        expect.objectContaining({ level: 50, msg: 'telemetry store write failed', suppressed: 0 }),
+      ]);
+      expect(pipeline.stats().store_errors).toBe(100);
+
+      setClock(T0 + 10_000);
+      await pipeline.flush();
+      expect(storeLines()).toHaveLength(2);
+      expect(storeLines()[1]).toMatchObject({ level: 50, suppressed: 99, err: { message: 'disk full' } });
+
+      setClock(T0 + 10_100);
+      await pipeline.flush();
+      store.failWith = undefined;
+      setClock(T0 + 10_200);
+      await pipeline.flush();
+      expect(storeLines().slice(2)).toEqual([
+        expect.objectContaining({ level: 30, msg: 'telemetry store writes succeed again', suppressed: 1 }),
+      ]);
+    });
+
     it('drops a failed batch, counted as overload, when the queue has no room to keep it', async () => {
       const { pipeline, store, sendBattery, storedPercents } = setup({ queueLimit: 4 });
       sendBattery(1);
@@ -477,6 +558,54 @@ describe('IngestPipeline', () => {
       expect(pipeline.stats().queue_points).toBe(0);
     });
 
+    it('waits and tries again while the store fails: a store back in a second loses nothing', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout'] });
+      try {
+        const { pipeline, store, sendBattery, storedPercents } = setup();
+        sendBattery(1);
+        sendBattery(2);
+        store.failWith = new Error('database is locked');
+        setTimeout(() => {
+          store.failWith = undefined;
+        }, 500);
+
+        const stopping = pipeline.stop();
+        await vi.runAllTimersAsync();
+        await stopping;
+        expect(storedPercents()).toEqual([1, 2]);
+        expect(pipeline.stats()).toMatchObject({ points_stored: 2, points_shed: 0, queue_points: 0 });
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('gives up after four retries, logs the points it lost as an error, counts them as shed', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout'] });
+      try {
+        const { logger: capturing, lines } = capturingLogger();
+        const { pipeline, store, sendBattery } = setup({ logger: capturing });
+        sendBattery(1);
+        sendBattery(2);
+        store.failWith = new Error('disk full');
+
+        const stopping = pipeline.stop();
+        await vi.runAllTimersAsync();
+        await stopping;
+        expect(store.appendCalls).toBe(5);
+        expect(pipeline.stats()).toMatchObject({ points_stored: 0, points_shed: 2, queue_points: 0 });
+        expect(lines).toContainEqual(
+          expect.objectContaining({
+            level: 50,
+            msg: 'telemetry points not stored at shutdown',
+            points: 2,
+            store_error: 'disk full',
+          }),
+        );
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
     it('stops the flush timer that start() set up', async () => {
       vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
       try {
@@ -508,6 +637,20 @@ describe('IngestPipeline', () => {
       const stats = pipeline.stats();
       expect(stats.store_lag_ms).toEqual({ p50: 240, p99: 340 });
       expect(stats.last_flush_ms).toBe(40);
+    });
+
+    it('takes no samples from a partly stored batch, and the right ones afterwards', async () => {
+      const { pipeline, store, send, setClock } = setup();
+      for (const age of [100, 200, 300]) send('tonypi/r1/battery', { ts: T0 - age, percent: age });
+      store.storeOnly(1);
+      await pipeline.flush();
+      await pipeline.flush();
+      expect(pipeline.stats()).toMatchObject({ points_stored: 3, store_lag_ms: { p50: null, p99: null } });
+
+      send('tonypi/r1/battery', { ts: T0 - 50, percent: 1 });
+      setClock(T0 + 10);
+      await pipeline.flush();
+      expect(pipeline.stats().store_lag_ms).toEqual({ p50: 60, p99: 60 });
     });
   });
 });

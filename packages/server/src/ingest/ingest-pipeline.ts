@@ -3,10 +3,17 @@ import type { IngestRole } from '../broker/message-bus';
 import type { LiveHub } from '../live/live-hub';
 import type { Logger } from '../logger';
 import type { RobotRegistry } from '../robots/robot-registry';
-import type { TelemetryStore } from '../telemetry/telemetry-store';
+import { PartialAppendError, type TelemetryStore } from '../telemetry/telemetry-store';
 import { LagReservoir } from './lag-reservoir';
 import { type NormalizedMessage, normalize } from './normalize';
 import { RejectionLog } from './rejection-log';
+
+/** Waits between stop()'s attempts to write what is left while the store fails (1.5 s in all). */
+const STOP_RETRY_DELAYS_MS = [100, 200, 400, 800] as const;
+/** stop() makes at most this many writes, so points that keep arriving cannot hold up the shutdown. */
+const STOP_MAX_WRITES = 20;
+/** While the store fails, at most one error line per this interval (each flush fails, ~10 a second). */
+const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
 
 export interface IngestPipelineOptions {
   store: TelemetryStore;
@@ -41,7 +48,10 @@ export interface IngestStats {
   store_error: string | null;
   flushes: number;
   last_flush_ms: number;
-  /** Event time (the robot's `ts`, skew-bounded) → stored, ms, over the last 20 000 messages. */
+  /**
+   * Event time (the robot's `ts`, skew-bounded) → stored, ms, over the last 20 000 messages; recomputed at
+   * most once a second. Messages whose batch was only partly stored are not sampled.
+   */
   store_lag_ms: { p50: number | null; p99: number | null };
 }
 
@@ -61,6 +71,10 @@ export class IngestPipeline {
   private readonly rejections: RejectionLog;
   private readonly lag = new LagReservoir(20_000);
   private storeError: string | null = null;
+  /** Store-error log lines: when the last one was written, failures since then, and whether one is out. */
+  private storeErrorLoggedAt = Number.NEGATIVE_INFINITY;
+  private storeErrorsNotLogged = 0;
+  private storeErrorLogged = false;
   private readonly counters = {
     messages_accepted: 0,
     messages_rejected: 0,
@@ -202,27 +216,83 @@ export class IngestPipeline {
       this.counters.last_flush_ms = done - started;
       this.storeError = null;
       for (const ts of eventTs) this.lag.add(done - ts);
+      if (this.storeErrorLogged) this.logStoreRecovered();
     } catch (err) {
       this.counters.store_errors++;
       this.storeError = (err as Error).message.slice(0, 300);
-      this.opts.logger.error({ err, points: batch.length }, 'telemetry store write failed');
-      if (this.pending.length + batch.length <= this.opts.queueLimit) {
-        // Put the batch back in front: retried with the next flush.
-        this.pending = batch.concat(this.pending);
-        this.pendingEventTs = eventTs.concat(this.pendingEventTs);
+      // Stored points are not written again: a retry of the whole batch would store them twice.
+      const stored =
+        err instanceof PartialAppendError ? Math.max(0, Math.min(batch.length, Math.floor(err.stored))) : 0;
+      this.counters.points_stored += stored;
+      const rest = stored > 0 ? batch.slice(stored) : batch;
+      this.logStoreError(err, batch.length, stored);
+      if (this.pending.length + rest.length <= this.opts.queueLimit) {
+        // Put the rest back in front: retried with the next flush.
+        this.pending = rest.concat(this.pending);
+        // eventTs has one entry per message, not per point: which messages the stored part covered is not
+        // known, and tracking it per point would cost more on the hot path than the figure is worth. So a
+        // partly stored batch gives no lag samples; a wholly failed one keeps its messages' (the outage
+        // shows in the figures).
+        if (stored === 0) this.pendingEventTs = eventTs.concat(this.pendingEventTs);
       } else {
-        this.counters.points_shed += batch.length;
-        this.rejections.note('overload', undefined, `dropped ${batch.length} points after a store error`, '');
+        this.counters.points_shed += rest.length;
+        this.rejections.note('overload', undefined, `dropped ${rest.length} points after a store error`, '');
       }
     }
   }
 
-  /** Stops the timer and writes everything still waiting (graceful shutdown). */
+  /** The first store error at once, then one line per interval with how many failures it did not log. */
+  private logStoreError(err: unknown, points: number, stored: number): void {
+    const now = this.now();
+    if (now - this.storeErrorLoggedAt < STORE_ERROR_LOG_INTERVAL_MS) {
+      this.storeErrorsNotLogged++;
+      return;
+    }
+    const suppressed = this.storeErrorsNotLogged;
+    this.storeErrorLoggedAt = now;
+    this.storeErrorsNotLogged = 0;
+    this.storeErrorLogged = true;
+    this.opts.logger.error({ err, points, stored, suppressed }, 'telemetry store write failed');
+  }
+
+  /** Closes an outage that was logged, with the failures not logged since its last line. */
+  private logStoreRecovered(): void {
+    this.opts.logger.info({ suppressed: this.storeErrorsNotLogged }, 'telemetry store writes succeed again');
+    this.storeErrorsNotLogged = 0;
+    this.storeErrorLogged = false;
+  }
+
+  /**
+   * Stops the timer and writes everything still waiting (graceful shutdown). While the store fails it tries
+   * again after short waits; what it still cannot write is counted as shed and logged as an error.
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (let attempt = 0; attempt < 5 && (this.pending.length > 0 || this.inFlight); attempt++) {
+    let failures = 0;
+    for (let writes = 0; writes < STOP_MAX_WRITES && (this.pending.length > 0 || this.inFlight); writes++) {
+      const errorsBefore = this.counters.store_errors;
       await this.flush();
+      if (this.counters.store_errors === errorsBefore) continue;
+      const delay = STOP_RETRY_DELAYS_MS[failures++];
+      if (delay === undefined) break;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    // A write that flush() chained on by itself ends before stop() does; what it puts back is lost below.
+    await this.inFlight;
+    const lost = this.pending.length;
+    if (lost > 0) {
+      this.counters.points_shed += lost;
+      this.pending = [];
+      this.pendingEventTs = [];
+      this.opts.logger.error(
+        { points: lost, store_error: this.storeError },
+        'telemetry points not stored at shutdown',
+      );
+    }
+    if (this.storeErrorsNotLogged > 0) {
+      this.opts.logger.warn({ suppressed: this.storeErrorsNotLogged }, 'telemetry store errors not logged');
+      this.storeErrorsNotLogged = 0;
     }
     this.rejections.flushSummary();
   }
@@ -235,7 +305,8 @@ export class IngestPipeline {
       store_error: this.storeError,
       queue_points: this.pending.length,
       queue_limit: this.opts.queueLimit,
-      store_lag_ms: { p50: this.lag.quantile(0.5), p99: this.lag.quantile(0.99) },
+      // A copy: the reservoir keeps handing out the object it caches.
+      store_lag_ms: { ...this.lag.quantiles() },
     };
   }
 }

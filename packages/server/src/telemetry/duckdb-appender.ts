@@ -7,9 +7,12 @@ import { FIELD_NAME_RE, type MeasurementName, type TelemetryPoint } from '@tonyp
 import type { RawTable } from './duckdb-schema';
 import { floorTo, tagsJson } from './duckdb-sql';
 import { MINUTE_MS } from './range-buckets';
-import type { TelemetryStoreStats } from './telemetry-store';
+import { PartialAppendError, type TelemetryStoreStats } from './telemetry-store';
 
-/** Points appended and flushed between two yields to the event loop (~10-20 ms of work). */
+/** The last instant a JavaScript Date can hold (year 275760), in ms. */
+const MAX_TS = 8.64e15;
+
+/** Points appended and committed as one transaction between two returns to the event loop (~10-20 ms). */
 const APPEND_CHUNK = 4096;
 
 export type WarnLogger = { warn(obj: object, msg: string): void };
@@ -36,10 +39,6 @@ interface BatchCounts {
   late: Map<string, Set<number>> | undefined;
 }
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 export class TelemetryAppender {
   /**
    * Points before this time land in minutes already rolled up: they are recorded in rollup_dirty.
@@ -50,10 +49,12 @@ export class TelemetryAppender {
   private readonly targets = new Map<string, Target>();
   private extraAppender: DuckDBAppender | undefined;
   private dirtyAppender: DuckDBAppender | undefined;
+  /** Set when a failed append dropped the appenders: the next append opens new ones (or fails doing so). */
+  private reopen = false;
   private readonly warned = new Set<string>();
 
   private constructor(
-    /** Appenders only: flushes are synchronous and must never wait behind a query on the same connection. */
+    /** Appenders and their transactions only: flushes are synchronous and must never wait behind a query. */
     private readonly writer: DuckDBConnection,
     tables: Iterable<RawTable>,
     lateBefore: number,
@@ -88,28 +89,46 @@ export class TelemetryAppender {
   }
 
   /**
-   * Appends and flushes (commits) in chunks of APPEND_CHUNK points, yielding to the event loop between chunks:
-   * both appending and flushing are synchronous native calls (~20-40 ms per 10k wide rows together), so a
-   * 50k-point batch must not run as one block. The caller holds the store's write lock for the whole call, so
-   * no checkpoint or maintenance commit starts in between and a flush never waits inside a native call.
-   * A failure part-way leaves the chunks before it stored.
+   * Appends in chunks of APPEND_CHUNK points, one transaction per chunk. Appending and flushing are
+   * synchronous native calls (~20-40 ms per 10k wide rows together), so a 50k-point batch must not run as one
+   * block: the asynchronous BEGIN and COMMIT around each chunk hand the event loop back in between (and the
+   * commit's log write runs off it). The transaction makes a chunk all or nothing although it flushes several
+   * appenders (one per measurement, raw_extra, rollup_dirty): a failure leaves whole chunks stored, so the
+   * caller can be told how many points are stored (PartialAppendError) and retry exactly the rest. The caller
+   * holds the store's write lock for the whole call, so no checkpoint or maintenance commit starts in between
+   * and a flush never waits inside a native call.
    */
   async append(points: readonly TelemetryPoint[]): Promise<void> {
     const started = performance.now();
     const batch: BatchCounts = { wide: 0, extras: 0, dropped: 0, late: undefined };
+    let committed = 0;
     try {
+      if (this.reopen) {
+        // Whatever a failed reopen left open goes first.
+        this.dropAppenders();
+        await this.openAppenders();
+        this.reopen = false;
+      }
       for (let start = 0; start < points.length; start += APPEND_CHUNK) {
-        if (start > 0) await yieldToEventLoop();
-        this.appendChunk(points, start, Math.min(points.length, start + APPEND_CHUNK), batch);
+        const end = Math.min(points.length, start + APPEND_CHUNK);
+        await this.writer.run('BEGIN TRANSACTION');
+        this.appendChunk(points, start, end, batch);
         this.flushAppenders(batch);
+        await this.writer.run('COMMIT');
+        committed = end;
         this.counters.points_written += batch.wide;
         this.counters.rows_written += batch.wide + batch.extras;
         batch.wide = 0;
         batch.extras = 0;
       }
     } catch (err) {
-      await this.resetAppenders();
-      throw err;
+      await this.abandonChunk();
+      if (committed === 0) throw err;
+      throw new PartialAppendError(
+        `${(err as Error).message} (after ${committed} of ${points.length} points were stored)`,
+        committed,
+        { cause: err },
+      );
     }
     if (batch.dropped > 0) {
       this.warnOnce(
@@ -142,7 +161,15 @@ export class TelemetryAppender {
       // Whole milliseconds: the BIGINT column rounds a fraction, the late-minute mark would floor it.
       const ts = Math.round(p.ts);
       const robot = p.robot_id;
-      if (!t || typeof ts !== 'number' || ts - ts !== 0 || ts < 0 || typeof robot !== 'string') {
+      // Beyond the last representable date a BIGINT append throws, and the batch would fail on every retry.
+      if (
+        !t ||
+        typeof ts !== 'number' ||
+        ts - ts !== 0 ||
+        ts < 0 ||
+        ts > MAX_TS ||
+        typeof robot !== 'string'
+      ) {
         batch.dropped++;
         continue;
       }
@@ -243,8 +270,22 @@ export class TelemetryAppender {
     if (this.dirtyAppender) yield this.dirtyAppender;
   }
 
-  /** After a failed append: drop what is buffered and start over with fresh appenders. */
-  private async resetAppenders(): Promise<void> {
+  /**
+   * After a failed chunk: roll its transaction back, drop what the appenders buffer, and have the next append
+   * start with fresh ones. Never throws, so the caller reports the original failure.
+   */
+  private async abandonChunk(): Promise<void> {
+    try {
+      await this.writer.run('ROLLBACK');
+    } catch {
+      // No transaction open (BEGIN failed), or DuckDB ended it already with the failed commit.
+    }
+    this.dropAppenders();
+    this.reopen = true;
+  }
+
+  /** Drops the appenders and what they buffer. */
+  private dropAppenders(): void {
     for (const a of this.allAppenders()) {
       try {
         a.clear();
@@ -259,7 +300,6 @@ export class TelemetryAppender {
     }
     this.extraAppender = undefined;
     this.dirtyAppender = undefined;
-    await this.openAppenders();
   }
 
   private noteUndeclaredTags(t: Target, tags: Readonly<Record<string, string>>): void {

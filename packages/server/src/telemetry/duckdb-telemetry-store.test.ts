@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBAppender } from '@duckdb/node-api';
 import type { TelemetryPoint } from '@tonypi/contracts';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
+import { PartialAppendError } from './telemetry-store';
 import { describeTelemetryStoreContract } from './telemetry-store.contract';
 
 async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
@@ -30,9 +32,20 @@ describeTelemetryStoreContract('DuckDB file', async () => {
   };
 });
 
+/** Makes the `n`th appender flush from now on (1-based) throw, once; every other flush works. */
+function failNthFlush(n: number): void {
+  const flush = DuckDBAppender.prototype.flushSync;
+  let calls = 0;
+  vi.spyOn(DuckDBAppender.prototype, 'flushSync').mockImplementation(function (this: DuckDBAppender) {
+    if (++calls === n) throw new Error('IO Error: disk full');
+    flush.call(this);
+  });
+}
+
 describe('DuckDbTelemetryStore', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
+    vi.restoreAllMocks();
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
@@ -145,6 +158,85 @@ describe('DuckDbTelemetryStore', () => {
     expect(warnings.join('\n')).toMatch(/undeclared telemetry tag.*"tag":"servo"/);
     const [latest] = await store.latest('r1', { measurement: 'servos' });
     expect(latest?.ts).toBe(now + 1);
+  });
+
+  describe('a write that fails', () => {
+    const t0 = Date.now() - 3_600_000;
+    /** Sensors and servo points taking turns, so every part of a large batch flushes two appenders. */
+    const mixed = (n: number): TelemetryPoint[] =>
+      Array.from(
+        { length: n },
+        (_, i): TelemetryPoint =>
+          i % 2 === 0
+            ? { measurement: 'sensors', robot_id: 'r1', ts: t0 + i, fields: { pitch_deg: i } }
+            : {
+                measurement: 'servos',
+                robot_id: 'r1',
+                ts: t0 + i,
+                tags: { servo_id: '1' },
+                fields: { position: i },
+              },
+      );
+    /** How many points each measurement holds, and the newest time stored. */
+    const contents = async (store: DuckDbTelemetryStore) => {
+      const count = async (measurement: 'sensors' | 'servos', field: string) => {
+        const r = await store.range({
+          robot_id: 'r1',
+          measurement,
+          fields: [field],
+          from: t0,
+          to: t0 + 60_000,
+          points: 1,
+        });
+        return r.series[0]?.buckets.reduce((n, b) => n + b.count, 0) ?? 0;
+      };
+      return { sensors: await count('sensors', 'pitch_deg'), servos: await count('servos', 'position') };
+    };
+
+    it('part-way says how many points it stored, so retrying the rest stores every point once', async () => {
+      const store = new DuckDbTelemetryStore({ path: ':memory:' });
+      await store.init();
+      cleanups.push(() => store.close());
+      const points = mixed(10_000);
+      // A large batch is written in parts; this fails a part after its first measurement's flush.
+      failNthFlush(4);
+
+      const failure = await store.append(points).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failure).toBeInstanceOf(PartialAppendError);
+      const stored = (failure as PartialAppendError).stored;
+      expect(stored).toBeGreaterThan(0);
+      expect(stored).toBeLessThan(points.length);
+      // Exactly the first `stored` points are in the store, nothing of the failed part.
+      expect(await contents(store)).toEqual({ sensors: stored / 2, servos: stored / 2 });
+      expect(store.stats().points_written).toBe(stored);
+
+      await store.append(points.slice(stored));
+      expect(await contents(store)).toEqual({ sensors: 5000, servos: 5000 });
+      expect(store.stats()).toMatchObject({ points_written: 10_000, rows_written: 10_000 });
+    });
+
+    it('before anything is stored rejects with the plain error, and the next write works', async () => {
+      const store = new DuckDbTelemetryStore({ path: ':memory:' });
+      await store.init();
+      cleanups.push(() => store.close());
+      const points = mixed(10);
+      failNthFlush(2);
+
+      const failure = await store.append(points).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failure).toBeInstanceOf(Error);
+      expect(failure).not.toBeInstanceOf(PartialAppendError);
+      expect(await contents(store)).toEqual({ sensors: 0, servos: 0 });
+
+      await store.append(points);
+      expect(await contents(store)).toEqual({ sensors: 5, servos: 5 });
+      expect(store.stats().points_written).toBe(10);
+    });
   });
 
   it('appends a large batch while reads and checkpoints run', async () => {

@@ -3,11 +3,12 @@
  * work itself lives beside it: tables in duckdb-schema.ts, the append path in duckdb-appender.ts, reads in
  * duckdb-queries.ts, roll-ups and retention in duckdb-rollups.ts.
  *
- * Connections: one writer (appenders only), one for maintenance and checkpoints, and a small pool of readers,
- * so a query never delays a flush and a long range query does not hold up `latest`.
+ * Connections: one writer (appenders and their per-chunk transactions only), one for maintenance and
+ * checkpoints, and a small pool of readers, so a query never delays a flush and a long range query does not
+ * hold up `latest`.
  *
  * Checkpoints: DuckDB's automatic checkpoint runs inside the commit that crosses the WAL threshold; with the
- * appender that commit is `flushSync()` on the event loop, and it stalled it for ~170 ms. Running CHECKPOINT
+ * appender that commit was `flushSync()` on the event loop, and it stalled it for ~170 ms. Running CHECKPOINT
  * on another connection is not enough: a flush that starts while a checkpoint runs waits for it, again on the
  * event loop (measured up to ~450 ms). So the automatic checkpoint is off (threshold 1000 GB) and checkpoints
  * run explicitly on the maintenance connection (every `flushIntervalMs`, after maintain(), and DuckDB's own at
@@ -49,7 +50,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   readonly kind = 'duckdb';
 
   private instance: DuckDBInstance | undefined;
-  /** Appenders only: flushes are synchronous and must never wait behind a query on the same connection. */
+  /** Appenders and their transactions only: flushes are synchronous and must never wait behind a query. */
   private writer: DuckDBConnection | undefined;
   /** Maintenance and checkpoints. */
   private maint: DuckDBConnection | undefined;

@@ -71,6 +71,22 @@ export interface TelemetryStoreStats {
 }
 
 /**
+ * An append that failed part-way: the first `stored` points of the batch (at least one, fewer than all) are
+ * stored (or were dropped as unstorable), the rest are not. A caller that retries writes
+ * `points.slice(stored)`, so nothing is stored twice.
+ */
+export class PartialAppendError extends Error {
+  constructor(
+    message: string,
+    readonly stored: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'PartialAppendError';
+  }
+}
+
+/**
  * Where telemetry lives. Implementations: DuckDB (embedded, default), InfluxDB (later).
  * All of them pass the same contract suite (`telemetry-store.contract.ts`).
  */
@@ -78,7 +94,12 @@ export interface TelemetryStore {
   readonly kind: string;
   /** Creates tables/databases as needed. Called once before anything else. */
   init(): Promise<void>;
-  /** Stores a batch durably enough that a following query sees it. Points may mix measurements and robots. */
+  /**
+   * Stores a batch durably enough that a following query sees it. Points may mix measurements and robots.
+   * Resolves when every point is stored (or dropped as unstorable, e.g. an unknown measurement). Rejects
+   * otherwise: a PartialAppendError says the first `stored` points of the batch are done with and only the
+   * rest should be written again; any other error means none of the batch was stored.
+   */
   append(points: readonly TelemetryPoint[]): Promise<void>;
   /** The newest point of every series of a robot (all measurements, or one), looking back at most `lookback_ms`. */
   latest(
