@@ -15,7 +15,7 @@ export const text = (max: number) =>
   z
     .string()
     .max(max)
-    .regex(/^[^\u0000]*$/, 'must not contain NUL characters');
+    .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
 
 export const Timestamp = z
   .union([z.number().nonnegative(), text(64).min(1)])
