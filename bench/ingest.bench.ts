@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { startServer } from '../packages/server/src/app';
 import { loadConfig } from '../packages/server/src/config';
 import { createLogger } from '../packages/server/src/logger';
+import { loopbackEnv } from '../packages/server/test/helpers/test-server';
 
 const { values } = parseArgs({
   options: {
@@ -42,12 +43,7 @@ interface LoadResult {
 
 function benchConfig(dataDir: string) {
   return loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    MQTT_PORT: '0',
-    MQTT_WS_PORT: '0',
-    DATA_DIR: dataDir,
-    ADMIN_PASSWORD: 'benchmark-password',
+    ...loopbackEnv(dataDir, 'benchmark-password'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     INGEST_QUEUE_LIMIT: '2000000',
   });

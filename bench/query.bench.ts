@@ -13,6 +13,7 @@ import type { TelemetryPoint } from '@tonypi/contracts';
 import { startServer } from '../packages/server/src/app';
 import { loadConfig } from '../packages/server/src/config';
 import { createLogger } from '../packages/server/src/logger';
+import { loopbackEnv } from '../packages/server/test/helpers/test-server';
 
 const { values } = parseArgs({
   options: {
@@ -32,15 +33,7 @@ function quantile(sorted: number[], q: number): number {
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-qbench-'));
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    MQTT_PORT: '0',
-    MQTT_WS_PORT: '0',
-    DATA_DIR: dataDir,
-    ADMIN_PASSWORD: 'benchmark-password',
-    LOG_LEVEL: 'warn',
-  });
+  const config = loadConfig({ ...loopbackEnv(dataDir, 'benchmark-password'), LOG_LEVEL: 'warn' });
   const server = await startServer(config, { logger: createLogger('warn') });
   try {
     const login = await fetch(`${server.url}/api/v1/auth/login`, {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startServer } from '../src/app';
 import { type Env, loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
-import { ADMIN_PASSWORD } from './helpers/test-server';
+import { loopbackEnv } from './helpers/test-server';
 
 const opened: net.Server[] = [];
 const dirs: string[] = [];
@@ -53,17 +53,7 @@ async function freePort(): Promise<number> {
 async function config(env: Partial<Record<keyof Env, string>>) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-startup-'));
   dirs.push(dataDir);
-  return loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    MQTT_PORT: '0',
-    MQTT_WS_PORT: '0',
-    DATA_DIR: dataDir,
-    ADMIN_PASSWORD,
-    SIMULATED_ROBOTS: '0',
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
+  return loadConfig({ ...loopbackEnv(dataDir), ...env });
 }
 
 const start = (cfg: ReturnType<typeof loadConfig>) => startServer(cfg, { logger: createLogger('silent') });

@@ -20,23 +20,33 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * The environment of a server that only this machine can reach: 127.0.0.1, free ports chosen by
+ * the OS, the given data dir, a known admin password, no simulated robots, quiet logs.
+ */
+export function loopbackEnv(
+  dataDir: string,
+  adminPassword = ADMIN_PASSWORD,
+): Partial<Record<keyof Env, string>> {
+  return {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MQTT_PORT: '0',
+    MQTT_WS_PORT: '0',
+    DATA_DIR: dataDir,
+    ADMIN_PASSWORD: adminPassword,
+    SIMULATED_ROBOTS: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  };
+}
+
 /** The real server on embedded engines, random ports on 127.0.0.1, a fresh temp data dir. */
 export async function startTestServer(
   env: Partial<Record<keyof Env, string>> = {},
   opts: { keepDataDir?: string } = {},
 ): Promise<TestServer> {
   const dataDir = opts.keepDataDir ?? (await mkdtemp(path.join(tmpdir(), 'tonypi-test-')));
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    MQTT_PORT: '0',
-    MQTT_WS_PORT: '0',
-    DATA_DIR: dataDir,
-    ADMIN_PASSWORD,
-    SIMULATED_ROBOTS: '0',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...env,
-  });
+  const config = loadConfig({ ...loopbackEnv(dataDir), ...env });
   const server = await startServer(config, { logger: createLogger(config.logLevel) });
   const url = server.url;
   const login = await fetch(`${url}/api/v1/auth/login`, {
