@@ -5,20 +5,9 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { anonymousAuth, EmbeddedBroker } from './embedded-broker';
+import { remainingLength } from './mqtt-test-packets';
 
 const TEN_MB = 10 * 1024 * 1024;
-
-/** MQTT's remaining-length encoding: 7 bits per byte, low first, the high bit set on all but the last. */
-function remainingLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-}
 
 /** An MQTT 3.1.1 CONNECT: clean session, 60 s keep-alive, no credentials. */
 function connectPacket(clientId: string): Buffer {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { MAX_PAYLOAD_BYTES } from '@tonypi/contracts';
 import { describe, expect, it, vi } from 'vitest';
+import { remainingLength } from './mqtt-test-packets';
 import {
   DEFAULT_MAX_PACKET_BYTES,
   type GuardedStream,
@@ -8,18 +9,6 @@ import {
   type PacketRefusal,
   PacketSizeTracker,
 } from './packet-size-guard';
-
-/** MQTT's remaining-length encoding: 7 bits per byte, low first, the high bit set on all but the last. */
-function remainingLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-}
 
 /**
  * A packet of type byte `type` with a body of `length` bytes. The body is 0xff throughout: read as a header
