@@ -189,10 +189,10 @@ describe('EmbeddedBroker limits', () => {
     return seen;
   }
 
-  async function until<T>(check: () => T | undefined | false, what: string): Promise<T> {
+  async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string) {
     const deadline = Date.now() + 5000;
     for (;;) {
-      const value = check();
+      const value = await check();
       if (value !== undefined && value !== false) return value;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 10));
@@ -295,7 +295,7 @@ describe('EmbeddedBroker limits', () => {
     it('refuses the CONNECT beyond the limit with "server unavailable", on TCP and WebSocket, counted', async () => {
       await start({ maxConnectionsPerAddress: 2 });
       const first = await client('c1');
-      await client('c2', {}, `ws://127.0.0.1:${broker.wsPort}`);
+      const overWs = await client('c2', {}, `ws://127.0.0.1:${broker.wsPort}`);
       await expect(client('c3')).rejects.toMatchObject({ code: 3 });
       await expect(client('c4', {}, `ws://127.0.0.1:${broker.wsPort}`)).rejects.toMatchObject({ code: 3 });
       expect(broker.limitRefusals()).toMatchObject({ connections_per_address: 2 });
@@ -307,7 +307,14 @@ describe('EmbeddedBroker limits', () => {
         async () => client('c5').catch(() => undefined),
         'a connection once one is free',
       );
-      expect((await again)?.connected).toBe(true);
+      expect(again.connected).toBe(true);
+      await overWs.endAsync();
+      await until(() => broker.connectedClients === 1, 'WebSocket client gone');
+      const overWsAgain = await until(
+        async () => client('c6', {}, `ws://127.0.0.1:${broker.wsPort}`).catch(() => undefined),
+        'a WebSocket connection once one is free',
+      );
+      expect(overWsAgain.connected).toBe(true);
     });
 
     it('closes at once, without a CONNACK, a socket beyond twice the limit', async () => {
