@@ -100,8 +100,8 @@ export class EmbeddedBroker {
     const connections = new ConnectionLimiter(opts.maxConnectionsPerAddress ?? 256);
     /** Connections accepted beyond their address's limit: their CONNECT is refused. */
     const overLimit = new WeakSet<object>();
-    /** The newest authenticated session of each client id: a session it replaced is a takeover's loser. */
-    const sessions = new Map<string, Client>();
+    /** Sessions a newer connection with the same client id is taking over (MQTT closes the older one). */
+    const takenOver = new WeakSet<Client>();
     const refused = (transport: string, remote: string | undefined) => (r: PacketRefusal) => {
       refusals.count++;
       logger.debug(
@@ -122,7 +122,11 @@ export class EmbeddedBroker {
         auth.authenticate(client.id, username, password).then(
           (ok) => {
             if (ok) {
-              sessions.set(client.id, client);
+              // Aedes closes the session registered under this id once this one registers.
+              const previous = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[
+                client.id
+              ];
+              if (previous && previous !== client) takenOver.add(previous);
               return done(null, true);
             }
             const err = Object.assign(new Error('Bad username or password'), { returnCode: 4 as const });
@@ -134,10 +138,10 @@ export class EmbeddedBroker {
       authorizePublish: (client, packet, cb) => {
         if (!auth.authorizePublish(client, packet.topic)) return cb(new Error('Publish not authorized'));
         if (client === null) return cb(null);
-        // Only a closed client publishes: its Last Will. When a new session with the same client id replaced it
+        // Only a closed client publishes: its Last Will. When a new session with the same client id took it over
         // (a reconnect, or another client reusing the id), that session is alive: the will would mark a
         // connected robot offline, so it is dropped.
-        if ((client as BrokerClient).closed && sessions.get(client.id) !== client) {
+        if ((client as BrokerClient).closed && takenOver.has(client)) {
           limits.note(
             'takeover_will_dropped',
             { client: client.id, topic: packet.topic.slice(0, 200) },
@@ -167,9 +171,6 @@ export class EmbeddedBroker {
       },
       authorizeSubscribe: (client, sub, cb) =>
         cb(null, auth.authorizeSubscribe(client, sub.topic) ? sub : null),
-    });
-    aedes.on('clientDisconnect', (client) => {
-      if (sessions.get(client.id) === client) sessions.delete(client.id);
     });
     aedes.on('clientError', (client, err) =>
       logger.debug({ client: client?.id, err: err.message }, 'mqtt client error'),
