@@ -375,14 +375,21 @@ describe('EmbeddedBroker limits', () => {
       expect(broker.limitRefusals()).toMatchObject({ malformed_string: 2 });
     });
 
-    it('accepts a topic with a correctly encoded U+FFFD', async () => {
+    it('refuses a correctly encoded U+FFFD as well: after decoding it cannot be told from invalid bytes', async () => {
       await start();
-      const seen = await record('tonypi/#');
-      const { socket } = await rawClient('tonypi_v');
+      const { socket, closing } = await rawClient('tonypi_v');
       socket.write(rawPublish(Buffer.from('tonypi/\uFFFD/status')));
-      await until(() => seen.length === 1, 'delivery');
-      expect(seen[0]?.topic).toBe('tonypi/\uFFFD/status');
-      expect(broker.limitRefusals()).toMatchObject({ malformed_string: 0 });
+      expect(await closedOrStillOpen(closing)).toBe('closed');
+      expect(broker.limitRefusals()).toMatchObject({ malformed_string: 1 });
+    });
+
+    it('closes the connection of a SUBSCRIBE with such a topic filter', async () => {
+      await start();
+      const c = await client('tonypi_s');
+      const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+      c.subscribe('tonypi/\uFFFD/#');
+      await closed;
+      expect(broker.limitRefusals()).toMatchObject({ malformed_string: 1 });
     });
   });
 

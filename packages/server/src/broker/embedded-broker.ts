@@ -10,7 +10,7 @@ import { type BrokerRefusal, BrokerRefusals } from './broker-refusals';
 import { addressKey, ConnectionLimiter } from './connection-limit';
 import { DEFAULT_MAX_PACKET_BYTES, guardPacketSize, type PacketRefusal } from './packet-size-guard';
 import { RetainedLimiter, type RetainedLimits, type RetainedRefusal } from './retained-limit';
-import { refuseMalformedStrings, type StringParser } from './utf8-guard';
+import { malformedString } from './utf8-guard';
 
 /**
  * Who may connect, publish and subscribe. Robot credentials arrive with their own issue; until
@@ -70,7 +70,7 @@ const RETAINED_REASON: Readonly<Record<RetainedRefusal, BrokerRefusal>> = {
 const SERVER_UNAVAILABLE = 3;
 
 /** Aedes' client, with the parts of it the limits use. */
-type BrokerClient = Client & { closed: boolean; _parser: StringParser };
+type BrokerClient = Client & { closed: boolean };
 
 export class PortInUseError extends Error {
   constructor(what: string, port: number, variable: string) {
@@ -109,9 +109,29 @@ export class EmbeddedBroker {
         'mqtt connection closed: packet length over the limit or malformed',
       );
     };
+    /** Counts a malformed MQTT string; the error makes Aedes close the connection (MQTT-1.5.3-1, -2). */
+    const malformed = (client: Client, what: string, problem: string) => {
+      limits.note(
+        'malformed_string',
+        { client: malformedString(client.id) ? undefined : client.id, what, problem },
+        'mqtt connection closed: malformed string',
+      );
+      return new Error(`${what}: ${problem}`);
+    };
     const aedes = await Aedes.createBroker({
       // Deliveries to in-process subscribers run this many at once: the ingest is one of them.
       concurrency: 1000,
+      preConnect: (client, packet, done) => {
+        for (const [what, value] of [
+          ['client id', packet.clientId],
+          ['will topic', packet.will?.topic],
+          ['user name', packet.username],
+        ] as const) {
+          const problem = malformedString(value);
+          if (problem) return done(malformed(client, what, problem), false);
+        }
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => {
         if (overLimit.has(client.conn)) {
           const err = Object.assign(new Error('Too many connections from this address'), {
@@ -136,8 +156,12 @@ export class EmbeddedBroker {
         );
       },
       authorizePublish: (client, packet, cb) => {
+        if (client === null) {
+          return cb(auth.authorizePublish(client, packet.topic) ? null : new Error('Publish not authorized'));
+        }
+        const problem = malformedString(packet.topic);
+        if (problem) return cb(malformed(client, 'topic', problem));
         if (!auth.authorizePublish(client, packet.topic)) return cb(new Error('Publish not authorized'));
-        if (client === null) return cb(null);
         // Only a closed client publishes: its Last Will. When a new session with the same client id took it over
         // (a reconnect, or another client reusing the id), that session is alive: the will would mark a
         // connected robot offline, so it is dropped.
@@ -169,8 +193,11 @@ export class EmbeddedBroker {
         }
         cb(null);
       },
-      authorizeSubscribe: (client, sub, cb) =>
-        cb(null, auth.authorizeSubscribe(client, sub.topic) ? sub : null),
+      authorizeSubscribe: (client, sub, cb) => {
+        const problem = malformedString(sub.topic);
+        if (problem) return cb(malformed(client, 'topic filter', problem), null);
+        cb(null, auth.authorizeSubscribe(client, sub.topic) ? sub : null);
+      },
     });
     aedes.on('clientError', (client, err) =>
       logger.debug({ client: client?.id, err: err.message }, 'mqtt client error'),
@@ -179,12 +206,6 @@ export class EmbeddedBroker {
       logger.debug({ err: err.message }, 'mqtt connection error'),
     );
 
-    const malformed = (transport: string, remote: string | undefined) => (what: string) =>
-      limits.note(
-        'malformed_string',
-        { transport, remote, what },
-        'mqtt connection closed: malformed string',
-      );
     /**
      * Counts a new connection against its address; false when it was closed at once. Beyond the limit its
      * CONNECT is refused (CONNACK 3, server unavailable); beyond twice the limit it is closed without a word,
@@ -217,8 +238,7 @@ export class EmbeddedBroker {
       req?: http.IncomingMessage,
     ) => {
       if (!admit(stream, remote)) return;
-      const client = aedes.handle(stream, req) as BrokerClient;
-      refuseMalformedStrings(client._parser, malformed(transport, remote));
+      aedes.handle(stream, req);
       // After handle(): Aedes reads with 'readable', so the guard's 'data' listener does not switch the
       // stream to flowing mode (see packet-size-guard.ts).
       guardPacketSize(stream, refused(transport, remote), maxPacketBytes);
