@@ -124,6 +124,8 @@ describe('the embedded broker and anonymous clients', () => {
   it('closes the connection of a client that publishes a topic that is not valid UTF-8', async () => {
     const socket = net.connect(Number(new URL(t.mqttUrl).port), '127.0.0.1');
     socket.on('error', () => undefined);
+    // Read what the server sends (its CONNACK): a socket with unread data never reports its close.
+    socket.resume();
     const closing = once(socket, 'close');
     await once(socket, 'connect');
     const id = Buffer.from('tonypi_raw');
