@@ -46,6 +46,9 @@ function benchConfig(dataDir: string) {
     ...loopbackEnv(dataDir, 'benchmark-password'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     INGEST_QUEUE_LIMIT: '2000000',
+    // Every robot of the load connects from this machine's address and registers at the start.
+    MQTT_MAX_CONNECTIONS_PER_ADDRESS: String(Math.max(256, robots + 16)),
+    ROBOT_AUTO_REGISTER_PER_MIN: String(Math.max(120, robots)),
   });
 }
 

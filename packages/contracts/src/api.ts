@@ -51,11 +51,18 @@ export const HealthResponse = z.object({
   components: z.object({
     database: ComponentHealth,
     telemetry: ComponentHealth,
-    broker: ComponentHealth.extend({ clients: z.number().int().optional() }),
+    broker: ComponentHealth.extend({
+      clients: z.number().int().optional(),
+      /** Embedded broker: retained messages held, and what its limits refused, by reason. */
+      retained_messages: z.number().int().optional(),
+      refused: z.record(z.string(), z.number().int()).optional(),
+    }),
   }),
   robots: z.object({
     known: z.number().int(),
     online: z.number().int(),
+    /** Registered themselves on first contact and not yet confirmed. */
+    pending: z.number().int(),
     /** Failed database writes of robot state (each retried; given up on after three in a row). */
     write_errors: z.number().int(),
   }),
@@ -85,6 +92,14 @@ export const HealthResponse = z.object({
   warnings: z.array(z.string()),
 });
 
+/**
+ * How a robot came to be known. `pending`: it registered itself on first contact and has not yet kept
+ * talking for `ROBOT_CONFIRM_AFTER_S`; `active`: confirmed (or registered by an admin). Claim and delete of
+ * pending robots come with robot credentials.
+ */
+export const ROBOT_REGISTRATIONS = ['pending', 'active'] as const;
+export type RobotRegistration = (typeof ROBOT_REGISTRATIONS)[number];
+
 export const LatestMeasurement = z.object({ ts: Iso, fields: z.record(z.string(), z.number()) });
 
 export const RobotLatest = z.object({
@@ -99,6 +114,7 @@ export const Robot = z
     description: z.string().nullable(),
     status: z.enum(ROBOT_STATUSES),
     status_reason: z.string().nullable(),
+    registration: z.enum(ROBOT_REGISTRATIONS),
     protocol: z.enum(['canonical', 'legacy']),
     ip_address: z.string().nullable(),
     camera_url: z.string().nullable(),
@@ -123,6 +139,7 @@ export const ROBOT_SORTS = ['robot_id', 'name', 'last_seen', 'status'] as const;
 
 export const RobotListQuery = z.object({
   status: z.enum(ROBOT_STATUSES).optional(),
+  registration: z.enum(ROBOT_REGISTRATIONS).optional().describe('Only pending or only active robots'),
   search: text(64).optional().describe('Substring of robot_id or name'),
   sort: z.enum(ROBOT_SORTS).default('robot_id'),
   order: z.enum(['asc', 'desc']).default('asc'),

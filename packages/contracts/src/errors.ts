@@ -30,6 +30,8 @@ export const INGEST_REJECT_REASONS = [
   'invalid_payload',
   'robot_id_mismatch',
   'unknown_robot',
+  'acl_denied',
+  'registration_limited',
   'overload',
 ] as const;
 export type IngestRejectReason = (typeof INGEST_REJECT_REASONS)[number];

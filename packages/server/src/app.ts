@@ -95,6 +95,11 @@ export async function startServer(
       repo: robotsRepo,
       logger,
       autoRegister: config.robots.autoRegister,
+      registration: {
+        perMinute: config.robots.autoRegisterPerMin,
+        pendingMax: config.robots.pendingMax,
+        confirmAfterMs: config.robots.confirmAfterMs,
+      },
       resetStatusesOnStart: !config.mqtt.url,
       offlineAfterMs: 30_000,
       onStatusChange: (change) => live.event('status', change),

@@ -35,6 +35,24 @@ describe('loadConfig', () => {
     expect((error as Error).message).toMatch(/^Invalid environment:\n {2}- /);
   });
 
+  it('gives the documented defaults of the broker and registration limits', () => {
+    const c = loadConfig({});
+    expect(c.mqtt.embedded).toMatchObject({
+      maxConnectionsPerAddress: 256,
+      retained: { maxBytes: 8192, perRobot: 16, total: 10_000 },
+    });
+    expect(c.robots).toMatchObject({ autoRegisterPerMin: 120, pendingMax: 1000, confirmAfterMs: 60_000 });
+  });
+
+  it('refuses a simulated fleet larger than the connections one address may hold, naming both variables', () => {
+    expect(() => loadConfig({ SIMULATED_ROBOTS: '300' })).toThrow(
+      /SIMULATED_ROBOTS: 300 robots .* MQTT_MAX_CONNECTIONS_PER_ADDRESS \(256\)/,
+    );
+    expect(
+      loadConfig({ SIMULATED_ROBOTS: '300', MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0' }).simulator.robots,
+    ).toBe(300);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', MQTT_URL: '' }).http.port).toBe(8000);
   });

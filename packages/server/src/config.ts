@@ -41,6 +41,23 @@ const EnvSchema = z.object({
     .default(12 * 3600),
   ALLOW_ANONYMOUS_ROBOTS: bool.default(true),
   AUTO_REGISTER_ROBOTS: bool.default(true),
+  ROBOT_AUTO_REGISTER_PER_MIN: z.coerce.number().int().min(1).max(100_000).default(120),
+  ROBOT_PENDING_MAX: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  ROBOT_CONFIRM_AFTER_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(60),
+  MQTT_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(256),
+  MQTT_RETAINED_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024 * 1024)
+    .default(8192),
+  MQTT_RETAINED_PER_ROBOT: z.coerce.number().int().min(1).max(10_000).default(16),
+  MQTT_RETAINED_MAX_TOTAL: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   RETENTION_RAW_DAYS: z.coerce.number().positive().max(3650).default(7),
   RETENTION_MINUTE_DAYS: z.coerce.number().positive().max(3650).default(90),
   RETENTION_HOUR_DAYS: z.coerce.number().positive().max(36500).default(730),
@@ -60,13 +77,29 @@ export interface Config {
     username?: string;
     password?: string;
     sharedGroup: string;
-    embedded: { host: string; port: number; wsPort: number };
+    embedded: {
+      host: string;
+      port: number;
+      wsPort: number;
+      /** Open connections one remote address may hold; 0 = no limit. */
+      maxConnectionsPerAddress: number;
+      retained: { maxBytes: number; perRobot: number; total: number };
+    };
   };
   databaseUrl?: string;
   telemetryUrl?: string;
   simulator: { robots: number; rateHz: number };
   auth: { adminPassword?: string; jwtSecret?: string; sessionTtlS: number };
-  robots: { allowAnonymous: boolean; autoRegister: boolean };
+  robots: {
+    allowAnonymous: boolean;
+    autoRegister: boolean;
+    /** Robots registering themselves: at most this many a minute (as a burst, then spread), */
+    autoRegisterPerMin: number;
+    /** at most this many waiting to be confirmed, */
+    pendingMax: number;
+    /** confirmed after talking this long without going offline. */
+    confirmAfterMs: number;
+  };
   retention: { raw_ms: number; minute_ms: number; hour_ms: number };
   ingest: { queueLimit: number; clockSkewMaxMs: number };
   logLevel: Env['LOG_LEVEL'];
@@ -89,6 +122,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }
   const e = parsed.data;
+  if (
+    e.MQTT_MAX_CONNECTIONS_PER_ADDRESS > 0 &&
+    !e.MQTT_URL &&
+    e.SIMULATED_ROBOTS > e.MQTT_MAX_CONNECTIONS_PER_ADDRESS
+  ) {
+    // The simulated fleet connects from this machine's one address.
+    throw new ConfigError([
+      `SIMULATED_ROBOTS: ${e.SIMULATED_ROBOTS} robots need more connections than MQTT_MAX_CONNECTIONS_PER_ADDRESS (${e.MQTT_MAX_CONNECTIONS_PER_ADDRESS}) allows from one address; raise it or set it to 0`,
+    ]);
+  }
   const config: Config = {
     http: { port: e.PORT, host: e.HOST },
     dataDir: e.DATA_DIR,
@@ -97,13 +140,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       username: e.MQTT_USERNAME,
       password: e.MQTT_PASSWORD,
       sharedGroup: e.MQTT_SHARED_GROUP,
-      embedded: { host: e.MQTT_HOST ?? e.HOST, port: e.MQTT_PORT, wsPort: e.MQTT_WS_PORT },
+      embedded: {
+        host: e.MQTT_HOST ?? e.HOST,
+        port: e.MQTT_PORT,
+        wsPort: e.MQTT_WS_PORT,
+        maxConnectionsPerAddress: e.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+        retained: {
+          maxBytes: e.MQTT_RETAINED_MAX_BYTES,
+          perRobot: e.MQTT_RETAINED_PER_ROBOT,
+          total: e.MQTT_RETAINED_MAX_TOTAL,
+        },
+      },
     },
     databaseUrl: e.DATABASE_URL,
     telemetryUrl: e.TELEMETRY_URL,
     simulator: { robots: e.SIMULATED_ROBOTS, rateHz: e.SIMULATED_RATE_HZ },
     auth: { adminPassword: e.ADMIN_PASSWORD, jwtSecret: e.JWT_SECRET, sessionTtlS: e.SESSION_TTL_S },
-    robots: { allowAnonymous: e.ALLOW_ANONYMOUS_ROBOTS, autoRegister: e.AUTO_REGISTER_ROBOTS },
+    robots: {
+      allowAnonymous: e.ALLOW_ANONYMOUS_ROBOTS,
+      autoRegister: e.AUTO_REGISTER_ROBOTS,
+      autoRegisterPerMin: e.ROBOT_AUTO_REGISTER_PER_MIN,
+      pendingMax: e.ROBOT_PENDING_MAX,
+      confirmAfterMs: e.ROBOT_CONFIRM_AFTER_S * 1000,
+    },
     retention: {
       raw_ms: e.RETENTION_RAW_DAYS * DAY_MS,
       minute_ms: e.RETENTION_MINUTE_DAYS * DAY_MS,

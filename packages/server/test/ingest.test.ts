@@ -143,7 +143,8 @@ describe('a robot speaking the canonical protocol', () => {
 
 describe('a robot running the original TonyPi client (legacy protocol)', () => {
   it('shows up and works without a change on the robot', async () => {
-    const c = await robot('legacy-client');
+    // The original client's MQTT client id is its robot id.
+    const c = await robot('tonypi_legacy');
     const stamp = new Date().toISOString().slice(0, 19); // local-looking, no zone
     await c.publishAsync(
       'tonypi/status/tonypi_legacy',

@@ -3,18 +3,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMqtt, LiveClient, startTestServer, type TestServer, waitFor } from './helpers/test-server';
 
 let t: TestServer;
-let mqttClient: MqttClient;
+/** One connection per robot, its client id the robot id: the broker takes a client's id as its identity. */
+const robots = new Map<string, MqttClient>();
 beforeAll(async () => {
   t = await startTestServer();
-  mqttClient = await connectMqtt(t.mqttUrl, { clientId: 'live-feeder' });
 });
 afterAll(async () => {
-  await mqttClient?.endAsync(true);
+  for (const c of robots.values()) await c.endAsync(true);
   await t?.close();
 });
 
-const publish = (topic: string, body: unknown) =>
-  mqttClient.publishAsync(topic, JSON.stringify(body), { qos: 1 });
+async function robot(id: string): Promise<MqttClient> {
+  let c = robots.get(id);
+  if (!c) {
+    c = await connectMqtt(t.mqttUrl, { clientId: id });
+    robots.set(id, c);
+  }
+  return c;
+}
+
+const publish = async (topic: string, body: unknown) =>
+  (await robot(topic.split('/')[1]!)).publishAsync(topic, JSON.stringify(body), { qos: 1 });
 
 describe('WS /api/v1/stream', () => {
   it('authenticates with an auth message, then streams the subscribed robots only', async () => {
@@ -43,9 +52,10 @@ describe('WS /api/v1/stream', () => {
     const live = await LiveClient.connect(t.url, { authorization: `Bearer ${t.token}` });
     live.send({ type: 'subscribe', robots: ['live_fast'], channels: ['telemetry'] });
     await live.next('subscribed');
+    const fast = await robot('live_fast');
     const started = Date.now();
     for (let i = 1; i <= 200; i++)
-      mqttClient.publish('tonypi/live_fast/system', JSON.stringify({ cpu_percent: i }));
+      fast.publish('tonypi/live_fast/system', JSON.stringify({ cpu_percent: i }));
     await live.next('telemetry', (f) => (f.fields as { cpu_percent: number }).cpu_percent === 200, 3000);
     const elapsedS = (Date.now() - started) / 1000;
     const frames = live.of('telemetry');

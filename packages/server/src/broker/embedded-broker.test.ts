@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import net from 'node:net';
+import type { Readable } from 'node:stream';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { remainingLength } from './mqtt-test-packets';
 const TEN_MB = 10 * 1024 * 1024;
 
 /** An MQTT 3.1.1 CONNECT: clean session, 60 s keep-alive, no credentials. */
-function connectPacket(clientId: string): Buffer {
+function connectPacket(clientId: string | Buffer): Buffer {
   const id = Buffer.from(clientId);
   const body = Buffer.concat([
     Buffer.from([0x00, 0x04, ...Buffer.from('MQTT'), 0x04, 0x02, 0x00, 0x3c, 0x00, id.length]),
@@ -132,5 +133,294 @@ describe('EmbeddedBroker packet size limit', () => {
     const payload = `{"note":"${'x'.repeat(64 * 1024 - 12)}"}`;
     expect(await roundTrip(payload)).toBe(payload);
     expect(broker.packetsRefused).toBe(0);
+  });
+});
+
+/** A QoS 0 PUBLISH whose topic is the given bytes, as a client that does not check them would send it. */
+function rawPublish(topic: Buffer, payload = Buffer.from('{"status":"online"}')): Buffer {
+  const body = Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), topic, payload]);
+  return Buffer.concat([Buffer.from([0x30, ...remainingLength(body.length)]), body]);
+}
+
+describe('EmbeddedBroker limits', () => {
+  let broker: EmbeddedBroker;
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+  async function start(opts: Partial<Parameters<typeof EmbeddedBroker.start>[0]> = {}) {
+    broker = await EmbeddedBroker.start({
+      host: '127.0.0.1',
+      port: 0,
+      wsPort: 0,
+      auth: anonymousAuth(true),
+      logger: pino({ level: 'silent' }),
+      ...opts,
+    });
+    return broker;
+  }
+
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+    await broker?.close();
+  });
+
+  async function client(
+    clientId: string,
+    opts: mqtt.IClientOptions = {},
+    url = `mqtt://127.0.0.1:${broker.port}`,
+  ) {
+    const c = await mqtt.connectAsync(url, { clientId, reconnectPeriod: 0, ...opts });
+    cleanups.push(() => c.endAsync(true));
+    return c;
+  }
+
+  /** Every message the broker delivers on `filter` to an in-process subscriber (as the ingest is one). */
+  async function record(filter: string) {
+    const seen: Array<{ topic: string; payload: string; clientId?: string }> = [];
+    await new Promise<void>((resolve) =>
+      broker.aedes.subscribe(
+        filter,
+        (packet: { topic: string; payload: Buffer | string; clientId?: string }, cb: () => void) => {
+          seen.push({ topic: packet.topic, payload: packet.payload.toString(), clientId: packet.clientId });
+          cb();
+        },
+        resolve,
+      ),
+    );
+    return seen;
+  }
+
+  async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string) {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async function retainedTopics(): Promise<string[]> {
+    const topics: string[] = [];
+    const persistence = (
+      broker.aedes as unknown as { persistence: { createRetainedStream(p: string): Readable } }
+    ).persistence;
+    for await (const p of persistence.createRetainedStream('#')) topics.push((p as { topic: string }).topic);
+    return topics.sort();
+  }
+
+  async function rawClient(clientId: string) {
+    const socket = net.connect(broker.port, '127.0.0.1');
+    cleanups.push(() => socket.destroy());
+    const closing = once(socket, 'close');
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    const connack = firstBytes(socket, 'data', 4);
+    socket.write(connectPacket(clientId));
+    expect(await connack).toEqual([0x20, 0x02, 0x00, 0x00]);
+    return { socket, closing };
+  }
+
+  describe('retained messages', () => {
+    const retained = { maxBytes: 64, perRobot: 2, total: 3 };
+
+    it('keeps a robot’s retained message within the limits', async () => {
+      await start({ retained });
+      const seen = await record('tonypi/#');
+      const r = await client('tonypi_r');
+      await r.publishAsync('tonypi/tonypi_r/status', '{"status":"online"}', { qos: 1, retain: true });
+      await until(() => seen.length === 1, 'delivery');
+      expect(await retainedTopics()).toEqual(['tonypi/tonypi_r/status']);
+      expect(broker.retainedMessages).toBe(1);
+    });
+
+    it('delivers an over-size retained message as a plain one, does not keep it, and counts it', async () => {
+      await start({ retained });
+      const seen = await record('tonypi/#');
+      const r = await client('tonypi_r');
+      const big = `{"status":"online","pad":"${'x'.repeat(64)}"}`;
+      await r.publishAsync('tonypi/tonypi_r/status', big, { qos: 1, retain: true });
+      await until(() => seen.length === 1, 'delivery');
+      expect(seen[0]?.payload).toBe(big);
+      expect(await retainedTopics()).toEqual([]);
+      expect(broker.limitRefusals()).toMatchObject({ retained_too_large: 1 });
+      // The connection stays up: a robot is not pushed into a reconnect loop.
+      expect(r.connected).toBe(true);
+    });
+
+    it('refuses retention beyond the per-robot and the total count, and frees a slot on clearing', async () => {
+      await start({ retained });
+      const seen = await record('tonypi/#');
+      const r1 = await client('tonypi_r1');
+      const r2 = await client('tonypi_r2');
+      const keep = (c: mqtt.MqttClient, topic: string, payload = '{"status":"online"}') =>
+        c.publishAsync(topic, payload, { qos: 1, retain: true });
+      await keep(r1, 'tonypi/tonypi_r1/status');
+      await keep(r1, 'tonypi/status/tonypi_r1');
+      await keep(r1, 'tonypi/tonypi_r1/job', '{"status":"working"}');
+      await keep(r2, 'tonypi/tonypi_r2/status');
+      await keep(r2, 'tonypi/tonypi_r2/job', '{"status":"working"}');
+      await until(() => seen.length === 5, 'deliveries');
+      expect(await retainedTopics()).toEqual([
+        'tonypi/status/tonypi_r1',
+        'tonypi/tonypi_r1/status',
+        'tonypi/tonypi_r2/status',
+      ]);
+      expect(broker.limitRefusals()).toMatchObject({ retained_robot_limit: 1, retained_total_limit: 1 });
+
+      await keep(r1, 'tonypi/status/tonypi_r1', '');
+      await keep(r2, 'tonypi/tonypi_r2/job', '{"status":"working"}');
+      await until(() => seen.length === 7, 'deliveries');
+      expect(await retainedTopics()).toEqual([
+        'tonypi/tonypi_r1/status',
+        'tonypi/tonypi_r2/job',
+        'tonypi/tonypi_r2/status',
+      ]);
+    });
+
+    it('does not keep a retained message a client leaves on another robot’s topic', async () => {
+      await start({ retained });
+      const seen = await record('tonypi/#');
+      const intruder = await client('intruder');
+      await intruder.publishAsync('tonypi/tonypi_r/status', '{"status":"maintenance"}', {
+        qos: 1,
+        retain: true,
+      });
+      await until(() => seen.length === 1, 'delivery');
+      expect(await retainedTopics()).toEqual([]);
+      expect(broker.limitRefusals()).toMatchObject({ retained_not_owner: 1 });
+    });
+  });
+
+  describe('connections per address', () => {
+    it('refuses the CONNECT beyond the limit with "server unavailable", on TCP and WebSocket, counted', async () => {
+      await start({ maxConnectionsPerAddress: 2 });
+      const first = await client('c1');
+      const overWs = await client('c2', {}, `ws://127.0.0.1:${broker.wsPort}`);
+      await expect(client('c3')).rejects.toMatchObject({ code: 3 });
+      await expect(client('c4', {}, `ws://127.0.0.1:${broker.wsPort}`)).rejects.toMatchObject({ code: 3 });
+      expect(broker.limitRefusals()).toMatchObject({ connections_per_address: 2 });
+
+      // A closed connection frees its place.
+      await first.endAsync();
+      await until(() => broker.connectedClients === 1, 'first client gone');
+      const again = await until(
+        async () => client('c5').catch(() => undefined),
+        'a connection once one is free',
+      );
+      expect(again.connected).toBe(true);
+      await overWs.endAsync();
+      await until(() => broker.connectedClients === 1, 'WebSocket client gone');
+      const overWsAgain = await until(
+        async () => client('c6', {}, `ws://127.0.0.1:${broker.wsPort}`).catch(() => undefined),
+        'a WebSocket connection once one is free',
+      );
+      expect(overWsAgain.connected).toBe(true);
+    });
+
+    it('closes at once, without a CONNACK, a socket beyond twice the limit', async () => {
+      await start({ maxConnectionsPerAddress: 1 });
+      await client('c1');
+      const refused = await mqtt
+        .connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+          clientId: 'c2',
+          reconnectPeriod: 0,
+        })
+        .catch((err: { code?: number }) => err);
+      expect(refused).toMatchObject({ code: 3 });
+      const socket = net.connect(broker.port, '127.0.0.1');
+      cleanups.push(() => socket.destroy());
+      socket.on('error', () => undefined);
+      const closing = once(socket, 'close');
+      // Two more open at once: the first of them is over the limit, the second over twice the limit.
+      const other = net.connect(broker.port, '127.0.0.1');
+      cleanups.push(() => other.destroy());
+      other.on('error', () => undefined);
+      expect(await closedOrStillOpen(Promise.race([closing, once(other, 'close')]))).toBe('closed');
+    });
+  });
+
+  describe('malformed strings', () => {
+    it('closes the connection of a PUBLISH whose topic is not valid UTF-8, and delivers nothing', async () => {
+      await start();
+      const seen = await record('tonypi/#');
+      const { socket, closing } = await rawClient('tonypi_u');
+      socket.write(
+        rawPublish(Buffer.from([...Buffer.from('tonypi/'), 0xff, 0xfe, ...Buffer.from('/status')])),
+      );
+      expect(await closedOrStillOpen(closing)).toBe('closed');
+      expect(broker.limitRefusals()).toMatchObject({ malformed_string: 1 });
+
+      const marker = await client('tonypi_m');
+      await marker.publishAsync('tonypi/tonypi_m/status', '{"status":"online"}', { qos: 1 });
+      await until(() => seen.length > 0, 'marker');
+      expect(seen.map((s) => s.topic)).toEqual(['tonypi/tonypi_m/status']);
+    });
+
+    it('closes the connection of a topic with U+0000, and of a CONNECT with a malformed client id', async () => {
+      await start();
+      const { socket, closing } = await rawClient('tonypi_n');
+      socket.write(rawPublish(Buffer.from('tonypi/a\u0000b/status')));
+      expect(await closedOrStillOpen(closing)).toBe('closed');
+
+      const raw = net.connect(broker.port, '127.0.0.1');
+      cleanups.push(() => raw.destroy());
+      raw.on('error', () => undefined);
+      const rawClosing = once(raw, 'close');
+      const replies: number[] = [];
+      raw.on('data', (chunk: Buffer) => replies.push(...chunk));
+      await once(raw, 'connect');
+      raw.write(connectPacket(Buffer.from([0x74, 0xc3, 0x28])));
+      expect(await closedOrStillOpen(rawClosing)).toBe('closed');
+      expect(replies).toEqual([]);
+      expect(broker.limitRefusals()).toMatchObject({ malformed_string: 2 });
+    });
+
+    it('refuses a correctly encoded U+FFFD as well: after decoding it cannot be told from invalid bytes', async () => {
+      await start();
+      const { socket, closing } = await rawClient('tonypi_v');
+      socket.write(rawPublish(Buffer.from('tonypi/\uFFFD/status')));
+      expect(await closedOrStillOpen(closing)).toBe('closed');
+      expect(broker.limitRefusals()).toMatchObject({ malformed_string: 1 });
+    });
+
+    it('closes the connection of a SUBSCRIBE with such a topic filter', async () => {
+      await start();
+      const c = await client('tonypi_s');
+      const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+      c.subscribe('tonypi/\uFFFD/#');
+      await closed;
+      expect(broker.limitRefusals()).toMatchObject({ malformed_string: 1 });
+    });
+  });
+
+  describe('session takeover', () => {
+    const will = (id: string) => ({
+      topic: `tonypi/${id}/status`,
+      payload: Buffer.from('{"status":"offline"}'),
+      qos: 1 as const,
+      retain: true,
+    });
+
+    it('drops the Last Will of a session another connection with the same client id took over', async () => {
+      await start();
+      const seen = await record('tonypi/+/status');
+      const robot = await client('tonypi_t', { will: will('tonypi_t') });
+      const robotClosed = new Promise<void>((resolve) => robot.once('close', () => resolve()));
+      const second = await client('tonypi_t', { will: will('tonypi_t') });
+      await robotClosed;
+      await second.publishAsync('tonypi/tonypi_t/status', '{"status":"online"}', { qos: 1 });
+      await until(() => seen.length > 0, 'marker');
+      expect(seen.map((s) => s.payload)).toEqual(['{"status":"online"}']);
+      expect(broker.limitRefusals()).toMatchObject({ takeover_will_dropped: 1 });
+
+      // The session that is still the newest publishes its will when its connection dies.
+      second.stream.destroy();
+      await until(() => seen.length === 2, 'will');
+      expect(seen[1]).toEqual({
+        topic: 'tonypi/tonypi_t/status',
+        payload: '{"status":"offline"}',
+        clientId: 'tonypi_t',
+      });
+    });
   });
 });

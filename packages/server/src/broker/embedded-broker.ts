@@ -1,11 +1,16 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { isServerTopic } from '@tonypi/contracts';
 import { Aedes, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
+import { type BrokerRefusal, BrokerRefusals } from './broker-refusals';
+import { addressKey, ConnectionLimiter } from './connection-limit';
 import { DEFAULT_MAX_PACKET_BYTES, guardPacketSize, type PacketRefusal } from './packet-size-guard';
+import { RetainedLimiter, type RetainedLimits, type RetainedRefusal } from './retained-limit';
+import { malformedString } from './utf8-guard';
 
 /**
  * Who may connect, publish and subscribe. Robot credentials arrive with their own issue; until
@@ -46,7 +51,26 @@ export interface EmbeddedBrokerOptions {
    * announces more is closed. Default: the largest robot payload plus 64 KiB for topic and properties.
    */
   maxPacketBytes?: number;
+  /** Open connections (TCP and WebSocket) one remote address may hold; 0 = no limit. Default 256. */
+  maxConnectionsPerAddress?: number;
+  /** Bounds on the retained messages clients leave in the broker. */
+  retained?: RetainedLimits;
 }
+
+export const DEFAULT_RETAINED_LIMITS: RetainedLimits = { maxBytes: 8192, perRobot: 16, total: 10_000 };
+
+const RETAINED_REASON: Readonly<Record<RetainedRefusal, BrokerRefusal>> = {
+  too_large: 'retained_too_large',
+  robot_limit: 'retained_robot_limit',
+  total_limit: 'retained_total_limit',
+  not_owner: 'retained_not_owner',
+};
+
+/** CONNACK return code 3, "Server unavailable": MQTT 3.1.1's answer for a server that takes no more. */
+const SERVER_UNAVAILABLE = 3;
+
+/** Aedes' client, with the parts of it the limits use. */
+type BrokerClient = Client & { closed: boolean };
 
 export class PortInUseError extends Error {
   constructor(what: string, port: number, variable: string) {
@@ -63,12 +87,21 @@ export class EmbeddedBroker {
     private readonly httpServer: http.Server,
     private readonly wss: WebSocketServer,
     private readonly refusals: { count: number },
+    private readonly limits: BrokerRefusals,
+    private readonly retained: RetainedLimiter,
   ) {}
 
   static async start(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
     const { auth, logger } = opts;
     const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
     const refusals = { count: 0 };
+    const limits = new BrokerRefusals(logger);
+    const retained = new RetainedLimiter(opts.retained ?? DEFAULT_RETAINED_LIMITS);
+    const connections = new ConnectionLimiter(opts.maxConnectionsPerAddress ?? 256);
+    /** Connections accepted beyond their address's limit: their CONNECT is refused. */
+    const overLimit = new WeakSet<object>();
+    /** Sessions a newer connection with the same client id is taking over (MQTT closes the older one). */
+    const takenOver = new WeakSet<Client>();
     const refused = (transport: string, remote: string | undefined) => (r: PacketRefusal) => {
       refusals.count++;
       logger.debug(
@@ -76,23 +109,95 @@ export class EmbeddedBroker {
         'mqtt connection closed: packet length over the limit or malformed',
       );
     };
+    /** Counts a malformed MQTT string; the error makes Aedes close the connection (MQTT-1.5.3-1, -2). */
+    const malformed = (client: Client, what: string, problem: string) => {
+      limits.note(
+        'malformed_string',
+        { client: malformedString(client.id) ? undefined : client.id, what, problem },
+        'mqtt connection closed: malformed string',
+      );
+      return new Error(`${what}: ${problem}`);
+    };
     const aedes = await Aedes.createBroker({
       // Deliveries to in-process subscribers run this many at once: the ingest is one of them.
       concurrency: 1000,
+      preConnect: (client, packet, done) => {
+        for (const [what, value] of [
+          ['client id', packet.clientId],
+          ['will topic', packet.will?.topic],
+          ['user name', packet.username],
+        ] as const) {
+          const problem = malformedString(value);
+          if (problem) return done(malformed(client, what, problem), false);
+        }
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => {
+        if (overLimit.has(client.conn)) {
+          const err = Object.assign(new Error('Too many connections from this address'), {
+            returnCode: SERVER_UNAVAILABLE,
+          });
+          return done(err, false);
+        }
         auth.authenticate(client.id, username, password).then(
           (ok) => {
-            if (ok) return done(null, true);
+            if (ok) {
+              // Aedes closes the session registered under this id once this one registers.
+              const previous = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[
+                client.id
+              ];
+              if (previous && previous !== client) takenOver.add(previous);
+              return done(null, true);
+            }
             const err = Object.assign(new Error('Bad username or password'), { returnCode: 4 as const });
             done(err, false);
           },
           (err: Error) => done(Object.assign(err, { returnCode: 3 as const }), false),
         );
       },
-      authorizePublish: (client, packet, cb) =>
-        cb(auth.authorizePublish(client, packet.topic) ? null : new Error('Publish not authorized')),
-      authorizeSubscribe: (client, sub, cb) =>
-        cb(null, auth.authorizeSubscribe(client, sub.topic) ? sub : null),
+      authorizePublish: (client, packet, cb) => {
+        if (client === null) {
+          return cb(auth.authorizePublish(client, packet.topic) ? null : new Error('Publish not authorized'));
+        }
+        const problem = malformedString(packet.topic);
+        if (problem) return cb(malformed(client, 'topic', problem));
+        if (!auth.authorizePublish(client, packet.topic)) return cb(new Error('Publish not authorized'));
+        // Only a closed client publishes: its Last Will. When a new session with the same client id took it over
+        // (a reconnect, or another client reusing the id), that session is alive: the will would mark a
+        // connected robot offline, so it is dropped.
+        if ((client as BrokerClient).closed && takenOver.has(client)) {
+          limits.note(
+            'takeover_will_dropped',
+            { client: client.id, topic: packet.topic.slice(0, 200) },
+            'mqtt: Last Will of a taken-over session dropped',
+          );
+          return cb(new Error('Session taken over: its will is not published'));
+        }
+        if (packet.retain) {
+          const refusal = retained.admit(packet.topic, packet.payload.length, client.id);
+          if (refusal) {
+            // Refused retention: the message is still delivered, as a plain message, but the broker does not
+            // keep it (disconnecting would make a robot reconnect and send it again).
+            packet.retain = false;
+            limits.note(
+              RETAINED_REASON[refusal],
+              {
+                client: client.id,
+                topic: packet.topic.slice(0, 200),
+                bytes: packet.payload.length,
+                limits: retained.limits,
+              },
+              'mqtt: retained message not kept',
+            );
+          }
+        }
+        cb(null);
+      },
+      authorizeSubscribe: (client, sub, cb) => {
+        const problem = malformedString(sub.topic);
+        if (problem) return cb(malformed(client, 'topic filter', problem), null);
+        cb(null, auth.authorizeSubscribe(client, sub.topic) ? sub : null);
+      },
     });
     aedes.on('clientError', (client, err) =>
       logger.debug({ client: client?.id, err: err.message }, 'mqtt client error'),
@@ -101,12 +206,45 @@ export class EmbeddedBroker {
       logger.debug({ err: err.message }, 'mqtt connection error'),
     );
 
-    const tcp = net.createServer({ noDelay: true }, (socket) => {
-      aedes.handle(socket);
+    /**
+     * Counts a new connection against its address; false when it was closed at once. Beyond the limit its
+     * CONNECT is refused (CONNACK 3, server unavailable); beyond twice the limit it is closed without a word,
+     * so silent sockets cannot pile up until the connect timeout.
+     */
+    const admit = (
+      stream: { once(e: 'close', l: () => void): unknown; destroy(): unknown },
+      remote?: string,
+    ) => {
+      const address = addressKey(remote);
+      const ok = connections.acquire(address);
+      stream.once('close', () => connections.release(address));
+      if (ok) return true;
+      limits.note(
+        'connections_per_address',
+        { remote: address, open: connections.count(address), limit: connections.maxPerAddress },
+        'mqtt connection refused: too many connections from this address',
+      );
+      if (connections.count(address) > 2 * connections.maxPerAddress) {
+        stream.destroy();
+        return false;
+      }
+      overLimit.add(stream);
+      return true;
+    };
+    const handle = (
+      stream: net.Socket | Duplex,
+      transport: string,
+      remote: string | undefined,
+      req?: http.IncomingMessage,
+    ) => {
+      if (!admit(stream, remote)) return;
+      aedes.handle(stream, req);
       // After handle(): Aedes reads with 'readable', so the guard's 'data' listener does not switch the
-      // socket to flowing mode (see packet-size-guard.ts).
-      guardPacketSize(socket, refused('tcp', socket.remoteAddress), maxPacketBytes);
-    });
+      // stream to flowing mode (see packet-size-guard.ts).
+      guardPacketSize(stream, refused(transport, remote), maxPacketBytes);
+    };
+
+    const tcp = net.createServer({ noDelay: true }, (socket) => handle(socket, 'tcp', socket.remoteAddress));
     const httpServer = http.createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
     });
@@ -118,8 +256,7 @@ export class EmbeddedBroker {
     wss.on('connection', (socket, req) => {
       const stream = createWebSocketStream(socket);
       stream.on('error', () => stream.destroy());
-      aedes.handle(stream, req);
-      guardPacketSize(stream, refused('websocket', req.socket.remoteAddress), maxPacketBytes);
+      handle(stream, 'websocket', req.socket.remoteAddress, req);
     });
 
     try {
@@ -131,7 +268,7 @@ export class EmbeddedBroker {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw err;
     }
-    return new EmbeddedBroker(aedes, tcp, httpServer, wss, refusals);
+    return new EmbeddedBroker(aedes, tcp, httpServer, wss, refusals, limits, retained);
   }
 
   get port(): number {
@@ -149,6 +286,16 @@ export class EmbeddedBroker {
   /** Connections closed because a packet announced more than the size limit. */
   get packetsRefused(): number {
     return this.refusals.count;
+  }
+
+  /** What the limits refused (connections, retained messages, malformed strings), by reason. */
+  limitRefusals(): Record<BrokerRefusal, number> {
+    return this.limits.counts();
+  }
+
+  /** Retained messages clients have left in the broker (bounded by the retained limits). */
+  get retainedMessages(): number {
+    return this.retained.size;
   }
 
   async close(): Promise<void> {

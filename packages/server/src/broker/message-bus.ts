@@ -5,7 +5,11 @@ import { type Logger, redactUrl } from '../logger';
 
 /** What the receiving server does with a message; see IngestPipeline.handle. */
 export type IngestRole = 'all' | 'store' | 'observe';
-export type MessageHandler = (topic: string, payload: Buffer, role: IngestRole) => void;
+/**
+ * `clientId`: the MQTT client that published the message, when the broker tells (the embedded broker does;
+ * an external broker's subscribers do not learn it: the ACL there comes with the production setup).
+ */
+export type MessageHandler = (topic: string, payload: Buffer, role: IngestRole, clientId?: string) => void;
 
 export interface PublishOptions {
   qos: 0 | 1;
@@ -31,11 +35,16 @@ export class EmbeddedBus implements MessageBus {
 
   async subscribeIngest(handler: MessageHandler): Promise<void> {
     for (const topic of INGEST_SUBSCRIPTIONS) {
-      const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+      // Aedes stamps a client's publish (and its Last Will) with the client's id; the server's own have none.
+      const deliver = (
+        packet: { topic: string; payload: Buffer | string; clientId?: string },
+        cb: () => void,
+      ) => {
         handler(
           packet.topic,
           typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
           'all',
+          packet.clientId,
         );
         cb();
       };

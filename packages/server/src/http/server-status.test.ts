@@ -26,7 +26,7 @@ describe('serverMetrics', () => {
     const stats = vi.fn(() => INGEST);
     const src = {
       pipeline: { stats } as unknown as IngestPipeline,
-      registry: { onlineCount: () => 1, size: 2 },
+      registry: { onlineCount: () => 1, size: 2, pendingCount: 0 },
       live: { clientCount: 0, counters: { frames_sent: 0, frames_skipped: 0 } },
     } as unknown as StatusSources;
     const metrics = serverMetrics(src);

@@ -53,11 +53,14 @@ export function healthReport(src: StatusSources): () => Promise<Health> {
           status: brokerUp ? 'up' : 'down',
           kind: bus.kind === 'embedded' ? 'aedes (embedded)' : redactUrl(mqttUrl),
           clients: broker?.connectedClients,
+          retained_messages: broker?.retainedMessages,
+          refused: broker?.limitRefusals(),
         },
       },
       robots: {
         known: registry.size,
         online: registry.onlineCount(),
+        pending: registry.pendingCount,
         write_errors: registry.counters.flush_errors,
       },
       live: {
@@ -169,6 +172,29 @@ export function serverMetrics(src: StatusSources): Registry {
       help: 'Connected MQTT clients (embedded broker)',
       type: 'gauge',
       read: () => broker?.connectedClients ?? 0,
+    },
+    {
+      name: 'tonypi_mqtt_limit_refusals_total',
+      help: 'What the embedded broker limits refused (connections per address, retained messages, malformed strings), by reason',
+      type: 'counter',
+      labelNames: ['reason'],
+      read: () =>
+        Object.entries(broker?.limitRefusals() ?? {}).map(([reason, value]) => ({
+          labels: { reason },
+          value,
+        })),
+    },
+    {
+      name: 'tonypi_mqtt_retained_messages',
+      help: 'Retained messages clients hold in the embedded broker',
+      type: 'gauge',
+      read: () => broker?.retainedMessages ?? 0,
+    },
+    {
+      name: 'tonypi_robots_pending',
+      help: 'Robots registered on first contact, not yet confirmed',
+      type: 'gauge',
+      read: () => registry.pendingCount,
     },
     {
       name: 'tonypi_mqtt_packets_refused_total',

@@ -302,6 +302,27 @@ describe('IngestPipeline', () => {
       expect(registry.get('stranger')).toBeUndefined();
     });
 
+    it('refuses a message about robot X from a client whose id is not X as acl_denied: X keeps its state', async () => {
+      const { pipeline, registry, store } = setup();
+      pipeline.handle('tonypi/r1/status', Buffer.from('{"status":"online"}'), 'all', 'r1');
+      pipeline.handle('tonypi/r1/status', Buffer.from('{"status":"maintenance"}'), 'all', 'intruder');
+      pipeline.handle('tonypi/status/r1', Buffer.from('{"robot_id":"r1","status":"offline"}'), 'all', 'x');
+      pipeline.handle('tonypi/r1/battery', Buffer.from('{"percent":5}'), 'all', 'intruder');
+      expect(pipeline.stats().rejected).toEqual({ acl_denied: 3 });
+      expect(registry.get('r1')?.status).toBe('online');
+      await pipeline.flush();
+      expect(store.stored).toEqual([]);
+    });
+
+    it('checks the payload robot of the shared legacy topics against the client id too', () => {
+      const { pipeline, registry } = setup();
+      pipeline.handle('tonypi/battery', Buffer.from('{"robot_id":"r2","percentage":50}'), 'all', 'r1');
+      expect(pipeline.stats().rejected).toEqual({ acl_denied: 1 });
+      expect(registry.get('r2')).toBeUndefined();
+      pipeline.handle('tonypi/battery', Buffer.from('{"robot_id":"r2","percentage":50}'), 'all', 'r2');
+      expect(registry.get('r2')?.status).toBe('online');
+    });
+
     it('counts a message it cannot decode because of a bug as invalid_payload, without throwing', () => {
       const { pipeline } = setup();
       expect(() => pipeline.handle('tonypi/r1/battery', undefined as unknown as Buffer)).not.toThrow();

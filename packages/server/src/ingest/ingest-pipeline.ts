@@ -105,8 +105,10 @@ export class IngestPipeline {
    * broker, or a lone server), or, when several servers share an external broker, only store its
    * points (`store`: the shared subscription hands each message to one server) or only observe
    * it (`observe`: every server's plain subscription, for its registry and live stream).
+   * `clientId`: the MQTT client that published it, where the broker says (the embedded one); an anonymous
+   * robot's identity is its client id, so a message about another robot is refused (`acl_denied`).
    */
-  readonly handle = (topic: string, payload: Buffer, role: IngestRole = 'all'): void => {
+  readonly handle = (topic: string, payload: Buffer, role: IngestRole = 'all', clientId?: string): void => {
     const receivedAt = this.now();
     // Rejections are counted where the message is observed, not a second time where it is stored.
     const counting = role !== 'store';
@@ -125,15 +127,14 @@ export class IngestPipeline {
       return;
     }
     const msg = result.message;
-    if (!this.opts.registry.accepts(msg.robot_id)) {
-      if (counting) {
-        this.reject(
-          'unknown_robot',
-          'robot is not registered and AUTO_REGISTER_ROBOTS is off',
-          msg.robot_id,
-          topic,
-        );
-      }
+    if (clientId !== undefined && clientId !== msg.robot_id) {
+      if (counting)
+        this.reject('acl_denied', `published by client ${clientId.slice(0, 64)}`, msg.robot_id, topic);
+      return;
+    }
+    const refused = this.opts.registry.admit(msg.robot_id, role !== 'store');
+    if (refused) {
+      if (counting) this.reject(refused.reason, refused.detail, msg.robot_id, topic);
       return;
     }
     if (role !== 'store') this.observe(msg, receivedAt);

@@ -64,6 +64,7 @@ function row(robot_id: string, status: RobotStatus, last_seen: number | null = T
     is_active: true,
     protocol: 'canonical',
     first_seen: new Date(T0 - 86_400_000),
+    registration: 'active',
   };
 }
 
@@ -293,6 +294,99 @@ describe('RobotRegistry', () => {
       await registry.start();
       expect(registry.accepts('known')).toBe(true);
       expect(registry.accepts('never_seen')).toBe(false);
+    });
+  });
+
+  describe('registration limits (robots registering themselves)', () => {
+    const limits = { perMinute: 3, pendingMax: 5, confirmAfterMs: 60_000 };
+
+    it('registers at most perMinute new robots at once, then refuses as registration_limited', () => {
+      const { registry } = setup({ registration: limits });
+      expect(['a', 'b', 'c'].map((id) => registry.admit(id))).toEqual([undefined, undefined, undefined]);
+      expect(registry.admit('d')).toEqual({
+        reason: 'registration_limited',
+        detail: 'more than 3 new robots a minute (ROBOT_AUTO_REGISTER_PER_MIN)',
+      });
+      expect(registry.get('d')).toBeUndefined();
+      // Known robots are never limited.
+      expect(registry.admit('a')).toBeUndefined();
+      expect(registry.pendingCount).toBe(3);
+    });
+
+    it('lets a new robot in again as the minute refills the rate, evenly', () => {
+      const { registry, setClock } = setup({ registration: limits });
+      for (const id of ['a', 'b', 'c']) registry.admit(id);
+      setClock(T0 + 19_000);
+      expect(registry.admit('d')?.reason).toBe('registration_limited');
+      setClock(T0 + 20_000);
+      expect(registry.admit('d')).toBeUndefined();
+      expect(registry.admit('e')?.reason).toBe('registration_limited');
+    });
+
+    it('refuses new robots while pendingMax robots await confirmation, counting those stored as pending', async () => {
+      const { repo, registry, setClock } = setup({ registration: limits });
+      repo.rows = [
+        { ...row('p1', 'offline'), registration: 'pending' },
+        { ...row('p2', 'offline'), registration: 'pending' },
+        row('old', 'offline'),
+      ];
+      await registry.start();
+      expect(registry.pendingCount).toBe(2);
+      for (const id of ['a', 'b', 'c']) expect(registry.admit(id)).toBeUndefined();
+      setClock(T0 + 60_000);
+      expect(registry.admit('d')).toEqual({
+        reason: 'registration_limited',
+        detail: '5 robots await confirmation (ROBOT_PENDING_MAX 5)',
+      });
+    });
+
+    it('checks without registering when asked not to (the store-only role)', () => {
+      const { registry } = setup({ registration: limits });
+      expect(registry.admit('a', false)).toBeUndefined();
+      expect(registry.get('a')).toBeUndefined();
+      expect(registry.pendingCount).toBe(0);
+    });
+
+    it('applies the same limits to a robot observed without admit()', () => {
+      const { registry } = setup({ registration: { ...limits, perMinute: 1 } });
+      registry.observe(message('a'), T0);
+      registry.observe(message('b'), T0);
+      expect(registry.get('a')?.registration).toBe('pending');
+      expect(registry.get('b')).toBeUndefined();
+    });
+
+    it('stores a new robot as pending and confirms it once it kept talking confirmAfterMs, written once', async () => {
+      const { repo, registry } = setup({ registration: limits });
+      registry.observe(message('a'), T0);
+      registry.observe(message('a'), T0 + 59_999);
+      await registry.flush();
+      expect(registry.get('a')?.registration).toBe('pending');
+      expect(repo.seen.flat().map((s) => s.registration)).toEqual([undefined]);
+
+      registry.observe(message('a'), T0 + 60_000);
+      expect(registry.get('a')?.registration).toBe('active');
+      expect(registry.pendingCount).toBe(0);
+      await registry.flush();
+      registry.observe(message('a'), T0 + 61_000);
+      await registry.flush();
+      expect(repo.seen.flat().map((s) => s.registration)).toEqual([undefined, 'active', undefined]);
+    });
+
+    it('starts the confirmation time again when a pending robot goes offline', () => {
+      const { registry, setClock } = setup({ registration: limits });
+      registry.observe(message('a'), T0);
+      setClock(T0 + 40_000);
+      registry.sweepSilent();
+      expect(registry.get('a')?.status).toBe('offline');
+      registry.observe(message('a'), T0 + 40_000);
+      registry.observe(message('a'), T0 + 70_000);
+      expect(registry.get('a')?.registration).toBe('pending');
+      registry.observe(message('a', { status: { status: 'offline' } }), T0 + 80_000);
+      registry.observe(message('a'), T0 + 90_000);
+      registry.observe(message('a'), T0 + 149_999);
+      expect(registry.get('a')?.registration).toBe('pending');
+      registry.observe(message('a'), T0 + 150_000);
+      expect(registry.get('a')?.registration).toBe('active');
     });
   });
 

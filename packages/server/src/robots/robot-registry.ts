@@ -1,4 +1,11 @@
-import type { LiveServerEvents, MeasurementName, RobotStatus, TopicLayout } from '@tonypi/contracts';
+import type {
+  IngestRejectReason,
+  LiveServerEvents,
+  MeasurementName,
+  RobotRegistration,
+  RobotStatus,
+  TopicLayout,
+} from '@tonypi/contracts';
 import type { NormalizedMessage } from '../ingest/normalize';
 import type { Logger } from '../logger';
 import type { RobotsRepository } from './robots.repository';
@@ -17,6 +24,10 @@ export interface RobotRuntime {
   camera_url?: string;
   location?: { x: number; y: number; z: number; heading?: number };
   status_reason?: string | null;
+  /** `pending` while a self-registered robot is not yet confirmed. */
+  registration: RobotRegistration;
+  /** A pending robot: when its current run of messages (without going offline) began; null while offline. */
+  talking_since: number | null;
   messages: number;
   /** Newest fields per measurement (servos: per servo id), since this server started. */
   latest: Partial<Record<MeasurementName, { ts: number; fields: Record<string, number> }>>;
@@ -26,10 +37,33 @@ export interface RobotRuntime {
 /** A robot's status changed: what the live stream's `status` event carries. */
 export type StatusChange = LiveServerEvents['status'];
 
+/** How many robots may register themselves, and when one is confirmed. */
+export interface RegistrationLimits {
+  /** New robots a minute, as a burst of this size refilled evenly over the minute. */
+  perMinute: number;
+  /** Robots pending (registered themselves, not confirmed) at most. */
+  pendingMax: number;
+  /** A pending robot is confirmed (`active`) once it has kept sending this long without going offline. */
+  confirmAfterMs: number;
+}
+
+export const DEFAULT_REGISTRATION_LIMITS: RegistrationLimits = {
+  perMinute: 120,
+  pendingMax: 1000,
+  confirmAfterMs: 60_000,
+};
+
+/** Why a robot's message is not accepted. */
+export interface Refusal {
+  reason: IngestRejectReason;
+  detail: string;
+}
+
 export interface RobotRegistryOptions {
   repo: RobotsRepository;
   logger: Logger;
   autoRegister: boolean;
+  registration?: RegistrationLimits;
   /**
    * Mark every robot offline at start. Right when this server is the only one (embedded broker);
    * with several servers on one broker the others still hear the robots, so keep what is stored.
@@ -55,10 +89,20 @@ export class RobotRegistry {
   private readonly now: () => number;
   /** Failed single-robot writes in a row, per robot. */
   private readonly failures = new Map<string, number>();
+  private readonly limits: RegistrationLimits;
+  /** Registrations the rate allows right now (a token bucket), and when it was last refilled. */
+  private tokens: number;
+  private tokensAt: number;
+  private pending = 0;
+  /** Robots confirmed since their registration was last written. */
+  private readonly confirmed = new Set<string>();
   readonly counters = { registered: 0, flushes: 0, flush_errors: 0, dropped_writes: 0 };
 
   constructor(private readonly opts: RobotRegistryOptions) {
     this.now = opts.now ?? Date.now;
+    this.limits = opts.registration ?? DEFAULT_REGISTRATION_LIMITS;
+    this.tokens = this.limits.perMinute;
+    this.tokensAt = this.now();
   }
 
   /** Loads known robots; on a lone server nothing is online before it says so. */
@@ -81,11 +125,14 @@ export class RobotRegistry {
         ip_address: row.ip_address ?? undefined,
         camera_url: row.camera_url ?? undefined,
         location: row.location ?? undefined,
+        registration: row.registration,
+        talking_since: null,
         messages: 0,
         latest: Object.create(null),
         servos: Object.create(null),
       });
     }
+    for (const r of this.robots.values()) if (r.registration === 'pending') this.pending++;
     const interval = this.opts.flushIntervalMs ?? 500;
     this.timer = setInterval(() => {
       this.sweepSilent();
@@ -94,9 +141,58 @@ export class RobotRegistry {
     this.timer.unref();
   }
 
-  /** Whether messages from this robot are accepted. */
+  /** Whether messages from this robot are accepted (a robot not yet known is not registered here). */
   accepts(robot_id: string): boolean {
-    return this.opts.autoRegister || this.robots.has(robot_id);
+    return this.admit(robot_id, false) === undefined;
+  }
+
+  /**
+   * Whether a message from this robot is accepted: a known robot's always; an unknown robot's when it may
+   * register itself (AUTO_REGISTER_ROBOTS, within the rate and the pending total). With `register`, an unknown
+   * robot that may is registered now, as pending, and takes its share of the rate.
+   */
+  admit(robot_id: string, register = true): Refusal | undefined {
+    if (this.robots.has(robot_id)) return undefined;
+    if (!this.opts.autoRegister) {
+      return { reason: 'unknown_robot', detail: 'robot is not registered and AUTO_REGISTER_ROBOTS is off' };
+    }
+    const { perMinute, pendingMax } = this.limits;
+    if (this.pending >= pendingMax) {
+      return {
+        reason: 'registration_limited',
+        detail: `${this.pending} robots await confirmation (ROBOT_PENDING_MAX ${pendingMax})`,
+      };
+    }
+    const now = this.now();
+    this.tokens = Math.min(perMinute, this.tokens + ((now - this.tokensAt) * perMinute) / 60_000);
+    this.tokensAt = now;
+    if (this.tokens < 1) {
+      return {
+        reason: 'registration_limited',
+        detail: `more than ${perMinute} new robots a minute (ROBOT_AUTO_REGISTER_PER_MIN)`,
+      };
+    }
+    if (!register) return undefined;
+    this.tokens--;
+    this.pending++;
+    this.robots.set(robot_id, {
+      robot_id,
+      status: 'offline',
+      last_seen: null,
+      protocol: 'canonical',
+      registration: 'pending',
+      talking_since: null,
+      messages: 0,
+      latest: Object.create(null),
+      servos: Object.create(null),
+    });
+    this.unregistered.add(robot_id);
+    return undefined;
+  }
+
+  /** Robots that registered themselves and are not confirmed yet. */
+  get pendingCount(): number {
+    return this.pending;
   }
 
   get(robot_id: string): RobotRuntime | undefined {
@@ -120,17 +216,9 @@ export class RobotRegistry {
   observe(msg: NormalizedMessage, receivedAt: number): void {
     let robot = this.robots.get(msg.robot_id);
     if (!robot) {
-      robot = {
-        robot_id: msg.robot_id,
-        status: 'offline',
-        last_seen: null,
-        protocol: msg.layout,
-        messages: 0,
-        latest: Object.create(null),
-        servos: Object.create(null),
-      };
-      this.robots.set(msg.robot_id, robot);
-      this.unregistered.add(msg.robot_id);
+      // A caller that skipped admit(): the same limits apply.
+      if (this.admit(msg.robot_id) !== undefined) return;
+      robot = this.robots.get(msg.robot_id)!;
     }
     robot.messages++;
     robot.last_seen = receivedAt;
@@ -169,7 +257,23 @@ export class RobotRegistry {
         reason: robot.status_reason,
       });
     }
+    if (robot.registration === 'pending') this.confirmIfTalking(robot, receivedAt);
     this.dirty.add(robot.robot_id);
+  }
+
+  /** A pending robot is confirmed once its messages have kept coming, without it going offline, long enough. */
+  private confirmIfTalking(robot: RobotRuntime, receivedAt: number): void {
+    if (robot.status === 'offline') {
+      robot.talking_since = null;
+      return;
+    }
+    robot.talking_since ??= receivedAt;
+    if (receivedAt - robot.talking_since < this.limits.confirmAfterMs) return;
+    robot.registration = 'active';
+    robot.talking_since = null;
+    this.confirmed.add(robot.robot_id);
+    this.pending--;
+    this.opts.logger.info({ robot_id: robot.robot_id }, 'robot confirmed: registration active');
   }
 
   /** Robots that went quiet without a Last Will become offline. */
@@ -179,6 +283,7 @@ export class RobotRegistry {
       if (robot.status === 'offline' || robot.status === 'maintenance' || robot.last_seen === null) continue;
       if (now - robot.last_seen < this.opts.offlineAfterMs) continue;
       robot.status = 'offline';
+      robot.talking_since = null;
       robot.status_reason = `no message for ${Math.round(this.opts.offlineAfterMs / 1000)} s`;
       this.dirty.add(robot.robot_id);
       this.opts.onStatusChange({
@@ -256,6 +361,7 @@ export class RobotRegistry {
       for (const id of created) this.opts.logger.info({ robot_id: id }, 'robot registered on first contact');
     }
     if (dirty.length > 0) {
+      const confirmed = dirty.filter((id) => this.confirmed.has(id));
       await this.opts.repo.recordSeen(
         dirty.map((robot_id) => {
           const r = this.robots.get(robot_id)!;
@@ -264,12 +370,14 @@ export class RobotRegistry {
             last_seen: new Date(r.last_seen ?? this.now()),
             status: r.status,
             protocol: r.protocol,
+            registration: this.confirmed.has(robot_id) ? 'active' : undefined,
             ip_address: r.ip_address,
             camera_url: r.camera_url,
             location: r.location,
           };
         }),
       );
+      for (const id of confirmed) this.confirmed.delete(id);
     }
   }
 

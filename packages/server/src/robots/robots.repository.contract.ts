@@ -172,6 +172,39 @@ export function describeRobotsRepositoryContract(open: OpenTestDatabase): void {
       });
     });
 
+    describe('registration', () => {
+      it('stores a robot registered on first contact as pending, and a confirmation as active', async () => {
+        const robots = await withRobots(await open(), ['tonypi_01', 'tonypi_02']);
+        expect((await robots.findByRobotId('tonypi_01'))?.registration).toBe('pending');
+        await robots.recordSeen([
+          { robot_id: 'tonypi_01', last_seen: at(60), registration: 'active' },
+          { robot_id: 'tonypi_02', last_seen: at(60) },
+        ]);
+        expect((await robots.findByRobotId('tonypi_01'))?.registration).toBe('active');
+        expect((await robots.findByRobotId('tonypi_02'))?.registration).toBe('pending');
+      });
+
+      it('filters the list by registration, with the total of the matches', async () => {
+        const robots = await withRobots(await open(), ['a1', 'a2', 'p1']);
+        await robots.recordSeen([
+          { robot_id: 'a1', last_seen: at(1), registration: 'active' },
+          { robot_id: 'a2', last_seen: at(1), registration: 'active' },
+        ]);
+        const pending = await robots.list({ registration: 'pending' });
+        expect(pending.items.map((r) => r.robot_id)).toEqual(['p1']);
+        expect(pending.total).toBe(1);
+        expect((await robots.list({ registration: 'active' })).total).toBe(2);
+      });
+
+      it('refuses a registration state it does not know (a CHECK constraint)', async () => {
+        const db = await open();
+        await withRobots(db, ['tonypi_01']);
+        await expect(
+          db.query(`UPDATE robots SET registration = 'claimed' WHERE robot_id = 'tonypi_01'`),
+        ).rejects.toThrow();
+      });
+    });
+
     describe('markOffline and markAllOffline', () => {
       it('marks the given robots offline and returns those that changed', async () => {
         const robots = await withRobots(await open(), ['a', 'b', 'c']);

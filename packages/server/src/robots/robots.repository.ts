@@ -1,4 +1,4 @@
-import type { RobotStatus } from '@tonypi/contracts';
+import type { RobotRegistration, RobotStatus } from '@tonypi/contracts';
 import type { Queryable } from '../db/database';
 
 /** Which MQTT dialect a robot speaks: ours, or the original Python client's (`tonypi/{channel}/{id}`). */
@@ -31,12 +31,14 @@ export interface RobotRow {
   is_active: boolean;
   protocol: RobotProtocol;
   first_seen: Date | null;
+  registration: RobotRegistration;
 }
 
 export type RobotSort = 'robot_id' | 'name' | 'last_seen' | 'status';
 
 export interface ListRobotsQuery {
   status?: RobotStatus;
+  registration?: RobotRegistration;
   /** Case-insensitive substring of robot_id or name; `%` and `_` match themselves. */
   search?: string;
   sort?: RobotSort;
@@ -60,11 +62,13 @@ export interface RobotSeen {
   camera_url?: string;
   location?: RobotLocation;
   protocol?: RobotProtocol;
+  /** Set when a pending robot is confirmed. */
+  registration?: RobotRegistration;
 }
 
 const COLUMNS = `id, robot_id, name, description, location, status, ip_address, camera_url,
   battery_threshold_low, battery_threshold_critical, temp_threshold_warning, temp_threshold_critical,
-  settings, last_seen, created_at, updated_at, is_active, protocol, first_seen`;
+  settings, last_seen, created_at, updated_at, is_active, protocol, first_seen, registration`;
 
 const SORT_COLUMNS: Readonly<Record<RobotSort, string>> = {
   robot_id: 'robot_id',
@@ -80,12 +84,16 @@ export class RobotsRepository {
   constructor(private readonly db: Queryable) {}
 
   async list(query: ListRobotsQuery = {}): Promise<{ items: RobotRow[]; total: number }> {
-    const { status, search, sort = 'robot_id', order = 'asc', limit = 50, offset = 0 } = query;
+    const { status, registration, search, sort = 'robot_id', order = 'asc', limit = 50, offset = 0 } = query;
     const conditions: string[] = [];
     const params: unknown[] = [];
     if (status !== undefined) {
       params.push(status);
       conditions.push(`status = $${params.length}`);
+    }
+    if (registration !== undefined) {
+      params.push(registration);
+      conditions.push(`registration = $${params.length}`);
     }
     if (search !== undefined && search !== '') {
       params.push(`%${escapeLike(search)}%`);
@@ -121,7 +129,7 @@ export class RobotsRepository {
   }
 
   /**
-   * Creates the robots not yet known (first contact), in one statement. Returns the robot_ids it created;
+   * Creates the robots not yet known (first contact), `pending` until confirmed, in one statement. Returns the robot_ids it created;
    * robots that exist already, or that another instance created a moment earlier, are left unchanged.
    */
   async registerMany(robots: readonly NewRobot[]): Promise<string[]> {
@@ -133,8 +141,8 @@ export class RobotsRepository {
     if (first.size === 0) return [];
     const batch = [...first.values()];
     const { rows } = await this.db.query<{ robot_id: string }>(
-      `INSERT INTO robots (robot_id, protocol, first_seen, last_seen)
-       SELECT robot_id, protocol, seen_at, seen_at
+      `INSERT INTO robots (robot_id, protocol, first_seen, last_seen, registration)
+       SELECT robot_id, protocol, seen_at, seen_at, 'pending'
        FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS n(robot_id, protocol, seen_at)
        ON CONFLICT (robot_id) DO NOTHING
        RETURNING robot_id`,
@@ -161,9 +169,11 @@ export class RobotsRepository {
          camera_url = COALESCE(left(u.camera_url, 255), r.camera_url),
          location = COALESCE(u.location::jsonb, r.location),
          protocol = COALESCE(u.protocol, r.protocol),
+         registration = COALESCE(u.registration, r.registration),
          updated_at = CURRENT_TIMESTAMP
-       FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-         AS u(robot_id, last_seen, status, ip_address, camera_url, location, protocol)
+       FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+           $8::text[])
+         AS u(robot_id, last_seen, status, ip_address, camera_url, location, protocol, registration)
        WHERE r.robot_id = u.robot_id
        RETURNING r.robot_id`,
       [
@@ -174,6 +184,7 @@ export class RobotsRepository {
         merged.map((s) => s.camera_url ?? null),
         merged.map((s) => (s.location === undefined ? null : JSON.stringify(s.location))),
         merged.map((s) => s.protocol ?? null),
+        merged.map((s) => s.registration ?? null),
       ],
     );
     return rows.map((row) => row.robot_id);
@@ -224,6 +235,7 @@ function mergeSightings(updates: readonly RobotSeen[]): RobotSeen[] {
     if (update.camera_url !== undefined) next.camera_url = update.camera_url;
     if (update.location !== undefined) next.location = update.location;
     if (update.protocol !== undefined) next.protocol = update.protocol;
+    if (update.registration !== undefined) next.registration = update.registration;
     byRobot.set(update.robot_id, next);
   }
   return [...byRobot.values()];

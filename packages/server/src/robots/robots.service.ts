@@ -64,6 +64,7 @@ export class RobotsService {
       description: row.description,
       status: runtime?.status ?? (row.status as RobotDto['status']),
       status_reason: runtime?.status_reason ?? null,
+      registration: runtime?.registration ?? row.registration,
       protocol: runtime?.protocol ?? row.protocol,
       ip_address: runtime?.ip_address ?? row.ip_address,
       camera_url: runtime?.camera_url ?? row.camera_url,
