@@ -1,4 +1,10 @@
-import type { LiveServerEvents, MeasurementName, RobotStatus, TopicLayout } from '@tonypi/contracts';
+import {
+  type LiveServerEvents,
+  type MeasurementName,
+  type RobotStatus,
+  servableUrl,
+  type TopicLayout,
+} from '@tonypi/contracts';
 import type { NormalizedMessage } from '../ingest/normalize';
 import type { Logger } from '../logger';
 import type { RobotsRepository } from './robots.repository';
@@ -79,7 +85,8 @@ export class RobotRegistry {
         last_seen: row.last_seen ? row.last_seen.getTime() : null,
         protocol: row.protocol === 'legacy' ? 'legacy' : 'canonical',
         ip_address: row.ip_address ?? undefined,
-        camera_url: row.camera_url ?? undefined,
+        // Rows written before camera URLs were checked may hold a `javascript:` one: never served.
+        camera_url: servableUrl(row.camera_url) ?? undefined,
         location: row.location ?? undefined,
         messages: 0,
         latest: Object.create(null),
