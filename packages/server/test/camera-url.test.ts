@@ -52,6 +52,12 @@ describe('a camera URL a robot reports', () => {
         }),
         { qos: 1 },
       );
+      // A bad URL later does not take the good one away.
+      await c.publishAsync(
+        'tonypi/status/cam_good',
+        JSON.stringify({ robot_id: 'cam_good', status: 'online', camera_url: 'vbscript:msgbox(1)' }),
+        { qos: 1 },
+      );
       await c.endAsync();
 
       const frame = await live.next('status', (f) => f.robot_id === 'cam_bad');
@@ -66,10 +72,11 @@ describe('a camera URL a robot reports', () => {
       expect((await robotOf(first, 'cam_good')).camera_url).toBe('http://192.0.2.8:8081/?action=stream');
 
       const health = await (await first.api('/api/v1/health', { anonymous: true })).json();
-      expect(health.ingest.fields_dropped).toEqual({ bad_url: 1 });
+      expect(health.ingest.fields_dropped).toEqual({ bad_url: 2 });
+      expect(health.ingest.messages_accepted).toBe(3);
       expect(health.ingest.messages_rejected).toBe(0);
       const metrics = await (await first.api('/metrics', { anonymous: true })).text();
-      expect(metrics).toContain('tonypi_ingest_fields_dropped_total{reason="bad_url"} 1');
+      expect(metrics).toContain('tonypi_ingest_fields_dropped_total{reason="bad_url"} 2');
 
       // A row written before URLs were checked (as an older server stored it).
       await first.server.registry.flush();
