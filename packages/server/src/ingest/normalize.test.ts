@@ -450,6 +450,15 @@ describe('normalize: the shape limits on every payload', () => {
     expect(reason(run('tonypi/r1/vision', objects))).toBe('too_deep');
   });
 
+  it('checks the shape right after parsing: before the robot in the payload and the fields', () => {
+    const deepAndWrong = `{"robot_id":"r2","status":42,"a":${'['.repeat(40)}${']'.repeat(40)}}`;
+    expect(reason(run('tonypi/r1/job', deepAndWrong))).toBe('too_deep');
+    expect(reason(run('tonypi/battery', `{"a":${'['.repeat(40)}${']'.repeat(40)}}`))).toBe('too_deep');
+    // Parsing comes first: JSON that is broken or not an object keeps its own reason, however deep.
+    expect(reason(run('tonypi/r1/job', `{"a":${'['.repeat(40)}`))).toBe('bad_json');
+    expect(reason(run('tonypi/r1/job', `${'['.repeat(40)}${']'.repeat(40)}`))).toBe('not_an_object');
+  });
+
   it(`rejects an array of more than ${MAX_PAYLOAD_WIDTH} elements or an object of more keys as too_wide`, () => {
     const history = (n: number) => ({ status: 'working', history: Array.from({ length: n }, () => 0) });
     expect(reason(run('tonypi/r1/job', history(MAX_PAYLOAD_WIDTH)))).toBe('accepted');
