@@ -70,11 +70,15 @@ export const HealthResponse = z.object({
     clients: z.number().int(),
     frames_sent: z.number().int(),
     frames_skipped: z.number().int(),
+    /** Frames no client got because they could not be serialised (logged as `live: frame dropped`). */
+    frames_dropped: z.number().int(),
   }),
   ingest: z.object({
     messages_accepted: z.number().int(),
     messages_rejected: z.number().int(),
     rejected: z.record(z.string(), z.number().int()),
+    /** Fields left out of accepted messages, by reason (`INGEST_DROP_REASONS`), e.g. a bad `camera_url`. */
+    fields_dropped: z.record(z.string(), z.number().int()),
     ignored_outbound: z.number().int(),
     clock_skew_corrected: z.number().int(),
     points_received: z.number().int(),

@@ -27,6 +27,10 @@ export const INGEST_REJECT_REASONS = [
   'oversize',
   'bad_json',
   'not_an_object',
+  /** Objects and arrays nested deeper than MAX_PAYLOAD_DEPTH. */
+  'too_deep',
+  /** An object with more keys, or an array with more elements, than MAX_PAYLOAD_WIDTH. */
+  'too_wide',
   'invalid_payload',
   'robot_id_mismatch',
   'unknown_robot',
@@ -35,3 +39,13 @@ export const INGEST_REJECT_REASONS = [
   'overload',
 ] as const;
 export type IngestRejectReason = (typeof INGEST_REJECT_REASONS)[number];
+
+/**
+ * Why the ingest dropped one field of a message it otherwise accepted (the rest of the message
+ * goes through); each reason has its own counter.
+ */
+export const INGEST_DROP_REASONS = [
+  /** A `camera_url` that is not an http(s) URL with a host of at most MAX_URL_LENGTH characters. */
+  'bad_url',
+] as const;
+export type IngestDropReason = (typeof INGEST_DROP_REASONS)[number];

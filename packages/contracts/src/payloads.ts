@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { httpUrl, MAX_URL_LENGTH } from './http-url';
+import { jsonShapeProblem } from './json-shape';
 import { MAX_ABS_VALUE } from './measurements';
 
 /**
@@ -17,6 +19,31 @@ export const text = (max: number) =>
     .max(max)
     .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
 
+/**
+ * A payload schema whose free-form parts (extra keys, `last_item`, `result`, `params`, …) are
+ * bounded in nesting and width (`json-shape.ts`). The ingest checks every payload this way before
+ * its schema (with its own rejection reasons); the refinement makes the schema say it too.
+ */
+function bounded<T extends z.ZodObject>(schema: T): T {
+  return schema.superRefine((value, ctx) => {
+    const problem = jsonShapeProblem(value);
+    if (problem) {
+      ctx.addIssue({
+        code: 'custom',
+        message: problem.detail,
+        path: problem.key === '' ? [] : [problem.key],
+        params: { reason: problem.reason },
+      });
+    }
+  });
+}
+
+/** A URL a robot reports: `http:` or `https:` with a host (see `httpUrl`). */
+export const HttpUrl = text(MAX_URL_LENGTH).refine(
+  (v) => httpUrl(v) !== undefined,
+  'must be an http:// or https:// URL with a host',
+);
+
 export const Timestamp = z
   .union([z.number().nonnegative(), text(64).min(1)])
   .describe('Epoch milliseconds, or an ISO-8601 date-time (without a zone: the server local time).');
@@ -34,20 +61,23 @@ export const ROBOT_STATUSES = ['online', 'offline', 'error', 'maintenance', 'eme
 export const RobotStatus = z.enum(ROBOT_STATUSES);
 export type RobotStatus = z.infer<typeof RobotStatus>;
 
-export const StatusPayload = z.looseObject({
-  ...base,
-  /** Absent in the seeds' `{cpu, memory, temp}` status reports: the robot is then just alive. */
-  status: RobotStatus.optional(),
-  protocol_version: text(16).optional(),
-  agent_version: text(64).optional(),
-  ip_address: text(45).optional(),
-  camera_url: text(255).optional(),
-  hardware_available: z.boolean().optional(),
-  emergency_stopped: z.boolean().optional(),
-  emergency_reason: text(500).nullable().optional(),
-  /** The legacy client's system block; its numbers are stored under `system`. */
-  system_info: z.looseObject({}).optional(),
-});
+export const StatusPayload = bounded(
+  z.looseObject({
+    ...base,
+    /** Absent in the seeds' `{cpu, memory, temp}` status reports: the robot is then just alive. */
+    status: RobotStatus.optional(),
+    protocol_version: text(16).optional(),
+    agent_version: text(64).optional(),
+    ip_address: text(45).optional(),
+    /** The ingest drops an invalid one (counted as `bad_url`) and keeps the rest of the status. */
+    camera_url: HttpUrl.optional(),
+    hardware_available: z.boolean().optional(),
+    emergency_stopped: z.boolean().optional(),
+    emergency_reason: text(500).nullable().optional(),
+    /** The legacy client's system block; its numbers are stored under `system`. */
+    system_info: z.looseObject({}).optional(),
+  }),
+);
 export type StatusPayload = z.infer<typeof StatusPayload>;
 
 export const SensorsPayload = z.looseObject({
@@ -138,70 +168,80 @@ export const JOB_STATUSES = [
   'failed',
 ] as const;
 
-export const JobPayload = z.looseObject({
-  ...base,
-  job_id: text(64).optional(),
-  task_name: text(200).optional(),
-  status: z.enum(JOB_STATUSES),
-  phase: text(100).optional(),
-  items_done: z.number().int().nonnegative().optional(),
-  items_total: z.number().int().nonnegative().optional(),
-  percent: num.optional(),
-  progress_percent: num.optional(),
-  elapsed_s: num.optional(),
-  elapsed_time: num.optional(),
-  last_item: z.unknown().optional(),
-  success: z.boolean().optional(),
-  reason: text(500).nullable().optional(),
-});
+export const JobPayload = bounded(
+  z.looseObject({
+    ...base,
+    job_id: text(64).optional(),
+    task_name: text(200).optional(),
+    status: z.enum(JOB_STATUSES),
+    phase: text(100).optional(),
+    items_done: z.number().int().nonnegative().optional(),
+    items_total: z.number().int().nonnegative().optional(),
+    percent: num.optional(),
+    progress_percent: num.optional(),
+    elapsed_s: num.optional(),
+    elapsed_time: num.optional(),
+    last_item: z.unknown().optional(),
+    success: z.boolean().optional(),
+    reason: text(500).nullable().optional(),
+  }),
+);
 export type JobPayload = z.infer<typeof JobPayload>;
 
-export const ScanPayload = z.looseObject({
-  ...base,
-  code: text(512).min(1).optional(),
-  /** Legacy names of `code`. */
-  qr_data: text(512).min(1).optional(),
-  qr: text(512).min(1).optional(),
-  kind: z.enum(['qr', 'rfid', 'barcode']).optional(),
-  station_name: text(100).optional(),
-  action: text(100).optional(),
-});
+export const ScanPayload = bounded(
+  z.looseObject({
+    ...base,
+    code: text(512).min(1).optional(),
+    /** Legacy names of `code`. */
+    qr_data: text(512).min(1).optional(),
+    qr: text(512).min(1).optional(),
+    kind: z.enum(['qr', 'rfid', 'barcode']).optional(),
+    station_name: text(100).optional(),
+    action: text(100).optional(),
+  }),
+);
 export type ScanPayload = z.infer<typeof ScanPayload>;
 
-export const VisionPayload = z.looseObject({
-  ...base,
-  detection: z.boolean().optional(),
-  label: text(100).nullable().optional(),
-  confidence: num.nullable().optional(),
-  bbox: z.array(num).max(4).nullable().optional(),
-  center_x: num.nullable().optional(),
-  frame_width: num.nullable().optional(),
-  state: text(64).optional(),
-  is_locked: z.boolean().optional(),
-  navigation_command: text(64).nullable().optional(),
-  error: text(500).nullable().optional(),
-});
+export const VisionPayload = bounded(
+  z.looseObject({
+    ...base,
+    detection: z.boolean().optional(),
+    label: text(100).nullable().optional(),
+    confidence: num.nullable().optional(),
+    bbox: z.array(num).max(4).nullable().optional(),
+    center_x: num.nullable().optional(),
+    frame_width: num.nullable().optional(),
+    state: text(64).optional(),
+    is_locked: z.boolean().optional(),
+    navigation_command: text(64).nullable().optional(),
+    error: text(500).nullable().optional(),
+  }),
+);
 export type VisionPayload = z.infer<typeof VisionPayload>;
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
-export const LogPayload = z.looseObject({
-  ...base,
-  /** Case-insensitive; `warn` means `warning`. */
-  level: text(16),
-  message: text(8192),
-  source: text(100).optional(),
-});
+export const LogPayload = bounded(
+  z.looseObject({
+    ...base,
+    /** Case-insensitive; `warn` means `warning`. */
+    level: text(16),
+    message: text(8192),
+    source: text(100).optional(),
+  }),
+);
 export type LogPayload = z.infer<typeof LogPayload>;
 
-export const CommandResponsePayload = z.looseObject({
-  ...base,
-  command_id: text(64).min(1),
-  /** `accepted` first, then `succeeded` or `failed`; the legacy client sends only `success`. */
-  status: z.enum(['accepted', 'succeeded', 'failed']).optional(),
-  success: z.boolean().optional(),
-  message: text(2000).optional(),
-  result: z.unknown().optional(),
-});
+export const CommandResponsePayload = bounded(
+  z.looseObject({
+    ...base,
+    command_id: text(64).min(1),
+    /** `accepted` first, then `succeeded` or `failed`; the legacy client sends only `success`. */
+    status: z.enum(['accepted', 'succeeded', 'failed']).optional(),
+    success: z.boolean().optional(),
+    message: text(2000).optional(),
+    result: z.unknown().optional(),
+  }),
+);
 export type CommandResponsePayload = z.infer<typeof CommandResponsePayload>;
 
 /** Server → robot. */
@@ -222,13 +262,15 @@ export const COMMAND_TYPES = [
 export const CommandType = z.enum(COMMAND_TYPES);
 export type CommandType = z.infer<typeof CommandType>;
 
-export const CommandPayload = z.object({
-  command_id: text(64).min(1),
-  type: CommandType,
-  params: z.record(z.string(), z.unknown()).default({}),
-  ts: z.number(),
-  timeout_s: z.number().positive().max(3600).optional(),
-});
+export const CommandPayload = bounded(
+  z.object({
+    command_id: text(64).min(1),
+    type: CommandType,
+    params: z.record(z.string(), z.unknown()).default({}),
+    ts: z.number(),
+    timeout_s: z.number().positive().max(3600).optional(),
+  }),
+);
 export type CommandPayload = z.infer<typeof CommandPayload>;
 
 export const BroadcastPayload = z.object({

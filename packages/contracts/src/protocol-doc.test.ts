@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { normalize } from '../../server/src/ingest/normalize';
+import { INGEST_DROP_REASONS, INGEST_REJECT_REASONS } from './errors';
+import { MAX_URL_LENGTH } from './http-url';
+import { MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_WIDTH } from './json-shape';
 import { BroadcastPayload, CHANNEL_SCHEMAS, CommandPayload, MAX_PAYLOAD_BYTES } from './payloads';
 import { decodeTopic, isValidRobotId, ROBOT_CHANNELS, type RobotChannel, topics } from './topics';
 
@@ -160,5 +163,24 @@ describe('docs/protocol.md examples', () => {
       return decoded.ok && decoded.layout === 'legacy';
     });
     expect(legacy.length).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe('docs/protocol.md limits and reasons', () => {
+  /** Thousands are written with a thin space in the doc: 4 096. */
+  const written = (n: number) => n.toLocaleString('en-US').replaceAll(',', ' ');
+
+  it('gives every rejection and drop reason a row of its own', () => {
+    const rows = new Set([...doc.matchAll(/^\| `([a-z_]+)` +\|/gm)].map((m) => m[1]));
+    expect([...INGEST_REJECT_REASONS, ...INGEST_DROP_REASONS].filter((r) => !rows.has(r))).toEqual([]);
+  });
+
+  it('states the size, depth, width and URL limits the contracts enforce', () => {
+    const bounds = doc.slice(doc.indexOf('## 3. Payload rules'), doc.indexOf('**Time: `ts`**'));
+    expect(bounds).toContain(`| size (\`MAX_PAYLOAD_BYTES\`) `);
+    expect(bounds).toContain(`| ${written(MAX_PAYLOAD_BYTES)} bytes `);
+    expect(bounds).toContain(`| ${MAX_PAYLOAD_DEPTH}, the payload object itself being level 1`);
+    expect(bounds).toContain(`| ${written(MAX_PAYLOAD_WIDTH)}, anywhere in the payload `);
+    expect(doc).toContain(`with a host, at most ${MAX_URL_LENGTH} characters (\`MAX_URL_LENGTH\`)`);
   });
 });

@@ -86,7 +86,7 @@ export async function startServer(
     cleanups.push(() => store.close());
     phase('telemetry_store_ms');
 
-    const live = new LiveHub();
+    const live = new LiveHub({ logger });
     live.start();
     cleanups.push(async () => live.stop());
 

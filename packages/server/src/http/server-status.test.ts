@@ -6,6 +6,7 @@ const INGEST: IngestStats = {
   messages_accepted: 7,
   messages_rejected: 2,
   rejected: { bad_json: 2 },
+  fields_dropped: { bad_url: 1 },
   ignored_outbound: 0,
   clock_skew_corrected: 0,
   points_received: 9,
@@ -27,7 +28,7 @@ describe('serverMetrics', () => {
     const src = {
       pipeline: { stats } as unknown as IngestPipeline,
       registry: { onlineCount: () => 1, size: 2, pendingCount: 0 },
-      live: { clientCount: 0, counters: { frames_sent: 0, frames_skipped: 0 } },
+      live: { clientCount: 0, counters: { frames_sent: 0, frames_skipped: 0, frames_dropped: 3 } },
     } as unknown as StatusSources;
     const metrics = serverMetrics(src);
 
@@ -35,6 +36,8 @@ describe('serverMetrics', () => {
     expect(stats).toHaveBeenCalledOnce();
     expect(text).toContain('tonypi_ingest_messages_total{result="accepted"} 7');
     expect(text).toContain('tonypi_ingest_rejected_total{reason="bad_json"} 2');
+    expect(text).toContain('tonypi_ingest_fields_dropped_total{reason="bad_url"} 1');
+    expect(text).toContain('tonypi_live_frames_dropped_total 3');
     expect(text).toContain('tonypi_ingest_store_lag_p99_ms 40');
     expect(text).toContain('tonypi_mqtt_packets_refused_total 0');
   });

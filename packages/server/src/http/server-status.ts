@@ -67,6 +67,7 @@ export function healthReport(src: StatusSources): () => Promise<Health> {
         clients: live.clientCount,
         frames_sent: live.counters.frames_sent,
         frames_skipped: live.counters.frames_skipped,
+        frames_dropped: live.counters.frames_dropped,
       },
       ingest,
       warnings: [...src.warnings],
@@ -119,6 +120,14 @@ export function serverMetrics(src: StatusSources): Registry {
       read: () => Object.entries(ingest().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
     },
     {
+      name: 'tonypi_ingest_fields_dropped_total',
+      help: 'Fields left out of accepted MQTT messages by reason',
+      type: 'counter',
+      labelNames: ['reason'],
+      read: () =>
+        Object.entries(ingest().fields_dropped).map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    {
       name: 'tonypi_ingest_points_stored_total',
       help: 'Telemetry points written',
       type: 'counter',
@@ -166,6 +175,12 @@ export function serverMetrics(src: StatusSources): Registry {
       help: 'Live frames skipped for slow clients',
       type: 'counter',
       read: () => live.counters.frames_skipped,
+    },
+    {
+      name: 'tonypi_live_frames_dropped_total',
+      help: 'Live frames dropped because they could not be serialised',
+      type: 'counter',
+      read: () => live.counters.frames_dropped,
     },
     {
       name: 'tonypi_mqtt_clients',

@@ -1,4 +1,4 @@
-import type { IngestRejectReason, TelemetryPoint } from '@tonypi/contracts';
+import type { IngestDropReason, IngestRejectReason, TelemetryPoint } from '@tonypi/contracts';
 import type { IngestRole } from '../broker/message-bus';
 import type { LiveHub } from '../live/live-hub';
 import type { Logger } from '../logger';
@@ -34,6 +34,8 @@ export interface IngestStats {
   messages_accepted: number;
   messages_rejected: number;
   rejected: Record<string, number>;
+  /** Fields left out of accepted messages, by reason (`INGEST_DROP_REASONS`). */
+  fields_dropped: Record<string, number>;
   ignored_outbound: number;
   clock_skew_corrected: number;
   points_received: number;
@@ -69,6 +71,7 @@ export class IngestPipeline {
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
   private readonly rejections: RejectionLog;
+  private readonly drops: RejectionLog<IngestDropReason>;
   private readonly lag = new LagReservoir(20_000);
   private storeError: string | null = null;
   /** Store-error log lines: when the last one was written, failures since then, and whether one is out. */
@@ -93,6 +96,10 @@ export class IngestPipeline {
     this.flushIntervalMs = opts.flushIntervalMs ?? 100;
     this.maxBatch = opts.maxBatchPoints ?? 50_000;
     this.rejections = new RejectionLog(opts.logger, 10_000);
+    this.drops = new RejectionLog<IngestDropReason>(opts.logger, 10_000, Date.now, {
+      each: 'ingest: field dropped',
+      summary: 'ingest: dropped fields not logged individually',
+    });
   }
 
   start(): void {
@@ -138,6 +145,8 @@ export class IngestPipeline {
       return;
     }
     if (role !== 'store') this.observe(msg, receivedAt);
+    if (msg.dropped && counting)
+      for (const d of msg.dropped) this.drops.note(d.reason, msg.robot_id, d.detail, topic);
     if (role !== 'observe') this.enqueue(msg, topic);
   };
 
@@ -296,12 +305,14 @@ export class IngestPipeline {
       this.storeErrorsNotLogged = 0;
     }
     this.rejections.flushSummary();
+    this.drops.flushSummary();
   }
 
   stats(): IngestStats {
     return {
       ...this.counters,
       rejected: this.rejections.counts(),
+      fields_dropped: this.drops.counts(),
       store_ok: this.storeError === null,
       store_error: this.storeError,
       queue_points: this.pending.length,

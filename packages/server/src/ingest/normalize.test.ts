@@ -1,4 +1,4 @@
-import { MAX_PAYLOAD_BYTES } from '@tonypi/contracts';
+import { MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_WIDTH, ROBOT_CHANNELS } from '@tonypi/contracts';
 import { describe, expect, it } from 'vitest';
 import { MAX_FIELDS_PER_MESSAGE, type NormalizeResult, normalize } from './normalize';
 
@@ -400,5 +400,149 @@ describe('normalize: what each bad input gets', () => {
   it('rejects a legacy sensor_type that is not a field name', () => {
     expect(reason(run('tonypi/sensors/r1', { sensor_type: 'a b;c', value: 1 }))).toBe('invalid_payload');
     expect(reason(run('tonypi/sensors/r1', { sensor_type: 'co2', value: 'lots' }))).toBe('invalid_payload');
+  });
+});
+
+describe('normalize: the shape limits on every payload', () => {
+  const reason = (r: NormalizeResult) => (r.ok ? 'accepted' : r.reason);
+  /** `{"k": [[…[]…]]}`: the payload object is level 1, so arrays reach level depth. */
+  const nestedUnder = (key: string, depth: number, extra = '') =>
+    `{${extra}"${key}":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+  it(`accepts nesting down to ${MAX_PAYLOAD_DEPTH} levels and rejects one more as too_deep, on every channel`, () => {
+    const required: Partial<Record<string, string>> = {
+      job: '"status":"working",',
+      log: '"level":"info","message":"m",',
+      scan: '"code":"QR1",',
+      'command/response': '"command_id":"c1",',
+      status: '"status":"online",',
+      servos: '"servos":[],',
+    };
+    for (const channel of ROBOT_CHANNELS) {
+      const topic = `tonypi/r1/${channel}`;
+      const extra = required[channel] ?? '';
+      // Numeric channels need a number to accept the message at all.
+      const withNumber =
+        extra === '' && channel !== 'telemetry' ? '"cpu_percent":1,"x_m":1,"y_m":1,"percent":1,' : extra;
+      const body = channel === 'telemetry' ? '"system":{"cpu_percent":1},' : withNumber;
+      expect(reason(run(topic, nestedUnder('junk', MAX_PAYLOAD_DEPTH, body))), channel).toBe('accepted');
+      const deep = run(topic, nestedUnder('junk', MAX_PAYLOAD_DEPTH + 1, body));
+      expect(deep, channel).toMatchObject({
+        ok: false,
+        reason: 'too_deep',
+        robot_id: 'r1',
+        detail: `junk: objects and arrays nested deeper than ${MAX_PAYLOAD_DEPTH} levels`,
+      });
+    }
+  });
+
+  it('rejects the 5,000-level array that used to crash the live stream, without overflowing its own stack', () => {
+    for (const channel of ['job', 'vision']) {
+      const payload = `{"status":"working","last_item":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+      expect(reason(run(`tonypi/r1/${channel}`, payload))).toBe('too_deep');
+    }
+    // The deepest a 64 KiB payload can nest: JSON.parse survives it, so must the check.
+    const levels = (MAX_PAYLOAD_BYTES - 16) / 2;
+    const deepest = `{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`;
+    expect(deepest.length).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+    expect(reason(run('tonypi/r1/job', deepest))).toBe('too_deep');
+    const objects = `{"a":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
+    expect(reason(run('tonypi/r1/vision', objects))).toBe('too_deep');
+  });
+
+  it('checks the shape right after parsing: before the robot in the payload and the fields', () => {
+    const deepAndWrong = `{"robot_id":"r2","status":42,"a":${'['.repeat(40)}${']'.repeat(40)}}`;
+    expect(reason(run('tonypi/r1/job', deepAndWrong))).toBe('too_deep');
+    expect(reason(run('tonypi/battery', `{"a":${'['.repeat(40)}${']'.repeat(40)}}`))).toBe('too_deep');
+    // Parsing comes first: JSON that is broken or not an object keeps its own reason, however deep.
+    expect(reason(run('tonypi/r1/job', `{"a":${'['.repeat(40)}`))).toBe('bad_json');
+    expect(reason(run('tonypi/r1/job', `${'['.repeat(40)}${']'.repeat(40)}`))).toBe('not_an_object');
+  });
+
+  it(`rejects an array of more than ${MAX_PAYLOAD_WIDTH} elements or an object of more keys as too_wide`, () => {
+    const history = (n: number) => ({ status: 'working', history: Array.from({ length: n }, () => 0) });
+    expect(reason(run('tonypi/r1/job', history(MAX_PAYLOAD_WIDTH)))).toBe('accepted');
+    expect(run('tonypi/r1/job', history(MAX_PAYLOAD_WIDTH + 1))).toMatchObject({
+      ok: false,
+      reason: 'too_wide',
+      detail: `history: an array of ${MAX_PAYLOAD_WIDTH + 1} elements (at most ${MAX_PAYLOAD_WIDTH})`,
+    });
+    const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 0]));
+    expect(reason(run('tonypi/r1/vision', { detection: true, extra: keys(MAX_PAYLOAD_WIDTH) }))).toBe(
+      'accepted',
+    );
+    expect(run('tonypi/r1/vision', { detection: true, extra: keys(MAX_PAYLOAD_WIDTH + 1) })).toMatchObject({
+      reason: 'too_wide',
+      detail: `extra: an object with more than ${MAX_PAYLOAD_WIDTH} keys`,
+    });
+    // The payload object itself counts too (here on a numeric channel, before its field limit).
+    expect(run('tonypi/r1/system', keys(MAX_PAYLOAD_WIDTH + 1))).toMatchObject({
+      reason: 'too_wide',
+      detail: `an object with more than ${MAX_PAYLOAD_WIDTH} keys`,
+    });
+  });
+});
+
+describe('normalize: the camera URL a robot reports', () => {
+  const status = (camera_url: unknown) =>
+    run('tonypi/r2/status', { ts: NOW, status: 'online', ip_address: '10.0.0.7', camera_url });
+
+  it('keeps an http or https URL with a host, normalised', () => {
+    expect(ok(status('http://10.0.0.7:8081/?action=stream')).status?.camera_url).toBe(
+      'http://10.0.0.7:8081/?action=stream',
+    );
+    expect(ok(status('HTTPS://Cam.Example:443/live')).status?.camera_url).toBe('https://cam.example/live');
+    expect(ok(status('http://10.0.0.7:8081')).dropped).toBeUndefined();
+  });
+
+  it.each([
+    ['javascript:', 'javascript:alert(document.cookie)'],
+    ['javascript: behind whitespace', '  javascript:alert(1)'],
+    ['javascript: split by a tab', 'java\tscript:alert(1)'],
+    ['data:', 'data:text/html,<script>alert(1)</script>'],
+    ['file:', 'file:///etc/passwd'],
+    ['vbscript:', 'vbscript:msgbox(1)'],
+    ['ftp:', 'ftp://10.0.0.7/stream'],
+    ['a relative path', '/?action=stream'],
+    ['no scheme', '10.0.0.7:8081/?action=stream'],
+    ['no host', 'http:///?action=stream'],
+    ['over 255 characters', `http://10.0.0.7/${'a'.repeat(250)}`],
+    ['a number', 8081],
+    ['an object', { href: 'http://10.0.0.7' }],
+  ])('drops %s, counted as bad_url, and keeps the rest of the status', (_what, url) => {
+    const m = ok(status(url));
+    expect(m.status).toEqual({
+      status: 'online',
+      ip_address: '10.0.0.7',
+      camera_url: undefined,
+      reason: undefined,
+    });
+    expect(m.dropped).toEqual([
+      {
+        field: 'camera_url',
+        reason: 'bad_url',
+        detail: expect.stringContaining('camera_url: not an http(s) URL'),
+      },
+    ]);
+  });
+
+  it('takes a null camera URL as absent', () => {
+    const m = ok(status(null));
+    expect(m.status?.camera_url).toBeUndefined();
+    expect(m.dropped).toBeUndefined();
+  });
+
+  it('drops a bad URL on the legacy status topic too', () => {
+    const m = ok(
+      run('tonypi/status/r3', {
+        robot_id: 'r3',
+        status: 'online',
+        camera_url: 'javascript:alert(1)',
+        system_info: { cpu_percent: 12 },
+      }),
+    );
+    expect(m.status?.camera_url).toBeUndefined();
+    expect(m.dropped?.map((d) => d.reason)).toEqual(['bad_url']);
+    expect(m.points[0]?.fields).toEqual({ cpu_percent: 12 });
   });
 });

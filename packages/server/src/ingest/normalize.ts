@@ -5,10 +5,14 @@ import {
   FIELD_ALIASES,
   FIELD_NAME_RE,
   type FieldTarget,
+  httpUrl,
+  type IngestDropReason,
   type IngestRejectReason,
   isValidRobotId,
+  jsonShapeProblem,
   MAX_ABS_VALUE,
   MAX_PAYLOAD_BYTES,
+  MAX_URL_LENGTH,
   META_KEYS,
   type MeasurementName,
   type RobotChannel,
@@ -22,7 +26,9 @@ import {
  * Pure and synchronous (the caller owns time and I/O). High-rate numeric channels are checked
  * by hand with the alias tables: a zod parse per 50k messages/s would be the pipeline's biggest
  * cost. The low-rate structured channels (status, job, log, scan, vision, command response) go
- * through their zod schemas from `contracts`.
+ * through their zod schemas from `contracts`. Every payload is first checked for nesting and
+ * width (`jsonShapeProblem`): whatever the channel, nothing deeper than MAX_PAYLOAD_DEPTH gets
+ * past this function, so nothing downstream (live frames, logs) can overflow its stack on it.
  */
 
 export interface StatusUpdate {
@@ -39,6 +45,13 @@ export type RobotEvent =
   | { type: 'vision'; data: Record<string, unknown> }
   | { type: 'command_response'; data: Record<string, unknown> };
 
+/** A field left out of an accepted message: the rest of the message goes through. */
+export interface DroppedField {
+  field: string;
+  reason: IngestDropReason;
+  detail: string;
+}
+
 export interface NormalizedMessage {
   robot_id: string;
   channel: RobotChannel;
@@ -51,6 +64,7 @@ export interface NormalizedMessage {
   status?: StatusUpdate;
   location?: { x: number; y: number; z: number; heading?: number };
   event?: RobotEvent;
+  dropped?: DroppedField[];
 }
 
 export type NormalizeResult =
@@ -106,6 +120,8 @@ export function normalize(topic: string, payload: Buffer, opts: NormalizeOptions
     };
   }
   const obj = body as Record<string, unknown>;
+  const shape = jsonShapeProblem(obj);
+  if (shape) return { ok: false, reason: shape.reason, detail: shape.detail, robot_id: robotHint };
 
   let robot_id = decoded.robot_id;
   const claimed = obj.robot_id ?? undefined;
@@ -210,11 +226,28 @@ const CHANNEL_DECODERS: Record<RobotChannel, Decoder> = {
     setLocation(out);
   },
   status: (obj, out) => {
-    const s = parseWith('status', obj);
+    // A bad camera URL must not cost the robot its status: it is dropped (counted), not fatal.
+    const rawUrl = obj.camera_url;
+    let camera_url: string | undefined;
+    if (rawUrl !== undefined && rawUrl !== null) {
+      camera_url = httpUrl(rawUrl);
+      if (camera_url === undefined) {
+        out.dropped = [
+          {
+            field: 'camera_url',
+            reason: 'bad_url',
+            detail: `camera_url: not an http(s) URL with a host of at most ${MAX_URL_LENGTH} characters: ${
+              typeof rawUrl === 'string' ? truncate(JSON.stringify(rawUrl)) : typeof rawUrl
+            }`,
+          },
+        ];
+      }
+    }
+    const s = parseWith('status', rawUrl === undefined ? obj : { ...obj, camera_url: undefined });
     out.status = {
       status: s.status ?? (s.emergency_stopped === true ? 'emergency_stopped' : undefined),
       ip_address: s.ip_address,
-      camera_url: s.camera_url,
+      camera_url,
       reason: s.emergency_reason,
     };
     // The seed's `{cpu, memory, temp}` status and the legacy client's system_info carry system numbers.

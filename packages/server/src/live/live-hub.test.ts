@@ -1,4 +1,5 @@
 import type { LiveChannel, TelemetryPoint } from '@tonypi/contracts';
+import { type Logger, pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { LiveHub, type LiveSocket } from './live-hub';
 
@@ -353,6 +354,87 @@ describe('LiveHub', () => {
         },
         { type: 'pong', id: 'p1', ts: T0 },
       ]);
+    });
+  });
+
+  describe('a frame that cannot be serialised', () => {
+    /** Built in memory, past the ingest's depth check: JSON.stringify's recursion overflows on it. */
+    function tooDeepForStringify(levels = 100_000): unknown {
+      let v: unknown = [];
+      for (let i = 0; i < levels; i++) v = [v];
+      return v;
+    }
+
+    function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+      const lines: Array<Record<string, unknown>> = [];
+      const logger = pino(
+        { level: 'debug' },
+        { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+      );
+      return { logger, lines };
+    }
+
+    it('is dropped and counted, and the other frames and clients carry on', () => {
+      const { logger, lines } = capturingLogger();
+      let clock = T0;
+      const hub = new LiveHub({ softBufferBytes: SOFT, hardBufferBytes: HARD, logger, now: () => clock });
+      const a = new FakeSocket();
+      const b = new FakeSocket();
+      hub.subscribe(hub.add(a), ['*'], ['job', 'vision']);
+      hub.subscribe(hub.add(b), ['r1'], ['job']);
+
+      expect(() =>
+        hub.event('job', { robot_id: 'r1', ts: T0, data: { last_item: tooDeepForStringify() } }),
+      ).not.toThrow();
+      hub.event('vision', { robot_id: 'r1', ts: T0, data: { big: BigInt(1) } as Record<string, unknown> });
+      hub.event('job', { robot_id: 'r1', ts: T0, data: { status: 'working' } });
+
+      expect(hub.counters.frames_dropped).toBe(2);
+      expect(a.frames()).toEqual([{ type: 'job', robot_id: 'r1', ts: T0, data: { status: 'working' } }]);
+      expect(b.frames()).toEqual([{ type: 'job', robot_id: 'r1', ts: T0, data: { status: 'working' } }]);
+
+      // Logged at once, then at most once per 10 s with the number not logged in between.
+      const dropped = () => lines.filter((l) => l.msg === 'live: frame dropped, it cannot be serialised');
+      expect(dropped()).toHaveLength(1);
+      expect(dropped()[0]).toMatchObject({ level: 50, type: 'job', robot_id: 'r1', suppressed: 0 });
+      clock += 10_000;
+      hub.event('job', { robot_id: 'r1', ts: T0, data: { n: BigInt(2) } as Record<string, unknown> });
+      expect(dropped()).toHaveLength(2);
+      expect(dropped()[1]).toMatchObject({ suppressed: 1 });
+      expect(hub.counters.frames_dropped).toBe(3);
+    });
+
+    it('as a reply is dropped and counted, and the client keeps its connection', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect(['*'], ['status']);
+      hub.reply(client, 'error', { code: 'x', message: BigInt(3) as unknown as string });
+      hub.reply(client, 'pong', { id: 'p1', ts: T0 });
+      expect(hub.counters.frames_dropped).toBe(1);
+      expect(socket.frames()).toEqual([{ type: 'pong', id: 'p1', ts: T0 }]);
+      expect(socket.closed).toBeUndefined();
+    });
+
+    it('as telemetry drops that series only; the others of the same flush are sent', () => {
+      const { hub, connect } = setup();
+      const { socket } = connect();
+      hub.telemetry({
+        measurement: 'battery',
+        robot_id: 'r1',
+        ts: T0,
+        fields: { percent: BigInt(1) as unknown as number },
+      });
+      hub.telemetry(battery('r2', 50));
+      hub.flush();
+      hub.flush();
+      expect(hub.counters.frames_dropped).toBe(1);
+      expect(socket.framesOf('telemetry').map((f) => f.robot_id)).toEqual(['r2']);
+    });
+
+    it('does not have to be serialised while no client wants it (a socket still authenticating)', () => {
+      const hub = new LiveHub();
+      hub.add(new FakeSocket());
+      hub.event('job', { robot_id: 'r1', ts: T0, data: { last_item: tooDeepForStringify() } });
+      expect(hub.counters).toMatchObject({ frames_sent: 0, frames_dropped: 0 });
     });
   });
 });

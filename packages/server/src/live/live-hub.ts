@@ -6,6 +6,7 @@ import {
   type LiveServerEvents,
   type TelemetryPoint,
 } from '@tonypi/contracts';
+import type { Logger } from '../logger';
 
 /** What the hub needs of a socket (the `ws` WebSocket fits). */
 export interface LiveSocket {
@@ -20,6 +21,8 @@ export interface LiveHubOptions {
   /** Above this a client that cannot keep up even with events is disconnected (never an unbounded buffer). */
   hardBufferBytes?: number;
   now?: () => number;
+  /** Where a frame that cannot be serialised is reported (at most once per DROP_LOG_INTERVAL_MS). */
+  logger?: Logger;
 }
 
 interface Client {
@@ -36,6 +39,9 @@ interface Pending {
   /** Serialised once at flush time, shared by every client. */
   frame?: string;
 }
+
+/** A frame that cannot be serialised is logged at most once per this interval (with the count since). */
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 /** Robots one client may follow by name (beyond that, `*`). */
 export const MAX_ROBOTS_PER_CLIENT = 1000;
@@ -57,11 +63,18 @@ export class LiveHub {
   private tick = 0;
   private readonly soft: number;
   private readonly hard: number;
-  readonly counters = { frames_sent: 0, frames_skipped: 0, clients_dropped: 0 };
+  private readonly now: () => number;
+  private readonly logger: Logger | undefined;
+  private dropLoggedAt = Number.NEGATIVE_INFINITY;
+  private dropsNotLogged = 0;
+  /** `frames_dropped`: frames that could not be serialised, so no client got them. */
+  readonly counters = { frames_sent: 0, frames_skipped: 0, frames_dropped: 0, clients_dropped: 0 };
 
   constructor(opts: LiveHubOptions = {}) {
     this.soft = opts.softBufferBytes ?? 512 * 1024;
     this.hard = opts.hardBufferBytes ?? 8 * 1024 * 1024;
+    this.now = opts.now ?? Date.now;
+    this.logger = opts.logger;
   }
 
   start(): void {
@@ -131,22 +144,26 @@ export class LiveHub {
     target.set(key, { point });
   }
 
-  /** Sent at once to every subscribed client; never dropped. */
+  /** Sent at once to every subscribed client; never dropped (unless it cannot be serialised at all). */
   event<K extends Exclude<LiveEventType, 'telemetry'>>(type: K, body: LiveServerEvents[K]): void {
     if (this.clients.size === 0) return;
     const channel = LIVE_EVENT_CHANNEL[type];
     const robot = (body as { robot_id?: string }).robot_id;
-    const frame = frameOf(type, body);
+    // Serialised once, for the first client that wants it: none may want it (sockets still authenticating).
+    let frame: string | undefined;
     for (const client of this.clients) {
       if (channel && !client.channels.has(channel)) continue;
       if (robot && client.robots && !client.robots.has(robot)) continue;
+      frame ??= this.serialise(type, body);
+      if (frame === undefined) return;
       this.sendEvent(client, frame);
     }
   }
 
   /** Sends directly to one client (replies to its own messages). */
   reply<K extends LiveEventType>(client: Client, type: K, body: LiveServerEvents[K]): void {
-    this.sendEvent(client, frameOf(type, body));
+    const frame = this.serialise(type, body);
+    if (frame !== undefined) this.sendEvent(client, frame);
   }
 
   flush(): void {
@@ -167,9 +184,13 @@ export class LiveHub {
         this.counters.frames_skipped += skipped;
         continue;
       }
-      for (const p of pending.values()) {
+      for (const [key, p] of pending) {
         if (client.robots && !client.robots.has(p.point.robot_id)) continue;
-        p.frame ??= frameOf('telemetry', telemetryBody(p.point));
+        p.frame ??= this.serialise('telemetry', telemetryBody(p.point));
+        if (p.frame === undefined) {
+          pending.delete(key);
+          continue;
+        }
         client.socket.send(p.frame);
         client.framesSent++;
         this.counters.frames_sent++;
@@ -189,6 +210,38 @@ export class LiveHub {
     client.framesSent++;
     this.counters.frames_sent++;
   }
+
+  /**
+   * The frame's JSON, or undefined when it cannot be serialised (a value too deep for
+   * JSON.stringify's recursion, a BigInt, a cycle): the frame is dropped, counted and logged at a
+   * bounded rate, and every other frame and client carries on. This runs on the broker's delivery
+   * path, where a throw would stop the server.
+   */
+  private serialise<K extends LiveEventType>(type: K, body: LiveServerEvents[K]): string | undefined {
+    try {
+      return JSON.stringify({ type, ...body });
+    } catch (err) {
+      this.counters.frames_dropped++;
+      const now = this.now();
+      if (now - this.dropLoggedAt < DROP_LOG_INTERVAL_MS) {
+        this.dropsNotLogged++;
+        return undefined;
+      }
+      const robot_id = (body as { robot_id?: unknown }).robot_id;
+      this.logger?.error(
+        {
+          type,
+          robot_id,
+          err: err instanceof Error ? err.message : String(err),
+          suppressed: this.dropsNotLogged,
+        },
+        'live: frame dropped, it cannot be serialised',
+      );
+      this.dropLoggedAt = now;
+      this.dropsNotLogged = 0;
+      return undefined;
+    }
+  }
 }
 
 export type LiveClient = ReturnType<LiveHub['add']>;
@@ -207,8 +260,4 @@ function telemetryBody(p: TelemetryPoint): LiveServerEvents['telemetry'] {
   };
   if (p.tags) body.tags = p.tags as Record<string, string>;
   return body;
-}
-
-function frameOf<K extends LiveEventType>(type: K, body: LiveServerEvents[K]): string {
-  return JSON.stringify({ type, ...body });
 }

@@ -1,10 +1,11 @@
-import type {
-  IngestRejectReason,
-  LiveServerEvents,
-  MeasurementName,
-  RobotRegistration,
-  RobotStatus,
-  TopicLayout,
+import {
+  type IngestRejectReason,
+  type LiveServerEvents,
+  type MeasurementName,
+  type RobotRegistration,
+  type RobotStatus,
+  servableUrl,
+  type TopicLayout,
 } from '@tonypi/contracts';
 import type { NormalizedMessage } from '../ingest/normalize';
 import type { Logger } from '../logger';
@@ -123,7 +124,8 @@ export class RobotRegistry {
         last_seen: row.last_seen ? row.last_seen.getTime() : null,
         protocol: row.protocol === 'legacy' ? 'legacy' : 'canonical',
         ip_address: row.ip_address ?? undefined,
-        camera_url: row.camera_url ?? undefined,
+        // Rows written before camera URLs were checked may hold a `javascript:` one: never served.
+        camera_url: servableUrl(row.camera_url) ?? undefined,
         location: row.location ?? undefined,
         registration: row.registration,
         talking_since: null,

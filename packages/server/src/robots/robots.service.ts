@@ -1,4 +1,4 @@
-import type { Robot, RobotLatest, RobotListQuery } from '@tonypi/contracts';
+import { type Robot, type RobotLatest, type RobotListQuery, servableUrl } from '@tonypi/contracts';
 import type { z } from 'zod';
 import { robotNotFound } from '../http/api-error';
 import type { TelemetryStore } from '../telemetry/telemetry-store';
@@ -67,7 +67,7 @@ export class RobotsService {
       registration: runtime?.registration ?? row.registration,
       protocol: runtime?.protocol ?? row.protocol,
       ip_address: runtime?.ip_address ?? row.ip_address,
-      camera_url: runtime?.camera_url ?? row.camera_url,
+      camera_url: servableUrl(runtime?.camera_url ?? row.camera_url),
       location: runtime?.location ?? row.location,
       last_seen: lastSeen === null ? null : new Date(lastSeen).toISOString(),
       first_seen: row.first_seen ? row.first_seen.toISOString() : null,
