@@ -60,6 +60,7 @@ export interface SessionsOptions {
 /** The one place that decides whether a session token counts, now and later. */
 export class Sessions {
   private readonly checks: SessionCheck[] = [];
+  private readonly watchers = new Set<() => void>();
   private readonly now: () => number;
 
   constructor(private readonly opts: SessionsOptions) {
@@ -69,6 +70,20 @@ export class Sessions {
   /** Adds a condition every session must keep meeting (see SessionCheck). */
   addCheck(check: SessionCheck): void {
     this.checks.push(check);
+  }
+
+  /**
+   * Asks every holder of a long-lived session (open live-stream sockets) to check it again now:
+   * call after anything a SessionCheck looks at has changed (a logout, a disabled user).
+   */
+  recheckAll(): void {
+    for (const watcher of this.watchers) watcher();
+  }
+
+  /** Called on recheckAll(); returns the function that stops watching. */
+  watch(onRecheck: () => void): () => void {
+    this.watchers.add(onRecheck);
+    return () => this.watchers.delete(onRecheck);
   }
 
   /** Signature, shape, lifetime and every check; throws SessionRefused. */
