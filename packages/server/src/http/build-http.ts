@@ -97,7 +97,11 @@ export async function buildHttp(deps: HttpDeps) {
 
   await app.register(
     async (api) => {
-      await api.register(authRoutes, { users: deps.users, sessionTtlS: deps.sessionTtlS });
+      await api.register(authRoutes, {
+        users: deps.users,
+        sessionTtlS: deps.sessionTtlS,
+        secret: deps.jwtSecret,
+      });
       await api.register(healthRoutes, { health: deps.health });
       await api.register(robotsRoutes, { robots: deps.robots });
       await api.register(telemetryRoutes, { telemetry: deps.telemetry });
