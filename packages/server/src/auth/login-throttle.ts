@@ -163,7 +163,10 @@ export class LoginThrottle {
   }
 
   failed(a: LoginAttempt): void {
-    if (a.trustedDevice) return this.devices.fail(a.trustedDevice);
+    if (a.trustedDevice) {
+      this.devices.fail(a.trustedDevice);
+      return;
+    }
     this.addresses.fail(addressKey(a.address));
     this.accounts.fail(accountKey(a));
   }
@@ -173,8 +176,8 @@ export class LoginThrottle {
    * account must not buy fresh guesses at others'.
    */
   succeeded(a: LoginAttempt): void {
-    if (a.trustedDevice) return this.devices.reset(a.trustedDevice);
-    this.accounts.reset(accountKey(a));
+    if (a.trustedDevice) this.devices.reset(a.trustedDevice);
+    else this.accounts.reset(accountKey(a));
   }
 }
 
