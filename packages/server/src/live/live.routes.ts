@@ -42,7 +42,9 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
           'Authenticate with `Authorization: Bearer <token>` on the upgrade, or send `{"type":"auth","token":…}` ' +
           'first (within 5 s). Then `{"type":"subscribe","robots":["*"],"channels":["telemetry","status"]}`. ' +
           'Telemetry is latest-value at 10 Hz per robot and series (location 20 Hz); status, log, job, scan ' +
-          'and vision events are never dropped. Permission: live:read.',
+          'and vision events are never dropped. When the session expires the socket gets an `error` frame ' +
+          '(code `unauthorized`) and is closed with code 4401; send a new `auth` message before then to renew. ' +
+          'Permission: live:read.',
       },
     },
     async (socket, req) => {
