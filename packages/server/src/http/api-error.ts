@@ -1,4 +1,4 @@
-import { STATUS_CODES as HTTP_STATUS_TEXT } from 'node:http';
+import { STATUS_CODES as HTTP_STATUS_TEXT, maxHeaderSize } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ApiErrorBody, ErrorCode } from '@tonypi/contracts';
 import type { FastifyError, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
@@ -52,6 +52,9 @@ const envelope = (code: ErrorCode, message: string, details?: unknown): ApiError
 
 export function errorHandler(logger: Logger) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    // The envelope is sent as it is: a route's response schema for this status (health declares
+    // 503 as a health report) must not turn a refusal into a serialisation failure.
+    reply.serializer(JSON.stringify).type('application/json; charset=utf-8');
     if (err instanceof ApiError) {
       return reply
         .status(err.statusCode)
@@ -99,8 +102,7 @@ export function clientErrorHandler(logger: Logger) {
     let message = 'The request is not valid HTTP';
     if (err.code === 'HPE_HEADER_OVERFLOW') {
       status = 431;
-      message =
-        'The request line and headers are too large (at most 16 KiB together): shorten the URL or headers';
+      message = `The request line and headers are too large (at most ${Math.round(maxHeaderSize / 1024)} KiB together): shorten the URL or headers`;
     } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       status = 408;
       message = 'The request took too long to arrive';
