@@ -199,6 +199,10 @@ function offsetMinutes(zone: string | undefined): number | undefined {
   return (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes);
 }
 
+const TIME_FORMATS =
+  'ISO-8601 date or date-time (UTC unless it has an offset), epoch milliseconds, or a duration back ' +
+  'from now (15m, 6h, 7d); between 1970-01-01 and 9999-12-31';
+
 const timeParam = z
   .string()
   .max(40)
@@ -210,9 +214,7 @@ const timeParam = z
     }
     return parsed;
   })
-  .describe(
-    'ISO-8601 date-time (UTC unless it has an offset), epoch milliseconds, or a duration back from now: 15m, 6h, 7d',
-  );
+  .describe(TIME_FORMATS);
 
 /** At most this many fields per telemetry query. */
 export const MAX_QUERY_FIELDS = 50;
@@ -242,8 +244,8 @@ export const TelemetryQuery = z.object({
   field: fieldList
     .optional()
     .describe('Field name(s): repeat the parameter or separate with commas; default all known fields'),
-  from: timeParam.optional().describe('Start (default: 1 hour before `to`)'),
-  to: timeParam.optional().describe('End (default: now)'),
+  from: timeParam.optional().describe(`Start (default: 1 hour before \`to\`). ${TIME_FORMATS}`),
+  to: timeParam.optional().describe(`End (default: now). ${TIME_FORMATS}`),
   points: z.coerce.number().int().min(1).max(10_000).default(500).describe('About how many buckets'),
   servo_id: z.string().max(16).optional().describe('Only this servo (measurement=servos)'),
 });
