@@ -66,11 +66,14 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
       };
       /** Still signed in? Expiry and revocation (Sessions' checks); closes the socket if not. */
       const revalidate = async () => {
-        if (!session || closed) return;
+        const checked = session;
+        if (!checked || closed) return;
         try {
-          await app.sessions.recheck(session);
-          scheduleExpiry();
+          await app.sessions.recheck(checked);
+          if (session === checked) scheduleExpiry();
         } catch (err) {
+          // A session renewed (a new auth message) while the old one was being checked stands.
+          if (session !== checked) return;
           if (err instanceof SessionRefused) refuse(err);
           else req.log.error({ err }, 'live stream: session check failed');
         }
