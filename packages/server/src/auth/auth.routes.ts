@@ -71,11 +71,18 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
       const user = await opts.users.findByUsername(username);
       const ok = await verifyPassword(user?.password_hash ?? decoyHash, password);
       if (!user || !ok || !user.is_active) {
-        throttle.failed(attempt);
-        req.log.info(
-          { username: username.slice(0, 50), trusted: Boolean(attempt.trustedDevice) },
-          'login failed',
-        );
+        const locks = throttle.failed(attempt);
+        const who = { username, address: req.ip, trusted: Boolean(attempt.trustedDevice) };
+        req.log.info(who, 'login failed');
+        // One line per lock, not per refused attempt: a lock holds the next failure back, so these are few.
+        const lockedMs = Math.max(locks.account, locks.address, locks.device);
+        if (lockedMs > 0) {
+          const locked = Object.entries(locks).flatMap(([kind, ms]) => (ms > 0 ? [kind] : []));
+          req.log.warn(
+            { ...who, locked, locked_s: Math.ceil(lockedMs / 1000) },
+            'login locked after repeated failures',
+          );
+        }
         throw new ApiError(401, 'invalid_credentials', 'Wrong username or password');
       }
       throttle.succeeded(attempt);

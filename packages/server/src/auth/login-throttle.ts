@@ -82,19 +82,22 @@ export class FailureCounter {
     return entry ? Math.max(0, entry.lockedUntil - this.now()) : 0;
   }
 
-  fail(key: string): void {
+  /** Counts a failure; returns how long the key is now locked (0: not yet). */
+  fail(key: string): number {
     const { freeFailures, baseMs, maxMs, forgetAfterMs } = this.policy;
     const now = this.now();
     const entry = this.locked.get(key) ?? this.probation.get(key) ?? { count: 0, lockedUntil: 0 };
     entry.count++;
     if (entry.count < freeFailures) {
       this.probation.set(key, entry, now + forgetAfterMs);
-      return;
+      return 0;
     }
     const exponent = Math.min(entry.count - freeFailures, 30);
-    entry.lockedUntil = now + Math.min(maxMs, baseMs * 2 ** exponent);
+    const lockMs = Math.min(maxMs, baseMs * 2 ** exponent);
+    entry.lockedUntil = now + lockMs;
     this.probation.delete(key);
     this.locked.set(key, entry, entry.lockedUntil + forgetAfterMs);
+    return lockMs;
   }
 
   reset(key: string): void {
@@ -162,13 +165,14 @@ export class LoginThrottle {
     );
   }
 
-  failed(a: LoginAttempt): void {
-    if (a.trustedDevice) {
-      this.devices.fail(a.trustedDevice);
-      return;
-    }
-    this.addresses.fail(addressKey(a.address));
-    this.accounts.fail(accountKey(a));
+  /** Counts a failed sign-in; returns the locks it started (ms, 0 = none), for the log. */
+  failed(a: LoginAttempt): { address: number; account: number; device: number } {
+    if (a.trustedDevice) return { address: 0, account: 0, device: this.devices.fail(a.trustedDevice) };
+    return {
+      address: this.addresses.fail(addressKey(a.address)),
+      account: this.accounts.fail(accountKey(a)),
+      device: 0,
+    };
   }
 
   /**
