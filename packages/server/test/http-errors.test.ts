@@ -103,6 +103,7 @@ describe('every refusal is in the {error:{code,message}} envelope', () => {
       'payload_too_large',
     ],
     ['an unknown route', () => t.api('/api/v1/nothing-here'), 404, 'not_found'],
+    ['a plain GET of the WebSocket endpoint', () => t.api('/api/v1/stream'), 426, 'bad_request'],
     [
       'a method the route does not take',
       () => t.api('/api/v1/robots', { method: 'DELETE' }),
@@ -167,8 +168,23 @@ describe('every refusal is in the {error:{code,message}} envelope', () => {
       'bad_request',
     ],
   ];
+  const upgrade = 'GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n';
+  rawCases.push(
+    [
+      'a WebSocket handshake with a bad key',
+      `${upgrade}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: bad\r\n\r\n`,
+      400,
+      'bad_request',
+    ],
+    [
+      'a WebSocket handshake of an unknown version',
+      `${upgrade}Sec-WebSocket-Version: 99\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      400,
+      'bad_request',
+    ],
+  );
   for (const [what, request, status, code] of rawCases) {
-    it(`answers ${what} (refused by Node's HTTP parser) with ${status} ${code}`, async () => {
+    it(`answers ${what} (refused before any route runs) with ${status} ${code}`, async () => {
       const res = await rawHttp(request);
       expect(res.status).toBe(status);
       expect(res.headers).toMatch(/content-type: application\/json/i);

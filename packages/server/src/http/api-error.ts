@@ -33,6 +33,7 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   413: 'payload_too_large',
   414: 'uri_too_long',
   415: 'unsupported_media_type',
+  426: 'bad_request',
   429: 'rate_limited',
   431: 'headers_too_large',
   503: 'service_unavailable',

@@ -3,6 +3,7 @@ import { LiveClientMessage, PROTOCOL_VERSION, roleMay } from '@tonypi/contracts'
 import type { FastifyPluginAsync } from 'fastify';
 import type { RawData } from 'ws';
 import { bearerToken, type Session, type SessionRefusalReason, SessionRefused } from '../auth/sessions';
+import { ApiError } from '../http/api-error';
 import { type LiveHub, MAX_ROBOTS_PER_CLIENT } from './live-hub';
 
 export interface LiveRoutesOptions {
@@ -14,6 +15,8 @@ export interface LiveRoutesOptions {
 
 const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** RFC 6455: the key is 16 random bytes in base64. */
+const WEBSOCKET_KEY_RE = /^[+/0-9A-Za-z]{22}==$/;
 
 /**
  * Close code 4401 (unauthorized) and what the reason says. An `error` frame with code
@@ -35,6 +38,33 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
     {
       websocket: true,
       config: { permission: 'live:read', authInHandler: true },
+      // Refusals before the upgrade, in the API's error envelope (the ws library's own are text/html).
+      onRequest: async (req, reply) => {
+        if (!req.ws) {
+          reply.header('upgrade', 'websocket');
+          throw new ApiError(
+            426,
+            'bad_request',
+            'This is a WebSocket endpoint: connect with a WebSocket client',
+          );
+        }
+        const version = req.headers['sec-websocket-version'];
+        if (version !== '13' && version !== '8') {
+          reply.header('sec-websocket-version', '13, 8');
+          throw new ApiError(
+            400,
+            'bad_request',
+            'Invalid WebSocket handshake: Sec-WebSocket-Version must be 13',
+          );
+        }
+        if (!WEBSOCKET_KEY_RE.test(req.headers['sec-websocket-key'] ?? '')) {
+          throw new ApiError(
+            400,
+            'bad_request',
+            'Invalid WebSocket handshake: Sec-WebSocket-Key is not 16 bytes in base64',
+          );
+        }
+      },
       schema: {
         tags: ['live'],
         summary: 'Live stream (WebSocket)',
