@@ -60,7 +60,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
         username,
         trustedDevice: await trustedDevice(req, username),
       };
-      const waitMs = throttle.retryAfterMs(attempt);
+      const { waitMs, locks } = throttle.begin(attempt);
       if (waitMs > 0) {
         const seconds = Math.ceil(waitMs / 1000);
         reply.header('retry-after', String(seconds));
@@ -71,7 +71,6 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
       const user = await opts.users.findByUsername(username);
       const ok = await verifyPassword(user?.password_hash ?? decoyHash, password);
       if (!user || !ok || !user.is_active) {
-        const locks = throttle.failed(attempt);
         const who = { username, address: req.ip, trusted: Boolean(attempt.trustedDevice) };
         req.log.info(who, 'login failed');
         // One line per lock, not per refused attempt: a lock holds the next failure back, so these are few.

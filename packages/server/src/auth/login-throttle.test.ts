@@ -24,6 +24,25 @@ describe('LoginThrottle', () => {
     ]);
   });
 
+  it('counts an attempt when it begins: of 20 sent at once only 5 are let through', () => {
+    const throttle = new LoginThrottle({ now: clock().now });
+    const begun = Array.from({ length: 20 }, (_, i) =>
+      throttle.begin({ address: `10.9.0.${i}`, username: 'admin' }),
+    );
+    expect(begun.filter((b) => b.waitMs === 0)).toHaveLength(5);
+  });
+
+  it('takes back the attempt of a right password: the address keeps only its real failures', () => {
+    const throttle = new LoginThrottle({ now: clock().now });
+    for (let i = 0; i < 9; i++) throttle.failed({ address: '10.10.0.1', username: `u${i}` });
+    for (let i = 0; i < 3; i++) {
+      const a = { address: '10.10.0.1', username: 'me' };
+      expect(throttle.begin(a).waitMs).toBe(0);
+      throttle.succeeded(a);
+    }
+    expect(throttle.retryAfterMs({ address: '10.10.0.1', username: 'other' })).toBe(0);
+  });
+
   it('treats a username that does not exist exactly like one that does', () => {
     const c = clock();
     const throttle = new LoginThrottle({ now: c.now });

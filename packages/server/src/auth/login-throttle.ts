@@ -104,6 +104,18 @@ export class FailureCounter {
     this.probation.delete(key);
     this.locked.delete(key);
   }
+
+  /** Takes back one failure (an attempt counted up front that turned out right). */
+  forgive(key: string): void {
+    const entry = this.locked.get(key) ?? this.probation.get(key);
+    if (!entry) return;
+    entry.count = Math.max(0, entry.count - 1);
+    if (entry.count < this.policy.freeFailures) {
+      entry.lockedUntil = 0;
+      this.locked.delete(key);
+      this.probation.set(key, entry, this.now() + this.policy.forgetAfterMs);
+    }
+  }
 }
 
 export interface LoginAttempt {
@@ -156,7 +168,18 @@ export class LoginThrottle {
     return this.accounts.size + this.addresses.size + this.devices.size;
   }
 
-  /** Before the password is checked: milliseconds to wait, 0 = go ahead. */
+  /**
+   * Call before checking the password: returns how long the client must wait, or 0 and counts the
+   * attempt as a failure at once — so guesses sent in parallel, all checked before the first one
+   * fails, cannot slip past the limit — until succeeded() takes it back.
+   */
+  begin(a: LoginAttempt): { waitMs: number; locks: { address: number; account: number; device: number } } {
+    const waitMs = this.retryAfterMs(a);
+    if (waitMs > 0) return { waitMs, locks: { address: 0, account: 0, device: 0 } };
+    return { waitMs: 0, locks: this.failed(a) };
+  }
+
+  /** Milliseconds to wait before the next attempt, 0 = go ahead (counts nothing). */
   retryAfterMs(a: LoginAttempt): number {
     if (a.trustedDevice) return this.devices.retryAfterMs(a.trustedDevice);
     return Math.max(
@@ -176,12 +199,16 @@ export class LoginThrottle {
   }
 
   /**
-   * A right password clears the account's (or device's) failures; never the address's: one's own
-   * account must not buy fresh guesses at others'.
+   * A right password clears the account's (or device's) failures; of the address's it takes back
+   * only the one begin() counted: one's own account must not buy fresh guesses at others'.
    */
   succeeded(a: LoginAttempt): void {
-    if (a.trustedDevice) this.devices.reset(a.trustedDevice);
-    else this.accounts.reset(accountKey(a));
+    if (a.trustedDevice) {
+      this.devices.reset(a.trustedDevice);
+      return;
+    }
+    this.accounts.reset(accountKey(a));
+    this.addresses.forgive(addressKey(a.address));
   }
 }
 
