@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
-import { AGGREGATES, MEASUREMENT_NAMES, RESOLUTIONS } from './measurements';
+import { AGGREGATES, FIELD_NAME_RE, MEASUREMENT_NAMES, RESOLUTIONS } from './measurements';
 import { ROBOT_STATUSES, text } from './payloads';
 import { ROLES } from './roles';
 
@@ -157,19 +157,116 @@ export const RobotIdParams = z.object({
   robot_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, at most 64'),
 });
 
+/**
+ * A time in a query, as the API reads it: an absolute instant (epoch ms) or a span back from now
+ * (resolved by the server against its clock). Every accepted value is a representable date that
+ * the stores can take, so a range query can never fail on an out-of-range time.
+ */
+export type TimeParam = { at: number } | { ago_ms: number };
+
+/** The earliest and latest absolute times a query may name: 1970-01-01 and 9999-12-31T23:59:59.999Z. */
+export const QUERY_TIME_MIN_MS = 0;
+export const QUERY_TIME_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+/** The furthest a duration may reach back (100 years). */
+export const QUERY_DURATION_MAX_MS = 36_500 * 86_400_000;
+
+const DURATION_RE = /^(\d{1,7})(s|m|h|d)$/;
+const DURATION_UNIT_MS = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 } as const;
+const ISO_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
+const NOT_A_TIME = 'not a date-time, epoch ms or duration like 6h';
+
+/**
+ * Reads an ISO-8601 date or date-time (UTC unless it carries an offset; the calendar date must
+ * exist: no 31 February), epoch milliseconds, or a duration back from now (`15m`, `6h`, `7d`).
+ * Returns a sentence saying what is wrong instead when the value is none of these or out of range.
+ */
+export function parseTimeParam(value: string): TimeParam | string {
+  const duration = DURATION_RE.exec(value);
+  if (duration) {
+    const ms = Number(duration[1]) * DURATION_UNIT_MS[duration[2] as keyof typeof DURATION_UNIT_MS];
+    return ms <= QUERY_DURATION_MAX_MS ? { ago_ms: ms } : 'a duration may reach at most 36500d back';
+  }
+  let at: number;
+  if (/^\d{1,16}$/.test(value)) at = Number(value);
+  else {
+    const iso = ISO_RE.exec(value);
+    if (!iso) return `${NOT_A_TIME}: ${value.slice(0, 40)}`;
+    const part = (i: number) => Number(iso[i] ?? 0);
+    const [year, month, day, hour, minute, second] = [part(1), part(2), part(3), part(4), part(5), part(6)];
+    const ms = Number((iso[7] ?? '0').padEnd(3, '0').slice(0, 3));
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month))
+      return `${NOT_A_TIME}: no such date ${iso.slice(1, 4).join('-')}`;
+    if (hour > 23 || minute > 59 || second > 59) return `${NOT_A_TIME}: no such time of day`;
+    const offset = offsetMinutes(iso[8]);
+    if (offset === undefined) return `${NOT_A_TIME}: bad UTC offset ${iso[8]}`;
+    at = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offset * 60_000;
+  }
+  if (at < QUERY_TIME_MIN_MS || at > QUERY_TIME_MAX_MS)
+    return 'out of range: a time must lie between 1970-01-01 and 9999-12-31';
+  return { at };
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function offsetMinutes(zone: string | undefined): number | undefined {
+  if (zone === undefined || zone === 'Z' || zone === 'z') return 0;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2));
+  if (hours > 23 || minutes > 59) return undefined;
+  return (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes);
+}
+
+const TIME_FORMATS =
+  'ISO-8601 date or date-time (UTC unless it has an offset), epoch milliseconds, or a duration back ' +
+  'from now (15m, 6h, 7d); between 1970-01-01 and 9999-12-31';
+
 const timeParam = z
   .string()
   .max(40)
-  .describe('ISO-8601 date-time, epoch milliseconds, or a duration back from now: 15m, 6h, 7d');
+  .transform((value, ctx): TimeParam => {
+    const parsed = parseTimeParam(value);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  })
+  .describe(TIME_FORMATS);
+
+/** At most this many fields per telemetry query. */
+export const MAX_QUERY_FIELDS = 50;
+
+const fieldList = z
+  .union([z.string().max(4096), z.array(z.string().max(4096)).max(MAX_QUERY_FIELDS)])
+  .transform((field, ctx): string[] => {
+    const names = (Array.isArray(field) ? field : [field]).flatMap((f) => f.split(',')).map((f) => f.trim());
+    const bad = names.filter((n) => !FIELD_NAME_RE.test(n));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `Not a field name (lower-case letters, digits and _): ${bad.map((b) => b.slice(0, 64)).join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    const unique = [...new Set(names)];
+    if (unique.length > MAX_QUERY_FIELDS) {
+      ctx.addIssue({ code: 'custom', message: `At most ${MAX_QUERY_FIELDS} fields per query` });
+      return z.NEVER;
+    }
+    return unique;
+  });
 
 export const TelemetryQuery = z.object({
   measurement: z.enum(MEASUREMENT_NAMES),
-  field: z
-    .union([z.string(), z.array(z.string())])
+  field: fieldList
     .optional()
     .describe('Field name(s): repeat the parameter or separate with commas; default all known fields'),
-  from: timeParam.optional().describe('Start (default: 1 hour before `to`)'),
-  to: timeParam.optional().describe('End (default: now)'),
+  from: timeParam.optional().describe(`Start (default: 1 hour before \`to\`). ${TIME_FORMATS}`),
+  to: timeParam.optional().describe(`End (default: now). ${TIME_FORMATS}`),
   points: z.coerce.number().int().min(1).max(10_000).default(500).describe('About how many buckets'),
   servo_id: z.string().max(16).optional().describe('Only this servo (measurement=servos)'),
 });

@@ -1,9 +1,9 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Fleet } from '@tonypi/agent';
 import { anonymousAuth, EmbeddedBroker } from './broker/embedded-broker';
 import { EmbeddedBus, ExternalBus, type MessageBus } from './broker/message-bus';
 import type { Config } from './config';
+import { prepareDataDir } from './data-dir';
 import type { Database } from './db/database';
 import { migrate } from './db/migrate';
 import { openDatabase } from './db/open-database';
@@ -69,7 +69,7 @@ export async function startServer(
   };
 
   try {
-    await mkdir(config.dataDir, { recursive: true });
+    await prepareDataDir(config.dataDir);
 
     const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger });
     cleanups.push(() => db.close());

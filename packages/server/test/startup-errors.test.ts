@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -146,5 +146,31 @@ describe('startServer: start-up errors', () => {
     expect(error.message).not.toContain(password);
     expect(String(error.stack)).not.toContain(password);
     await bindAndRelease(mqttPort);
+  });
+
+  // Tests run as root, for whom chmod makes nothing read-only; /proc refuses new entries to root too.
+  it.each([
+    [
+      'is a file',
+      async (dir: string) => writeFile(path.join(dir, 'a-file'), 'x').then(() => path.join(dir, 'a-file')),
+      /is a file, not a directory/,
+    ],
+    [
+      'lies under a file',
+      async (dir: string) =>
+        writeFile(path.join(dir, 'a-file'), 'x').then(() => path.join(dir, 'a-file', 'data')),
+      /cannot be created: .*a-file is a file, not a directory/,
+    ],
+    ['is a read-only directory', async () => '/proc/self', /is not writable/],
+    ['would be made in a read-only directory', async () => '/proc/self/tonypi-data', /cannot be created/],
+  ])('names DATA_DIR and its value when it %s', async (_what, makePath, problem) => {
+    const base = await mkdtemp(path.join(tmpdir(), 'tonypi-datadir-'));
+    dirs.push(base);
+    const dataDir = await makePath(base);
+    const error = await startError(loadConfig({ ...loopbackEnv(dataDir) }));
+
+    expect(error.message).toContain(`DATA_DIR=${dataDir} `);
+    expect(error.message).toMatch(problem);
+    expect(error.message).not.toMatch(/^(ENOENT|EEXIST)/);
   });
 });

@@ -1,23 +1,24 @@
 import fastifyJwt from '@fastify/jwt';
-import { type Permission, type Role, roleMay } from '@tonypi/contracts';
+import { type Permission, roleMay } from '@tonypi/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../http/api-error';
+import { bearerToken, type Session, type SessionClaims, SessionRefused, Sessions } from './sessions';
 
-export interface SessionClaims {
-  sub: string;
-  username: string;
-  role: Role;
-}
+export type { Session, SessionClaims } from './sessions';
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
     payload: SessionClaims;
-    user: SessionClaims;
+    user: Session;
   }
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Verifies session tokens (REST and live stream alike). */
+    sessions: Sessions;
+  }
   interface FastifyContextConfig {
     /** Who may call the route: every route must say. */
     permission?: Permission;
@@ -37,6 +38,10 @@ export interface AuthOptions {
  */
 export const authPlugin = fp<AuthOptions>(async (app: FastifyInstance, opts) => {
   await app.register(fastifyJwt, { secret: opts.secret, sign: { expiresIn: opts.sessionTtlS } });
+  app.decorate(
+    'sessions',
+    new Sessions({ verifySignature: (token) => app.jwt.verify(token), ttlS: opts.sessionTtlS }),
+  );
 
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission;
@@ -48,20 +53,23 @@ export const authPlugin = fp<AuthOptions>(async (app: FastifyInstance, opts) => 
   app.addHook('onRequest', async (req) => {
     const permission = req.routeOptions.config?.permission;
     if (!permission || permission === 'public' || req.routeOptions.config?.authInHandler) return;
-    await authenticate(req);
+    await authenticate(req, app.sessions);
     if (!roleMay(req.user.role, permission)) {
       throw new ApiError(403, 'forbidden', `Your role (${req.user.role}) may not ${permission}`);
     }
   });
 });
 
-export async function authenticate(req: FastifyRequest): Promise<void> {
-  if (!req.headers.authorization) {
+/** Sets `req.user` from the bearer token, or throws 401 unauthorized saying why. */
+export async function authenticate(req: FastifyRequest, sessions: Sessions): Promise<void> {
+  const token = bearerToken(req.headers.authorization);
+  if (!token) {
     throw new ApiError(401, 'unauthorized', 'Sign in first: send Authorization: Bearer <token>');
   }
   try {
-    await req.jwtVerify();
-  } catch {
-    throw new ApiError(401, 'unauthorized', 'Session token is invalid or expired: sign in again');
+    req.user = await sessions.verify(token);
+  } catch (err) {
+    if (err instanceof SessionRefused) throw new ApiError(401, 'unauthorized', err.message);
+    throw err;
   }
 }

@@ -22,7 +22,7 @@ import type { RobotsService } from '../robots/robots.service';
 import { telemetryRoutes } from '../telemetry/telemetry.routes';
 import type { TelemetryService } from '../telemetry/telemetry.service';
 import type { UsersRepository } from '../users/users.repository';
-import { errorHandler } from './api-error';
+import { ApiError, clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
 import { type Health, healthRoutes } from './health.routes';
 
 export interface HttpDeps {
@@ -40,8 +40,13 @@ export interface HttpDeps {
 
 /** Plugins in layers: external (docs, websocket, rate limit) → app (auth, errors) → routes. */
 export async function buildHttp(deps: HttpDeps) {
+  const onError = errorHandler(deps.logger);
   const app = Fastify({
     loggerInstance: deps.logger,
+    // Every answer, including those Fastify and Node give before a route runs, is in the error envelope.
+    clientErrorHandler: clientErrorHandler(deps.logger),
+    frameworkErrors: onError,
+    return503OnClosing: false,
     // One line per request drowns the ingest's own logs; requests that fail are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
@@ -51,12 +56,21 @@ export async function buildHttp(deps: HttpDeps) {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler(errorHandler(deps.logger));
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .status(404)
-      .send({ error: { code: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}` } }),
-  );
+  app.setErrorHandler(onError);
+  // Every body the API takes is JSON: a text/plain one is refused as 415, not read as a string.
+  app.removeContentTypeParser('text/plain');
+  const unmatched = new UnmatchedRoutes();
+  app.addHook('onRoute', unmatched.onRoute);
+  app.setNotFoundHandler(unmatched.handler);
+  // Instead of Fastify's own 503 body while closing (return503OnClosing), the envelope.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing)
+      throw new ApiError(503, 'service_unavailable', 'The server is shutting down: try again shortly');
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -83,7 +97,11 @@ export async function buildHttp(deps: HttpDeps) {
 
   await app.register(
     async (api) => {
-      await api.register(authRoutes, { users: deps.users, sessionTtlS: deps.sessionTtlS });
+      await api.register(authRoutes, {
+        users: deps.users,
+        sessionTtlS: deps.sessionTtlS,
+        secret: deps.jwtSecret,
+      });
       await api.register(healthRoutes, { health: deps.health });
       await api.register(robotsRoutes, { robots: deps.robots });
       await api.register(telemetryRoutes, { telemetry: deps.telemetry });

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { bearerToken, type Session, SessionRefused, Sessions } from './sessions';
+
+const T0 = 1_800_000_000_000;
+
+function setup(ttlS = 3600) {
+  let now = T0;
+  const sessions = new Sessions({
+    // The signature is fast-jwt's business; here the "token" is the claims as JSON.
+    verifySignature: (token) => JSON.parse(token),
+    ttlS,
+    now: () => now,
+  });
+  const claims = (over: Partial<Record<keyof Session, unknown>> = {}) =>
+    JSON.stringify({
+      sub: '1',
+      username: 'admin',
+      role: 'admin',
+      iat: T0 / 1000,
+      exp: T0 / 1000 + ttlS,
+      ...over,
+    });
+  return { sessions, claims, advance: (ms: number) => (now += ms) };
+}
+
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (err: unknown) => (err instanceof SessionRefused ? err.reason : err),
+  );
+
+describe('Sessions', () => {
+  it('accepts a token of the right shape and lifetime', async () => {
+    const { sessions, claims } = setup();
+    expect(await sessions.verify(claims())).toMatchObject({ sub: '1', role: 'admin' });
+  });
+
+  it('refuses a signed token of the wrong shape as invalid', async () => {
+    const { sessions, claims } = setup();
+    for (const over of [
+      { role: 'root' },
+      { sub: '' },
+      { exp: 'later' },
+      { exp: undefined },
+      { username: 7 },
+    ]) {
+      expect(await refusal(sessions.verify(claims(over)))).toBe('invalid');
+    }
+  });
+
+  it('refuses a lifetime beyond the configured TTL', async () => {
+    const { sessions, claims } = setup(3600);
+    expect(await refusal(sessions.verify(claims({ exp: T0 / 1000 + 7200 })))).toBe('invalid');
+  });
+
+  it('finds a verified session expired once its time has passed', async () => {
+    const { sessions, claims, advance } = setup(60);
+    const session = await sessions.verify(claims());
+    advance(59_999);
+    await sessions.recheck(session);
+    expect(sessions.remainingMs(session)).toBe(1);
+    advance(1);
+    expect(await refusal(sessions.recheck(session))).toBe('expired');
+  });
+
+  it('refuses a session a check turns down as revoked, and tells watchers to look again', async () => {
+    const { sessions, claims } = setup();
+    const session = await sessions.verify(claims());
+    let revoked = false;
+    let rechecks = 0;
+    sessions.addCheck(() => (revoked ? 'signed out' : undefined));
+    const unwatch = sessions.watch(() => rechecks++);
+    revoked = true;
+    sessions.recheckAll();
+    unwatch();
+    sessions.recheckAll();
+
+    expect(rechecks).toBe(1);
+    expect(await refusal(sessions.recheck(session))).toBe('revoked');
+  });
+});
+
+describe('bearerToken', () => {
+  it('reads the token of an Authorization header, any case of "Bearer"', () => {
+    expect(bearerToken('Bearer abc.def.ghi')).toBe('abc.def.ghi');
+    expect(bearerToken('bearer abc')).toBe('abc');
+    expect(bearerToken('Basic abc')).toBeUndefined();
+    expect(bearerToken('Bearer ')).toBeUndefined();
+    expect(bearerToken('Bearer a b')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
+  });
+});
