@@ -157,6 +157,16 @@ export async function startServer(
     }
     // The bus closes before the pipeline's last flush: nothing arrives after it.
     cleanups.push(() => bus.close());
+    if (broker) {
+      // Cleanups run in reverse, so this is the first step of the shutdown path of messages: the broker
+      // refuses new publishes (unacknowledged, the robots send them again) and delivers the ones it accepted,
+      // then the bus unsubscribes, then the pipeline writes everything.
+      const b = broker;
+      cleanups.push(async () => {
+        const undelivered = await b.stopIntake();
+        if (undelivered > 0) logger.warn({ undelivered }, 'mqtt publishes not delivered before shutdown');
+      });
+    }
     await bus.subscribeIngest(pipeline.handle);
     phase('broker_ms');
 

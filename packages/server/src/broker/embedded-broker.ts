@@ -48,6 +48,12 @@ export interface EmbeddedBrokerOptions {
   maxPacketBytes?: number;
 }
 
+/** Whether clients may still publish, and their publishes accepted but not yet delivered to subscribers. */
+interface Intake {
+  stopped: boolean;
+  accepted: Set<object>;
+}
+
 export class PortInUseError extends Error {
   constructor(what: string, port: number, variable: string) {
     super(`${what} port ${port} is already in use: stop what holds it, or set ${variable} to a free port.`);
@@ -63,12 +69,14 @@ export class EmbeddedBroker {
     private readonly httpServer: http.Server,
     private readonly wss: WebSocketServer,
     private readonly refusals: { count: number },
+    private readonly intake: Intake,
   ) {}
 
   static async start(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
     const { auth, logger } = opts;
     const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
     const refusals = { count: 0 };
+    const intake: Intake = { stopped: false, accepted: new Set() };
     const refused = (transport: string, remote: string | undefined) => (r: PacketRefusal) => {
       refusals.count++;
       logger.debug(
@@ -80,6 +88,10 @@ export class EmbeddedBroker {
       // Deliveries to in-process subscribers run this many at once: the ingest is one of them.
       concurrency: 1000,
       authenticate: (client, username, password, done) => {
+        if (intake.stopped) {
+          // The server is shutting down: "server unavailable", the client tries again later.
+          return done(Object.assign(new Error('Server shutting down'), { returnCode: 3 as const }), false);
+        }
         auth.authenticate(client.id, username, password).then(
           (ok) => {
             if (ok) return done(null, true);
@@ -89,10 +101,20 @@ export class EmbeddedBroker {
           (err: Error) => done(Object.assign(err, { returnCode: 3 as const }), false),
         );
       },
-      authorizePublish: (client, packet, cb) =>
-        cb(auth.authorizePublish(client, packet.topic) ? null : new Error('Publish not authorized')),
+      authorizePublish: (client, packet, cb) => {
+        // After stopIntake() a client's publish is refused before Aedes acknowledges it: a QoS 1 message
+        // gets no PUBACK (Aedes closes the connection) and the client sends it again to the next server.
+        if (client !== null && intake.stopped) return cb(new Error('Server shutting down'));
+        if (!auth.authorizePublish(client, packet.topic)) return cb(new Error('Publish not authorized'));
+        if (client !== null) intake.accepted.add(packet);
+        cb(null);
+      },
       authorizeSubscribe: (client, sub, cb) =>
         cb(null, auth.authorizeSubscribe(client, sub.topic) ? sub : null),
+    });
+    // Emitted once a publish reached every subscriber (the ingest among them): no longer in flight.
+    aedes.on('publish', (packet) => {
+      intake.accepted.delete(packet);
     });
     aedes.on('clientError', (client, err) =>
       logger.debug({ client: client?.id, err: err.message }, 'mqtt client error'),
@@ -131,7 +153,7 @@ export class EmbeddedBroker {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw err;
     }
-    return new EmbeddedBroker(aedes, tcp, httpServer, wss, refusals);
+    return new EmbeddedBroker(aedes, tcp, httpServer, wss, refusals, intake);
   }
 
   get port(): number {
@@ -149,6 +171,22 @@ export class EmbeddedBroker {
   /** Connections closed because a packet announced more than the size limit. */
   get packetsRefused(): number {
     return this.refusals.count;
+  }
+
+  /**
+   * The first step of a shutdown: refuses new connections and every client's publish from now on, then waits
+   * (at most `timeoutMs`) until each publish accepted before has been delivered to the subscribers, the ingest
+   * among them. Aedes sends a QoS 1 PUBACK before it delivers the message, so without the wait an
+   * acknowledged message could miss the ingest's last flush. Resolves with the publishes still undelivered
+   * at the timeout (their connection failed mid-way, normally 0).
+   */
+  async stopIntake(timeoutMs = 3000): Promise<number> {
+    this.intake.stopped = true;
+    const deadline = Date.now() + timeoutMs;
+    while (this.intake.accepted.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return this.intake.accepted.size;
   }
 
   async close(): Promise<void> {

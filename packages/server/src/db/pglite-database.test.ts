@@ -1,5 +1,5 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeDatabaseContract } from './database.contract';
@@ -41,6 +41,24 @@ describe('PGliteDatabase on disk', () => {
       `The embedded database in ${dir} is in use by process ${process.pid}`,
     );
     await expect(second).rejects.toThrow(`delete ${dir}.lock`);
+  });
+
+  it('takes over the lock of a server that was killed, with a warning naming its process', async () => {
+    const dir = join(await tempDir(), 'pg');
+    const killed = 2 ** 22 + 54321;
+    await writeFile(`${dir}.lock`, JSON.stringify({ pid: killed, hostname: hostname() }));
+    const warnings: Array<{ obj: object; msg: string }> = [];
+    const logger = { info: () => undefined, warn: (obj: object, msg: string) => warnings.push({ obj, msg }) };
+    const db = await PGliteDatabase.open({ dataDir: dir, logger });
+    open.push(db);
+    await db.ping();
+    expect(warnings).toEqual([
+      {
+        obj: { lock: `${dir}.lock`, stale_pid: killed },
+        msg: expect.stringContaining(`lock left by process ${killed}, which exited without a clean shutdown`),
+      },
+    ]);
+    expect(JSON.parse(await readFile(`${dir}.lock`, 'utf8'))).toMatchObject({ pid: process.pid });
   });
 
   it('explains a damaged directory: which one and what to do', async () => {

@@ -44,7 +44,13 @@ export class PGliteDatabase implements Database {
     const directory = resolve(dataDir);
     mkdirSync(dirname(directory), { recursive: true });
     // PGlite takes no lock of its own and two processes writing one directory corrupt it.
-    const lock = acquireDirectoryLock(directory, `${directory}.lock`);
+    const lock = acquireDirectoryLock(directory, `${directory}.lock`, (stale) =>
+      logger?.warn(
+        { lock: stale.lockPath, stale_pid: stale.pid },
+        `Took over the embedded database's lock left by process ${stale.pid}, which exited without a clean ` +
+          'shutdown (killed or crashed)',
+      ),
+    );
     const firstStart = !existsSync(join(directory, 'PG_VERSION'));
     if (firstStart) {
       logger?.info({ directory }, 'Creating the embedded database (the first start takes a few seconds)');
