@@ -284,7 +284,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   private noteFailure(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     if (this.broken || !FATAL_RE.test(message)) return;
-    this.broken = message.split('\n')[0]!.slice(0, 300);
+    // The whole message: DuckDB's "Original error" line after the first says what happened (the full disk).
+    this.broken = message.replace(/\s*\n\s*/g, ' ').slice(0, 500);
     this.reopenAt = Date.now() + this.reopenDelayMs;
     this.opts.logger?.warn(
       { err: message.slice(0, 1000), reopen_in_ms: this.reopenDelayMs },
