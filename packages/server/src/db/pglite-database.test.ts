@@ -33,6 +33,25 @@ describe('PGliteDatabase on disk', () => {
     expect((await second.query('SELECT v FROM t')).rows).toEqual([{ v: 'kept' }]);
   });
 
+  it('creates a first database from the shipped template, not with initdb, and it keeps what is written', async () => {
+    const dir = join(await tempDir(), 'pg');
+    const infos: string[] = [];
+    const logger = { info: (_obj: object, msg: string) => infos.push(msg), warn: () => undefined };
+    const first = await PGliteDatabase.open({ dataDir: dir, logger });
+    await first.exec("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('kept');");
+    expect((await first.query<{ v: string }>("SELECT current_setting('shared_buffers') v")).rows).toEqual([
+      { v: '16MB' },
+    ]);
+    await first.close();
+    expect(infos).toEqual([
+      'Creating the embedded database from its template (the first start takes a few seconds)',
+    ]);
+    const second = await PGliteDatabase.open({ dataDir: dir, logger });
+    open.push(second);
+    expect((await second.query('SELECT v FROM t')).rows).toEqual([{ v: 'kept' }]);
+    expect(infos).toHaveLength(1);
+  });
+
   it('refuses a directory another open database holds, naming it and the way out', async () => {
     const dir = join(await tempDir(), 'pg');
     open.push(await PGliteDatabase.open({ dataDir: dir }));
