@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,7 +43,7 @@ describe('EmbeddedBroker.stopIntake (the first step of a shutdown)', () => {
     expect(delivered).toEqual(['{"percent":1}']);
 
     let acknowledged = false;
-    const closed = once(robot, 'close');
+    const closed = new Promise<void>((resolve) => robot.once('close', () => resolve()));
     robot.publish('tonypi/tonypi_drain/battery', '{"percent":2}', { qos: 1 }, (err) => {
       if (!err) acknowledged = true;
     });
