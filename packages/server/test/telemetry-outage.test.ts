@@ -81,7 +81,7 @@ describe('a telemetry database invalidated by a fatal error (a checkpoint on a f
         }
       };
       await publish(0, 100);
-      await waitFor(() => server.pipeline.stats().points_stored === 100, 10_000, '100 points stored');
+      await waitFor(() => server.pipeline.stats().points_stored === 100, 30_000, '100 points stored');
 
       await invalidate(instances[0]!);
       disk.full = true;
@@ -92,7 +92,7 @@ describe('a telemetry database invalidated by a fatal error (a checkpoint on a f
           const h = await health();
           return h.ingest.queue_points === 300 && !h.ingest.store_ok ? h : undefined;
         },
-        10_000,
+        30_000,
         'health to show the outage',
       );
       expect(down).toMatchObject({
@@ -114,7 +114,7 @@ describe('a telemetry database invalidated by a fatal error (a checkpoint on a f
           const h = await health();
           return h.ingest.store_ok && h.ingest.queue_points === 0 ? h : undefined;
         },
-        10_000,
+        30_000,
         'the store to recover',
       );
       expect(up).toMatchObject({ status: 'ok', components: { telemetry: { status: 'up' } } });
@@ -154,5 +154,5 @@ describe('a telemetry database invalidated by a fatal error (a checkpoint on a f
     } finally {
       if (!stopped) await server.stop();
     }
-  }, 60_000);
+  }, 120_000);
 });
