@@ -21,17 +21,23 @@ describe('npm start', () => {
   const lockPath = () => path.join(dataDir, 'pg.lock');
   const stoppedCleanly = (output: string) => logLines(output).some((l) => l.msg === 'stopped');
 
-  it(
-    'shuts the server down cleanly when the whole process group gets SIGTERM (systemd, Ctrl-C)',
-    async () => {
-      const npm = await spawnServer(dataDir, { command: 'npm', args: ['start'], detached: true });
-      process.kill(-npm.child.pid!, 'SIGTERM');
-      expect(await npm.exited).toBe(0);
-      expect(stoppedCleanly(npm.output())).toBe(true);
-      expect(existsSync(lockPath())).toBe(false);
-    },
-    START_AND_STOP_MS,
-  );
+  const groupSignals = [
+    { signal: 'SIGTERM', from: 'systemd, docker stop' },
+    { signal: 'SIGINT', from: 'Ctrl-C in a terminal' },
+  ] as const;
+  for (const { signal, from } of groupSignals) {
+    it(
+      `shuts the server down cleanly when the whole process group gets ${signal} (${from})`,
+      async () => {
+        const npm = await spawnServer(dataDir, { command: 'npm', args: ['start'], detached: true });
+        process.kill(-npm.child.pid!, signal);
+        expect(await npm.exited).toBe(0);
+        expect(stoppedCleanly(npm.output())).toBe(true);
+        expect(existsSync(lockPath())).toBe(false);
+      },
+      START_AND_STOP_MS,
+    );
+  }
 
   it(
     'passes a SIGTERM sent to npm alone on to the server and waits for its clean shutdown',
