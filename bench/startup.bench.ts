@@ -1,10 +1,11 @@
 /**
  * `npm run bench:startup` — how long `npm start` takes to show three robots online: once on a
  * fresh data dir (PGlite's initdb, migrations, first admin) and once more on the same dir.
- * Runs the real entry point (packages/server/src/main.ts) in a child process on free ports.
+ * Runs the real entry point (packages/server/src/main.ts) in a child process on free ports, and reports each
+ * start's peak RSS (the child's VmHWM, read once the robots are online).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,18 @@ function freePort(): Promise<number> {
   });
 }
 
-async function run(dataDir: string): Promise<number> {
+/** The process's peak resident set (VmHWM), MB; Linux only. */
+async function peakRssMb(pid: number | undefined): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function run(dataDir: string): Promise<{ s: number; peakRssMb: number | undefined }> {
   const [port, mqttPort, wsPort] = [await freePort(), await freePort(), await freePort()];
   const started = performance.now();
   const child = spawn(
@@ -45,7 +57,10 @@ async function run(dataDir: string): Promise<number> {
       try {
         const res = await fetch(`http://127.0.0.1:${port}/api/v1/health`);
         const body = (await res.json()) as { robots: { online: number } };
-        if (body.robots.online >= 3) return (performance.now() - started) / 1000;
+        if (body.robots.online >= 3) {
+          const s = (performance.now() - started) / 1000;
+          return { s, peakRssMb: await peakRssMb(child.pid) };
+        }
       } catch {
         // not listening yet
       }
@@ -62,9 +77,16 @@ const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-startup-'));
 try {
   const first = await run(dataDir);
   const second = await run(dataDir);
-  console.table({ first_start_s: first.toFixed(2), later_start_s: second.toFixed(2) });
+  const mb = (v: number | undefined) => (v === undefined ? 'n/a' : `${v} MB`);
+  console.table({
+    first_start_s: first.s.toFixed(2),
+    later_start_s: second.s.toFixed(2),
+    first_start_peak_rss: mb(first.peakRssMb),
+    later_start_peak_rss: mb(second.peakRssMb),
+  });
   console.log(
-    `startup: three robots online ${first.toFixed(1)} s after a first start, ${second.toFixed(1)} s after a later one`,
+    `startup: three robots online ${first.s.toFixed(1)} s after a first start, ${second.s.toFixed(1)} s after a later one; ` +
+      `peak RSS ${mb(first.peakRssMb)} and ${mb(second.peakRssMb)}`,
   );
 } finally {
   await rm(dataDir, { recursive: true, force: true });

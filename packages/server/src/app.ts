@@ -46,7 +46,11 @@ export interface RunningServer {
 /** Builds and starts everything the config asks for; `stop()` undoes it in reverse order. */
 export async function startServer(
   config: Readonly<Config>,
-  opts: { logger?: Logger } = {},
+  opts: {
+    logger?: Logger;
+    /** A telemetry store to use instead of the one the config names (tests inject faults through it). */
+    telemetryStore?: TelemetryStore;
+  } = {},
 ): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const started = Date.now();
@@ -81,7 +85,7 @@ export async function startServer(
     const jwtSecret = await loadJwtSecret(config.auth.jwtSecret, config.dataDir);
     phase('admin_ms');
 
-    const store = openTelemetryStore(config, logger);
+    const store = opts.telemetryStore ?? openTelemetryStore(config, logger);
     await store.init();
     cleanups.push(() => store.close());
     phase('telemetry_store_ms');
@@ -162,6 +166,16 @@ export async function startServer(
     }
     // The bus closes before the pipeline's last flush: nothing arrives after it.
     cleanups.push(() => bus.close());
+    if (broker) {
+      // Cleanups run in reverse, so this is the first step of the shutdown path of messages: the broker
+      // refuses new publishes (unacknowledged, the robots send them again) and delivers the ones it accepted,
+      // then the bus unsubscribes, then the pipeline writes everything.
+      const b = broker;
+      cleanups.push(async () => {
+        const undelivered = await b.stopIntake();
+        if (undelivered > 0) logger.warn({ undelivered }, 'mqtt publishes not delivered before shutdown');
+      });
+    }
     await bus.subscribeIngest(pipeline.handle);
     phase('broker_ms');
 

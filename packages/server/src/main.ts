@@ -54,6 +54,23 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  if (process.env.npm_lifecycle_event) followParent(() => void shutdown('parent exited'));
+}
+
+/**
+ * Under `npm start` the server is npm's child: npm passes SIGTERM/SIGINT on and waits, but when npm itself is
+ * killed (SIGKILL, a crashed terminal) nothing tells the server, which would live on as an orphan holding
+ * the ports and the database lock. An orphan is adopted by another process, so its parent pid changes: that
+ * is the signal to shut down cleanly. Not done when started directly, where the caller may mean to detach.
+ */
+function followParent(onExit: () => void): void {
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    onExit();
+  }, 500);
+  watch.unref();
 }
 
 void main();

@@ -71,6 +71,11 @@ const SERVER_UNAVAILABLE = 3;
 
 /** Aedes' client, with the parts of it the limits use. */
 type BrokerClient = Client & { closed: boolean };
+/** Whether clients may still publish, and their publishes accepted but not yet delivered to subscribers. */
+interface Intake {
+  stopped: boolean;
+  accepted: Set<object>;
+}
 
 export class PortInUseError extends Error {
   constructor(what: string, port: number, variable: string) {
@@ -89,6 +94,7 @@ export class EmbeddedBroker {
     private readonly refusals: { count: number },
     private readonly limits: BrokerRefusals,
     private readonly retained: RetainedLimiter,
+    private readonly intake: Intake,
   ) {}
 
   static async start(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
@@ -102,6 +108,7 @@ export class EmbeddedBroker {
     const overLimit = new WeakSet<object>();
     /** Sessions a newer connection with the same client id is taking over (MQTT closes the older one). */
     const takenOver = new WeakSet<Client>();
+    const intake: Intake = { stopped: false, accepted: new Set() };
     const refused = (transport: string, remote: string | undefined) => (r: PacketRefusal) => {
       refusals.count++;
       logger.debug(
@@ -133,6 +140,13 @@ export class EmbeddedBroker {
         done(null, true);
       },
       authenticate: (client, username, password, done) => {
+        if (intake.stopped) {
+          // The server is shutting down: "server unavailable", the client tries again later.
+          return done(
+            Object.assign(new Error('Server shutting down'), { returnCode: SERVER_UNAVAILABLE }),
+            false,
+          );
+        }
         if (overLimit.has(client.conn)) {
           const err = Object.assign(new Error('Too many connections from this address'), {
             returnCode: SERVER_UNAVAILABLE,
@@ -159,6 +173,9 @@ export class EmbeddedBroker {
         if (client === null) {
           return cb(auth.authorizePublish(client, packet.topic) ? null : new Error('Publish not authorized'));
         }
+        // After stopIntake() a client's publish is refused before Aedes acknowledges it: a QoS 1 message
+        // gets no PUBACK (Aedes closes the connection) and the client sends it again to the next server.
+        if (intake.stopped) return cb(new Error('Server shutting down'));
         const problem = malformedString(packet.topic);
         if (problem) return cb(malformed(client, 'topic', problem));
         if (!auth.authorizePublish(client, packet.topic)) return cb(new Error('Publish not authorized'));
@@ -191,6 +208,7 @@ export class EmbeddedBroker {
             );
           }
         }
+        intake.accepted.add(packet);
         cb(null);
       },
       authorizeSubscribe: (client, sub, cb) => {
@@ -198,6 +216,10 @@ export class EmbeddedBroker {
         if (problem) return cb(malformed(client, 'topic filter', problem), null);
         cb(null, auth.authorizeSubscribe(client, sub.topic) ? sub : null);
       },
+    });
+    // Emitted once a publish reached every subscriber (the ingest among them): no longer in flight.
+    aedes.on('publish', (packet) => {
+      intake.accepted.delete(packet);
     });
     aedes.on('clientError', (client, err) =>
       logger.debug({ client: client?.id, err: err.message }, 'mqtt client error'),
@@ -268,7 +290,7 @@ export class EmbeddedBroker {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw err;
     }
-    return new EmbeddedBroker(aedes, tcp, httpServer, wss, refusals, limits, retained);
+    return new EmbeddedBroker(aedes, tcp, httpServer, wss, refusals, limits, retained, intake);
   }
 
   get port(): number {
@@ -296,6 +318,22 @@ export class EmbeddedBroker {
   /** Retained messages clients have left in the broker (bounded by the retained limits). */
   get retainedMessages(): number {
     return this.retained.size;
+  }
+
+  /**
+   * The first step of a shutdown: refuses new connections and every client's publish from now on, then waits
+   * (at most `timeoutMs`) until each publish accepted before has been delivered to the subscribers, the ingest
+   * among them. Aedes sends a QoS 1 PUBACK before it delivers the message, so without the wait an
+   * acknowledged message could miss the ingest's last flush. Resolves with the publishes still undelivered
+   * at the timeout (their connection failed mid-way, normally 0).
+   */
+  async stopIntake(timeoutMs = 3000): Promise<number> {
+    this.intake.stopped = true;
+    const deadline = Date.now() + timeoutMs;
+    while (this.intake.accepted.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return this.intake.accepted.size;
   }
 
   async close(): Promise<void> {

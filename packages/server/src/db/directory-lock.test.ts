@@ -52,11 +52,20 @@ describe('acquireDirectoryLock', () => {
     expect(() => acquireDirectoryLock(dir, lockPath)).toThrow('in use by another process');
   });
 
-  it('takes over a lock left by a process that has exited', async () => {
-    await writeFile(lockPath, JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname() }));
-    const lock = acquireDirectoryLock(dir, lockPath);
+  it('takes over a lock left by a process that has exited, and says so', async () => {
+    const dead = 2 ** 22 + 12345;
+    await writeFile(lockPath, JSON.stringify({ pid: dead, hostname: hostname() }));
+    const stale: unknown[] = [];
+    const lock = acquireDirectoryLock(dir, lockPath, (s) => stale.push(s));
     expect(await owner()).toMatchObject({ pid: process.pid });
+    expect(stale).toEqual([{ lockPath, pid: dead, hostname: hostname() }]);
     lock.release();
+  });
+
+  it('says nothing when there was no lock to take over', () => {
+    const stale: unknown[] = [];
+    acquireDirectoryLock(dir, lockPath, (s) => stale.push(s)).release();
+    expect(stale).toEqual([]);
   });
 
   it('takes over a lock with its own pid left by an earlier run (a restarted container)', async () => {

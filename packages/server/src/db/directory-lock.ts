@@ -33,7 +33,14 @@ export class DirectoryLockedError extends Error {
 /** Lock files this process holds, by path. */
 const heldHere = new Set<string>();
 
-export function acquireDirectoryLock(directory: string, lockPath: string): DirectoryLock {
+/** Told when a stale lock (its process has exited) is taken over, so the operator learns of the unclean stop. */
+export type StaleLockListener = (stale: { lockPath: string; pid: number; hostname: string }) => void;
+
+export function acquireDirectoryLock(
+  directory: string,
+  lockPath: string,
+  onStaleLock?: StaleLockListener,
+): DirectoryLock {
   const me: LockOwner = { pid: process.pid, hostname: hostname() };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -54,6 +61,7 @@ export function acquireDirectoryLock(directory: string, lockPath: string): Direc
       const owner = readOwner(lockPath);
       if (owner && isStale(owner, me, lockPath)) {
         rmSync(lockPath, { force: true });
+        onStaleLock?.({ lockPath, pid: owner.pid, hostname: owner.hostname });
         continue;
       }
       throw new DirectoryLockedError(directory, lockPath, owner);

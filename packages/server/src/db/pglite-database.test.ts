@@ -1,5 +1,5 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeDatabaseContract } from './database.contract';
@@ -33,6 +33,25 @@ describe('PGliteDatabase on disk', () => {
     expect((await second.query('SELECT v FROM t')).rows).toEqual([{ v: 'kept' }]);
   });
 
+  it('creates a first database from the shipped template, not with initdb, and it keeps what is written', async () => {
+    const dir = join(await tempDir(), 'pg');
+    const infos: string[] = [];
+    const logger = { info: (_obj: object, msg: string) => infos.push(msg), warn: () => undefined };
+    const first = await PGliteDatabase.open({ dataDir: dir, logger });
+    await first.exec("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('kept');");
+    expect((await first.query<{ v: string }>("SELECT current_setting('shared_buffers') v")).rows).toEqual([
+      { v: '16MB' },
+    ]);
+    await first.close();
+    expect(infos).toEqual([
+      'Creating the embedded database from its template (the first start takes a few seconds)',
+    ]);
+    const second = await PGliteDatabase.open({ dataDir: dir, logger });
+    open.push(second);
+    expect((await second.query('SELECT v FROM t')).rows).toEqual([{ v: 'kept' }]);
+    expect(infos).toHaveLength(1);
+  });
+
   it('refuses a directory another open database holds, naming it and the way out', async () => {
     const dir = join(await tempDir(), 'pg');
     open.push(await PGliteDatabase.open({ dataDir: dir }));
@@ -41,6 +60,24 @@ describe('PGliteDatabase on disk', () => {
       `The embedded database in ${dir} is in use by process ${process.pid}`,
     );
     await expect(second).rejects.toThrow(`delete ${dir}.lock`);
+  });
+
+  it('takes over the lock of a server that was killed, with a warning naming its process', async () => {
+    const dir = join(await tempDir(), 'pg');
+    const killed = 2 ** 22 + 54321;
+    await writeFile(`${dir}.lock`, JSON.stringify({ pid: killed, hostname: hostname() }));
+    const warnings: Array<{ obj: object; msg: string }> = [];
+    const logger = { info: () => undefined, warn: (obj: object, msg: string) => warnings.push({ obj, msg }) };
+    const db = await PGliteDatabase.open({ dataDir: dir, logger });
+    open.push(db);
+    await db.ping();
+    expect(warnings).toEqual([
+      {
+        obj: { lock: `${dir}.lock`, stale_pid: killed },
+        msg: expect.stringContaining(`lock left by process ${killed}, which exited without a clean shutdown`),
+      },
+    ]);
+    expect(JSON.parse(await readFile(`${dir}.lock`, 'utf8'))).toMatchObject({ pid: process.pid });
   });
 
   it('explains a damaged directory: which one and what to do', async () => {

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import type { Database, DatabaseLogger, QueryResult, Transaction } from './database';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock';
+import { loadTemplate } from './pglite-template';
 import { textParsers } from './type-parsers';
 
 /**
@@ -15,7 +16,10 @@ export interface PGliteDatabaseOptions {
   /** Directory of the database files; in memory when undefined (tests). */
   dataDir?: string;
   logger?: DatabaseLogger;
-  /** In memory only: start from a `dumpDataDir()` of another database (tests clone a migrated template). */
+  /**
+   * In memory only: start from a `dumpDataDir()` of another database (tests clone a migrated template).
+   * Default: the shipped template (pglite-template.ts), else initdb.
+   */
   loadDataDir?: Blob;
 }
 
@@ -32,10 +36,12 @@ export class PGliteDatabase implements Database {
   static async open(options: PGliteDatabaseOptions = {}): Promise<PGliteDatabase> {
     const { dataDir, logger, loadDataDir } = options;
     if (dataDir === undefined) {
+      const t = loadDataDir ? undefined : loadTemplate();
+      const from = loadDataDir ?? (t && 'blob' in t ? t.blob : undefined);
       const pg = new PGlite({
         parsers: textParsers,
         startParams: START_PARAMS,
-        ...(loadDataDir ? { loadDataDir } : {}),
+        ...(from ? { loadDataDir: from } : {}),
       });
       await pg.waitReady;
       return new PGliteDatabase(pg, undefined);
@@ -44,14 +50,34 @@ export class PGliteDatabase implements Database {
     const directory = resolve(dataDir);
     mkdirSync(dirname(directory), { recursive: true });
     // PGlite takes no lock of its own and two processes writing one directory corrupt it.
-    const lock = acquireDirectoryLock(directory, `${directory}.lock`);
+    const lock = acquireDirectoryLock(directory, `${directory}.lock`, (stale) =>
+      logger?.warn(
+        { lock: stale.lockPath, stale_pid: stale.pid },
+        `Took over the embedded database's lock left by process ${stale.pid}, which exited without a clean ` +
+          'shutdown (killed or crashed)',
+      ),
+    );
     const firstStart = !existsSync(join(directory, 'PG_VERSION'));
+    let template: Blob | undefined;
     if (firstStart) {
-      logger?.info({ directory }, 'Creating the embedded database (the first start takes a few seconds)');
+      const t = loadTemplate();
+      if ('blob' in t) template = t.blob;
+      logger?.info(
+        { directory, ...('unusable' in t ? { initdb: t.unusable } : {}) },
+        template
+          ? 'Creating the embedded database from its template (the first start takes a few seconds)'
+          : 'Creating the embedded database with initdb (the first start takes a few seconds)',
+      );
     }
     let pg: PGlite | undefined;
     try {
-      pg = new PGlite({ dataDir: directory, parsers: textParsers, startParams: START_PARAMS });
+      pg = new PGlite({
+        dataDir: directory,
+        parsers: textParsers,
+        startParams: START_PARAMS,
+        // Instead of initdb (a second PostgreSQL instance, ~750 MB at its peak): see pglite-template.ts.
+        ...(template ? { loadDataDir: template } : {}),
+      });
       await pg.waitReady;
       return new PGliteDatabase(pg, lock);
     } catch (cause) {

@@ -40,6 +40,24 @@ describe('serverMetrics', () => {
     expect(text).toContain('tonypi_live_frames_dropped_total 3');
     expect(text).toContain('tonypi_ingest_store_lag_p99_ms 40');
     expect(text).toContain('tonypi_mqtt_packets_refused_total 0');
+    expect(text).toContain('tonypi_telemetry_store_up 1');
+  });
+
+  it('reports a failing telemetry store as down, with the points that wait for it', async () => {
+    const failing: IngestStats = {
+      ...INGEST,
+      store_ok: false,
+      store_error: 'No space left on device',
+      queue_points: 42,
+    };
+    const src = {
+      pipeline: { stats: () => failing } as unknown as IngestPipeline,
+      registry: { onlineCount: () => 1, size: 2 },
+      live: { clientCount: 0, counters: { frames_sent: 0, frames_skipped: 0 } },
+    } as unknown as StatusSources;
+    const text = await serverMetrics(src).metrics();
+    expect(text).toContain('tonypi_telemetry_store_up 0');
+    expect(text).toContain('tonypi_ingest_queue_points 42');
   });
 });
 

@@ -141,9 +141,15 @@ export function serverMetrics(src: StatusSources): Registry {
     },
     {
       name: 'tonypi_ingest_queue_points',
-      help: 'Points waiting for the store',
+      help: 'Points waiting for the store, the batch being written included',
       type: 'gauge',
       read: () => ingest().queue_points,
+    },
+    {
+      name: 'tonypi_telemetry_store_up',
+      help: 'Whether the telemetry store takes writes (0 while it fails, e.g. on a full disk)',
+      type: 'gauge',
+      read: () => (ingest().store_ok ? 1 : 0),
     },
     {
       name: 'tonypi_ingest_store_lag_p99_ms',

@@ -355,13 +355,14 @@ describe('IngestPipeline', () => {
   });
 
   describe('overload', () => {
-    it('sheds points beyond the queue limit while the store is behind, and counts them as overload', async () => {
-      const { pipeline, store, sendBattery, storedPercents } = setup({ queueLimit: 3 });
+    it('sheds points beyond the queue limit while the store is behind, counting the batch being written', async () => {
+      const { pipeline, store, sendBattery, storedPercents } = setup({ queueLimit: 5 });
       sendBattery(1);
       sendBattery(2);
       sendBattery(3);
       const slow = store.hold();
       const writing = pipeline.flush();
+      // 1-3 are being written and still count: room for two more.
       sendBattery(4);
       sendBattery(5);
       sendBattery(6);
@@ -371,16 +372,17 @@ describe('IngestPipeline', () => {
       expect(pipeline.stats()).toMatchObject({
         messages_accepted: 8,
         points_received: 8,
-        points_shed: 2,
-        queue_points: 3,
-        rejected: { overload: 2 },
+        points_shed: 3,
+        queue_points: 5,
+        rejected: { overload: 3 },
       });
 
       slow.release();
       await writing;
+      expect(pipeline.stats().queue_points).toBe(2);
       await pipeline.flush();
-      expect(storedPercents()).toEqual([1, 2, 3, 4, 5, 6]);
-      expect(pipeline.stats()).toMatchObject({ points_stored: 6, points_shed: 2, queue_points: 0 });
+      expect(storedPercents()).toEqual([1, 2, 3, 4, 5]);
+      expect(pipeline.stats()).toMatchObject({ points_stored: 5, points_shed: 3, queue_points: 0 });
     });
 
     it('still applies the status and delivers the events of messages whose points it sheds', () => {
@@ -539,7 +541,7 @@ describe('IngestPipeline', () => {
       ]);
     });
 
-    it('drops a failed batch, counted as overload, when the queue has no room to keep it', async () => {
+    it('keeps a failed batch within the queue limit: the batch counted while it was written', async () => {
       const { pipeline, store, sendBattery, storedPercents } = setup({ queueLimit: 4 });
       sendBattery(1);
       sendBattery(2);
@@ -548,17 +550,18 @@ describe('IngestPipeline', () => {
       const writing = pipeline.flush();
       sendBattery(4);
       sendBattery(5);
+      expect(pipeline.stats()).toMatchObject({ queue_points: 4, points_shed: 1 });
       slow.fail(new Error('connection lost'));
       await writing;
 
       expect(pipeline.stats()).toMatchObject({
         store_errors: 1,
-        points_shed: 3,
-        queue_points: 2,
+        points_shed: 1,
+        queue_points: 4,
         rejected: { overload: 1 },
       });
       await pipeline.flush();
-      expect(storedPercents()).toEqual([4, 5]);
+      expect(storedPercents()).toEqual([1, 2, 3, 4]);
     });
   });
 
@@ -625,6 +628,77 @@ describe('IngestPipeline', () => {
       } finally {
         vi.useRealTimers();
       }
+    });
+
+    it('ends with the points lost since the start: shed while the queue was full and not stored at the end', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout'] });
+      try {
+        const { logger: capturing, lines } = capturingLogger();
+        const { pipeline, store, sendBattery } = setup({ logger: capturing, queueLimit: 2 });
+        store.failWith = new Error('disk full');
+        sendBattery(1);
+        sendBattery(2);
+        sendBattery(3);
+        const stopping = pipeline.stop();
+        await vi.runAllTimersAsync();
+        await stopping;
+        expect(lines).toContainEqual(
+          expect.objectContaining({
+            level: 50,
+            msg: 'telemetry points lost since the start: 3 of 3',
+            points_received: 3,
+            points_stored: 0,
+            points_lost: 3,
+            shed_queue_full: 1,
+            not_stored_at_shutdown: 2,
+          }),
+        );
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('says so at the end when every point was stored', async () => {
+      const { logger: capturing, lines } = capturingLogger();
+      const { pipeline, sendBattery } = setup({ logger: capturing });
+      sendBattery(1);
+      await pipeline.stop();
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: 30,
+          msg: 'telemetry points lost since the start: none',
+          points_received: 1,
+          points_stored: 1,
+          points_lost: 0,
+        }),
+      );
+    });
+
+    it('gives a store that waits out a backoff its chance to recover at stop', async () => {
+      const { pipeline, store, sendBattery, storedPercents } = setup();
+      let retried = 0;
+      const unavailable = new Error('telemetry database unavailable; next reopen in 30 s');
+      Object.assign(store, { retryNow: () => retried++ });
+      store.failWith = unavailable;
+      sendBattery(1);
+      await pipeline.flush();
+      expect(pipeline.stats().queue_points).toBe(1);
+      store.failWith = undefined;
+      await pipeline.stop();
+      expect(retried).toBe(1);
+      expect(storedPercents()).toEqual([1]);
+    });
+
+    it('reports a store that says it is unavailable as not ok, with its reason, before any write fails', () => {
+      const { pipeline, store } = setup();
+      let reason: string | null = null;
+      Object.assign(store, { unavailable: () => reason });
+      expect(pipeline.stats()).toMatchObject({ store_ok: true, store_error: null });
+      reason = 'database has been invalidated';
+      expect(pipeline.stats()).toMatchObject({
+        store_ok: false,
+        store_error: 'database has been invalidated',
+      });
     });
 
     it('stops the flush timer that start() set up', async () => {

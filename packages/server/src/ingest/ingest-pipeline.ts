@@ -20,7 +20,10 @@ export interface IngestPipelineOptions {
   registry: RobotRegistry;
   live: LiveHub;
   logger: Logger;
-  /** Most points waiting for the store; beyond it, messages' points are shed (counted as `overload`). */
+  /**
+   * Most points waiting for the store, the batch being written included; beyond it, messages' points are shed
+   * (counted as `overload`).
+   */
   queueLimit: number;
   clockSkewMaxMs: number;
   /** How often waiting points are written. */
@@ -41,10 +44,14 @@ export interface IngestStats {
   points_received: number;
   points_stored: number;
   points_shed: number;
+  /** Points waiting for the store, the batch being written included. */
   queue_points: number;
   queue_limit: number;
   store_errors: number;
-  /** Whether the last write to the telemetry store succeeded (true before the first one). */
+  /**
+   * Whether the last write to the telemetry store succeeded (true before the first one) and the store does not
+   * report itself unavailable.
+   */
   store_ok: boolean;
   /** The last store error's message, while the store is failing. */
   store_error: string | null;
@@ -66,6 +73,10 @@ export class IngestPipeline {
   /** Event times of the messages whose points are pending (for the lag figures). */
   private pendingEventTs: number[] = [];
   private inFlight: Promise<void> | undefined;
+  /** Points of the batch being written: still queued (the write may fail and put them back). */
+  private inFlightPoints = 0;
+  /** Points still waiting at the end of stop(), which it could not write. */
+  private notStoredAtShutdown = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly flushIntervalMs: number;
@@ -174,7 +185,7 @@ export class IngestPipeline {
     const points = msg.points;
     if (points.length === 0) return;
     this.counters.points_received += points.length;
-    if (this.pending.length + points.length > this.opts.queueLimit) {
+    if (this.pending.length + this.inFlightPoints + points.length > this.opts.queueLimit) {
       // Shed the newest: the store is behind. The message was still observed (status, live view).
       this.counters.points_shed += points.length;
       this.rejections.note(
@@ -217,11 +228,13 @@ export class IngestPipeline {
     const eventTs = this.pendingEventTs;
     this.pending = [];
     this.pendingEventTs = [];
+    this.inFlightPoints = batch.length;
     const started = this.now();
     try {
       await this.opts.store.append(batch);
       const done = this.now();
       this.counters.points_stored += batch.length;
+      this.inFlightPoints = 0;
       this.counters.flushes++;
       this.counters.last_flush_ms = done - started;
       this.storeError = null;
@@ -236,6 +249,8 @@ export class IngestPipeline {
       this.counters.points_stored += stored;
       const rest = stored > 0 ? batch.slice(stored) : batch;
       this.logStoreError(err, batch.length, stored);
+      this.inFlightPoints = 0;
+      // The batch counted against the limit while it was written, so it always fits back in.
       if (this.pending.length + rest.length <= this.opts.queueLimit) {
         // Put the rest back in front: retried with the next flush.
         this.pending = rest.concat(this.pending);
@@ -279,6 +294,8 @@ export class IngestPipeline {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    // A store that waits out a backoff before it recovers gets its chance now.
+    this.opts.store.retryNow?.();
     let failures = 0;
     for (let writes = 0; writes < STOP_MAX_WRITES && (this.pending.length > 0 || this.inFlight); writes++) {
       const errorsBefore = this.counters.store_errors;
@@ -293,6 +310,7 @@ export class IngestPipeline {
     const lost = this.pending.length;
     if (lost > 0) {
       this.counters.points_shed += lost;
+      this.notStoredAtShutdown = lost;
       this.pending = [];
       this.pendingEventTs = [];
       this.opts.logger.error(
@@ -306,16 +324,39 @@ export class IngestPipeline {
     }
     this.rejections.flushSummary();
     this.drops.flushSummary();
+    this.logLossSummary();
+  }
+
+  /** The last word on the ingest at shutdown: every point received since the start stored, or how many not. */
+  private logLossSummary(): void {
+    const c = this.counters;
+    const summary = {
+      points_received: c.points_received,
+      points_stored: c.points_stored,
+      points_lost: c.points_shed,
+      shed_queue_full: c.points_shed - this.notStoredAtShutdown,
+      not_stored_at_shutdown: this.notStoredAtShutdown,
+    };
+    if (c.points_shed > 0) {
+      this.opts.logger.error(
+        summary,
+        `telemetry points lost since the start: ${c.points_shed} of ${c.points_received}`,
+      );
+    } else {
+      this.opts.logger.info(summary, 'telemetry points lost since the start: none');
+    }
   }
 
   stats(): IngestStats {
+    // The store may know more than the last write: its database waits to be reopened after a fatal error.
+    const unavailable = this.opts.store.unavailable?.() ?? null;
     return {
       ...this.counters,
       rejected: this.rejections.counts(),
       fields_dropped: this.drops.counts(),
-      store_ok: this.storeError === null,
-      store_error: this.storeError,
-      queue_points: this.pending.length,
+      store_ok: this.storeError === null && unavailable === null,
+      store_error: this.storeError ?? unavailable,
+      queue_points: this.pending.length + this.inFlightPoints,
       queue_limit: this.opts.queueLimit,
       // A copy: the reservoir keeps handing out the object it caches.
       store_lag_ms: { ...this.lag.quantiles() },

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBAppender } from '@duckdb/node-api';
+import { DuckDBAppender, DuckDBInstance } from '@duckdb/node-api';
 import type { TelemetryPoint } from '@tonypi/contracts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
+import { DuckDbTelemetryStore, TelemetryStoreUnavailableError } from './duckdb-telemetry-store';
 import { PartialAppendError } from './telemetry-store';
 import { describeTelemetryStoreContract } from './telemetry-store.contract';
 
@@ -268,5 +268,124 @@ describe('DuckDbTelemetryStore', () => {
     });
     expect(r.series[0]?.buckets.reduce((n, b) => n + b.count, 0)).toBe(15_000);
     expect(store.stats()).toMatchObject({ points_written: 60_000, rows_written: 60_000, flushes: 3 });
+  });
+});
+
+/** DuckDB's own fault injection: the next CHECKPOINT fails fatally and DuckDB invalidates the database. */
+async function invalidate(instance: DuckDBInstance): Promise<void> {
+  const c = await instance.connect();
+  try {
+    await c.run("SET debug_checkpoint_abort = 'before_header'");
+    await expect(c.run('CHECKPOINT')).rejects.toThrow(/FATAL/);
+  } finally {
+    c.closeSync();
+  }
+}
+
+describe('DuckDbTelemetryStore after a fatal error', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  /** A store on a temp file whose instances the test can see, and whose next opens fail while `refuse` is set. */
+  async function openStore() {
+    const { dir, remove } = await tempDir();
+    const instances: DuckDBInstance[] = [];
+    const faults = { refuse: undefined as string | undefined, opens: 0 };
+    const warnings: string[] = [];
+    const store = new DuckDbTelemetryStore({
+      path: join(dir, 'telemetry.duckdb'),
+      flushIntervalMs: 0,
+      // Long: only retryNow() makes a reopen due, so nothing here depends on timing.
+      reopenBackoffMs: { first: 3_600_000, max: 3_600_000 },
+      logger: { warn: (_obj, msg) => warnings.push(msg) },
+      openInstance: async (path, options) => {
+        faults.opens++;
+        if (faults.refuse) throw new Error(faults.refuse);
+        const instance = await DuckDBInstance.create(path, options);
+        instances.push(instance);
+        return instance;
+      },
+    });
+    await store.init();
+    cleanups.push(async () => {
+      await store.close();
+      await remove();
+    });
+    return { store, path: join(dir, 'telemetry.duckdb'), instances, faults, warnings };
+  }
+
+  const t0 = Date.now() - 60_000;
+  const battery = (from: number, n: number): TelemetryPoint[] =>
+    Array.from({ length: n }, (_, i) => ({
+      measurement: 'battery' as const,
+      robot_id: 'tonypi_01',
+      ts: t0 + (from + i) * 10,
+      fields: { percent: from + i },
+    }));
+  const count = async (store: DuckDbTelemetryStore) => {
+    const r = await store.range({
+      robot_id: 'tonypi_01',
+      measurement: 'battery',
+      fields: ['percent'],
+      from: t0,
+      to: t0 + 60_000,
+      points: 1,
+    });
+    return r.series[0]?.buckets.reduce((n, b) => n + b.count, 0) ?? 0;
+  };
+
+  it('says it is unavailable, refuses at once while it waits, then reopens and keeps everything', async () => {
+    const { store, instances, faults, warnings } = await openStore();
+    await store.append(battery(0, 100));
+    await invalidate(instances[0]!);
+
+    // The first call meets DuckDB's own refusal, and the store notices what it means.
+    await expect(store.append(battery(100, 50))).rejects.toThrow(/database has been invalidated/);
+    expect(store.unavailable()).toMatch(/database has been invalidated|FATAL/);
+    expect(warnings).toContain(
+      'telemetry database invalidated by a fatal error; it is reopened once it can be written again',
+    );
+    // Until the backoff is over: refused without touching DuckDB, for writes and reads alike.
+    await expect(store.append(battery(100, 50))).rejects.toThrow(TelemetryStoreUnavailableError);
+    await expect(count(store)).rejects.toThrow(/next reopen in \d+ s/);
+    expect(faults.opens).toBe(1);
+
+    // The disk is still full: the reopen fails, says why, and the store stays unavailable.
+    faults.refuse = 'IO Error: Could not write file "telemetry.duckdb.wal": No space left on device';
+    store.retryNow();
+    await expect(store.append(battery(100, 50))).rejects.toThrow(
+      /reopening it failed: IO Error: Could not write file .*No space left on device/,
+    );
+    expect(faults.opens).toBe(2);
+    expect(warnings).toContain('telemetry database could not be reopened');
+    expect(store.unavailable()).not.toBeNull();
+
+    // Room again: the next due call reopens it, and what was stored before is still there.
+    faults.refuse = undefined;
+    store.retryNow();
+    await store.append(battery(100, 50));
+    expect(store.unavailable()).toBeNull();
+    expect(store.stats().reopens).toBe(1);
+    expect(warnings).toContain('telemetry database reopened');
+    expect(await count(store)).toBe(150);
+    const latest = await store.latest('tonypi_01', { measurement: 'battery' });
+    expect(latest[0]?.fields.percent).toBe(149);
+  });
+
+  it('closes cleanly while the database is invalidated, and the file opens again afterwards', async () => {
+    const { store, path, instances } = await openStore();
+    await store.append(battery(0, 20));
+    await invalidate(instances[0]!);
+    await expect(store.append(battery(20, 1))).rejects.toThrow(/invalidated/);
+    await store.close();
+    const again = new DuckDbTelemetryStore({ path, flushIntervalMs: 0 });
+    await again.init();
+    try {
+      expect(await count(again)).toBe(20);
+    } finally {
+      await again.close();
+    }
   });
 });

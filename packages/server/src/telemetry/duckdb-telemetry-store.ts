@@ -15,6 +15,13 @@
  * close) under a write lock that append() also holds: a checkpoint or the maintenance commit never overlaps a
  * flush; appends queue behind it asynchronously instead. The cost: append latency grows by the checkpoint time
  * (~0.3 s per 500k rows), and the WAL holds up to `flushIntervalMs` of data.
+ *
+ * Fatal errors: DuckDB invalidates the whole database after a fatal error (a checkpoint that cannot write the
+ * file, as on a full disk) and refuses every later statement on every connection, even once the disk has room
+ * again. The store notices (`unavailable()` says why), refuses appends and queries at once while it waits, and
+ * reopens the database (a new instance, connections and appenders) on the first call after a backoff that
+ * doubles while reopening fails. What the WAL held is replayed by the reopen; what an append was refused is
+ * the caller's to keep and write again.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { MeasurementName, TelemetryPoint } from '@tonypi/contracts';
@@ -41,10 +48,28 @@ export interface DuckDbTelemetryStoreOptions {
    */
   flushIntervalMs?: number;
   logger?: WarnLogger;
+  /**
+   * After a fatal error: the wait before the first reopen, doubled after each failed one up to `max`, ms.
+   * Default 1 s … 30 s.
+   */
+  reopenBackoffMs?: { first: number; max: number };
+  /** Opens the DuckDB instance; tests inject faults here. Default `DuckDBInstance.create`. */
+  openInstance?: (path: string, options: Record<string, string>) => Promise<DuckDBInstance>;
+}
+
+/** Thrown instead of running a statement while the database waits to be reopened after a fatal error. */
+export class TelemetryStoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TelemetryStoreUnavailableError';
+  }
 }
 
 const READERS = 2;
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
+const DEFAULT_REOPEN_BACKOFF_MS = { first: 1000, max: 30_000 };
+/** DuckDB's messages once the database is invalidated (the error that did it starts with "FATAL Error"). */
+const FATAL_RE = /FATAL Error|database has been invalidated/i;
 
 export class DuckDbTelemetryStore implements TelemetryStore {
   readonly kind = 'duckdb';
@@ -55,7 +80,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   /** Maintenance and checkpoints. */
   private maint: DuckDBConnection | undefined;
   private readonly idleReaders: DuckDBConnection[] = [];
-  private readonly readerWaiters: ((c: DuckDBConnection) => void)[] = [];
+  private readonly readerWaiters: { resolve: (c: DuckDBConnection) => void; reject: (e: Error) => void }[] =
+    [];
   private readerCount = 0;
 
   private tables: ReadonlyMap<MeasurementName, RawTable> = new Map();
@@ -69,6 +95,11 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   private maintChain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Why the database is unusable until reopened (DuckDB invalidated it), or undefined while it works. */
+  private broken: string | undefined;
+  private reopenAt = 0;
+  private reopenDelayMs: number;
+  private reopening: Promise<void> | undefined;
   private readonly counters: TelemetryStoreStats = {
     points_written: 0,
     rows_written: 0,
@@ -76,36 +107,14 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     last_flush_ms: 0,
   };
 
-  constructor(private readonly opts: DuckDbTelemetryStoreOptions) {}
+  constructor(private readonly opts: DuckDbTelemetryStoreOptions) {
+    this.reopenDelayMs = (opts.reopenBackoffMs ?? DEFAULT_REOPEN_BACKOFF_MS).first;
+  }
 
   async init(): Promise<void> {
     if (this.instance) throw new Error('DuckDbTelemetryStore.init() called twice');
     const inMemory = this.opts.path === ':memory:';
-    this.instance = await DuckDBInstance.create(this.opts.path, { checkpoint_threshold: '1000GB' });
-    this.writer = await this.instance.connect();
-    this.maint = await this.instance.connect();
-    for (let i = 0; i < READERS; i++) this.idleReaders.push(await this.instance.connect());
-    this.readerCount = READERS;
-
-    const maint = this.maint;
-    this.tables = await createTables(maint);
-    const meta = await readMeta(maint);
-    this.appender = await TelemetryAppender.open(
-      this.writer,
-      this.tables.values(),
-      meta.w1m,
-      this.counters,
-      this.opts.logger,
-    );
-    const appender = this.appender;
-    this.maintenance = {
-      conn: maint,
-      tables: [...this.tables.values()],
-      withWriteLock: (fn) => this.withWriteLock(fn),
-      markLateBefore: (ms) => {
-        appender.lateBefore = Math.max(appender.lateBefore, ms);
-      },
-    };
+    await this.openConnections();
 
     const every = this.opts.flushIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     if (!inMemory && every > 0) {
@@ -117,11 +126,27 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   async append(points: readonly TelemetryPoint[]): Promise<void> {
     this.assertOpen();
     if (points.length === 0) return;
+    if (this.broken) await this.reopen();
     return this.withWriteLock(async () => {
       // Appends queued before close() still run; the connections close after them.
-      if (!this.instance) throw new Error('DuckDbTelemetryStore is closed');
-      await this.appender!.append(points);
+      if (!this.instance) throw this.notOpenError();
+      try {
+        await this.appender!.append(points);
+      } catch (err) {
+        this.noteFailure(err);
+        throw err;
+      }
     });
+  }
+
+  /** Why the store cannot write or read now (it waits to reopen the database after a fatal error), or null. */
+  unavailable(): string | null {
+    return this.broken ?? null;
+  }
+
+  /** The next call reopens a broken database at once, without waiting for the backoff (a last try at shutdown). */
+  retryNow(): void {
+    this.reopenAt = 0;
   }
 
   async latest(
@@ -150,10 +175,17 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       if (typeof v !== 'number' || !(v >= 0))
         throw new Error(`maintain: retention ${k} must be a number ≥ 0`);
     }
+    if (this.broken) await this.reopen();
     return this.serialMaint(async () => {
-      const result = await rollUpAndExpire(this.maintenance!, now, policy);
-      await this.checkpointNow();
-      return result;
+      if (!this.instance) throw this.notOpenError();
+      try {
+        const result = await rollUpAndExpire(this.maintenance!, now, policy);
+        await this.checkpointNow();
+        return result;
+      } catch (err) {
+        this.noteFailure(err);
+        throw err;
+      }
     });
   }
 
@@ -168,21 +200,146 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (!this.instance) return;
+    await this.reopening?.catch(() => undefined);
     await this.maintChain.catch(() => undefined);
     await this.withWriteLock(async () => {
       // Every reader back in the pool: no query is running on a connection about to close.
       const readers: DuckDBConnection[] = [];
       while (readers.length < this.readerCount) readers.push(await this.acquireReader());
-      this.appender?.closeSync();
-      for (const c of [this.writer, this.maint, ...readers]) c?.closeSync();
-      this.instance?.closeSync();
-      this.instance = undefined;
+      this.closeConnections(readers);
     });
   }
 
   private assertOpen(): void {
     if (this.closed) throw new Error('DuckDbTelemetryStore is closed');
-    if (!this.instance) throw new Error('DuckDbTelemetryStore.init() was not called');
+    if (!this.instance && !this.broken) throw new Error('DuckDbTelemetryStore.init() was not called');
+  }
+
+  private notOpenError(): Error {
+    if (this.closed) return new Error('DuckDbTelemetryStore is closed');
+    return new TelemetryStoreUnavailableError(`telemetry database unavailable: ${this.broken}`);
+  }
+
+  /** The instance, its connections, the tables, the appenders and the maintenance context. */
+  private async openConnections(): Promise<void> {
+    const open = this.opts.openInstance ?? ((path, options) => DuckDBInstance.create(path, options));
+    const instance = await open(this.opts.path, { checkpoint_threshold: '1000GB' });
+    const opened: DuckDBConnection[] = [];
+    try {
+      const writer = await instance.connect();
+      opened.push(writer);
+      const maint = await instance.connect();
+      opened.push(maint);
+      const readers: DuckDBConnection[] = [];
+      for (let i = 0; i < READERS; i++) {
+        readers.push(await instance.connect());
+        opened.push(readers[i]!);
+      }
+      const tables = await createTables(maint);
+      const meta = await readMeta(maint);
+      const appender = await TelemetryAppender.open(
+        writer,
+        tables.values(),
+        meta.w1m,
+        this.counters,
+        this.opts.logger,
+      );
+      this.instance = instance;
+      this.writer = writer;
+      this.maint = maint;
+      this.tables = tables;
+      this.appender = appender;
+      this.maintenance = {
+        conn: maint,
+        tables: [...tables.values()],
+        withWriteLock: (fn) => this.withWriteLock(fn),
+        markLateBefore: (ms) => {
+          appender.lateBefore = Math.max(appender.lateBefore, ms);
+        },
+      };
+      this.readerCount = READERS;
+      for (const r of readers) this.releaseReader(r);
+    } catch (err) {
+      for (const c of opened) closeQuietly(() => c.closeSync());
+      closeQuietly(() => instance.closeSync());
+      throw err;
+    }
+  }
+
+  /** Closes the appenders, the connections (`readers`: every reader, back from the pool) and the instance. */
+  private closeConnections(readers: DuckDBConnection[]): void {
+    // An invalidated database refuses the appenders' last flush: close what can be closed.
+    const quietly = this.broken ? closeQuietly : (fn: () => void) => fn();
+    if (this.appender) quietly(() => this.appender!.closeSync());
+    for (const c of [this.writer, this.maint, ...readers]) if (c) quietly(() => c.closeSync());
+    if (this.instance) quietly(() => this.instance!.closeSync());
+    this.appender = undefined;
+    this.writer = undefined;
+    this.maint = undefined;
+    this.instance = undefined;
+    this.readerCount = 0;
+  }
+
+  /** A fatal error invalidated the database: from now on calls fail at once until reopen() succeeds. */
+  private noteFailure(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.broken || !FATAL_RE.test(message)) return;
+    // The whole message: DuckDB's "Original error" line after the first says what happened (the full disk).
+    this.broken = message.replace(/\s*\n\s*/g, ' ').slice(0, 500);
+    this.reopenAt = Date.now() + this.reopenDelayMs;
+    this.opts.logger?.warn(
+      { err: message.slice(0, 1000), reopen_in_ms: this.reopenDelayMs },
+      'telemetry database invalidated by a fatal error; it is reopened once it can be written again',
+    );
+  }
+
+  /**
+   * Reopens the database after a fatal error, when the backoff is over; otherwise, or when reopening fails,
+   * rejects with a TelemetryStoreUnavailableError. Waits for running maintenance, appends and queries first.
+   */
+  private reopen(): Promise<void> {
+    if (this.reopening) return this.reopening;
+    const wait = this.reopenAt - Date.now();
+    if (wait > 0) {
+      return Promise.reject(
+        new TelemetryStoreUnavailableError(
+          `telemetry database unavailable (${this.broken}); next reopen in ${Math.ceil(wait / 1000)} s`,
+        ),
+      );
+    }
+    const run = this.serialMaint(() => this.withWriteLock(() => this.reopenNow()));
+    this.reopening = run;
+    return run.finally(() => {
+      this.reopening = undefined;
+    });
+  }
+
+  private async reopenNow(): Promise<void> {
+    if (!this.broken || this.closed) return;
+    const readers: DuckDBConnection[] = [];
+    while (readers.length < this.readerCount) readers.push(await this.acquireReader());
+    this.closeConnections(readers);
+    const backoff = this.opts.reopenBackoffMs ?? DEFAULT_REOPEN_BACKOFF_MS;
+    try {
+      await this.openConnections();
+    } catch (err) {
+      const message = (err as Error).message.split('\n')[0]!.slice(0, 300);
+      this.reopenAt = Date.now() + this.reopenDelayMs;
+      this.opts.logger?.warn(
+        { err: message, broken: this.broken, retry_in_ms: this.reopenDelayMs },
+        'telemetry database could not be reopened',
+      );
+      this.reopenDelayMs = Math.min(backoff.max, this.reopenDelayMs * 2);
+      const unavailable = new TelemetryStoreUnavailableError(
+        `telemetry database unavailable (${this.broken}); reopening it failed: ${message}`,
+      );
+      for (const w of this.readerWaiters.splice(0)) w.reject(unavailable);
+      throw unavailable;
+    }
+    this.opts.logger?.warn({ after: this.broken }, 'telemetry database reopened');
+    this.broken = undefined;
+    this.reopenDelayMs = backoff.first;
+    this.counters.reopens = (this.counters.reopens ?? 0) + 1;
   }
 
   private async withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -206,31 +363,52 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   }
 
   private checkpoint(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    // A broken database is left alone until an append or a query reopens it.
+    if (this.closed || this.broken) return Promise.resolve();
     return this.serialMaint(() => this.checkpointNow()).catch((err: unknown) => {
+      this.noteFailure(err);
       this.opts.logger?.warn({ err }, 'telemetry checkpoint failed');
     });
   }
 
   private async checkpointNow(): Promise<void> {
     if (this.opts.path === ':memory:') return;
-    await this.withWriteLock(() => this.maint!.run('CHECKPOINT'));
+    await this.withWriteLock(async () => {
+      if (!this.maint) throw this.notOpenError();
+      await this.maint.run('CHECKPOINT');
+    });
   }
 
   private acquireReader(): Promise<DuckDBConnection> {
     const c = this.idleReaders.pop();
     if (c) return Promise.resolve(c);
-    return new Promise((resolve) => this.readerWaiters.push(resolve));
+    return new Promise((resolve, reject) => this.readerWaiters.push({ resolve, reject }));
+  }
+
+  private releaseReader(c: DuckDBConnection): void {
+    const next = this.readerWaiters.shift();
+    if (next) next.resolve(c);
+    else this.idleReaders.push(c);
   }
 
   private async withReader<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.broken) await this.reopen();
     const c = await this.acquireReader();
     try {
       return await fn(c);
+    } catch (err) {
+      this.noteFailure(err);
+      throw err;
     } finally {
-      const next = this.readerWaiters.shift();
-      if (next) next(c);
-      else this.idleReaders.push(c);
+      this.releaseReader(c);
     }
+  }
+}
+
+function closeQuietly(close: () => void): void {
+  try {
+    close();
+  } catch {
+    // Already closed, or refused by an invalidated database: nothing more to do with it.
   }
 }

@@ -68,6 +68,8 @@ export interface TelemetryStoreStats {
   rows_written: number;
   flushes: number;
   last_flush_ms: number;
+  /** Times the store reopened its database after a fatal error (stores that can). */
+  reopens?: number;
 }
 
 /**
@@ -112,6 +114,13 @@ export interface TelemetryStore {
   /** Rolls raw points up into minute/hour buckets and deletes what the policy no longer keeps. */
   maintain(now: number, policy: RetentionPolicy): Promise<MaintenanceResult>;
   stats(): TelemetryStoreStats;
+  /**
+   * Why the store cannot be used now, e.g. its embedded database was invalidated by a fatal error (a full
+   * disk) and waits to be reopened; null while it works. Stores that cannot tell leave it out.
+   */
+  unavailable?(): string | null;
+  /** Makes the next call try to recover at once instead of after its backoff (the last flush at shutdown). */
+  retryNow?(): void;
   close(): Promise<void>;
 }
 
