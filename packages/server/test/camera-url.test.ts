@@ -46,8 +46,10 @@ describe('a camera URL a robot reports', () => {
       }),
       { qos: 1 },
     );
-    // The legacy layout, and a URL that is fine: kept.
-    await c.publishAsync(
+    await c.endAsync();
+    // The legacy layout, and a URL that is fine: kept (published by that robot's own client id).
+    const g = await connectMqtt(first.mqttUrl, { clientId: 'cam_good' });
+    await g.publishAsync(
       'tonypi/status/cam_good',
       JSON.stringify({
         robot_id: 'cam_good',
@@ -57,12 +59,12 @@ describe('a camera URL a robot reports', () => {
       { qos: 1 },
     );
     // A bad URL later does not take the good one away.
-    await c.publishAsync(
+    await g.publishAsync(
       'tonypi/status/cam_good',
       JSON.stringify({ robot_id: 'cam_good', status: 'online', camera_url: 'vbscript:msgbox(1)' }),
       { qos: 1 },
     );
-    await c.endAsync();
+    await g.endAsync();
 
     const frame = await live.next('status', (f) => f.robot_id === 'cam_bad');
     expect(frame).toMatchObject({ status: 'online', ip_address: '192.0.2.7' });

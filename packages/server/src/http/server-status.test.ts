@@ -52,8 +52,8 @@ describe('serverMetrics', () => {
     };
     const src = {
       pipeline: { stats: () => failing } as unknown as IngestPipeline,
-      registry: { onlineCount: () => 1, size: 2 },
-      live: { clientCount: 0, counters: { frames_sent: 0, frames_skipped: 0 } },
+      registry: { onlineCount: () => 1, size: 2, pendingCount: 0 },
+      live: { clientCount: 0, counters: { frames_sent: 0, frames_skipped: 0, frames_dropped: 0 } },
     } as unknown as StatusSources;
     const text = await serverMetrics(src).metrics();
     expect(text).toContain('tonypi_telemetry_store_up 0');
