@@ -22,6 +22,7 @@ import { TelemetryAppender, type WarnLogger } from './duckdb-appender';
 import { queryFields, queryLatest, queryRange, type WithReader } from './duckdb-queries';
 import { type MaintenanceContext, rollUpAndExpire } from './duckdb-rollups';
 import { createTables, type RawTable, readMeta } from './duckdb-schema';
+import { StoreBusyError } from './store-busy-error';
 import type {
   LatestPoint,
   MaintenanceResult,
@@ -41,9 +42,17 @@ export interface DuckDbTelemetryStoreOptions {
    */
   flushIntervalMs?: number;
   logger?: WarnLogger;
+  /** Reader connections: queries running at once (default 2). */
+  readers?: number;
+  /**
+   * Reads that may wait for a reader; one more is refused with StoreBusyError (default 4). Bounds how
+   * long a query can wait, and what a crowd of dashboards can pile onto the store.
+   */
+  maxWaitingReads?: number;
 }
 
-const READERS = 2;
+const DEFAULT_READERS = 2;
+const DEFAULT_MAX_WAITING_READS = 4;
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
 
 export class DuckDbTelemetryStore implements TelemetryStore {
@@ -57,6 +66,12 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   private readonly idleReaders: DuckDBConnection[] = [];
   private readonly readerWaiters: ((c: DuckDBConnection) => void)[] = [];
   private readerCount = 0;
+  /** Reader connections in use, and reads waiting for one (bounded: maxWaitingReads). */
+  private activeReads = 0;
+  private waitingReads = 0;
+  /** Set while a checkpoint waits for running reads to end or runs: new reads wait for it. */
+  private readGate: Promise<void> | undefined;
+  private readonly readsDrained: (() => void)[] = [];
 
   private tables: ReadonlyMap<MeasurementName, RawTable> = new Map();
   private appender: TelemetryAppender | undefined;
@@ -84,8 +99,9 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     this.instance = await DuckDBInstance.create(this.opts.path, { checkpoint_threshold: '1000GB' });
     this.writer = await this.instance.connect();
     this.maint = await this.instance.connect();
-    for (let i = 0; i < READERS; i++) this.idleReaders.push(await this.instance.connect());
-    this.readerCount = READERS;
+    const readers = this.opts.readers ?? DEFAULT_READERS;
+    for (let i = 0; i < readers; i++) this.idleReaders.push(await this.instance.connect());
+    this.readerCount = readers;
 
     const maint = this.maint;
     this.tables = await createTables(maint);
@@ -214,23 +230,70 @@ export class DuckDbTelemetryStore implements TelemetryStore {
 
   private async checkpointNow(): Promise<void> {
     if (this.opts.path === ':memory:') return;
-    await this.withWriteLock(() => this.maint!.run('CHECKPOINT'));
+    await this.exclusiveOfReads(() => this.withWriteLock(() => this.maint!.run('CHECKPOINT')));
   }
 
+  /** A reader connection, now or when one is free; it counts as active until released. */
   private acquireReader(): Promise<DuckDBConnection> {
     const c = this.idleReaders.pop();
-    if (c) return Promise.resolve(c);
+    if (c) {
+      this.activeReads++;
+      return Promise.resolve(c);
+    }
     return new Promise((resolve) => this.readerWaiters.push(resolve));
   }
 
+  private releaseReader(c: DuckDBConnection): void {
+    const next = this.readerWaiters.shift();
+    // Handed on: it stays active, so a checkpoint waiting for reads to end keeps waiting.
+    if (next) {
+      next(c);
+      return;
+    }
+    this.idleReaders.push(c);
+    this.activeReads--;
+    if (this.activeReads === 0) for (const drained of this.readsDrained.splice(0)) drained();
+  }
+
   private async withReader<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-    const c = await this.acquireReader();
+    let c: DuckDBConnection;
+    if (!this.readGate && this.idleReaders.length > 0) c = await this.acquireReader();
+    else {
+      const limit = this.opts.maxWaitingReads ?? DEFAULT_MAX_WAITING_READS;
+      if (this.waitingReads >= limit) throw new StoreBusyError(this.waitingReads);
+      this.waitingReads++;
+      try {
+        while (this.readGate) await this.readGate;
+        c = await this.acquireReader();
+      } finally {
+        this.waitingReads--;
+      }
+    }
     try {
       return await fn(c);
     } finally {
-      const next = this.readerWaiters.shift();
-      if (next) next(c);
-      else this.idleReaders.push(c);
+      this.releaseReader(c);
+    }
+  }
+
+  /**
+   * Runs `fn` with no read in progress; reads that arrive meanwhile wait. A CHECKPOINT needs every
+   * table's checkpoint lock, and a running query holds its table's: a checkpoint started beside a
+   * long range query waited for it while holding the lock every write needs, so the appender's
+   * synchronous flush stalled the event loop for seconds (bench:load, docs/performance.md).
+   */
+  private async exclusiveOfReads<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.readGate) await this.readGate;
+    let open!: () => void;
+    this.readGate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    try {
+      if (this.activeReads > 0) await new Promise<void>((resolve) => this.readsDrained.push(resolve));
+      return await fn();
+    } finally {
+      this.readGate = undefined;
+      open();
     }
   }
 }

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
+import { StoreBusyError } from './store-busy-error';
+import type { RangeQuery } from './telemetry-store';
+
+const T0 = Date.parse('2026-12-01T10:00:00Z');
+const QUERY: RangeQuery = {
+  robot_id: 'r1',
+  measurement: 'battery',
+  fields: ['percent'],
+  from: T0 - 3600_000,
+  to: T0,
+  points: 60,
+};
+
+describe('DuckDbTelemetryStore reads beyond its readers', () => {
+  const stores: DuckDbTelemetryStore[] = [];
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+  });
+
+  async function open(readers: number, maxWaitingReads: number) {
+    const store = new DuckDbTelemetryStore({ path: ':memory:', readers, maxWaitingReads });
+    await store.init();
+    stores.push(store);
+    await store.append([
+      { measurement: 'battery', robot_id: 'r1', ts: T0 - 60_000, fields: { percent: 80 } },
+    ]);
+    return store;
+  }
+
+  it('lets reads wait up to the bound and refuses the next one with StoreBusyError', async () => {
+    const store = await open(1, 2);
+    // Started in one tick: the first takes the only reader, two wait, the fourth is refused.
+    const reads = [store.range(QUERY), store.range(QUERY), store.range(QUERY), store.range(QUERY)];
+    const settled = await Promise.allSettled(reads);
+
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    const refused = (settled[3] as PromiseRejectedResult).reason;
+    expect(refused).toBeInstanceOf(StoreBusyError);
+    expect(refused).toMatchObject({ waiting: 2, retryAfterS: 1 });
+    for (const s of settled.slice(0, 3)) {
+      expect((s as PromiseFulfilledResult<Awaited<(typeof reads)[0]>>).value.series[0]?.buckets[0]?.avg).toBe(
+        80,
+      );
+    }
+  });
+
+  it('answers again once the waiting reads are done', async () => {
+    const store = await open(1, 0);
+    const [first, second] = await Promise.allSettled([store.range(QUERY), store.latest('r1')]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status).toBe('rejected');
+
+    const latest = await store.latest('r1', { lookback_ms: 365 * 86_400_000 });
+    expect(latest[0]?.fields).toEqual({ percent: 80 });
+  });
+
+  it('never refuses a write, however many reads wait', async () => {
+    const store = await open(1, 0);
+    const read = store.range(QUERY);
+    const refused = store.range(QUERY).catch((err: unknown) => err);
+    await store.append([
+      { measurement: 'battery', robot_id: 'r1', ts: T0 - 30_000, fields: { percent: 79 } },
+    ]);
+    await read;
+    expect(await refused).toBeInstanceOf(StoreBusyError);
+    expect(store.stats().rows_written).toBe(2);
+  });
+});
