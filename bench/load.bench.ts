@@ -9,6 +9,8 @@
  * `history-robots` robots that were given 24 h of 10 Hz history first, roll-ups current as the
  * maintenance job keeps them). Prints what was shed, publish → stored and publish → live latency,
  * the readers' latencies and 503 counts, then one summary line. Figures only: never a verdict.
+ * QUERY_READERS, QUERY_QUEUE_LIMIT, READER_SHED_LOOP_DELAY_MS and ROBOT_LIST_MAX_AGE_MS are taken
+ * from the environment when set.
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -47,7 +49,15 @@ const robotId = (i: number) => `bench_${String(i + 1).padStart(3, '0')}`;
 
 function benchConfig(dataDir: string) {
   // The default ingest queue: what a real server sheds with is what this measures.
+  // The readers' settings may be varied from the environment, to compare them under the same load.
+  const readerSettings = [
+    'QUERY_READERS',
+    'QUERY_QUEUE_LIMIT',
+    'READER_SHED_LOOP_DELAY_MS',
+    'ROBOT_LIST_MAX_AGE_MS',
+  ];
   return loadConfig({
+    ...Object.fromEntries(readerSettings.map((k) => [k, process.env[k]])),
     ...loopbackEnv(dataDir, 'benchmark-password'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
@@ -143,6 +153,8 @@ async function main(): Promise<void> {
     const storedP50: number[] = [];
     const storedP99: number[] = [];
     let maxQueue = 0;
+    /** The longest store write the pipeline saw (waiting for the store's write lock included). */
+    let maxFlushMs = 0;
     let maxLoopDelay = 0;
     let lastTick = performance.now();
     const sampler = setInterval(() => {
@@ -150,6 +162,7 @@ async function main(): Promise<void> {
       if (s.store_lag_ms.p99 !== null) storedP99.push(s.store_lag_ms.p99);
       if (s.store_lag_ms.p50 !== null) storedP50.push(s.store_lag_ms.p50);
       maxQueue = Math.max(maxQueue, s.queue_points);
+      maxFlushMs = Math.max(maxFlushMs, s.last_flush_ms);
       const t = performance.now();
       maxLoopDelay = Math.max(maxLoopDelay, t - lastTick - 1000);
       lastTick = t;
@@ -225,6 +238,7 @@ async function main(): Promise<void> {
         lost: load.published - accepted + shed,
         points_shed: shed,
         max_queue_points: maxQueue,
+        max_store_write_ms: maxFlushMs,
         stored_p50_ms: median(storedP50),
         stored_p99_ms: storedP99Max,
         max_event_loop_delay_ms: Math.round(maxLoopDelay),
