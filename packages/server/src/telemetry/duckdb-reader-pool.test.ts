@@ -1,4 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBConnection } from '@duckdb/node-api';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
 import { StoreBusyError } from './store-busy-error';
 import type { RangeQuery } from './telemetry-store';
@@ -66,5 +70,69 @@ describe('DuckDbTelemetryStore reads beyond its readers', () => {
     await read;
     expect(await refused).toBeInstanceOf(StoreBusyError);
     expect(store.stats().rows_written).toBe(2);
+  });
+});
+
+describe('DuckDbTelemetryStore checkpoints beside reads', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('checkpoints only once a running read has ended, so no write waits behind a query', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tonypi-duckdb-'));
+    const store = new DuckDbTelemetryStore({ path: join(dir, 'telemetry.duckdb'), flushIntervalMs: 0 });
+    try {
+      await store.init();
+      await store.append([{ measurement: 'battery', robot_id: 'r1', ts: T0, fields: { percent: 80 } }]);
+      // Hold the range query inside its transaction (at its ROLLBACK) until the test lets it end.
+      const events: string[] = [];
+      let letReadEnd!: () => void;
+      const readMayEnd = new Promise<void>((resolve) => {
+        letReadEnd = resolve;
+      });
+      let readHeld!: () => void;
+      const held = new Promise<void>((resolve) => {
+        readHeld = resolve;
+      });
+      let holding = true;
+      let rollupCommitted!: () => void;
+      const committed = new Promise<void>((resolve) => {
+        rollupCommitted = resolve;
+      });
+      const run = DuckDBConnection.prototype.run;
+      vi.spyOn(DuckDBConnection.prototype, 'run').mockImplementation(async function (
+        this: DuckDBConnection,
+        ...args: Parameters<DuckDBConnection['run']>
+      ) {
+        const sql = args[0];
+        if (sql === 'ROLLBACK' && holding) {
+          holding = false;
+          events.push('read in transaction');
+          readHeld();
+          await readMayEnd;
+          events.push('read ends');
+        }
+        if (sql === 'CHECKPOINT') events.push('checkpoint');
+        const result = await run.apply(this, args);
+        if (sql === 'COMMIT' && !holding) rollupCommitted();
+        return result;
+      });
+
+      const read = store.range(QUERY);
+      await held;
+      const maintained = store.maintain(T0 + 3600_000, { raw_ms: 1e12, minute_ms: 1e12, hour_ms: 1e12 });
+      await committed;
+      // The checkpoint follows the roll-up's commit within a few turns of the event loop.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      letReadEnd();
+      await read;
+      await maintained;
+
+      expect(events).toEqual(['read in transaction', 'read ends', 'checkpoint']);
+    } finally {
+      vi.restoreAllMocks();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
