@@ -8,6 +8,7 @@ import type { Database } from './db/database';
 import { migrate } from './db/migrate';
 import { openDatabase } from './db/open-database';
 import { buildHttp, type HttpApp } from './http/build-http';
+import { IngestPressure } from './http/ingest-pressure';
 import { healthReport, type StatusSources, serverMetrics } from './http/server-status';
 import { IngestPipeline } from './ingest/ingest-pipeline';
 import { LiveHub } from './live/live-hub';
@@ -183,7 +184,9 @@ export async function startServer(
     maintenance.start();
     cleanups.push(() => maintenance.stop());
 
-    const robots = new RobotsService(robotsRepo, registry, store);
+    const robots = new RobotsService(robotsRepo, registry, store, {
+      listMaxAgeMs: config.robots.listMaxAgeMs,
+    });
     const telemetry = new TelemetryService(store, robots);
     const warnings: string[] = [];
     if (config.robots.allowAnonymous) {
@@ -205,6 +208,16 @@ export async function startServer(
     const health = healthReport(sources);
     const metrics = serverMetrics(sources);
 
+    const pressure = new IngestPressure({
+      queue: () => {
+        const s = pipeline.stats();
+        return { points: s.queue_points, limit: s.queue_limit };
+      },
+      maxEventLoopDelayMs: config.query.shedLoopDelayMs,
+    });
+    pressure.start();
+    cleanups.push(async () => pressure.stop());
+
     const http = await buildHttp({
       logger,
       version: VERSION,
@@ -216,6 +229,7 @@ export async function startServer(
       live,
       metrics,
       health,
+      pressure,
     });
     try {
       await http.listen({ port: config.http.port, host: config.http.host });
@@ -272,12 +286,20 @@ export async function startServer(
 
 function openTelemetryStore(config: Readonly<Config>, logger: Logger): TelemetryStore {
   const url = config.telemetryUrl;
-  if (!url) return new DuckDbTelemetryStore({ path: path.join(config.dataDir, 'telemetry.duckdb'), logger });
+  const readers = { readers: config.query.readers, maxWaitingReads: config.query.queueLimit };
+  if (!url) {
+    return new DuckDbTelemetryStore({
+      path: path.join(config.dataDir, 'telemetry.duckdb'),
+      logger,
+      ...readers,
+    });
+  }
   const parsed = new URL(url);
   if (parsed.protocol === 'duckdb:') {
     return new DuckDbTelemetryStore({
       path: decodeURIComponent(parsed.host + parsed.pathname) || ':memory:',
       logger,
+      ...readers,
     });
   }
   throw new Error(

@@ -9,7 +9,7 @@ describe('loadConfig', () => {
       dataDir: './data',
       mqtt: { url: undefined, embedded: { port: 1883, wsPort: 9001 } },
       simulator: { robots: 0, rateHz: 1 },
-      robots: { allowAnonymous: true, autoRegister: true },
+      robots: { allowAnonymous: true, autoRegister: true, listMaxAgeMs: 1000 },
       logLevel: 'info',
     });
     expect(c.retention.raw_ms).toBe(7 * 24 * 3600_000);

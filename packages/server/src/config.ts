@@ -62,6 +62,10 @@ const EnvSchema = z.object({
   RETENTION_MINUTE_DAYS: z.coerce.number().positive().max(3650).default(90),
   RETENTION_HOUR_DAYS: z.coerce.number().positive().max(36500).default(730),
   INGEST_QUEUE_LIMIT: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
+  QUERY_READERS: z.coerce.number().int().min(1).max(64).default(2),
+  QUERY_QUEUE_LIMIT: z.coerce.number().int().min(0).max(10_000).default(4),
+  READER_SHED_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(200),
+  ROBOT_LIST_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   CLOCK_SKEW_MAX_S: z.coerce.number().int().min(1).max(86_400).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -99,9 +103,13 @@ export interface Config {
     pendingMax: number;
     /** confirmed after talking this long without going offline. */
     confirmAfterMs: number;
+    /** How long one serialised `GET /robots` answer is shared. */
+    listMaxAgeMs: number;
   };
   retention: { raw_ms: number; minute_ms: number; hour_ms: number };
   ingest: { queueLimit: number; clockSkewMaxMs: number };
+  /** Telemetry reads: connections that run them, and how many may wait before one is refused (503). */
+  query: { readers: number; queueLimit: number; shedLoopDelayMs: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -162,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       autoRegisterPerMin: e.ROBOT_AUTO_REGISTER_PER_MIN,
       pendingMax: e.ROBOT_PENDING_MAX,
       confirmAfterMs: e.ROBOT_CONFIRM_AFTER_S * 1000,
+      listMaxAgeMs: e.ROBOT_LIST_MAX_AGE_MS,
     },
     retention: {
       raw_ms: e.RETENTION_RAW_DAYS * DAY_MS,
@@ -169,6 +178,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       hour_ms: e.RETENTION_HOUR_DAYS * DAY_MS,
     },
     ingest: { queueLimit: e.INGEST_QUEUE_LIMIT, clockSkewMaxMs: e.CLOCK_SKEW_MAX_S * 1000 },
+    query: {
+      readers: e.QUERY_READERS,
+      queueLimit: e.QUERY_QUEUE_LIMIT,
+      shedLoopDelayMs: e.READER_SHED_LOOP_DELAY_MS,
+    },
     logLevel: e.LOG_LEVEL,
   };
   return deepFreeze(config);

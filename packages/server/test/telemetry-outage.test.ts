@@ -122,11 +122,20 @@ describe('a telemetry database invalidated by a fatal error (a checkpoint on a f
 
       // Every point before the outage and every queued one stored, each once: 100 ms buckets of one point.
       const token = await login(server.url);
-      const res = await fetch(
-        `${server.url}/api/v1/robots/outage_bot/telemetry?measurement=battery&field=percent` +
-          `&from=${base}&to=${base + 45_000}&points=450`,
-        { headers: { authorization: `Bearer ${token}` } },
+      // Readers give way while the queue was full (sampled a few times a second): retry a 503 as a client does.
+      const res = await waitFor(
+        async () => {
+          const r = await fetch(
+            `${server.url}/api/v1/robots/outage_bot/telemetry?measurement=battery&field=percent` +
+              `&from=${base}&to=${base + 45_000}&points=450`,
+            { headers: { authorization: `Bearer ${token}` } },
+          );
+          return r.status === 503 ? undefined : r;
+        },
+        10_000,
+        'the history query to be answered',
       );
+      expect(res.status).toBe(200);
       const body = (await res.json()) as {
         bucket_ms: number;
         series: Array<{ points: Array<{ t: string; count: number }> }>;

@@ -24,6 +24,7 @@ import type { TelemetryService } from '../telemetry/telemetry.service';
 import type { UsersRepository } from '../users/users.repository';
 import { ApiError, clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
 import { type Health, healthRoutes } from './health.routes';
+import { type IngestPressure, PRESSURE_RETRY_AFTER_S } from './ingest-pressure';
 
 export interface HttpDeps {
   logger: Logger;
@@ -36,6 +37,8 @@ export interface HttpDeps {
   live: LiveHub;
   metrics: Registry;
   health: () => Promise<Health>;
+  /** Heavy reads back off while the ingest is under pressure (routes with `shedUnderPressure`). */
+  pressure?: IngestPressure;
 }
 
 /** Plugins in layers: external (docs, websocket, rate limit) → app (auth, errors) → routes. */
@@ -94,6 +97,26 @@ export async function buildHttp(deps: HttpDeps) {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(rateLimit, { global: false });
   await app.register(authPlugin, { secret: deps.jwtSecret, sessionTtlS: deps.sessionTtlS });
+
+  const pressure = deps.pressure;
+  if (pressure) {
+    // Readers wait, telemetry does not: a heavy read is refused while the ingest is under pressure.
+    app.addHook('onRequest', async (req, reply) => {
+      if (!req.routeOptions.config?.shedUnderPressure) return;
+      const reason = pressure.reason();
+      if (!reason) return;
+      pressure.counters.readers_refused++;
+      return reply
+        .status(503)
+        .header('retry-after', String(PRESSURE_RETRY_AFTER_S))
+        .send({
+          error: {
+            code: 'service_unavailable',
+            message: `The server is busy taking in telemetry (${reason}); try again in ${PRESSURE_RETRY_AFTER_S} s`,
+          },
+        });
+    });
+  }
 
   await app.register(
     async (api) => {

@@ -87,6 +87,8 @@ export class RobotRegistry {
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /** A flush is writing robots seen for the first time. */
+  private registering = false;
   private readonly now: () => number;
   /** Failed single-robot writes in a row, per robot. */
   private readonly failures = new Map<string, number>();
@@ -205,6 +207,11 @@ export class RobotRegistry {
     return this.robots.values();
   }
 
+  /** Whether a robot seen for the first time is not in the database yet (waiting for, or in, a flush). */
+  get hasUnwrittenRobots(): boolean {
+    return this.unregistered.size > 0 || this.registering;
+  }
+
   get size(): number {
     return this.robots.size;
   }
@@ -306,6 +313,7 @@ export class RobotRegistry {
     if (this.flushing) return this.flushing.then(() => this.flush());
     this.flushing = this.writeDirty().finally(() => {
       this.flushing = undefined;
+      this.registering = false;
     });
     return this.flushing;
   }
@@ -316,6 +324,7 @@ export class RobotRegistry {
     const dirty = [...this.dirty];
     this.unregistered.clear();
     this.dirty.clear();
+    this.registering = fresh.length > 0;
     try {
       await this.write(fresh, dirty);
       this.counters.flushes++;

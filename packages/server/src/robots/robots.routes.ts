@@ -7,22 +7,34 @@ import {
   Robot as RobotSchema,
 } from '@tonypi/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { sendJson } from '../http/plain-json';
+import { unlessBusy } from '../http/unless-busy';
 import type { RobotsService } from './robots.service';
 
 export const robotsRoutes: FastifyPluginAsyncZod<{ robots: RobotsService }> = async (app, { robots }) => {
   app.get(
     '/robots',
     {
-      config: { permission: 'robots:read' },
+      config: { permission: 'robots:read', shedUnderPressure: true },
       schema: {
         tags: ['robots'],
         summary: 'List robots with their status and latest values',
-        description: 'Filter by status, search robot_id or name; sort and page. Permission: robots:read.',
+        description:
+          'Filter by status, search robot_id or name; sort and page. Answers are shared for up to ' +
+          'ROBOT_LIST_MAX_AGE_MS (default 1 s): status and latest values are at most that old — the live ' +
+          'stream has them as they arrive. Permission: robots:read.',
         querystring: RobotListQuery,
-        response: { 200: RobotList, 400: ErrorBody, 401: ErrorBody },
+        response: {
+          200: RobotList,
+          400: ErrorBody,
+          401: ErrorBody,
+          503: ErrorBody.describe(
+            'The server is busy taking in telemetry: try again after Retry-After seconds',
+          ),
+        },
       },
     },
-    async (req) => robots.list(req.query),
+    async (req, reply) => sendJson(reply, await robots.listJson(req.query)),
   );
 
   app.get(
@@ -43,15 +55,22 @@ export const robotsRoutes: FastifyPluginAsyncZod<{ robots: RobotsService }> = as
   app.get(
     '/robots/:robot_id/latest',
     {
-      config: { permission: 'telemetry:read' },
+      config: { permission: 'telemetry:read', shedUnderPressure: true },
       schema: {
         tags: ['telemetry'],
         summary: "A robot's newest value of every measurement and servo",
         description: 'Permission: telemetry:read.',
         params: RobotIdParams,
-        response: { 200: RobotLatest, 401: ErrorBody, 404: ErrorBody },
+        response: {
+          200: RobotLatest,
+          401: ErrorBody,
+          404: ErrorBody,
+          503: ErrorBody.describe(
+            'Busy (queries waiting, or telemetry coming in): try again after Retry-After seconds',
+          ),
+        },
       },
     },
-    async (req) => robots.latest(req.params.robot_id),
+    async (req, reply) => unlessBusy(reply, () => robots.latest(req.params.robot_id)),
   );
 };

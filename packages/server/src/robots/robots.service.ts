@@ -7,20 +7,77 @@ import type { RobotRow, RobotsRepository } from './robots.repository';
 
 type RobotDto = z.infer<typeof Robot>;
 type LatestDto = z.infer<typeof RobotLatest>;
+type ListQuery = z.infer<typeof RobotListQuery>;
+
+export interface RobotsServiceOptions {
+  /**
+   * How long one serialised robot list is served before it is built again, ms (0: every time). Every
+   * dashboard polls the list; building and serialising it costs the event loop the ingest runs on, so
+   * readers share one answer per interval. Live values reach dashboards over the live stream anyway.
+   */
+  listMaxAgeMs?: number;
+  now?: () => number;
+}
+
+/** Distinct list queries kept (filters, sort, page); the oldest goes first. */
+const LIST_CACHE_ENTRIES = 64;
 
 /** Robots as the API shows them: the database row, overlaid with what the registry knows now. */
 export class RobotsService {
+  private readonly listCache = new Map<string, { builtAt: number; json: Promise<string> }>();
+  private readonly listMaxAgeMs: number;
+  private readonly now: () => number;
+
   constructor(
     private readonly repo: RobotsRepository,
     private readonly registry: RobotRegistry,
     private readonly store: TelemetryStore,
-  ) {}
+    opts: RobotsServiceOptions = {},
+  ) {
+    this.listMaxAgeMs = opts.listMaxAgeMs ?? 1000;
+    this.now = opts.now ?? Date.now;
+  }
 
-  async list(query: z.infer<typeof RobotListQuery>): Promise<{ items: RobotDto[]; total: number }> {
-    // Newly seen robots reach the table within one registry flush; write them before listing.
-    await this.registry.flush();
+  async list(query: ListQuery): Promise<{ items: RobotDto[]; total: number }> {
+    // A robot seen for the first time reaches the table with the registry's next flush; write it now
+    // rather than leave it out. Only then: a flush on every list would put a database write (every
+    // robot's last_seen) on each dashboard poll.
+    if (this.registry.hasUnwrittenRobots) await this.registry.flush();
     const { items, total } = await this.repo.list(query);
     return { items: items.map((row) => this.toDto(row)), total };
+  }
+
+  /**
+   * The list as JSON, shared by every reader asking the same within `listMaxAgeMs` (one build at a
+   * time per query; readers arriving meanwhile wait for it). The answer is at most that old.
+   */
+  listJson(query: ListQuery): Promise<string> {
+    const key = JSON.stringify([
+      query.status,
+      query.search,
+      query.sort,
+      query.order,
+      query.limit,
+      query.offset,
+    ]);
+    const now = this.now();
+    const hit = this.listCache.get(key);
+    if (hit && now - hit.builtAt < this.listMaxAgeMs) return hit.json;
+    // Plain JSON.stringify: the DTO is typed by the response schema; a zod pass over ~100 robots cost
+    // ~15 ms of the event loop per answer (docs/performance.md).
+    const json = this.list(query).then((list) => JSON.stringify(list));
+    const entry = { builtAt: now, json };
+    this.listCache.delete(key);
+    this.listCache.set(key, entry);
+    if (this.listCache.size > LIST_CACHE_ENTRIES) {
+      const oldest = this.listCache.keys().next().value;
+      if (oldest !== undefined) this.listCache.delete(oldest);
+    }
+    // A failed build is not served again.
+    json.catch(() => {
+      if (this.listCache.get(key) === entry) this.listCache.delete(key);
+    });
+    return json;
   }
 
   async get(robot_id: string): Promise<RobotDto> {

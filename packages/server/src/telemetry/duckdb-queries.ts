@@ -281,10 +281,10 @@ async function rangeRawWide(
   const tagWhere = tagFilter.map(([k, v]) => ` AND ${ident(k)} = $${params.push(v)}`).join('');
   const aggs = fields.map((f) => {
     const col = ident(f);
-    return `min(${col}), max(${col}), sum(${col}), count(${col}), arg_max(${col}, ts)`;
+    return `min(${col}), max(${col}), sum(${col}), count(${col})::DOUBLE, arg_max(${col}, ts)`;
   });
   const reader = await c.runAndReadAll(
-    `SELECT ${bucketSql('ts', bucket)} AS t, ${t.tagsSql} AS tags, ${aggs.join(', ')}
+    `SELECT (${bucketSql('ts', bucket)})::DOUBLE AS t, ${t.tagsSql} AS tags, ${aggs.join(', ')}
      FROM ${t.table} WHERE robot_id = $1 AND ts >= $2 AND ts < $3${tagWhere}
      GROUP BY ALL`,
     params,
@@ -326,22 +326,24 @@ async function rangeNarrow(
     .join('');
   const sql =
     table === 'raw_extra'
-      ? `SELECT ${bucketSql('ts', bucket)}, tags, field, min(value), max(value), sum(value), count(value),
-           arg_max(value, ts)
+      ? `SELECT (${bucketSql('ts', bucket)})::DOUBLE, tags, field, min(value), max(value), sum(value),
+           count(value)::DOUBLE, arg_max(value, ts)
          FROM raw_extra WHERE robot_id = $1 AND measurement = $2 AND ts >= $3 AND ts < $4`
-      : `SELECT ${bucketSql('bucket', bucket)}, tags, field, min(min_v), max(max_v), sum(sum_v), sum(count_v),
-           arg_max(last_v, last_ts)
+      : `SELECT (${bucketSql('bucket', bucket)})::DOUBLE, tags, field, min(min_v), max(max_v), sum(sum_v),
+           sum(count_v)::DOUBLE, arg_max(last_v, last_ts)
          FROM ${table} WHERE robot_id = $1 AND measurement = $2 AND bucket >= $3 AND bucket < $4`;
   const reader = await c.runAndReadAll(`${sql} AND field IN (${inList})${tagWhere} GROUP BY ALL`, params);
-  for (const row of reader.getRows()) {
-    const count = num(row[6]) ?? 0;
+  // Column by column: converting row arrays cost the event loop ~2× as much for a 24 h answer.
+  const [t0, tags, field, min, max, sum, counts, last] = reader.getColumns();
+  for (let i = 0; i < reader.currentRowCount; i++) {
+    const count = num(counts![i]) ?? 0;
     if (count === 0) continue;
-    addPartial(accOf(String(row[2]), String(row[1])), num(row[0])!, {
-      min: num(row[3])!,
-      max: num(row[4])!,
-      sum: num(row[5])!,
+    addPartial(accOf(String(field![i]), String(tags![i])), num(t0![i])!, {
+      min: num(min![i])!,
+      max: num(max![i])!,
+      sum: num(sum![i])!,
       count,
-      last: num(row[7]),
+      last: num(last![i]),
     });
   }
 }

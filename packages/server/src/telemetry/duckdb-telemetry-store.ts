@@ -29,6 +29,7 @@ import { TelemetryAppender, type WarnLogger } from './duckdb-appender';
 import { queryFields, queryLatest, queryRange, type WithReader } from './duckdb-queries';
 import { type MaintenanceContext, rollUpAndExpire } from './duckdb-rollups';
 import { createTables, type RawTable, readMeta } from './duckdb-schema';
+import { StoreBusyError } from './store-busy-error';
 import type {
   LatestPoint,
   MaintenanceResult,
@@ -55,6 +56,13 @@ export interface DuckDbTelemetryStoreOptions {
   reopenBackoffMs?: { first: number; max: number };
   /** Opens the DuckDB instance; tests inject faults here. Default `DuckDBInstance.create`. */
   openInstance?: (path: string, options: Record<string, string>) => Promise<DuckDBInstance>;
+  /** Reader connections: queries running at once (default 2). */
+  readers?: number;
+  /**
+   * Reads that may wait for a reader; one more is refused with StoreBusyError (default 4). Bounds how
+   * long a query can wait, and what a crowd of dashboards can pile onto the store.
+   */
+  maxWaitingReads?: number;
 }
 
 /** Thrown instead of running a statement while the database waits to be reopened after a fatal error. */
@@ -65,7 +73,8 @@ export class TelemetryStoreUnavailableError extends Error {
   }
 }
 
-const READERS = 2;
+const DEFAULT_READERS = 2;
+const DEFAULT_MAX_WAITING_READS = 4;
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
 const DEFAULT_REOPEN_BACKOFF_MS = { first: 1000, max: 30_000 };
 /** DuckDB's messages once the database is invalidated (the error that did it starts with "FATAL Error"). */
@@ -83,6 +92,12 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   private readonly readerWaiters: { resolve: (c: DuckDBConnection) => void; reject: (e: Error) => void }[] =
     [];
   private readerCount = 0;
+  /** Reader connections in use, and reads waiting for one (bounded: maxWaitingReads). */
+  private activeReads = 0;
+  private waitingReads = 0;
+  /** Set while a checkpoint waits for running reads to end or runs: new reads wait for it. */
+  private readGate: Promise<void> | undefined;
+  private readonly readsDrained: (() => void)[] = [];
 
   private tables: ReadonlyMap<MeasurementName, RawTable> = new Map();
   private appender: TelemetryAppender | undefined;
@@ -231,7 +246,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       const maint = await instance.connect();
       opened.push(maint);
       const readers: DuckDBConnection[] = [];
-      for (let i = 0; i < READERS; i++) {
+      const readerCount = this.opts.readers ?? DEFAULT_READERS;
+      for (let i = 0; i < readerCount; i++) {
         readers.push(await instance.connect());
         opened.push(readers[i]!);
       }
@@ -257,8 +273,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
           appender.lateBefore = Math.max(appender.lateBefore, ms);
         },
       };
-      this.readerCount = READERS;
-      for (const r of readers) this.releaseReader(r);
+      this.readerCount = readerCount;
+      for (const r of readers) this.addReader(r);
     } catch (err) {
       for (const c of opened) closeQuietly(() => c.closeSync());
       closeQuietly(() => instance.closeSync());
@@ -278,6 +294,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     this.maint = undefined;
     this.instance = undefined;
     this.readerCount = 0;
+    // Whoever closed them held every reader: none is in use any more.
+    this.activeReads = 0;
   }
 
   /** A fatal error invalidated the database: from now on calls fail at once until reopen() succeeds. */
@@ -373,27 +391,60 @@ export class DuckDbTelemetryStore implements TelemetryStore {
 
   private async checkpointNow(): Promise<void> {
     if (this.opts.path === ':memory:') return;
-    await this.withWriteLock(async () => {
-      if (!this.maint) throw this.notOpenError();
-      await this.maint.run('CHECKPOINT');
-    });
+    await this.exclusiveOfReads(() =>
+      this.withWriteLock(async () => {
+        if (!this.maint) throw this.notOpenError();
+        await this.maint.run('CHECKPOINT');
+      }),
+    );
   }
 
+  /** A reader connection, now or when one is free; it counts as active until released. */
   private acquireReader(): Promise<DuckDBConnection> {
     const c = this.idleReaders.pop();
-    if (c) return Promise.resolve(c);
+    if (c) {
+      this.activeReads++;
+      return Promise.resolve(c);
+    }
     return new Promise((resolve, reject) => this.readerWaiters.push({ resolve, reject }));
+  }
+
+  /** A new reader connection joins the pool (at start and after a reopen). */
+  private addReader(c: DuckDBConnection): void {
+    const next = this.readerWaiters.shift();
+    if (next) {
+      this.activeReads++;
+      next.resolve(c);
+    } else this.idleReaders.push(c);
   }
 
   private releaseReader(c: DuckDBConnection): void {
     const next = this.readerWaiters.shift();
-    if (next) next.resolve(c);
-    else this.idleReaders.push(c);
+    // Handed on: it stays active, so a checkpoint waiting for reads to end keeps waiting.
+    if (next) {
+      next.resolve(c);
+      return;
+    }
+    this.idleReaders.push(c);
+    this.activeReads--;
+    if (this.activeReads === 0) for (const drained of this.readsDrained.splice(0)) drained();
   }
 
   private async withReader<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
     if (this.broken) await this.reopen();
-    const c = await this.acquireReader();
+    let c: DuckDBConnection;
+    if (!this.readGate && this.idleReaders.length > 0) c = await this.acquireReader();
+    else {
+      const limit = this.opts.maxWaitingReads ?? DEFAULT_MAX_WAITING_READS;
+      if (this.waitingReads >= limit) throw new StoreBusyError(this.waitingReads);
+      this.waitingReads++;
+      try {
+        while (this.readGate) await this.readGate;
+        c = await this.acquireReader();
+      } finally {
+        this.waitingReads--;
+      }
+    }
     try {
       return await fn(c);
     } catch (err) {
@@ -401,6 +452,27 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       throw err;
     } finally {
       this.releaseReader(c);
+    }
+  }
+
+  /**
+   * Runs `fn` with no read in progress; reads that arrive meanwhile wait. A CHECKPOINT needs every
+   * table's checkpoint lock, and a running query holds its table's: a checkpoint started beside a
+   * long range query waited for it while holding the lock every write needs, so the appender's
+   * synchronous flush stalled the event loop for seconds (bench:load, docs/performance.md).
+   */
+  private async exclusiveOfReads<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.readGate) await this.readGate;
+    let open!: () => void;
+    this.readGate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    try {
+      if (this.activeReads > 0) await new Promise<void>((resolve) => this.readsDrained.push(resolve));
+      return await fn();
+    } finally {
+      this.readGate = undefined;
+      open();
     }
   }
 }

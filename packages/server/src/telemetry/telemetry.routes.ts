@@ -6,6 +6,8 @@ import {
   TelemetryResponse,
 } from '@tonypi/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { plainJsonSerializer } from '../http/plain-json';
+import { unlessBusy } from '../http/unless-busy';
 import type { TelemetryService } from './telemetry.service';
 
 export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryService }> = async (
@@ -15,7 +17,7 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryServic
   app.get(
     '/robots/:robot_id/telemetry',
     {
-      config: { permission: 'telemetry:read' },
+      config: { permission: 'telemetry:read', shedUnderPressure: true },
       schema: {
         tags: ['telemetry'],
         summary: "A robot's history, reduced to about `points` buckets",
@@ -25,24 +27,41 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryServic
           'Permission: telemetry:read.',
         params: RobotIdParams,
         querystring: TelemetryQuery,
-        response: { 200: TelemetryResponse, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+        response: {
+          200: TelemetryResponse,
+          400: ErrorBody,
+          401: ErrorBody,
+          404: ErrorBody,
+          503: ErrorBody.describe(
+            'Busy (queries waiting, or telemetry coming in): try again after Retry-After seconds',
+          ),
+        },
       },
+      // Up to ~1 MB per answer: no zod pass over it on the event loop (see plain-json.ts).
+      serializerCompiler: plainJsonSerializer,
     },
-    async (req) => telemetry.range(req.params.robot_id, req.query),
+    async (req, reply) => unlessBusy(reply, () => telemetry.range(req.params.robot_id, req.query)),
   );
 
   app.get(
     '/robots/:robot_id/telemetry/fields',
     {
-      config: { permission: 'telemetry:read' },
+      config: { permission: 'telemetry:read', shedUnderPressure: true },
       schema: {
         tags: ['telemetry'],
         summary: 'Which measurements and fields hold data for a robot (last 7 days)',
         description: 'Includes extra fields a robot sent beyond the known ones. Permission: telemetry:read.',
         params: RobotIdParams,
-        response: { 200: TelemetryFieldsResponse, 401: ErrorBody, 404: ErrorBody },
+        response: {
+          200: TelemetryFieldsResponse,
+          401: ErrorBody,
+          404: ErrorBody,
+          503: ErrorBody.describe(
+            'Busy (queries waiting, or telemetry coming in): try again after Retry-After seconds',
+          ),
+        },
       },
     },
-    async (req) => telemetry.fields(req.params.robot_id),
+    async (req, reply) => unlessBusy(reply, () => telemetry.fields(req.params.robot_id)),
   );
 };
