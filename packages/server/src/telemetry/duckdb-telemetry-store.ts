@@ -39,6 +39,9 @@ import type {
   TelemetryStore,
   TelemetryStoreStats,
 } from './telemetry-store';
+import { TelemetryStoreUnavailableError } from './telemetry-store';
+
+export { TelemetryStoreUnavailableError };
 
 export interface DuckDbTelemetryStoreOptions {
   /** Database file, or `':memory:'`. */
@@ -63,14 +66,6 @@ export interface DuckDbTelemetryStoreOptions {
    * long a query can wait, and what a crowd of dashboards can pile onto the store.
    */
   maxWaitingReads?: number;
-}
-
-/** Thrown instead of running a statement while the database waits to be reopened after a fatal error. */
-export class TelemetryStoreUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TelemetryStoreUnavailableError';
-  }
 }
 
 const DEFAULT_READERS = 2;

@@ -73,6 +73,17 @@ export interface TelemetryStoreStats {
 }
 
 /**
+ * Thrown instead of running a statement while the store cannot work (e.g. its database waits to be reopened
+ * after a fatal error such as a full disk). Readers get 503 with Retry-After; the ingest keeps its queue.
+ */
+export class TelemetryStoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TelemetryStoreUnavailableError';
+  }
+}
+
+/**
  * An append that failed part-way: the first `stored` points of the batch (at least one, fewer than all) are
  * stored (or were dropped as unstorable), the rest are not. A caller that retries writes
  * `points.slice(stored)`, so nothing is stored twice.
