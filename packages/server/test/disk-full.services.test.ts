@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startServer } from '../src/app';
 import { loadConfig } from '../src/config';
 import { DuckDbTelemetryStore } from '../src/telemetry/duckdb-telemetry-store';
-import { connectMqtt, loopbackEnv, waitFor } from './helpers/test-server';
+import { connectMqtt, loopbackEnv, TEST_SERVER_ENV, waitFor } from './helpers/test-server';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -72,7 +72,11 @@ describe('the telemetry store on a disk that fills up', () => {
       flushIntervalMs: 200,
       reopenBackoffMs: { first: 200, max: 1000 },
     });
-    const config = loadConfig({ ...loopbackEnv(path.join(work, 'data')), INGEST_QUEUE_LIMIT: '100000' });
+    const config = loadConfig({
+      ...loopbackEnv(path.join(work, 'data')),
+      ...TEST_SERVER_ENV,
+      INGEST_QUEUE_LIMIT: '100000',
+    });
     const server = await startServer(config, { logger, telemetryStore: store });
     cleanups.push(() => server.stop());
     const ingest = async () =>

@@ -13,7 +13,8 @@ afterEach(async () => {
 });
 
 async function robotSpeaks(robot_id: string, percent: number) {
-  const c = await connectMqtt(t.mqttUrl);
+  // A robot speaks under its own client id (the embedded broker's identity for anonymous robots).
+  const c = await connectMqtt(t.mqttUrl, { clientId: robot_id });
   await c.publishAsync(`tonypi/${robot_id}/battery`, JSON.stringify({ percent, voltage_v: 11.5 }));
   await c.endAsync();
 }

@@ -9,7 +9,7 @@ import { startServer } from '../src/app';
 import { loadConfig } from '../src/config';
 import { DuckDbTelemetryStore } from '../src/telemetry/duckdb-telemetry-store';
 import { login } from './helpers/server-process';
-import { connectMqtt, loopbackEnv, waitFor } from './helpers/test-server';
+import { connectMqtt, loopbackEnv, TEST_SERVER_ENV, waitFor } from './helpers/test-server';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -62,7 +62,7 @@ describe('a telemetry database invalidated by a fatal error (a checkpoint on a f
         return instance;
       },
     });
-    const config = loadConfig({ ...loopbackEnv(dataDir), INGEST_QUEUE_LIMIT: '300' });
+    const config = loadConfig({ ...loopbackEnv(dataDir), ...TEST_SERVER_ENV, INGEST_QUEUE_LIMIT: '300' });
     const server = await startServer(config, { logger, telemetryStore: store });
     let stopped = false;
     try {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { ADMIN_PASSWORD, loopbackEnv, waitFor } from './test-server';
+import { ADMIN_PASSWORD, loopbackEnv, TEST_SERVER_ENV, waitFor } from './test-server';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../../../..');
 export const MAIN_TS = path.join(REPO_ROOT, 'packages/server/src/main.ts');
@@ -64,6 +64,7 @@ export async function spawnServer(
     env: {
       ...process.env,
       ...loopbackEnv(dataDir, ADMIN_PASSWORD),
+      ...TEST_SERVER_ENV,
       PORT: String(port),
       MQTT_PORT: String(mqttPort),
       MQTT_WS_PORT: String(wsPort),

@@ -40,13 +40,21 @@ export function loopbackEnv(
   };
 }
 
+/**
+ * What only a test server changes: heavy reads are not refused for a held-up event loop. On a machine
+ * busy with other tests the loop stalls for hundreds of ms (PGlite, DuckDB, GC) with no ingest at risk,
+ * and a test's one read would then get a 503 by chance; that criterion has its own tests
+ * (http/ingest-pressure.test.ts), and a test that wants it sets READER_SHED_LOOP_DELAY_MS itself.
+ */
+export const TEST_SERVER_ENV: Partial<Record<keyof Env, string>> = { READER_SHED_LOOP_DELAY_MS: '0' };
+
 /** The real server on embedded engines, random ports on 127.0.0.1, a fresh temp data dir. */
 export async function startTestServer(
   env: Partial<Record<keyof Env, string>> = {},
   opts: { keepDataDir?: string } = {},
 ): Promise<TestServer> {
   const dataDir = opts.keepDataDir ?? (await mkdtemp(path.join(tmpdir(), 'tonypi-test-')));
-  const config = loadConfig({ ...loopbackEnv(dataDir), ...env });
+  const config = loadConfig({ ...loopbackEnv(dataDir), ...TEST_SERVER_ENV, ...env });
   const server = await startServer(config, { logger: createLogger(config.logLevel) });
   const url = server.url;
   const login = await fetch(`${url}/api/v1/auth/login`, {
