@@ -1,4 +1,5 @@
 import type { Logger } from '../logger';
+import { ReasonLog } from '../reason-log';
 
 /** What the embedded broker's limits refused; each reason has its own counter. */
 export const BROKER_REFUSALS = [
@@ -17,33 +18,21 @@ export type BrokerRefusal = (typeof BROKER_REFUSALS)[number];
  * then at most one line per reason per interval, with how many were not logged since.
  */
 export class BrokerRefusals {
-  private readonly totals: Record<BrokerRefusal, number> = Object.fromEntries(
-    BROKER_REFUSALS.map((r) => [r, 0]),
-  ) as Record<BrokerRefusal, number>;
-  private readonly lastLogged = new Map<BrokerRefusal, number>();
-  private readonly suppressed = new Map<BrokerRefusal, number>();
+  private readonly log: ReasonLog<BrokerRefusal>;
 
-  constructor(
-    private readonly logger: Logger,
-    private readonly intervalMs = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  note(reason: BrokerRefusal, details: Record<string, unknown>, message: string): void {
-    this.totals[reason]++;
-    const now = this.now();
-    const last = this.lastLogged.get(reason);
-    if (last !== undefined && now - last < this.intervalMs) {
-      this.suppressed.set(reason, (this.suppressed.get(reason) ?? 0) + 1);
-      return;
-    }
-    const suppressed = this.suppressed.get(reason) ?? 0;
-    this.suppressed.set(reason, 0);
-    this.lastLogged.set(reason, now);
-    this.logger.warn({ reason, ...details, suppressed }, message);
+  constructor(logger: Logger, intervalMs = 10_000, now: () => number = Date.now) {
+    this.log = new ReasonLog<BrokerRefusal>(logger, intervalMs, now);
   }
 
+  note(reason: BrokerRefusal, details: Record<string, unknown>, message: string): void {
+    this.log.note(reason, details, message);
+  }
+
+  /** Every reason, 0 for those that never happened. */
   counts(): Record<BrokerRefusal, number> {
-    return { ...this.totals };
+    return Object.fromEntries(BROKER_REFUSALS.map((r) => [r, this.log.count(r)])) as Record<
+      BrokerRefusal,
+      number
+    >;
   }
 }

@@ -1,5 +1,6 @@
 import type { IngestRejectReason } from '@tonypi/contracts';
 import type { Logger } from '../logger';
+import { ReasonLog } from '../reason-log';
 
 /**
  * Counts rejected messages (or dropped fields) per reason and logs them at a bounded rate: the
@@ -7,46 +8,34 @@ import type { Logger } from '../logger';
  * logged.
  */
 export class RejectionLog<R extends string = IngestRejectReason> {
-  private readonly totals = new Map<R, number>();
-  private readonly lastLogged = new Map<R, number>();
-  private readonly suppressed = new Map<R, number>();
+  private readonly log: ReasonLog<R>;
 
   constructor(
-    private readonly logger: Logger,
-    private readonly intervalMs: number,
-    private readonly now: () => number = Date.now,
+    logger: Logger,
+    intervalMs: number,
+    now: () => number = Date.now,
     /** The log lines: one per logged rejection, and the summary of those not logged. */
     private readonly lines = {
       each: 'ingest: message rejected',
       summary: 'ingest: rejections not logged individually',
     },
-  ) {}
+  ) {
+    this.log = new ReasonLog<R>(logger, intervalMs, now);
+  }
 
   note(reason: R, robot_id: string | undefined, detail: string, topic: string): void {
-    this.totals.set(reason, (this.totals.get(reason) ?? 0) + 1);
-    const now = this.now();
-    const last = this.lastLogged.get(reason);
-    if (last !== undefined && now - last < this.intervalMs) {
-      this.suppressed.set(reason, (this.suppressed.get(reason) ?? 0) + 1);
-      return;
-    }
-    const suppressed = this.suppressed.get(reason) ?? 0;
-    this.suppressed.set(reason, 0);
-    this.lastLogged.set(reason, now);
-    this.logger.warn(
-      { reason, robot_id, topic: topic.slice(0, 200), detail: detail.slice(0, 500), suppressed },
+    this.log.note(
+      reason,
+      { robot_id, topic: topic.slice(0, 200), detail: detail.slice(0, 500) },
       this.lines.each,
     );
   }
 
   counts(): Record<string, number> {
-    return Object.fromEntries(this.totals);
+    return this.log.counts();
   }
 
   flushSummary(): void {
-    for (const [reason, n] of this.suppressed) {
-      if (n > 0) this.logger.warn({ reason, suppressed: n }, this.lines.summary);
-    }
-    this.suppressed.clear();
+    this.log.flushSummary(this.lines.summary);
   }
 }
