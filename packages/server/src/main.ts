@@ -15,6 +15,24 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  // Handlers first: a signal during start-up (the HTTP port answers before the simulator is up) would
+  // otherwise kill the process with the database lock held. It stops the server as soon as it has started;
+  // a second one during start-up exits at once (a start that hangs can still be interrupted).
+  let stop: ((signal: string) => Promise<void>) | undefined;
+  let signalDuringStart: string | undefined;
+  const onSignal = (signal: string) => {
+    if (stop) return void stop(signal);
+    if (signalDuringStart) {
+      logger.error({ signal }, 'second signal during start-up: exiting without a clean shutdown');
+      process.exit(130);
+    }
+    signalDuringStart = signal;
+    logger.info({ signal }, 'signal during start-up: stopping as soon as the server has started');
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  logger.info({ pid: process.pid }, 'starting');
+
   const server = await startServer(config, { logger }).catch((err: Error) => {
     logger.fatal({ err: err.message }, 'could not start');
     process.stderr.write(`\nCould not start: ${err.message}\n`);
@@ -39,7 +57,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n\n`);
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: flushing buffers');
@@ -52,9 +70,8 @@ async function main(): Promise<void> {
     logger.info('stopped');
     process.exit(0);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  if (process.env.npm_lifecycle_event) followParent(() => void shutdown('parent exited'));
+  if (signalDuringStart) void stop(signalDuringStart);
+  if (process.env.npm_lifecycle_event) followParent(() => onSignal('parent exited'));
 }
 
 /**

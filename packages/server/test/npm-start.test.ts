@@ -31,7 +31,7 @@ describe('npm start', () => {
       async () => {
         const npm = await spawnServer(dataDir, { command: 'npm', args: ['start'], detached: true });
         process.kill(-npm.child.pid!, signal);
-        expect(await npm.exited).toBe(0);
+        expect(await npm.exited, npm.output()).toBe(0);
         expect(stoppedCleanly(npm.output())).toBe(true);
         expect(existsSync(lockPath())).toBe(false);
       },
@@ -44,7 +44,7 @@ describe('npm start', () => {
     async () => {
       const npm = await spawnServer(dataDir, { command: 'npm', args: ['start'], detached: true });
       npm.child.kill('SIGTERM');
-      expect(await npm.exited).toBe(0);
+      expect(await npm.exited, npm.output()).toBe(0);
       expect(stoppedCleanly(npm.output())).toBe(true);
       expect(existsSync(lockPath())).toBe(false);
     },

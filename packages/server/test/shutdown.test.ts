@@ -110,3 +110,28 @@ describe('the stale lock of a killed server', () => {
     TWO_STARTS_MS,
   );
 });
+
+describe('a signal while the server is still starting', () => {
+  it(
+    'lets the start finish, then shuts down cleanly and frees the data dir',
+    async () => {
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-early-signal-'));
+      dirs.push(dataDir);
+      // A first start (it creates the database) is the longest: the signal lands well before it ends.
+      const early = await spawnServer(dataDir, {
+        readyWhen: (out) => logLines(out).some((l) => l.msg === 'starting'),
+      });
+      early.child.kill('SIGTERM');
+      expect(await early.exited, early.output()).toBe(0);
+      const msgs = logLines(early.output()).map((l) => l.msg);
+      expect(msgs).toContain('signal during start-up: stopping as soon as the server has started');
+      expect(msgs).toContain('stopped');
+      // Nothing left behind: the next start takes no stale lock over.
+      const next = await spawnServer(dataDir);
+      expect(logLines(next.output()).some((l) => String(l.msg).includes('lock left by process'))).toBe(false);
+      next.child.kill('SIGTERM');
+      expect(await next.exited).toBe(0);
+    },
+    TWO_STARTS_MS,
+  );
+});

@@ -49,12 +49,19 @@ export interface ServerProcess {
 
 /**
  * Spawns `command args` (default: node --import tsx main.ts) with the loopback environment of the tests on
- * free ports, and waits for the banner. `detached` puts it in a process group of its own, so a test can
+ * free ports, and waits for the banner (or `readyWhen`). `detached` puts it in a process group of its own, so a test can
  * signal the whole group as a terminal or systemd would.
  */
 export async function spawnServer(
   dataDir: string,
-  opts: { command?: string; args?: string[]; detached?: boolean; env?: Record<string, string> } = {},
+  opts: {
+    command?: string;
+    args?: string[];
+    detached?: boolean;
+    env?: Record<string, string>;
+    /** What in its output means it is ready (default: the banner, printed once it has started). */
+    readyWhen?: (output: string) => boolean;
+  } = {},
 ): Promise<ServerProcess> {
   const [port, mqttPort, wsPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(opts.command ?? process.execPath, opts.args ?? ['--import', 'tsx', MAIN_TS], {
@@ -97,7 +104,7 @@ export async function spawnServer(
   await waitFor(
     () => {
       if (gone) throw new Error(`the server exited before it was ready:\n${out}`);
-      return out.includes('TonyPi Fleet Monitor is running');
+      return opts.readyWhen ? opts.readyWhen(out) : out.includes('TonyPi Fleet Monitor is running');
     },
     60_000,
     'the server to start',
