@@ -15,6 +15,7 @@ import { startServer } from '../packages/server/src/app';
 import { loadConfig } from '../packages/server/src/config';
 import { createLogger } from '../packages/server/src/logger';
 import { loopbackEnv } from '../packages/server/test/helpers/test-server';
+import { prepareInChild } from './bench-fixtures';
 
 const { values } = parseArgs({
   options: {
@@ -52,14 +53,6 @@ function benchConfig(dataDir: string) {
   });
 }
 
-/** Measure a server as it runs in production: on a data dir that is already initialised. The
- * first start (PGlite's initdb) runs in a throwaway process, so its memory does not count. */
-async function prepare(dataDir: string): Promise<void> {
-  const child = fork(import.meta.filename, ['--prepare', dataDir], { execArgv: ['--import', 'tsx'] });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`preparing the data dir failed (${code})`);
-}
-
 async function main(): Promise<void> {
   if (values.prepare) {
     const server = await startServer(benchConfig(values.prepare), { logger: createLogger('warn') });
@@ -67,7 +60,7 @@ async function main(): Promise<void> {
     return;
   }
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-bench-'));
-  await prepare(dataDir);
+  await prepareInChild(import.meta.filename, dataDir);
   const config = benchConfig(dataDir);
   const server = await startServer(config, { logger: createLogger(config.logLevel) });
   const login = await fetch(`${server.url}/api/v1/auth/login`, {

@@ -22,6 +22,7 @@ import { startServer } from '../packages/server/src/app';
 import { loadConfig } from '../packages/server/src/config';
 import { createLogger } from '../packages/server/src/logger';
 import { loopbackEnv } from '../packages/server/test/helpers/test-server';
+import { prepareInChild, sensorHistoryRow } from './bench-fixtures';
 import { LatencyHistogram } from './latency-histogram';
 import type { ReadersResult, RouteFigures } from './load-readers';
 
@@ -63,13 +64,6 @@ function benchConfig(dataDir: string) {
   });
 }
 
-/** The first start (PGlite's initdb) runs in a throwaway process, as in bench:ingest. */
-async function prepare(dataDir: string): Promise<void> {
-  const child = fork(import.meta.filename, ['--prepare', dataDir], { execArgv: ['--import', 'tsx'] });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`preparing the data dir failed (${code})`);
-}
-
 /** 24 h of 10 Hz sensors history for one robot, written straight to the store (as bench:query). */
 async function fillHistory(server: Awaited<ReturnType<typeof startServer>>, robot: string, now: number) {
   const total = HISTORY_HOURS * 3600 * HISTORY_HZ;
@@ -77,26 +71,7 @@ async function fillHistory(server: Awaited<ReturnType<typeof startServer>>, robo
   for (let done = 0; done < total; ) {
     const batch: TelemetryPoint[] = [];
     for (let i = 0; i < 50_000 && done < total; i++, done++) {
-      const s = Math.sin(done / 600);
-      batch.push({
-        measurement: 'sensors',
-        robot_id: robot,
-        ts: now - HISTORY_HOURS * 3600_000 + done * step,
-        fields: {
-          accel_x_ms2: s,
-          accel_y_ms2: s / 2,
-          accel_z_ms2: 9.8 + s / 10,
-          gyro_x_dps: s * 3,
-          gyro_y_dps: s * 2,
-          gyro_z_dps: s,
-          roll_deg: s * 5,
-          pitch_deg: s * 4,
-          yaw_deg: 180 + s * 90,
-          ultrasonic_distance_cm: 50 + s * 20,
-          light_level_percent: 60 + s * 10,
-          light_dark: s > 0.9 ? 1 : 0,
-        },
-      });
+      batch.push(sensorHistoryRow(robot, now - HISTORY_HOURS * 3600_000 + done * step, done));
     }
     await server.store.append(batch);
   }
@@ -116,7 +91,7 @@ async function main(): Promise<void> {
     return;
   }
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-lbench-'));
-  await prepare(dataDir);
+  await prepareInChild(import.meta.filename, dataDir);
   const config = benchConfig(dataDir);
   const server = await startServer(config, { logger: createLogger(config.logLevel) });
   try {

@@ -14,6 +14,7 @@ import { startServer } from '../packages/server/src/app';
 import { loadConfig } from '../packages/server/src/config';
 import { createLogger } from '../packages/server/src/logger';
 import { loopbackEnv } from '../packages/server/test/helpers/test-server';
+import { sensorHistoryRow } from './bench-fixtures';
 
 const { values } = parseArgs({
   options: {
@@ -61,27 +62,7 @@ async function main(): Promise<void> {
     for (let done = 0; done < total; ) {
       const batch: TelemetryPoint[] = [];
       for (let i = 0; i < 50_000 && done < total; i++, done++) {
-        const ts = now - hours * 3600_000 + done * step;
-        const s = Math.sin(done / 600);
-        batch.push({
-          measurement: 'sensors',
-          robot_id: ROBOT,
-          ts,
-          fields: {
-            accel_x_ms2: s,
-            accel_y_ms2: s / 2,
-            accel_z_ms2: 9.8 + s / 10,
-            gyro_x_dps: s * 3,
-            gyro_y_dps: s * 2,
-            gyro_z_dps: s,
-            roll_deg: s * 5,
-            pitch_deg: s * 4,
-            yaw_deg: 180 + s * 90,
-            ultrasonic_distance_cm: 50 + s * 20,
-            light_level_percent: 60 + s * 10,
-            light_dark: s > 0.9 ? 1 : 0,
-          },
-        });
+        batch.push(sensorHistoryRow(ROBOT, now - hours * 3600_000 + done * step, done));
       }
       await server.store.append(batch);
     }
