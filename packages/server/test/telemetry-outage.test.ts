@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer } from '../src/app';
 import { loadConfig } from '../src/config';
+import { invalidateDuckDb } from '../src/telemetry/duckdb-faults';
 import { DuckDbTelemetryStore } from '../src/telemetry/duckdb-telemetry-store';
 import { login } from './helpers/server-process';
 import { connectMqtt, loopbackEnv, TEST_SERVER_ENV, waitFor } from './helpers/test-server';
@@ -15,17 +16,6 @@ const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
-
-/** DuckDB's own fault injection: the next CHECKPOINT fails fatally and DuckDB invalidates the database. */
-async function invalidate(instance: DuckDBInstance): Promise<void> {
-  const c = await instance.connect();
-  try {
-    await c.run("SET debug_checkpoint_abort = 'before_header'");
-    await expect(c.run('CHECKPOINT')).rejects.toThrow(/FATAL/);
-  } finally {
-    c.closeSync();
-  }
-}
 
 interface Health {
   status: string;
@@ -83,7 +73,7 @@ describe('a telemetry database invalidated by a fatal error (a checkpoint on a f
       await publish(0, 100);
       await waitFor(() => server.pipeline.stats().points_stored === 100, 30_000, '100 points stored');
 
-      await invalidate(instances[0]!);
+      await invalidateDuckDb(instances[0]!);
       disk.full = true;
       // 300 fill the queue to its limit (whatever is being written counts), 50 more are shed.
       await publish(100, 450);

@@ -1,20 +1,14 @@
 import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { anonymousAuth, EmbeddedBroker } from './embedded-broker';
+import { startLoopbackBroker } from '../test-fakes';
+import type { EmbeddedBroker } from './embedded-broker';
 
 describe('EmbeddedBroker.stopIntake (the first step of a shutdown)', () => {
   let broker: EmbeddedBroker;
   let delivered: string[];
 
   beforeEach(async () => {
-    broker = await EmbeddedBroker.start({
-      host: '127.0.0.1',
-      port: 0,
-      wsPort: 0,
-      auth: anonymousAuth(true),
-      logger: pino({ level: 'silent' }),
-    });
+    broker = await startLoopbackBroker();
     delivered = [];
     // An in-process subscriber, like the ingest.
     await new Promise<void>((resolve) =>

@@ -2,10 +2,10 @@ import { once } from 'node:events';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { anonymousAuth, EmbeddedBroker } from './embedded-broker';
+import { startLoopbackBroker } from '../test-fakes';
+import type { EmbeddedBroker } from './embedded-broker';
 import { remainingLength } from './mqtt-test-packets';
 
 const TEN_MB = 10 * 1024 * 1024;
@@ -57,13 +57,7 @@ describe('EmbeddedBroker packet size limit', () => {
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
   beforeEach(async () => {
-    broker = await EmbeddedBroker.start({
-      host: '127.0.0.1',
-      port: 0,
-      wsPort: 0,
-      auth: anonymousAuth(true),
-      logger: pino({ level: 'silent' }),
-    });
+    broker = await startLoopbackBroker();
   });
 
   afterEach(async () => {
@@ -147,14 +141,7 @@ describe('EmbeddedBroker limits', () => {
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
   async function start(opts: Partial<Parameters<typeof EmbeddedBroker.start>[0]> = {}) {
-    broker = await EmbeddedBroker.start({
-      host: '127.0.0.1',
-      port: 0,
-      wsPort: 0,
-      auth: anonymousAuth(true),
-      logger: pino({ level: 'silent' }),
-      ...opts,
-    });
+    broker = await startLoopbackBroker(opts);
     return broker;
   }
 

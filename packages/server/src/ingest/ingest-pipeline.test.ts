@@ -12,20 +12,11 @@ import {
   type TelemetryStore,
   type TelemetryStoreStats,
 } from '../telemetry/telemetry-store';
+import { capturingLogger } from '../test-fakes';
 import { IngestPipeline } from './ingest-pipeline';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const logger = pino({ level: 'silent' });
-
-/** A logger that keeps every line it is given, parsed. */
-function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
-  return { logger, lines };
-}
 
 /**
  * A telemetry store in memory. `hold()` makes every append wait until the test releases it (a slow

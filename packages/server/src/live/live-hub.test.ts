@@ -1,6 +1,6 @@
 import type { LiveChannel, TelemetryPoint } from '@tonypi/contracts';
-import { type Logger, pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { capturingLogger } from '../test-fakes';
 import { LiveHub, type LiveSocket } from './live-hub';
 
 const SOFT = 1_000;
@@ -363,15 +363,6 @@ describe('LiveHub', () => {
       let v: unknown = [];
       for (let i = 0; i < levels; i++) v = [v];
       return v;
-    }
-
-    function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-      const lines: Array<Record<string, unknown>> = [];
-      const logger = pino(
-        { level: 'debug' },
-        { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-      );
-      return { logger, lines };
     }
 
     it('is dropped and counted, and the other frames and clients carry on', () => {

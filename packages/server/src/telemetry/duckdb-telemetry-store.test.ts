@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DuckDBAppender, DuckDBInstance } from '@duckdb/node-api';
 import type { TelemetryPoint } from '@tonypi/contracts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { invalidateDuckDb } from './duckdb-faults';
 import { DuckDbTelemetryStore, TelemetryStoreUnavailableError } from './duckdb-telemetry-store';
 import { PartialAppendError } from './telemetry-store';
 import { describeTelemetryStoreContract } from './telemetry-store.contract';
@@ -271,17 +272,6 @@ describe('DuckDbTelemetryStore', () => {
   });
 });
 
-/** DuckDB's own fault injection: the next CHECKPOINT fails fatally and DuckDB invalidates the database. */
-async function invalidate(instance: DuckDBInstance): Promise<void> {
-  const c = await instance.connect();
-  try {
-    await c.run("SET debug_checkpoint_abort = 'before_header'");
-    await expect(c.run('CHECKPOINT')).rejects.toThrow(/FATAL/);
-  } finally {
-    c.closeSync();
-  }
-}
-
 describe('DuckDbTelemetryStore after a fatal error', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
@@ -339,7 +329,7 @@ describe('DuckDbTelemetryStore after a fatal error', () => {
   it('says it is unavailable, refuses at once while it waits, then reopens and keeps everything', async () => {
     const { store, instances, faults, warnings } = await openStore();
     await store.append(battery(0, 100));
-    await invalidate(instances[0]!);
+    await invalidateDuckDb(instances[0]!);
 
     // The first call meets DuckDB's own refusal, and the store notices what it means.
     await expect(store.append(battery(100, 50))).rejects.toThrow(/database has been invalidated/);
@@ -377,7 +367,7 @@ describe('DuckDbTelemetryStore after a fatal error', () => {
   it('closes cleanly while the database is invalidated, and the file opens again afterwards', async () => {
     const { store, path, instances } = await openStore();
     await store.append(battery(0, 20));
-    await invalidate(instances[0]!);
+    await invalidateDuckDb(instances[0]!);
     await expect(store.append(battery(20, 1))).rejects.toThrow(/invalidated/);
     await store.close();
     const again = new DuckDbTelemetryStore({ path, flushIntervalMs: 0 });
