@@ -1,6 +1,15 @@
 /** What several benchmarks share: a data dir initialised in a throwaway process, and sensor history rows. */
 import { fork } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { TelemetryPoint } from '@tonypi/contracts';
+import { type RunningServer, startServer } from '../packages/server/src/app';
+import type { Config } from '../packages/server/src/config';
+import { createLogger } from '../packages/server/src/logger';
+
+/** The admin password every benchmark's server is given (loopbackEnv). */
+export const BENCH_PASSWORD = 'benchmark-password';
 
 /**
  * Measure a server as it runs in production: on a data dir that is already initialised. The first start
@@ -11,6 +20,37 @@ export async function prepareInChild(benchFile: string, dataDir: string): Promis
   const child = fork(benchFile, ['--prepare', dataDir], { execArgv: ['--import', 'tsx'] });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`preparing the data dir failed (${code})`);
+}
+
+/**
+ * The server a benchmark measures, on a data dir prepared by a throwaway first start; or, when this process
+ * is that throwaway start (`--prepare dir`), starts and stops a server there and resolves undefined.
+ */
+export async function startPreparedServer(
+  benchFile: string,
+  prepareDir: string | undefined,
+  configOf: (dataDir: string) => Readonly<Config>,
+): Promise<{ server: RunningServer; dataDir: string; config: Readonly<Config> } | undefined> {
+  if (prepareDir) {
+    const server = await startServer(configOf(prepareDir), { logger: createLogger('warn') });
+    await server.stop();
+    return undefined;
+  }
+  const dataDir = await mkdtemp(path.join(tmpdir(), `tonypi-${path.basename(benchFile, '.ts')}-`));
+  await prepareInChild(benchFile, dataDir);
+  const config = configOf(dataDir);
+  const server = await startServer(config, { logger: createLogger(config.logLevel) });
+  return { server, dataDir, config };
+}
+
+/** The admin's session token on a benchmark's server. */
+export async function benchLogin(url: string): Promise<string> {
+  const login = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: BENCH_PASSWORD }),
+  });
+  return ((await login.json()) as { access_token: string }).access_token;
 }
 
 /** The `i`-th row of a smooth 12-field `sensors` history (what a walking robot's IMU and sensors send). */

@@ -7,15 +7,12 @@
  * passes or fails on a time.
  */
 import { fork } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startServer } from '../packages/server/src/app';
 import { loadConfig } from '../packages/server/src/config';
-import { createLogger } from '../packages/server/src/logger';
 import { loopbackEnv } from '../packages/server/test/helpers/test-server';
-import { prepareInChild } from './bench-fixtures';
+import { BENCH_PASSWORD, benchLogin, startPreparedServer } from './bench-fixtures';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +41,7 @@ interface LoadResult {
 
 function benchConfig(dataDir: string) {
   return loadConfig({
-    ...loopbackEnv(dataDir, 'benchmark-password'),
+    ...loopbackEnv(dataDir, BENCH_PASSWORD),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     INGEST_QUEUE_LIMIT: '2000000',
     // Every robot of the load connects from this machine's address and registers at the start.
@@ -54,21 +51,10 @@ function benchConfig(dataDir: string) {
 }
 
 async function main(): Promise<void> {
-  if (values.prepare) {
-    const server = await startServer(benchConfig(values.prepare), { logger: createLogger('warn') });
-    await server.stop();
-    return;
-  }
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-bench-'));
-  await prepareInChild(import.meta.filename, dataDir);
-  const config = benchConfig(dataDir);
-  const server = await startServer(config, { logger: createLogger(config.logLevel) });
-  const login = await fetch(`${server.url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: 'benchmark-password' }),
-  });
-  const { access_token: token } = (await login.json()) as { access_token: string };
+  const started = await startPreparedServer(import.meta.filename, values.prepare, benchConfig);
+  if (!started) return;
+  const { server, dataDir } = started;
+  const token = await benchLogin(server.url);
 
   let peakRss = 0;
   const rssTimer = setInterval(() => {

@@ -13,16 +13,14 @@
  * from the environment when set.
  */
 import { fork } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TelemetryPoint } from '@tonypi/contracts';
-import { startServer } from '../packages/server/src/app';
+import type { startServer } from '../packages/server/src/app';
 import { loadConfig } from '../packages/server/src/config';
-import { createLogger } from '../packages/server/src/logger';
 import { loopbackEnv } from '../packages/server/test/helpers/test-server';
-import { prepareInChild, sensorHistoryRow } from './bench-fixtures';
+import { BENCH_PASSWORD, benchLogin, sensorHistoryRow, startPreparedServer } from './bench-fixtures';
 import { LatencyHistogram } from './latency-histogram';
 import type { ReadersResult, RouteFigures } from './load-readers';
 
@@ -59,7 +57,7 @@ function benchConfig(dataDir: string) {
   ];
   return loadConfig({
     ...Object.fromEntries(readerSettings.map((k) => [k, process.env[k]])),
-    ...loopbackEnv(dataDir, 'benchmark-password'),
+    ...loopbackEnv(dataDir, BENCH_PASSWORD),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
 }
@@ -85,22 +83,11 @@ function childProcess(file: string, plan: unknown) {
 }
 
 async function main(): Promise<void> {
-  if (values.prepare) {
-    const server = await startServer(benchConfig(values.prepare), { logger: createLogger('warn') });
-    await server.stop();
-    return;
-  }
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-lbench-'));
-  await prepareInChild(import.meta.filename, dataDir);
-  const config = benchConfig(dataDir);
-  const server = await startServer(config, { logger: createLogger(config.logLevel) });
+  const started = await startPreparedServer(import.meta.filename, values.prepare, benchConfig);
+  if (!started) return;
+  const { server, dataDir, config } = started;
   try {
-    const login = await fetch(`${server.url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: 'benchmark-password' }),
-    });
-    const { access_token: token } = (await login.json()) as { access_token: string };
+    const token = await benchLogin(server.url);
 
     const history = Array.from({ length: historyRobots }, (_, i) => robotId(i));
     const fillStart = Date.now();

@@ -14,7 +14,7 @@ import { startServer } from '../packages/server/src/app';
 import { loadConfig } from '../packages/server/src/config';
 import { createLogger } from '../packages/server/src/logger';
 import { loopbackEnv } from '../packages/server/test/helpers/test-server';
-import { sensorHistoryRow } from './bench-fixtures';
+import { BENCH_PASSWORD, benchLogin, sensorHistoryRow } from './bench-fixtures';
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +35,7 @@ function quantile(sorted: number[], q: number): number {
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-qbench-'));
   const config = loadConfig({
-    ...loopbackEnv(dataDir, 'benchmark-password'),
+    ...loopbackEnv(dataDir, BENCH_PASSWORD),
     LOG_LEVEL: 'warn',
     // The bulk fill below holds the event loop, which would make the first queries back off (503):
     // this benchmark times a query on its own, so readers are not shed on event-loop delay.
@@ -43,12 +43,7 @@ async function main(): Promise<void> {
   });
   const server = await startServer(config, { logger: createLogger('warn') });
   try {
-    const login = await fetch(`${server.url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: 'benchmark-password' }),
-    });
-    const { access_token: token } = (await login.json()) as { access_token: string };
+    const token = await benchLogin(server.url);
     const headers = { authorization: `Bearer ${token}` };
 
     // The robot exists once it has spoken; register it the way ingest does.
