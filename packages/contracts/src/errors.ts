@@ -7,6 +7,10 @@ export const ERROR_CODES = [
   'forbidden',
   'not_found',
   'robot_not_found',
+  'user_not_found',
+  'api_key_not_found',
+  /** A disabled user signing in, or using a session issued before they were disabled. */
+  'account_disabled',
   'conflict',
   'method_not_allowed',
   'request_timeout',

@@ -3,6 +3,7 @@ import { Fleet } from '@tonypi/agent';
 import { anonymousAuth, EmbeddedBroker } from './broker/embedded-broker';
 import { EmbeddedBus, ExternalBus, type MessageBus } from './broker/message-bus';
 import type { Config } from './config';
+import { type ModuleParts, ServiceRegistry } from './core/module';
 import { prepareDataDir } from './data-dir';
 import type { Database } from './db/database';
 import { migrate } from './db/migrate';
@@ -13,6 +14,7 @@ import { healthReport, type StatusSources, serverMetrics } from './http/server-s
 import { IngestPipeline } from './ingest/ingest-pipeline';
 import { LiveHub } from './live/live-hub';
 import { createLogger, type Logger, redactUrl } from './logger';
+import { DOMAIN_MODULES } from './modules';
 import { RobotRegistry } from './robots/robot-registry';
 import { RobotsRepository } from './robots/robots.repository';
 import { RobotsService } from './robots/robots.service';
@@ -25,6 +27,27 @@ import { ensureAdmin } from './users/bootstrap-admin';
 import { UsersRepository } from './users/users.repository';
 
 export const VERSION = '0.1.0';
+
+declare module './core/module' {
+  /** What the composition root builds itself, before the domain modules (they move into modules in turn). */
+  interface Services {
+    config: Readonly<Config>;
+    logger: Logger;
+    db: Database;
+    userRepository: UsersRepository;
+    robotRepository: RobotsRepository;
+    registry: RobotRegistry;
+    robots: RobotsService;
+    telemetryStore: TelemetryStore;
+    telemetry: TelemetryService;
+    live: LiveHub;
+    pipeline: IngestPipeline;
+    bus: MessageBus;
+    /** The embedded broker; undefined with MQTT_URL. */
+    broker: EmbeddedBroker | undefined;
+    jwtSecret: string;
+  }
+}
 
 export interface RunningServer {
   /** http://host:port of the REST API, docs and live stream. */
@@ -205,6 +228,39 @@ export async function startServer(
       version: VERSION,
       warnings,
     };
+
+    // The domain modules, in list order: each gets what the root and the modules before it provide.
+    const services = new ServiceRegistry();
+    services.provide('core', {
+      config,
+      logger,
+      db,
+      userRepository: users,
+      robotRepository: robotsRepo,
+      registry,
+      robots,
+      telemetryStore: store,
+      telemetry,
+      live,
+      pipeline,
+      bus,
+      broker,
+      jwtSecret,
+    });
+    const modules: Array<{ name: string; parts: ModuleParts }> = [];
+    for (const module of DOMAIN_MODULES) {
+      const parts = await module.create(services.contextFor(module.name, config, logger));
+      services.provide(module.name, parts.provides);
+      modules.push({ name: module.name, parts });
+    }
+    for (const { parts } of modules) {
+      await parts.start?.();
+      const stop = parts.stop;
+      if (stop) cleanups.push(async () => stop());
+    }
+    for (const { parts } of modules) warnings.push(...(parts.status?.warnings?.() ?? []));
+    phase('modules_ms');
+
     const health = healthReport(sources);
     const metrics = serverMetrics(sources);
 
@@ -230,6 +286,7 @@ export async function startServer(
       metrics,
       health,
       pressure,
+      moduleRoutes: modules.flatMap(({ parts }) => (parts.routes ? [parts.routes] : [])),
     });
     try {
       await http.listen({ port: config.http.port, host: config.http.host });

@@ -1,7 +1,7 @@
 import { ErrorBody, LoginRequest, LoginResponse } from '@tonypi/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ApiError } from '../http/api-error';
+import { ApiError } from '../errors';
 import { hashPassword, verifyPassword } from '../users/passwords';
 import type { UsersRepository } from '../users/users.repository';
 import { DeviceCookies } from './device-cookie';

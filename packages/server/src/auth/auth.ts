@@ -2,7 +2,7 @@ import fastifyJwt from '@fastify/jwt';
 import { type Permission, roleMay } from '@tonypi/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError } from '../http/api-error';
+import { ApiError } from '../errors';
 import { bearerToken, type Session, type SessionClaims, SessionRefused, Sessions } from './sessions';
 
 export type { Session, SessionClaims } from './sessions';

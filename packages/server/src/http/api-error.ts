@@ -3,23 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { ApiErrorBody, ErrorCode } from '@tonypi/contracts';
 import type { FastifyError, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { ApiError } from '../errors';
 import type { Logger } from '../logger';
-
-/** An error a route means to return: status, code from the shared enum, a sentence for people. */
-export class ApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
-export const robotNotFound = (robot_id: string) =>
-  new ApiError(404, 'robot_not_found', `No robot with id ${robot_id}`);
 
 /** The code of an error that carries only an HTTP status (Fastify's own, a plugin's). */
 const STATUS_CODES: Record<number, ErrorCode> = {

@@ -4,6 +4,7 @@ import websocket from '@fastify/websocket';
 import { ErrorBody, PROTOCOL_VERSION } from '@tonypi/contracts';
 import Fastify, { LogController } from 'fastify';
 import {
+  type FastifyPluginAsyncZod,
   jsonSchemaTransform,
   jsonSchemaTransformObject,
   serializerCompiler,
@@ -13,6 +14,7 @@ import {
 import type { Registry } from 'prom-client';
 import { authPlugin } from '../auth/auth';
 import { authRoutes } from '../auth/auth.routes';
+import { ApiError } from '../errors';
 import { liveRoutes } from '../live/live.routes';
 import type { LiveHub } from '../live/live-hub';
 import type { Logger } from '../logger';
@@ -21,7 +23,7 @@ import type { RobotsService } from '../robots/robots.service';
 import { telemetryRoutes } from '../telemetry/telemetry.routes';
 import type { TelemetryService } from '../telemetry/telemetry.service';
 import type { UsersRepository } from '../users/users.repository';
-import { ApiError, clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
+import { clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
 import { type Health, healthRoutes } from './health.routes';
 import { type IngestPressure, PRESSURE_RETRY_AFTER_S } from './ingest-pressure';
 
@@ -38,6 +40,8 @@ export interface HttpDeps {
   health: () => Promise<Health>;
   /** Heavy reads back off while the ingest is under pressure (routes with `shedUnderPressure`). */
   pressure?: IngestPressure;
+  /** The domain modules' routes, registered under /api/v1 in module order. */
+  moduleRoutes?: readonly FastifyPluginAsyncZod[];
 }
 
 /** Plugins in layers: external (docs, websocket, rate limit) → app (auth, errors) → routes. */
@@ -127,6 +131,7 @@ export async function buildHttp(deps: HttpDeps) {
       await api.register(robotsRoutes, { robots: deps.robots });
       await api.register(telemetryRoutes, { telemetry: deps.telemetry });
       await api.register(liveRoutes, { hub: deps.live });
+      for (const routes of deps.moduleRoutes ?? []) await api.register(routes);
     },
     { prefix: '/api/v1' },
   );

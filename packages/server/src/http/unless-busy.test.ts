@@ -1,8 +1,8 @@
 import type { FastifyReply } from 'fastify';
 import { describe, expect, it } from 'vitest';
+import { ApiError } from '../errors';
 import { StoreBusyError } from '../telemetry/store-busy-error';
 import { TelemetryStoreUnavailableError } from '../telemetry/telemetry-store';
-import { ApiError } from './api-error';
 import { STORE_DOWN_RETRY_AFTER_S, unlessBusy } from './unless-busy';
 
 function fakeReply(): { reply: FastifyReply; headers: Record<string, string> } {

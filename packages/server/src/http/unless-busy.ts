@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
+import { ApiError } from '../errors';
 import { StoreBusyError } from '../telemetry/store-busy-error';
 import { TelemetryStoreUnavailableError } from '../telemetry/telemetry-store';
-import { ApiError } from './api-error';
 
 /** Seconds a reader is asked to wait while the store is down (it reopens itself with a backoff). */
 export const STORE_DOWN_RETRY_AFTER_S = 5;

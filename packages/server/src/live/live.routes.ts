@@ -3,7 +3,7 @@ import { LiveClientMessage, PROTOCOL_VERSION, roleMay } from '@tonypi/contracts'
 import type { FastifyPluginAsync } from 'fastify';
 import type { RawData } from 'ws';
 import { bearerToken, type Session, type SessionRefusalReason, SessionRefused } from '../auth/sessions';
-import { ApiError } from '../http/api-error';
+import { ApiError } from '../errors';
 import { type LiveHub, MAX_ROBOTS_PER_CLIENT } from './live-hub';
 
 export interface LiveRoutesOptions {

@@ -1,6 +1,6 @@
 import { type Robot, type RobotLatest, type RobotListQuery, servableUrl } from '@tonypi/contracts';
 import type { z } from 'zod';
-import { robotNotFound } from '../http/api-error';
+import { robotNotFound } from '../errors';
 import type { TelemetryStore } from '../telemetry/telemetry-store';
 import type { RobotRegistry, RobotRuntime } from './robot-registry';
 import type { RobotRow, RobotsRepository } from './robots.repository';

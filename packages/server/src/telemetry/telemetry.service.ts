@@ -8,7 +8,7 @@ import {
   type TimeParam,
 } from '@tonypi/contracts';
 import type { z } from 'zod';
-import { ApiError } from '../http/api-error';
+import { ApiError } from '../errors';
 import type { RobotsService } from '../robots/robots.service';
 import type { TelemetryStore } from './telemetry-store';
 

@@ -1,0 +1,113 @@
+import type { FastifyRequest } from 'fastify';
+import type { Queryable } from '../db/database';
+import type { Logger } from '../logger';
+
+export const AUDIT_ACTOR_TYPES = ['user', 'api_key', 'robot', 'system', 'anonymous'] as const;
+export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
+export const AUDIT_OUTCOMES = ['success', 'failure', 'denied'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export interface AuditActor {
+  type: AuditActorType;
+  /** users.id, an API key's id, a robot_id; null for anonymous and system. */
+  id: string | null;
+  /** The username or key name at the time. */
+  name: string | null;
+}
+
+/** One row of `audit_events`, as the code that makes a change reports it. */
+export interface AuditEntry {
+  actor: AuditActor;
+  /** `domain.verb`, e.g. `auth.login`, `user.create`, `robot.credentials.rotate`. */
+  action: string;
+  target?: { type: string; id: string };
+  outcome: AuditOutcome;
+  address?: string;
+  user_agent?: string;
+  /** What changed (field names, old → new role …): never a secret; secret-looking keys are dropped. */
+  details?: Record<string, unknown>;
+}
+
+/** Keys whose values are never written to the audit trail, however the caller named them. */
+const SECRET_KEY = /pass(word)?|secret|token|api_?key|private|credential|hash/i;
+const MAX_TEXT = {
+  actor_name: 100,
+  action: 64,
+  target_type: 32,
+  target_id: 128,
+  address: 64,
+  user_agent: 256,
+};
+
+function scrub(value: unknown, depth = 0): unknown {
+  if (depth > 8) return '[nested too deep]';
+  if (Array.isArray(value)) return value.slice(0, 100).map((v) => scrub(v, depth + 1));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = SECRET_KEY.test(k) ? '[redacted]' : scrub(v, depth + 1);
+    }
+    return out;
+  }
+  if (typeof value === 'string' && value.length > 1000) return `${value.slice(0, 1000)}…`;
+  return value;
+}
+
+const clip = (v: string | null | undefined, max: number) => (v == null ? null : v.slice(0, max));
+
+/**
+ * Appends audit events. `record` inside a transaction (pass `tx`) makes the event part of the change:
+ * both are written, or neither. Outside one, a failed write is logged and counted, never thrown at the
+ * user whose change already happened.
+ */
+export class AuditTrail {
+  readonly counters = { recorded: 0, write_errors: 0 };
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly logger: Logger,
+  ) {}
+
+  async record(entry: AuditEntry, tx?: Queryable): Promise<void> {
+    const params = [
+      entry.actor.type,
+      clip(entry.actor.id, 64),
+      clip(entry.actor.name, MAX_TEXT.actor_name),
+      clip(entry.action, MAX_TEXT.action),
+      clip(entry.target?.type, MAX_TEXT.target_type),
+      clip(entry.target?.id, MAX_TEXT.target_id),
+      entry.outcome,
+      clip(entry.address, MAX_TEXT.address),
+      clip(entry.user_agent, MAX_TEXT.user_agent),
+      entry.details === undefined ? null : JSON.stringify(scrub(entry.details)),
+    ];
+    const sql = `INSERT INTO audit_events
+      (actor_type, actor_id, actor_name, action, target_type, target_id, outcome, address, user_agent, details)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+    if (tx) {
+      await tx.query(sql, params);
+      this.counters.recorded++;
+      return;
+    }
+    try {
+      await this.db.query(sql, params);
+      this.counters.recorded++;
+    } catch (err) {
+      this.counters.write_errors++;
+      this.logger.error({ err, action: entry.action, outcome: entry.outcome }, 'audit: event not written');
+    }
+  }
+}
+
+/**
+ * Who is calling and from where, for an audit entry: the signed-in user (or API key) of the request,
+ * else anonymous. Spread it into the entry: `audit.record({ ...requestAuditor(req), action, … })`.
+ */
+export function requestAuditor(req: FastifyRequest): Pick<AuditEntry, 'actor' | 'address' | 'user_agent'> {
+  const user = req.user as { sub?: string; username?: string; kind?: string } | undefined;
+  const actor: AuditActor = user?.sub
+    ? { type: user.kind === 'api_key' ? 'api_key' : 'user', id: user.sub, name: user.username ?? null }
+    : { type: 'anonymous', id: null, name: null };
+  const agent = req.headers['user-agent'];
+  return { actor, address: req.ip, user_agent: typeof agent === 'string' ? agent : undefined };
+}

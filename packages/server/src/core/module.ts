@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+
+/**
+ * What the running server holds, by name. Each domain adds the services it offers with declaration
+ * merging, next to its module:
+ *
+ *   declare module '../core/module' { interface Services { users: UsersService } }
+ *
+ * A module reads what it needs with `ctx.get('users')`; one that asks for a service no earlier
+ * module provides fails at start-up naming both, so the module list's order is checked.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in each domain
+export interface Services {}
+
+export interface ModuleContext {
+  readonly config: Readonly<Config>;
+  readonly logger: Logger;
+  /** A service an earlier module provided; throws naming the missing service and the asking module. */
+  get<K extends keyof Services>(name: K): Services[K];
+  /** Like `get`, but undefined when no module provides it (optional collaborators). */
+  find<K extends keyof Services>(name: K): Services[K] | undefined;
+}
+
+/** A domain's contribution to `/api/v1/health` and `/metrics`. */
+export interface ModuleStatus {
+  /** Merged into the health report (its schema in `contracts` names the key). */
+  health?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** Warnings shown in health (e.g. an insecure setting). */
+  warnings?: () => readonly string[];
+}
+
+/** What a module's factory returns: everything optional but its name. */
+export interface ModuleParts {
+  /** Services later modules (and the composition root) may `get`. */
+  provides?: Partial<Services>;
+  /** A Fastify plugin registered under `/api/v1`; each route declares its permission. */
+  routes?: FastifyPluginAsyncZod;
+  /** Runs once every module has been created, in list order (background jobs start here). */
+  start?: () => Promise<void> | void;
+  /** Runs at shutdown in reverse list order; must not throw for an already stopped part. */
+  stop?: () => Promise<void> | void;
+  status?: ModuleStatus;
+}
+
+/** One domain: a name (for logs and errors) and a factory that declares what it needs via `ctx`. */
+export interface DomainModule {
+  readonly name: string;
+  create(ctx: ModuleContext): Promise<ModuleParts> | ModuleParts;
+}
+
+export function defineModule(module: DomainModule): DomainModule {
+  return module;
+}
+
+/** The services of one running server: the composition root fills it module by module. */
+export class ServiceRegistry {
+  private readonly services = new Map<string, unknown>();
+  private readonly providers = new Map<string, string>();
+
+  provide(by: string, provided: Partial<Services> | undefined): void {
+    for (const [name, service] of Object.entries(provided ?? {})) {
+      const earlier = this.providers.get(name);
+      if (earlier) throw new Error(`Module ${by} provides ${name}, already provided by ${earlier}`);
+      this.services.set(name, service);
+      this.providers.set(name, by);
+    }
+  }
+
+  contextFor(module: string, config: Readonly<Config>, logger: Logger): ModuleContext {
+    return {
+      config,
+      logger,
+      get: (name) => {
+        if (!this.services.has(name as string)) {
+          throw new Error(
+            `Module ${module} needs ${String(name)}, which no module before it provides: check the order in modules.ts`,
+          );
+        }
+        return this.services.get(name as string) as never;
+      },
+      find: (name) => this.services.get(name as string) as never,
+    };
+  }
+}
