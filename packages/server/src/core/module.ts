@@ -11,8 +11,18 @@ import type { Logger } from '../logger';
  * A module reads what it needs with `ctx.get('users')`; one that asks for a service no earlier
  * module provides fails at start-up naming both, so the module list's order is checked.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in each domain
-export interface Services {}
+export interface Services {
+  /** Ends people's sessions on the server (the auth module provides it; user management calls it). */
+  authSessions: SessionRevoker;
+}
+
+export interface SessionRevoker {
+  /**
+   * Ends every session (and live-stream socket) of the user at once, but `exceptSessionId`'s; returns
+   * how many ended. Called when a user is disabled, deleted, gets a new role or password.
+   */
+  revokeAllForUser(userId: string, opts?: { exceptSessionId?: string }): Promise<number>;
+}
 
 export interface ModuleContext {
   readonly config: Readonly<Config>;
