@@ -3,6 +3,7 @@ import { Fleet } from '@tonypi/agent';
 import { anonymousAuth, EmbeddedBroker } from './broker/embedded-broker';
 import { EmbeddedBus, ExternalBus, type MessageBus } from './broker/message-bus';
 import type { Config } from './config';
+import { EventBus } from './core/event-bus';
 import { type ModuleParts, ServiceRegistry } from './core/module';
 import { prepareDataDir } from './data-dir';
 import type { Database } from './db/database';
@@ -13,6 +14,7 @@ import { IngestPressure } from './http/ingest-pressure';
 import { healthReport, type StatusSources, serverMetrics } from './http/server-status';
 import { IngestPipeline } from './ingest/ingest-pipeline';
 import { LiveHub } from './live/live-hub';
+import { relayToLive } from './live/live-relay';
 import { createLogger, type Logger, redactUrl } from './logger';
 import { DOMAIN_MODULES } from './modules';
 import { RobotRegistry } from './robots/robot-registry';
@@ -114,7 +116,9 @@ export async function startServer(
     cleanups.push(() => store.close());
     phase('telemetry_store_ms');
 
+    const events = new EventBus({ logger });
     const live = new LiveHub({ logger });
+    relayToLive(events, live);
     live.start();
     cleanups.push(async () => live.stop());
 
@@ -130,15 +134,16 @@ export async function startServer(
       },
       resetStatusesOnStart: !config.mqtt.url,
       offlineAfterMs: 30_000,
-      onStatusChange: (change) => live.event('status', change),
+      events,
     });
+    registry.follow(events);
     await registry.start();
     cleanups.push(() => registry.stop());
 
     const pipeline = new IngestPipeline({
       store,
-      registry,
-      live,
+      admission: registry,
+      events,
       logger,
       queueLimit: config.ingest.queueLimit,
       clockSkewMaxMs: config.ingest.clockSkewMaxMs,
@@ -150,7 +155,7 @@ export async function startServer(
     let lastAccepted = 0;
     const ingestReport = setInterval(() => {
       const s = pipeline.stats();
-      live.event('ingest', {
+      events.publish('ingest.report', {
         ts: Date.now(),
         accepted_per_s: s.messages_accepted - lastAccepted,
         rejected: s.rejected,
