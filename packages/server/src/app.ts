@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import { EventBus } from './core/event-bus';
-import { type ModuleParts, ServiceRegistry } from './core/module';
+import { ServiceRegistry } from './core/module';
+import { ModuleHost } from './core/module-host';
 import { prepareDataDir } from './data-dir';
 import type { Database } from './db/database';
 import { migrate } from './db/migrate';
@@ -111,23 +112,17 @@ export async function startServer(
     });
     if (opts.telemetryStore) services.provide('core', { telemetryStoreOverride: opts.telemetryStore });
 
-    // The domain modules, in list order: each gets what the root and the modules before it provide. A
-    // module's stop is due as soon as it exists, so a later module's failure still undoes it.
-    const modules: Array<{ name: string; parts: ModuleParts }> = [];
-    for (const module of DOMAIN_MODULES) {
-      const parts = await module.create(services.contextFor(module.name, config, logger));
-      const stop = parts.stop;
-      if (stop) cleanups.push(async () => stop());
-      services.provide(module.name, parts.provides);
-      statusBoard.add(module.name, parts.status);
-      modules.push({ name: module.name, parts });
-      phase(phaseName(module.name));
-    }
-    for (const { name, parts } of modules) {
-      if (!parts.start) continue;
-      await parts.start();
-      phase(phaseName(name));
-    }
+    // The domain modules, in list order: each gets what the root and the modules before it provide.
+    const host = new ModuleHost({
+      services,
+      config,
+      logger,
+      onStatus: (module, status) => statusBoard.add(module, status),
+      onPhase: (module) => phase(phaseName(module)),
+    });
+    cleanups.push(() => host.stop());
+    await host.create(DOMAIN_MODULES);
+    await host.start();
 
     const http = await buildHttp({
       logger,
@@ -136,8 +131,8 @@ export async function startServer(
       sessionTtlS: config.auth.sessionTtlS,
       users,
       pressure: services.find('pressure'),
-      moduleRoutes: modules.flatMap(({ parts }) => (parts.routes ? [parts.routes] : [])),
-      rootRoutes: modules.flatMap(({ parts }) => (parts.rootRoutes ? [parts.rootRoutes] : [])),
+      moduleRoutes: host.routes(),
+      rootRoutes: host.rootRoutes(),
     });
     try {
       await http.listen({ port: config.http.port, host: config.http.host });
