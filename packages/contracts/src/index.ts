@@ -1,5 +1,6 @@
 export * from './api';
 export * from './errors';
+export * from './events';
 export * from './fields';
 export * from './http-url';
 export * from './json-shape';

@@ -1,4 +1,6 @@
+import { PERMISSIONS, type Permission, ROLES, roleMay } from '@tonypi/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNAUTHORIZED_DESCRIPTION } from '../src/http/route-permissions';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/test-server';
 
 let t: TestServer;
@@ -99,6 +101,49 @@ describe('the session guard', () => {
         'GET /api/v1/robots/{robot_id}/telemetry/fields',
       ]),
     );
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it("names each operation's permission once, and has 401/403 exactly as the permission implies", async () => {
+    const doc = await (await t.api('/docs/json', { anonymous: true })).json();
+    const seen = new Set<Permission>();
+    for (const [route, ops] of Object.entries(
+      doc.paths as Record<
+        string,
+        Record<string, { description?: string; responses: Record<string, { description?: string }> }>
+      >,
+    )) {
+      for (const [method, op] of Object.entries(ops)) {
+        const key = `${method.toUpperCase()} ${route}`;
+        const named = [...(op.description ?? '').matchAll(/Permission: ([a-z_:]+)/g)].map((m) => m[1]);
+        expect(named, `${key} names its permission once`).toHaveLength(1);
+        const permission = named[0] as Permission;
+        expect(PERMISSIONS, key).toContain(permission);
+        seen.add(permission);
+        const lacking = ROLES.filter((role) => !roleMay(role, permission));
+        const { 401: unauthorized, 403: forbidden } = op.responses;
+        if (permission === 'public') {
+          // A public route may answer 401 for its own reason (a wrong password), never the guard's.
+          expect(unauthorized?.description, key).not.toBe(UNAUTHORIZED_DESCRIPTION);
+          expect(forbidden, key).toBeUndefined();
+          continue;
+        }
+        expect(unauthorized?.description, key).toBe(UNAUTHORIZED_DESCRIPTION);
+        if (lacking.length === 0) expect(forbidden, key).toBeUndefined();
+        else {
+          expect(forbidden?.description, key).toContain(`may not ${permission} (\`forbidden\`)`);
+          for (const role of lacking) expect(forbidden?.description, key).not.toContain(role);
+        }
+      }
+    }
+    expect([...seen]).toEqual(expect.arrayContaining(['public', 'robots:read', 'telemetry:read']));
+  });
+
+  it('describes the 401 answer with the error envelope', async () => {
+    const doc = await (await t.api('/docs/json', { anonymous: true })).json();
+    const schema = doc.paths['/api/v1/robots'].get.responses['401'].content['application/json'].schema;
+    expect(JSON.stringify(schema)).toContain('"$ref":"#/components/schemas/Error"');
   });
 });
 

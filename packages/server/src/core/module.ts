@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Config } from '../config';
+import type { Sampled } from '../http/metrics';
 import type { Logger } from '../logger';
 
 /**
@@ -33,12 +34,28 @@ export interface ModuleContext {
   find<K extends keyof Services>(name: K): Services[K] | undefined;
 }
 
-/** A domain's contribution to `/api/v1/health` and `/metrics`. */
+/** One entry of the health report's `components`: what the module depends on, up or down. */
+export interface ComponentHealth {
+  status: 'up' | 'down';
+  kind: string;
+  detail?: string;
+  /** Figures the component's schema in `contracts` names (e.g. the broker's `clients`). */
+  [figure: string]: unknown;
+}
+
+/** A domain's contribution to `/api/v1/health` and `/metrics`; read when asked, never on the hot path. */
 export interface ModuleStatus {
+  /**
+   * Entries of the health report's `components` (its schema in `contracts` names each key); one that is
+   * down makes the report `degraded` (503).
+   */
+  components?: () => Promise<Record<string, ComponentHealth>> | Record<string, ComponentHealth>;
   /** Merged into the health report (its schema in `contracts` names the key). */
   health?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   /** Warnings shown in health (e.g. an insecure setting). */
   warnings?: () => readonly string[];
+  /** Prometheus metrics, each read when scraped (`tonypi_<domain>_…`). */
+  metrics?: readonly Sampled[];
 }
 
 /** What a module's factory returns: everything optional but its name. */
@@ -47,9 +64,14 @@ export interface ModuleParts {
   provides?: Partial<Services>;
   /** A Fastify plugin registered under `/api/v1`; each route declares its permission. */
   routes?: FastifyPluginAsyncZod;
+  /** A Fastify plugin registered at the server's root, outside `/api/v1` (e.g. `/metrics`). */
+  rootRoutes?: FastifyPluginAsyncZod;
   /** Runs once every module has been created, in list order (background jobs start here). */
   start?: () => Promise<void> | void;
-  /** Runs at shutdown in reverse list order; must not throw for an already stopped part. */
+  /**
+   * Runs at shutdown in reverse list order, and when a later module fails to start: so also for a module whose
+   * `start` never ran. Must not throw for an already stopped part.
+   */
   stop?: () => Promise<void> | void;
   status?: ModuleStatus;
 }
@@ -66,6 +88,16 @@ export function defineModule(module: DomainModule): DomainModule {
 
 /** The services of one running server: the composition root fills it module by module. */
 export class ServiceRegistry {
+  /** Like a module's `ctx.get`, for the composition root. */
+  get<K extends keyof Services>(name: K): Services[K] {
+    if (!this.services.has(name as string)) throw new Error(`No module provides ${String(name)}`);
+    return this.services.get(name as string) as Services[K];
+  }
+
+  find<K extends keyof Services>(name: K): Services[K] | undefined {
+    return this.services.get(name as string) as Services[K] | undefined;
+  }
+
   private readonly services = new Map<string, unknown>();
   private readonly providers = new Map<string, string>();
 

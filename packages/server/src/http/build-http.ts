@@ -11,21 +11,14 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Registry } from 'prom-client';
 import { authPlugin } from '../auth/auth';
 import { authRoutes } from '../auth/auth.routes';
 import { ApiError } from '../errors';
-import { liveRoutes } from '../live/live.routes';
-import type { LiveHub } from '../live/live-hub';
 import type { Logger } from '../logger';
-import { robotsRoutes } from '../robots/robots.routes';
-import type { RobotsService } from '../robots/robots.service';
-import { telemetryRoutes } from '../telemetry/telemetry.routes';
-import type { TelemetryService } from '../telemetry/telemetry.service';
 import type { UsersRepository } from '../users/users.repository';
 import { clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
-import { type Health, healthRoutes } from './health.routes';
 import { type IngestPressure, PRESSURE_RETRY_AFTER_S } from './ingest-pressure';
+import { documentPermission } from './route-permissions';
 
 export interface HttpDeps {
   logger: Logger;
@@ -33,15 +26,12 @@ export interface HttpDeps {
   jwtSecret: string;
   sessionTtlS: number;
   users: UsersRepository;
-  robots: RobotsService;
-  telemetry: TelemetryService;
-  live: LiveHub;
-  metrics: Registry;
-  health: () => Promise<Health>;
   /** Heavy reads back off while the ingest is under pressure (routes with `shedUnderPressure`). */
   pressure?: IngestPressure;
   /** The domain modules' routes, registered under /api/v1 in module order. */
   moduleRoutes?: readonly FastifyPluginAsyncZod[];
+  /** The domain modules' routes outside /api/v1 (e.g. /metrics). */
+  rootRoutes?: readonly FastifyPluginAsyncZod[];
 }
 
 /** Plugins in layers: external (docs, websocket, rate limit) → app (auth, errors) → routes. */
@@ -67,6 +57,7 @@ export async function buildHttp(deps: HttpDeps) {
   app.removeContentTypeParser('text/plain');
   const unmatched = new UnmatchedRoutes();
   app.addHook('onRoute', unmatched.onRoute);
+  app.addHook('onRoute', documentPermission);
   app.setNotFoundHandler(unmatched.handler);
   // Instead of Fastify's own 503 body while closing (return503OnClosing), the envelope.
   let closing = false;
@@ -127,31 +118,11 @@ export async function buildHttp(deps: HttpDeps) {
         sessionTtlS: deps.sessionTtlS,
         secret: deps.jwtSecret,
       });
-      await api.register(healthRoutes, { health: deps.health });
-      await api.register(robotsRoutes, { robots: deps.robots });
-      await api.register(telemetryRoutes, { telemetry: deps.telemetry });
-      await api.register(liveRoutes, { hub: deps.live });
       for (const routes of deps.moduleRoutes ?? []) await api.register(routes);
     },
     { prefix: '/api/v1' },
   );
-
-  app.get(
-    '/metrics',
-    {
-      config: { permission: 'public' },
-      schema: {
-        tags: ['system'],
-        summary: 'Prometheus metrics',
-        description: 'Permission: public.',
-        hide: false,
-      },
-    },
-    async (_req, reply) => {
-      reply.header('content-type', deps.metrics.contentType);
-      return deps.metrics.metrics();
-    },
-  );
+  for (const routes of deps.rootRoutes ?? []) await app.register(routes);
   app.get(
     '/',
     { config: { permission: 'public' }, schema: { hide: true, response: { 404: ErrorBody } } },

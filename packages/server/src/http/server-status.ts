@@ -1,78 +1,72 @@
-import { PROTOCOL_VERSION } from '@tonypi/contracts';
+import { type HealthResponse, PROTOCOL_VERSION } from '@tonypi/contracts';
 import type { Registry } from 'prom-client';
-import type { EmbeddedBroker } from '../broker/embedded-broker';
-import type { MessageBus } from '../broker/message-bus';
-import type { Database } from '../db/database';
-import type { IngestPipeline } from '../ingest/ingest-pipeline';
-import type { LiveHub } from '../live/live-hub';
-import { redactUrl } from '../logger';
-import type { RobotRegistry } from '../robots/robot-registry';
-import type { TelemetryStore } from '../telemetry/telemetry-store';
-import type { Health } from './health.routes';
+import type { z } from 'zod';
+import type { ComponentHealth, ModuleStatus } from '../core/module';
 import { createMetrics } from './metrics';
 
-/** The running parts whose state `/api/v1/health` and `/metrics` report. */
-export interface StatusSources {
-  db: Database;
-  bus: MessageBus;
-  /** The embedded broker, when there is one. */
-  broker?: EmbeddedBroker;
-  pipeline: IngestPipeline;
-  registry: RobotRegistry;
-  live: LiveHub;
-  store: TelemetryStore;
-  mqttUrl: string;
-  startedAt: number;
+export type Health = z.infer<typeof HealthResponse>;
+
+export interface StatusBoardOptions {
   version: string;
-  warnings: readonly string[];
+  startedAt: number;
+  now?: () => number;
 }
 
-/** Each component's state and the ingest counters; `degraded` when one is down. */
-export function healthReport(src: StatusSources): () => Promise<Health> {
-  const { db, bus, broker, pipeline, registry, live, store, mqttUrl } = src;
-  return async () => {
-    const dbUp = await db.ping().then(
-      () => true,
-      () => false,
+/**
+ * What `/api/v1/health` and `/metrics` report: the modules' contributions, in module order. It knows no
+ * domain: each module says what it depends on (`components`), its figures (`health`), its warnings and its
+ * metrics; the composition root adds each module's status as the module is created.
+ */
+export class StatusBoard {
+  private readonly statuses: Array<{ module: string; status: ModuleStatus }> = [];
+  private registry: Registry | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: StatusBoardOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  add(module: string, status: ModuleStatus | undefined): void {
+    if (!status) return;
+    if (this.registry) throw new Error(`Module ${module} adds its status after /metrics was first read`);
+    this.statuses.push({ module, status });
+  }
+
+  /** Each component's state and every module's figures; `degraded` when a component is down. */
+  async health(): Promise<Health> {
+    const components: Record<string, ComponentHealth> = {};
+    const sections: Record<string, unknown> = {};
+    const warnings: string[] = [];
+    const parts = await Promise.all(
+      this.statuses.map(async ({ status }) => ({
+        components: await status.components?.(),
+        health: await status.health?.(),
+        warnings: status.warnings?.(),
+      })),
     );
-    const brokerUp = bus.isConnected();
-    const ingest = pipeline.stats();
+    for (const part of parts) {
+      Object.assign(components, part.components);
+      Object.assign(sections, part.health);
+      if (part.warnings) warnings.push(...part.warnings);
+    }
+    const up = Object.values(components).every((c) => c.status === 'up');
+    // The modules' figures are checked against the HealthResponse schema as the answer is sent.
     return {
-      status: dbUp && brokerUp && ingest.store_ok ? 'ok' : 'degraded',
-      version: src.version,
+      status: up ? 'ok' : 'degraded',
+      version: this.opts.version,
       protocol_version: PROTOCOL_VERSION,
-      uptime_s: Math.round((Date.now() - src.startedAt) / 1000),
-      components: {
-        database: { status: dbUp ? 'up' : 'down', kind: db.kind },
-        telemetry: {
-          status: ingest.store_ok ? 'up' : 'down',
-          kind: store.kind,
-          ...(ingest.store_error ? { detail: ingest.store_error } : {}),
-        },
-        broker: {
-          status: brokerUp ? 'up' : 'down',
-          kind: bus.kind === 'embedded' ? 'aedes (embedded)' : redactUrl(mqttUrl),
-          clients: broker?.connectedClients,
-          retained_messages: broker?.retainedMessages,
-          refused: broker?.limitRefusals(),
-        },
-      },
-      robots: {
-        known: registry.size,
-        online: registry.onlineCount(),
-        pending: registry.pendingCount,
-        write_errors: registry.counters.flush_errors,
-      },
-      live: {
-        clients: live.clientCount,
-        frames_sent: live.counters.frames_sent,
-        frames_skipped: live.counters.frames_skipped,
-        frames_dropped: live.counters.frames_dropped,
-      },
-      ingest,
-      warnings: [...src.warnings],
-    };
-  };
+      uptime_s: Math.round((this.now() - this.opts.startedAt) / 1000),
+      components,
+      ...sections,
+      warnings,
+    } as Health;
+  }
+
+  /** The Prometheus registry of every module's metrics, built on first use (once every module is in). */
+  metrics(): Registry {
+    this.registry ??= createMetrics(this.statuses.flatMap(({ status }) => status.metrics ?? []));
+    return this.registry;
+  }
 }
 
 /**
@@ -91,137 +85,4 @@ export function sharedFor<T>(maxAgeMs: number, read: () => T, now: () => number 
     }
     return value;
   };
-}
-
-/** Prometheus metrics, read from the components' own counters when scraped (nothing on the hot path). */
-export function serverMetrics(src: StatusSources): Registry {
-  const { registry, live, broker } = src;
-  const ingest = sharedFor(500, () => src.pipeline.stats());
-  return createMetrics([
-    {
-      name: 'tonypi_ingest_messages_total',
-      help: 'MQTT messages by outcome',
-      type: 'counter',
-      labelNames: ['result'],
-      read: () => {
-        const s = ingest();
-        return [
-          { labels: { result: 'accepted' }, value: s.messages_accepted },
-          { labels: { result: 'rejected' }, value: s.messages_rejected },
-          { labels: { result: 'ignored' }, value: s.ignored_outbound },
-        ];
-      },
-    },
-    {
-      name: 'tonypi_ingest_rejected_total',
-      help: 'Rejected MQTT messages by reason',
-      type: 'counter',
-      labelNames: ['reason'],
-      read: () => Object.entries(ingest().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
-    },
-    {
-      name: 'tonypi_ingest_fields_dropped_total',
-      help: 'Fields left out of accepted MQTT messages by reason',
-      type: 'counter',
-      labelNames: ['reason'],
-      read: () =>
-        Object.entries(ingest().fields_dropped).map(([reason, value]) => ({ labels: { reason }, value })),
-    },
-    {
-      name: 'tonypi_ingest_points_stored_total',
-      help: 'Telemetry points written',
-      type: 'counter',
-      read: () => ingest().points_stored,
-    },
-    {
-      name: 'tonypi_ingest_points_shed_total',
-      help: 'Telemetry points dropped under overload',
-      type: 'counter',
-      read: () => ingest().points_shed,
-    },
-    {
-      name: 'tonypi_ingest_queue_points',
-      help: 'Points waiting for the store, the batch being written included',
-      type: 'gauge',
-      read: () => ingest().queue_points,
-    },
-    {
-      name: 'tonypi_telemetry_store_up',
-      help: 'Whether the telemetry store takes writes (0 while it fails, e.g. on a full disk)',
-      type: 'gauge',
-      read: () => (ingest().store_ok ? 1 : 0),
-    },
-    {
-      name: 'tonypi_ingest_store_lag_p99_ms',
-      help: 'Receive → stored, 99th percentile (ms)',
-      type: 'gauge',
-      read: () => ingest().store_lag_ms.p99 ?? 0,
-    },
-    {
-      name: 'tonypi_robots_online',
-      help: 'Robots online',
-      type: 'gauge',
-      read: () => registry.onlineCount(),
-    },
-    { name: 'tonypi_robots_known', help: 'Robots known', type: 'gauge', read: () => registry.size },
-    {
-      name: 'tonypi_live_clients',
-      help: 'Live stream connections',
-      type: 'gauge',
-      read: () => live.clientCount,
-    },
-    {
-      name: 'tonypi_live_frames_sent_total',
-      help: 'Live frames sent',
-      type: 'counter',
-      read: () => live.counters.frames_sent,
-    },
-    {
-      name: 'tonypi_live_frames_skipped_total',
-      help: 'Live frames skipped for slow clients',
-      type: 'counter',
-      read: () => live.counters.frames_skipped,
-    },
-    {
-      name: 'tonypi_live_frames_dropped_total',
-      help: 'Live frames dropped because they could not be serialised',
-      type: 'counter',
-      read: () => live.counters.frames_dropped,
-    },
-    {
-      name: 'tonypi_mqtt_clients',
-      help: 'Connected MQTT clients (embedded broker)',
-      type: 'gauge',
-      read: () => broker?.connectedClients ?? 0,
-    },
-    {
-      name: 'tonypi_mqtt_limit_refusals_total',
-      help: 'What the embedded broker limits refused (connections per address, retained messages, malformed strings), by reason',
-      type: 'counter',
-      labelNames: ['reason'],
-      read: () =>
-        Object.entries(broker?.limitRefusals() ?? {}).map(([reason, value]) => ({
-          labels: { reason },
-          value,
-        })),
-    },
-    {
-      name: 'tonypi_mqtt_retained_messages',
-      help: 'Retained messages clients hold in the embedded broker',
-      type: 'gauge',
-      read: () => broker?.retainedMessages ?? 0,
-    },
-    {
-      name: 'tonypi_robots_pending',
-      help: 'Robots registered on first contact, not yet confirmed',
-      type: 'gauge',
-      read: () => registry.pendingCount,
-    },
-    {
-      name: 'tonypi_mqtt_packets_refused_total',
-      help: 'MQTT connections closed for a packet over the size limit (embedded broker)',
-      type: 'counter',
-      read: () => broker?.packetsRefused ?? 0,
-    },
-  ]);
 }

@@ -1,7 +1,9 @@
 import { LIVE_CHANNELS, MAX_PAYLOAD_BYTES, type TelemetryPoint } from '@tonypi/contracts';
 import { type Logger, pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EventBus } from '../core/event-bus';
 import { LiveHub, type LiveSocket } from '../live/live-hub';
+import { relayToLive } from '../live/live-relay';
 import { RobotRegistry } from '../robots/robot-registry';
 import type { NewRobot, RobotRow, RobotSeen, RobotsRepository } from '../robots/robots.repository';
 import {
@@ -142,20 +144,24 @@ function setup(
   live.subscribe(live.add(browser), ['*'], LIVE_CHANNELS);
   let clock = T0;
   const now = () => clock;
+  // Wired as the robots and live modules wire them: both follow the ingest's events.
+  const events = new EventBus({ logger });
   const registry = new RobotRegistry({
     repo: repo as unknown as RobotsRepository,
     logger,
     autoRegister: opts.autoRegister ?? true,
     resetStatusesOnStart: true,
     offlineAfterMs: 30_000,
-    onStatusChange: (change) => live.event('status', change),
+    events,
     now,
   });
+  registry.follow(events);
+  relayToLive(events, live);
   registries.push(registry);
   const pipeline = new IngestPipeline({
     store,
-    registry,
-    live,
+    admission: registry,
+    events,
     logger: opts.logger ?? logger,
     queueLimit: opts.queueLimit ?? 1000,
     clockSkewMaxMs: 300_000,
@@ -176,6 +182,7 @@ function setup(
   return {
     store,
     repo,
+    events,
     live,
     browser,
     registry,
@@ -231,6 +238,67 @@ describe('IngestPipeline', () => {
 
       await registry.flush();
       expect(repo.registered.map((r) => r.robot_id)).toEqual(['r1']);
+    });
+
+    it('publishes the decoded message, and its structured event by kind, on the event bus', () => {
+      const { events, send } = setup();
+      const got: Array<[string, unknown]> = [];
+      for (const type of ['robot.message', 'robot.log', 'robot.scan', 'robot.command_response'] as const) {
+        events.subscribe(type, (e) => got.push([type, e]));
+      }
+      send('tonypi/r1/log', { ts: T0, level: 'warning', message: 'low battery' });
+      send('tonypi/r1/scan', { ts: T0, code: 'QR-7', station_name: 'A' });
+      expect(got).toEqual([
+        ['robot.message', expect.objectContaining({ robot_id: 'r1', channel: 'log', received_at: T0 })],
+        [
+          'robot.log',
+          { robot_id: 'r1', ts: T0, level: 'warning', message: 'low battery', source: undefined },
+        ],
+        ['robot.message', expect.objectContaining({ robot_id: 'r1', channel: 'scan' })],
+        ['robot.scan', { robot_id: 'r1', ts: T0, code: 'QR-7', station_name: 'A', action: undefined }],
+      ]);
+    });
+
+    it("publishes a robot's command response for the command domain (it is not stored or relayed live)", async () => {
+      const { events, send, pipeline, store, browser, live } = setup();
+      const responses: unknown[] = [];
+      events.subscribe('robot.command_response', (r) => responses.push(r));
+      send('tonypi/r1/command/response', {
+        ts: T0,
+        command_id: 'cmd-1',
+        status: 'succeeded',
+        message: 'done',
+        result: { moved_m: 0.5 },
+      });
+      expect(responses).toEqual([
+        {
+          robot_id: 'r1',
+          ts: T0,
+          command_id: 'cmd-1',
+          status: 'succeeded',
+          success: undefined,
+          message: 'done',
+          data: { command_id: 'cmd-1', status: 'succeeded', message: 'done', result: { moved_m: 0.5 } },
+        },
+      ]);
+      await pipeline.flush();
+      live.flush();
+      live.flush();
+      expect(store.stored).toEqual([]);
+      expect(browser.sent.map((f) => JSON.parse(f).type)).toEqual(['status']);
+    });
+
+    it('stores and relays a message whose other subscriber throws: the failure is counted, nothing lost', async () => {
+      const { events, sendBattery, pipeline, store, registry } = setup();
+      events.subscribe('robot.message', () => {
+        throw new Error('a buggy subscriber');
+      });
+      sendBattery(42);
+      await pipeline.flush();
+      expect(store.stored.map((p) => p.fields.percent)).toEqual([42]);
+      expect(registry.get('r1')?.status).toBe('online');
+      expect(pipeline.stats().messages_accepted).toBe(1);
+      expect(events.subscriberErrors()).toEqual({ 'robot.message': 1 });
     });
 
     it('writes at once, without waiting for flush(), when maxBatchPoints points are waiting', async () => {

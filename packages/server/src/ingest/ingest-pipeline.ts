@@ -1,11 +1,10 @@
-import type { IngestDropReason, IngestRejectReason, TelemetryPoint } from '@tonypi/contracts';
+import type { DecodedMessage, IngestDropReason, IngestRejectReason, TelemetryPoint } from '@tonypi/contracts';
 import type { IngestRole } from '../broker/message-bus';
-import type { LiveHub } from '../live/live-hub';
+import type { EventPublisher } from '../core/event-bus';
 import type { Logger } from '../logger';
-import type { RobotRegistry } from '../robots/robot-registry';
 import { PartialAppendError, type TelemetryStore } from '../telemetry/telemetry-store';
 import { LagReservoir } from './lag-reservoir';
-import { type NormalizedMessage, normalize } from './normalize';
+import { normalize } from './normalize';
 import { RejectionLog } from './rejection-log';
 
 /** Waits between stop()'s attempts to write what is left while the store fails (1.5 s in all). */
@@ -15,10 +14,20 @@ const STOP_MAX_WRITES = 20;
 /** While the store fails, at most one error line per this interval (each flush fails, ~10 a second). */
 const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
 
+/** Which robots' messages are taken in (the robot registry answers). */
+export interface RobotAdmission {
+  /**
+   * Undefined when a message from this robot is accepted, else why not. With `register`, an unknown robot that
+   * may register itself is registered now.
+   */
+  admit(robot_id: string, register: boolean): { reason: IngestRejectReason; detail: string } | undefined;
+}
+
 export interface IngestPipelineOptions {
   store: TelemetryStore;
-  registry: RobotRegistry;
-  live: LiveHub;
+  admission: RobotAdmission;
+  /** Where accepted messages go beside the store: `robot.message`, and one event per structured kind. */
+  events: EventPublisher;
   logger: Logger;
   /**
    * Most points waiting for the store, the batch being written included; beyond it, messages' points are shed
@@ -65,7 +74,8 @@ export interface IngestStats {
 }
 
 /**
- * MQTT message → validated model → telemetry store (batched), robot registry and live hub.
+ * MQTT message → validated model → telemetry store (batched) and the event bus (the registry, the live
+ * stream and whoever else subscribes).
  * `handle` runs on the broker's delivery path: it never awaits and never throws.
  */
 export class IngestPipeline {
@@ -150,38 +160,56 @@ export class IngestPipeline {
         this.reject('acl_denied', `published by client ${clientId.slice(0, 64)}`, msg.robot_id, topic);
       return;
     }
-    const refused = this.opts.registry.admit(msg.robot_id, role !== 'store');
+    const refused = this.opts.admission.admit(msg.robot_id, role !== 'store');
     if (refused) {
       if (counting) this.reject(refused.reason, refused.detail, msg.robot_id, topic);
       return;
     }
-    if (role !== 'store') this.observe(msg, receivedAt);
+    if (role !== 'store') this.observe(msg);
     if (msg.dropped && counting)
       for (const d of msg.dropped) this.drops.note(d.reason, msg.robot_id, d.detail, topic);
     if (role !== 'observe') this.enqueue(msg, topic);
   };
 
-  /** Registry and live stream: what this server's users see of the message. */
-  private observe(msg: NormalizedMessage, receivedAt: number): void {
+  /** What this server's users see of the message: published to the registry, the live stream, …. */
+  private observe(msg: DecodedMessage): void {
     this.counters.messages_accepted++;
     if (msg.skewed) this.counters.clock_skew_corrected++;
-    this.opts.registry.observe(msg, receivedAt);
-    const live = this.opts.live;
-    for (const p of msg.points) live.telemetry(p);
+    const events = this.opts.events;
+    events.publish('robot.message', msg);
     const e = msg.event;
     if (!e) return;
     const robot_id = msg.robot_id;
     const ts = msg.ts;
-    if (e.type === 'log')
-      live.event('log', { robot_id, ts, level: e.level, message: e.message, source: e.source });
-    else if (e.type === 'scan') {
-      live.event('scan', { robot_id, ts, code: e.code, station_name: e.station_name, action: e.action });
-    } else if (e.type === 'job') live.event('job', { robot_id, ts, data: e.data });
-    else if (e.type === 'vision') live.event('vision', { robot_id, ts, data: e.data });
+    switch (e.type) {
+      case 'log':
+        events.publish('robot.log', { robot_id, ts, level: e.level, message: e.message, source: e.source });
+        break;
+      case 'scan':
+        events.publish('robot.scan', {
+          robot_id,
+          ts,
+          code: e.code,
+          station_name: e.station_name,
+          action: e.action,
+        });
+        break;
+      case 'job':
+        events.publish('robot.job', { robot_id, ts, data: e.data });
+        break;
+      case 'vision':
+        events.publish('robot.vision', { robot_id, ts, data: e.data });
+        break;
+      case 'command_response': {
+        const { type: _type, ...response } = e;
+        events.publish('robot.command_response', { robot_id, ts, ...response });
+        break;
+      }
+    }
   }
 
   /** Points wait for the next batched write; beyond the queue limit they are shed, counted. */
-  private enqueue(msg: NormalizedMessage, topic: string): void {
+  private enqueue(msg: DecodedMessage, topic: string): void {
     const points = msg.points;
     if (points.length === 0) return;
     this.counters.points_received += points.length;

@@ -1,12 +1,12 @@
 import {
   type AliasTable,
   CHANNEL_SCHEMAS,
+  type DecodedMessage,
   decodeTopic,
   FIELD_ALIASES,
   FIELD_NAME_RE,
   type FieldTarget,
   httpUrl,
-  type IngestDropReason,
   type IngestRejectReason,
   isValidRobotId,
   jsonShapeProblem,
@@ -16,9 +16,7 @@ import {
   META_KEYS,
   type MeasurementName,
   type RobotChannel,
-  type RobotStatus,
   type TelemetryPoint,
-  type TopicLayout,
 } from '@tonypi/contracts';
 
 /**
@@ -31,44 +29,8 @@ import {
  * past this function, so nothing downstream (live frames, logs) can overflow its stack on it.
  */
 
-export interface StatusUpdate {
-  status?: RobotStatus;
-  ip_address?: string;
-  camera_url?: string;
-  reason?: string | null;
-}
-
-export type RobotEvent =
-  | { type: 'log'; level: string; message: string; source?: string }
-  | { type: 'job'; data: Record<string, unknown> }
-  | { type: 'scan'; code: string; station_name?: string; action?: string }
-  | { type: 'vision'; data: Record<string, unknown> }
-  | { type: 'command_response'; data: Record<string, unknown> };
-
-/** A field left out of an accepted message: the rest of the message goes through. */
-export interface DroppedField {
-  field: string;
-  reason: IngestDropReason;
-  detail: string;
-}
-
-export interface NormalizedMessage {
-  robot_id: string;
-  channel: RobotChannel;
-  layout: TopicLayout;
-  /** Event time (epoch ms) after clock-skew bounding. */
-  ts: number;
-  /** True when the robot's clock was off by more than allowed and the receive time was used. */
-  skewed: boolean;
-  points: TelemetryPoint[];
-  status?: StatusUpdate;
-  location?: { x: number; y: number; z: number; heading?: number };
-  event?: RobotEvent;
-  dropped?: DroppedField[];
-}
-
 export type NormalizeResult =
-  | { ok: true; message: NormalizedMessage }
+  | { ok: true; message: DecodedMessage }
   | { ok: false; reason: IngestRejectReason; detail: string; robot_id?: string }
   | { ok: false; reason: 'outbound' };
 
@@ -142,11 +104,12 @@ export function normalize(topic: string, payload: Buffer, opts: NormalizeOptions
 
   try {
     const { ts, skewed } = eventTime(obj, opts);
-    const message: NormalizedMessage = {
+    const message: DecodedMessage = {
       robot_id,
       channel: decoded.channel,
       layout: decoded.layout,
       ts,
+      received_at: opts.receivedAt,
       skewed,
       points: [],
     };
@@ -183,7 +146,7 @@ function eventTime(obj: Record<string, unknown>, opts: NormalizeOptions): { ts: 
   return { ts, skewed: false };
 }
 
-type Decoder = (obj: Record<string, unknown>, out: NormalizedMessage) => void;
+type Decoder = (obj: Record<string, unknown>, out: DecodedMessage) => void;
 
 const CHANNEL_DECODERS: Record<RobotChannel, Decoder> = {
   sensors: (obj, out) => {
@@ -289,8 +252,15 @@ const CHANNEL_DECODERS: Record<RobotChannel, Decoder> = {
     out.event = { type: 'log', level: normalizeLevel(l.level), message: l.message, source: l.source };
   },
   'command/response': (obj, out) => {
-    parseWith('command/response', obj);
-    out.event = { type: 'command_response', data: stripMeta(obj) };
+    const r = parseWith('command/response', obj);
+    out.event = {
+      type: 'command_response',
+      command_id: r.command_id,
+      status: r.status,
+      success: r.success,
+      message: r.message,
+      data: stripMeta(obj),
+    };
   },
 };
 
@@ -312,7 +282,7 @@ function parseWith<C extends keyof typeof CHANNEL_SCHEMAS>(channel: C, obj: unkn
  * `knownOnly` skips unaliased keys (status payloads are full of unrelated numbers).
  */
 function addFields(
-  out: NormalizedMessage,
+  out: DecodedMessage,
   obj: Record<string, unknown>,
   table: AliasTable,
   measurement: MeasurementName,
@@ -337,7 +307,7 @@ function addFields(
   for (const [m, fields] of byMeasurement) addPoint(out, m, undefined, fields);
 }
 
-function addServos(out: NormalizedMessage, servos: unknown): void {
+function addServos(out: DecodedMessage, servos: unknown): void {
   let entries: Array<[string, unknown]>;
   if (Array.isArray(servos)) entries = servos.map((s, i) => [String(i), s]);
   else if (servos && typeof servos === 'object') entries = Object.entries(servos);
@@ -417,7 +387,7 @@ function fieldsOf(
 }
 
 function addPoint(
-  out: NormalizedMessage,
+  out: DecodedMessage,
   measurement: MeasurementName,
   tags: Record<string, string> | undefined,
   fields: Record<string, number>,
@@ -430,7 +400,7 @@ function addPoint(
   }
 }
 
-function setLocation(out: NormalizedMessage): void {
+function setLocation(out: DecodedMessage): void {
   const point = out.points.find((p) => p.measurement === 'location');
   if (!point) return;
   const f = point.fields;

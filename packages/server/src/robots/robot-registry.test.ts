@@ -1,7 +1,7 @@
-import type { RobotStatus, TelemetryPoint } from '@tonypi/contracts';
+import type { DecodedMessage, RobotStatus, StatusUpdate, TelemetryPoint } from '@tonypi/contracts';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NormalizedMessage, StatusUpdate } from '../ingest/normalize';
+import { EventBus } from '../core/event-bus';
 import { RobotRegistry, type RobotRegistryOptions, type StatusChange } from './robot-registry';
 import type { NewRobot, RobotRow, RobotSeen, RobotsRepository } from './robots.repository';
 
@@ -71,12 +71,13 @@ function row(robot_id: string, status: RobotStatus, last_seen: number | null = T
 function message(
   robot_id: string,
   opts: { ts?: number; status?: StatusUpdate; points?: TelemetryPoint[] } = {},
-): NormalizedMessage {
-  const msg: NormalizedMessage = {
+): DecodedMessage {
+  const msg: DecodedMessage = {
     robot_id,
     channel: opts.status ? 'status' : 'battery',
     layout: 'canonical',
     ts: opts.ts ?? T0,
+    received_at: opts.ts ?? T0,
     skewed: false,
     points: opts.points ?? [],
   };
@@ -93,13 +94,15 @@ function setup(overrides: Partial<RobotRegistryOptions> = {}) {
   const repo = new FakeRobotsRepository();
   const changes: StatusChange[] = [];
   let clock = T0;
+  const events = new EventBus({ logger: pino({ level: 'silent' }) });
+  events.subscribe('robot.status', (change) => changes.push(change));
   const registry = new RobotRegistry({
     repo: repo.asRepository(),
     logger: pino({ level: 'silent' }),
     autoRegister: true,
     resetStatusesOnStart: true,
     offlineAfterMs: OFFLINE_AFTER_MS,
-    onStatusChange: (change) => changes.push(change),
+    events,
     now: () => clock,
     ...overrides,
   });

@@ -1,4 +1,5 @@
 import {
+  type DecodedMessage,
   type IngestRejectReason,
   type LiveServerEvents,
   type MeasurementName,
@@ -7,7 +8,7 @@ import {
   servableUrl,
   type TopicLayout,
 } from '@tonypi/contracts';
-import type { NormalizedMessage } from '../ingest/normalize';
+import type { EventPublisher, EventSubscriber } from '../core/event-bus';
 import type { Logger } from '../logger';
 import type { RobotsRepository } from './robots.repository';
 
@@ -73,7 +74,8 @@ export interface RobotRegistryOptions {
   /** A robot silent this long is offline (the legacy client has no Last Will). */
   offlineAfterMs: number;
   flushIntervalMs?: number;
-  onStatusChange: (change: StatusChange) => void;
+  /** Where status changes go (`robot.status`). */
+  events: EventPublisher;
   now?: () => number;
 }
 
@@ -222,7 +224,12 @@ export class RobotRegistry {
     return n;
   }
 
-  observe(msg: NormalizedMessage, receivedAt: number): void {
+  /** Keeps up with every message the ingest accepts (`robot.message`); returns the unsubscribe. */
+  follow(events: EventSubscriber): () => void {
+    return events.subscribe('robot.message', (msg) => this.observe(msg));
+  }
+
+  observe(msg: DecodedMessage, receivedAt = msg.received_at): void {
     let robot = this.robots.get(msg.robot_id);
     if (!robot) {
       // A caller that skipped admit(): the same limits apply.
@@ -257,7 +264,7 @@ export class RobotRegistry {
     if (next !== robot.status || (s?.status && s.reason !== undefined && s.reason !== robot.status_reason)) {
       robot.status = next;
       robot.status_reason = s?.reason ?? null;
-      this.opts.onStatusChange({
+      this.opts.events.publish('robot.status', {
         robot_id: robot.robot_id,
         status: next,
         ts: msg.ts,
@@ -295,7 +302,7 @@ export class RobotRegistry {
       robot.talking_since = null;
       robot.status_reason = `no message for ${Math.round(this.opts.offlineAfterMs / 1000)} s`;
       this.dirty.add(robot.robot_id);
-      this.opts.onStatusChange({
+      this.opts.events.publish('robot.status', {
         robot_id: robot.robot_id,
         status: 'offline',
         ts: now,

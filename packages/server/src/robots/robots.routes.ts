@@ -22,12 +22,11 @@ export const robotsRoutes: FastifyPluginAsyncZod<{ robots: RobotsService }> = as
         description:
           'Filter by status, search robot_id or name; sort and page. Answers are shared for up to ' +
           'ROBOT_LIST_MAX_AGE_MS (default 1 s): status and latest values are at most that old — the live ' +
-          'stream has them as they arrive. Permission: robots:read.',
+          'stream has them as they arrive.',
         querystring: RobotListQuery,
         response: {
           200: RobotList,
           400: ErrorBody,
-          401: ErrorBody,
           503: ErrorBody.describe(
             'The server is busy taking in telemetry: try again after Retry-After seconds',
           ),
@@ -44,9 +43,8 @@ export const robotsRoutes: FastifyPluginAsyncZod<{ robots: RobotsService }> = as
       schema: {
         tags: ['robots'],
         summary: 'One robot',
-        description: 'Permission: robots:read.',
         params: RobotIdParams,
-        response: { 200: RobotSchema, 401: ErrorBody, 404: ErrorBody },
+        response: { 200: RobotSchema, 404: ErrorBody },
       },
     },
     async (req) => robots.get(req.params.robot_id),
@@ -59,11 +57,9 @@ export const robotsRoutes: FastifyPluginAsyncZod<{ robots: RobotsService }> = as
       schema: {
         tags: ['telemetry'],
         summary: "A robot's newest value of every measurement and servo",
-        description: 'Permission: telemetry:read.',
         params: RobotIdParams,
         response: {
           200: RobotLatest,
-          401: ErrorBody,
           404: ErrorBody,
           503: ErrorBody.describe(
             'Busy (queries waiting, or telemetry coming in): try again after Retry-After seconds',

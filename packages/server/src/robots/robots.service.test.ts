@@ -1,9 +1,9 @@
-import { RobotList, type RobotListQuery } from '@tonypi/contracts';
+import { type DecodedMessage, RobotList, type RobotListQuery } from '@tonypi/contracts';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { z } from 'zod';
+import { EventBus } from '../core/event-bus';
 import { openTestPGlite } from '../db/test-databases';
-import type { NormalizedMessage } from '../ingest/normalize';
 import type { TelemetryStore } from '../telemetry/telemetry-store';
 import { RobotRegistry } from './robot-registry';
 import { RobotsRepository } from './robots.repository';
@@ -13,12 +13,13 @@ const T0 = Date.parse('2026-12-01T10:00:00Z');
 const MAX_AGE_MS = 1000;
 const QUERY: z.infer<typeof RobotListQuery> = { sort: 'robot_id', order: 'asc', limit: 100, offset: 0 };
 
-function battery(robot_id: string, percent: number, ts: number): NormalizedMessage {
+function battery(robot_id: string, percent: number, ts: number): DecodedMessage {
   return {
     robot_id,
     channel: 'battery',
     layout: 'canonical',
     ts,
+    received_at: ts,
     skewed: false,
     points: [{ measurement: 'battery', robot_id, ts, fields: { percent } }],
   };
@@ -40,7 +41,7 @@ async function setup() {
     offlineAfterMs: 30_000,
     // No timer flush during the test: what reaches the database is what the service writes.
     flushIntervalMs: 3600_000,
-    onStatusChange: () => undefined,
+    events: new EventBus({ logger: pino({ level: 'silent' }) }),
     now: () => clock,
   });
   await registry.start();

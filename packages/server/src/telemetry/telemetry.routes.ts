@@ -23,14 +23,12 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryServic
         summary: "A robot's history, reduced to about `points` buckets",
         description:
           'Every bucket has avg, min, max, last and count. The store answers from raw points or from ' +
-          'minute/hour roll-ups, whichever is the coarsest that still gives `points` buckets. ' +
-          'Permission: telemetry:read.',
+          'minute/hour roll-ups, whichever is the coarsest that still gives `points` buckets.',
         params: RobotIdParams,
         querystring: TelemetryQuery,
         response: {
           200: TelemetryResponse,
           400: ErrorBody,
-          401: ErrorBody,
           404: ErrorBody,
           503: ErrorBody.describe(
             'Busy (queries waiting, or telemetry coming in): try again after Retry-After seconds',
@@ -50,11 +48,10 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryServic
       schema: {
         tags: ['telemetry'],
         summary: 'Which measurements and fields hold data for a robot (last 7 days)',
-        description: 'Includes extra fields a robot sent beyond the known ones. Permission: telemetry:read.',
+        description: 'Includes extra fields a robot sent beyond the known ones.',
         params: RobotIdParams,
         response: {
           200: TelemetryFieldsResponse,
-          401: ErrorBody,
           404: ErrorBody,
           503: ErrorBody.describe(
             'Busy (queries waiting, or telemetry coming in): try again after Retry-After seconds',

@@ -9,17 +9,21 @@ import {
 } from '@tonypi/contracts';
 import type { z } from 'zod';
 import { ApiError } from '../errors';
-import type { RobotsService } from '../robots/robots.service';
 import type { TelemetryStore } from './telemetry-store';
 
 /** The longest window one query may span. */
 const MAX_WINDOW_MS = 3 * 365 * 86_400_000;
 
+/** What the queries need of the robots domain: an unknown robot is a 404 `robot_not_found`. */
+export interface KnownRobots {
+  require(robot_id: string): Promise<unknown>;
+}
+
 /** Reads of stored telemetry for the API: validates what the store must not see unchecked. */
 export class TelemetryService {
   constructor(
     private readonly store: TelemetryStore,
-    private readonly robots: RobotsService,
+    private readonly robots: KnownRobots,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -1,0 +1,49 @@
+import { ErrorBody, type Permission, ROLES, type Role, roleMay } from '@tonypi/contracts';
+import type { RouteOptions } from 'fastify';
+
+/** The roles that have the permission, least trusted first as ROLES lists them. */
+export function rolesWith(permission: Permission): Role[] {
+  return ROLES.filter((role) => roleMay(role, permission));
+}
+
+/** The sentence each operation's description ends with. */
+export function permissionSentence(permission: Permission): string {
+  if (permission === 'public') return 'Permission: public (no sign-in).';
+  if (permission === 'self') return 'Permission: self (any signed-in user or API key).';
+  return `Permission: ${permission} (${rolesWith(permission).join(', ')}).`;
+}
+
+export const UNAUTHORIZED_DESCRIPTION = 'Not signed in, or the session has expired or ended (`unauthorized`)';
+
+export function forbiddenDescription(permission: Permission): string {
+  return `Signed in, but the role may not ${permission} (\`forbidden\`): it takes ${rolesWith(permission).join(' or ')}`;
+}
+
+/** A sentence a route still writes by hand: replaced, so the text names the permission once. */
+const HAND_WRITTEN = /\s*Permission: [a-z_:]+\.?/g;
+
+/**
+ * An `onRoute` hook: what a route's declared permission implies, written into its OpenAPI schema, so routes
+ * never write it by hand. Every non-public route answers 401 `unauthorized` without a valid session, and 403
+ * `forbidden` when some role lacks its permission; its description ends with the permission and the roles
+ * that have it. Routes without a permission are refused elsewhere (the auth plugin's check).
+ */
+export function documentPermission(route: RouteOptions): void {
+  const permission = route.config?.permission;
+  if (!permission) return;
+  const schema = { ...(route.schema ?? {}) } as NonNullable<RouteOptions['schema']> & {
+    description?: string;
+    response?: Record<string | number, unknown>;
+  };
+  const own = (schema.description ?? '').replace(HAND_WRITTEN, '').trim();
+  schema.description = own ? `${own} ${permissionSentence(permission)}` : permissionSentence(permission);
+  if (permission !== 'public') {
+    const response = { ...(schema.response ?? {}) };
+    response[401] = ErrorBody.describe(UNAUTHORIZED_DESCRIPTION);
+    if (rolesWith(permission).length < ROLES.length) {
+      response[403] = ErrorBody.describe(forbiddenDescription(permission));
+    }
+    schema.response = response;
+  }
+  route.schema = schema;
+}

@@ -1,0 +1,83 @@
+import { defineModule } from '../core/module';
+import type { Sampled } from '../http/metrics';
+import { RobotRegistry } from './robot-registry';
+import { RobotsRepository } from './robots.repository';
+import { robotsRoutes } from './robots.routes';
+import { RobotsService } from './robots.service';
+
+declare module '../core/module' {
+  interface Services {
+    robotRepository: RobotsRepository;
+    /** The robots' live state; it admits (or refuses) each robot's messages and follows `robot.message`. */
+    registry: RobotRegistry;
+    robots: RobotsService;
+  }
+}
+
+/** A robot silent this long is offline (the legacy client has no Last Will). */
+const OFFLINE_AFTER_MS = 30_000;
+
+export const robotsModule = defineModule({
+  name: 'robots',
+  async create(ctx) {
+    const { config } = ctx;
+    const events = ctx.get('events');
+    const repo = new RobotsRepository(ctx.get('db'));
+    const registry = new RobotRegistry({
+      repo,
+      logger: ctx.logger,
+      autoRegister: config.robots.autoRegister,
+      registration: {
+        perMinute: config.robots.autoRegisterPerMin,
+        pendingMax: config.robots.pendingMax,
+        confirmAfterMs: config.robots.confirmAfterMs,
+      },
+      resetStatusesOnStart: !config.mqtt.url,
+      offlineAfterMs: OFFLINE_AFTER_MS,
+      events,
+    });
+    registry.follow(events);
+    // Loaded now, not in start(): the broker, created later, delivers messages at once, and a known robot
+    // must not be taken for a new one.
+    await registry.start();
+    const robots = new RobotsService(repo, registry, ctx.get('telemetryStore'), {
+      listMaxAgeMs: config.robots.listMaxAgeMs,
+    });
+    return {
+      provides: { robotRepository: repo, registry, robots },
+      routes: async (app) => app.register(robotsRoutes, { robots }),
+      stop: () => registry.stop(),
+      status: {
+        health: () => ({
+          robots: {
+            known: registry.size,
+            online: registry.onlineCount(),
+            pending: registry.pendingCount,
+            write_errors: registry.counters.flush_errors,
+          },
+        }),
+        metrics: robotsMetrics(registry),
+      },
+    };
+  },
+});
+
+export function robotsMetrics(
+  registry: Pick<RobotRegistry, 'onlineCount' | 'size' | 'pendingCount'>,
+): Sampled[] {
+  return [
+    {
+      name: 'tonypi_robots_online',
+      help: 'Robots online',
+      type: 'gauge',
+      read: () => registry.onlineCount(),
+    },
+    { name: 'tonypi_robots_known', help: 'Robots known', type: 'gauge', read: () => registry.size },
+    {
+      name: 'tonypi_robots_pending',
+      help: 'Robots registered on first contact, not yet confirmed',
+      type: 'gauge',
+      read: () => registry.pendingCount,
+    },
+  ];
+}

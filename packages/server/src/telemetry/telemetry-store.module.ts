@@ -1,0 +1,49 @@
+import path from 'node:path';
+import type { Config } from '../config';
+import { defineModule } from '../core/module';
+import { type Logger, redactUrl } from '../logger';
+import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
+import type { TelemetryStore } from './telemetry-store';
+
+declare module '../core/module' {
+  interface Services {
+    /** Where telemetry points are written and read (the one TELEMETRY_URL names). */
+    telemetryStore: TelemetryStore;
+    /** A store to use instead of the one the config names (startServer's option: tests inject faults). */
+    telemetryStoreOverride: TelemetryStore;
+  }
+}
+
+/** Opens the telemetry store first of the domains: the ingest writes to it, the queries read it. */
+export const telemetryStoreModule = defineModule({
+  name: 'telemetry-store',
+  async create(ctx) {
+    const store = ctx.find('telemetryStoreOverride') ?? openTelemetryStore(ctx.config, ctx.logger);
+    await store.init();
+    return { provides: { telemetryStore: store }, stop: () => store.close() };
+  },
+});
+
+/** The store TELEMETRY_URL names: unset, the embedded DuckDB file in the data dir. */
+export function openTelemetryStore(config: Readonly<Config>, logger: Logger): TelemetryStore {
+  const url = config.telemetryUrl;
+  const readers = { readers: config.query.readers, maxWaitingReads: config.query.queueLimit };
+  if (!url) {
+    return new DuckDbTelemetryStore({
+      path: path.join(config.dataDir, 'telemetry.duckdb'),
+      logger,
+      ...readers,
+    });
+  }
+  const parsed = new URL(url);
+  if (parsed.protocol === 'duckdb:') {
+    return new DuckDbTelemetryStore({
+      path: decodeURIComponent(parsed.host + parsed.pathname) || ':memory:',
+      logger,
+      ...readers,
+    });
+  }
+  throw new Error(
+    `TELEMETRY_URL ${redactUrl(url)}: the InfluxDB store is not in this version; unset TELEMETRY_URL to use the embedded DuckDB store.`,
+  );
+}
