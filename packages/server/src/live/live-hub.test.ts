@@ -398,7 +398,7 @@ describe('LiveHub', () => {
     it('as a reply is dropped and counted, and the client keeps its connection', () => {
       const { hub, connect } = setup();
       const { socket, client } = connect(['*'], ['status']);
-      hub.reply(client, 'error', { code: 'x', message: BigInt(3) as unknown as string });
+      hub.reply(client, 'error', { code: 'bad_request', message: BigInt(3) as unknown as string });
       hub.reply(client, 'pong', { id: 'p1', ts: T0 });
       expect(hub.counters.frames_dropped).toBe(1);
       expect(socket.frames()).toEqual([{ type: 'pong', id: 'p1', ts: T0 }]);
