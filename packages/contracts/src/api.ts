@@ -260,16 +260,63 @@ const fieldList = z
     return unique;
   });
 
-export const TelemetryQuery = z.object({
-  measurement: z.enum(MEASUREMENT_NAMES),
-  field: fieldList
-    .optional()
-    .describe('Field name(s): repeat the parameter or separate with commas; default all known fields'),
-  from: timeParam.optional().describe(`Start (default: 1 hour before \`to\`). ${TIME_FORMATS}`),
-  to: timeParam.optional().describe(`End (default: now). ${TIME_FORMATS}`),
-  points: z.coerce.number().int().min(1).max(10_000).default(500).describe('About how many buckets'),
-  servo_id: z.string().max(16).optional().describe('Only this servo (measurement=servos)'),
-});
+/** The longest window one telemetry query may span (3 years). */
+export const QUERY_WINDOW_MAX_MS = 3 * 365 * 86_400_000;
+/** A window's length when the query names no `from`: an hour before `to`. */
+export const QUERY_WINDOW_DEFAULT_MS = 3600_000;
+
+/** The instant a query's time names; durations count back from `now`. */
+export function resolveTime(t: TimeParam, now: number): number {
+  return 'at' in t ? t.at : now - t.ago_ms;
+}
+
+/** A query's window in epoch ms: `to` defaults to now, `from` to an hour before `to`. */
+export function resolveWindow(
+  q: { from?: TimeParam | undefined; to?: TimeParam | undefined },
+  now: number,
+): { from: number; to: number } {
+  const to = q.to === undefined ? now : resolveTime(q.to, now);
+  const from = q.from === undefined ? to - QUERY_WINDOW_DEFAULT_MS : resolveTime(q.from, now);
+  return { from, to };
+}
+
+export const TelemetryQuery = z
+  .object({
+    measurement: z.enum(MEASUREMENT_NAMES),
+    field: fieldList
+      .optional()
+      .describe('Field name(s): repeat the parameter or separate with commas; default all known fields'),
+    from: timeParam.optional().describe(`Start (default: 1 hour before \`to\`). ${TIME_FORMATS}`),
+    to: timeParam.optional().describe(`End (default: now). ${TIME_FORMATS}`),
+    points: z.coerce.number().int().min(1).max(10_000).default(500).describe('About how many buckets'),
+    servo_id: z.string().max(16).optional().describe('Only this servo (measurement=servos)'),
+  })
+  .superRefine(
+    (q, ctx) => {
+      const wrong = windowProblem(resolveWindow(q, Date.now()));
+      if (wrong !== undefined)
+        for (const path of ['from', 'to']) ctx.addIssue({ code: 'custom', path: [path], message: wrong });
+    },
+    // Checked alongside the other fields' issues (so a 400 lists them all), once both ends are times.
+    { when: (payload) => !payload.issues.some((i) => i.path?.[0] === 'from' || i.path?.[0] === 'to') },
+  )
+  // The window in epoch ms, resolved once: what the service and the store use.
+  .transform((q, ctx) => {
+    const window = resolveWindow(q, Date.now());
+    // Checked above; only a query whose ends lie a millisecond apart can get here (the clock moved on).
+    const wrong = windowProblem(window);
+    if (wrong !== undefined) {
+      for (const path of ['from', 'to']) ctx.addIssue({ code: 'custom', path: [path], message: wrong });
+      return z.NEVER;
+    }
+    return { ...q, window };
+  });
+
+function windowProblem({ from, to }: { from: number; to: number }): string | undefined {
+  if (from >= to) return 'must be before `to`';
+  if (to - from > QUERY_WINDOW_MAX_MS) return 'the window may span at most 3 years';
+  return undefined;
+}
 
 export const TelemetryBucket = z.object({
   t: Iso,

@@ -278,7 +278,9 @@ describe('GET /api/v1/robots/:robot_id/telemetry', () => {
     expect(hostile.status).toBe(400);
     expect((await hostile.json()).error.message).toContain('Not a field name');
     const reversed = await t.api('/api/v1/robots/tonypi_q/telemetry?measurement=system&from=1h&to=2h');
-    expect((await reversed.json()).error.message).toBe('`from` must be before `to`');
+    expect((await reversed.json()).error.message).toBe(
+      'Invalid request: querystring.from: must be before `to`; querystring.to: must be before `to`',
+    );
     const unknown = await t.api('/api/v1/robots/tonypi_q/telemetry?measurement=weather');
     expect((await unknown.json()).error.details.fields[0].field).toBe('querystring.measurement');
     const badTime = await t.api('/api/v1/robots/tonypi_q/telemetry?measurement=system&from=last-tuesday');
