@@ -1,4 +1,4 @@
-import { isValidRobotId } from '@tonypi/contracts';
+import { isValidRobotId, type RobotProtocol } from '@tonypi/contracts';
 import { FleetScheduler } from './fleet-scheduler';
 import { deriveSeed } from './prng';
 import { type AgentLogger, createCounters, type FleetCounters, SimulatedRobot } from './simulated-robot';
@@ -13,7 +13,7 @@ export interface FleetOptions {
   /** Robot ids are the prefix plus a zero-padded number: tonypi_sim_01 … (default 'tonypi_sim_'). */
   idPrefix?: string;
   /** 'legacy' speaks exactly the seed robot client's wire format (DESIGN §3a). */
-  protocol?: 'canonical' | 'legacy';
+  protocol?: RobotProtocol;
   username?: string;
   password?: string;
   /** Per-robot credentials; wins over username/password. */

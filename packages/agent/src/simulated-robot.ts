@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { RobotProtocol } from '@tonypi/contracts';
 import { connect, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { createCanonicalProtocol } from './canonical-protocol';
 import { type ExecutionPlan, executeCommand } from './command-executor';
@@ -41,7 +42,7 @@ export function createCounters(): FleetCounters {
 export interface SimulatedRobotOptions {
   id: string;
   brokerUrl: string;
-  protocol: 'canonical' | 'legacy';
+  protocol: RobotProtocol;
   seed: number;
   faults: boolean;
   autonomy?: boolean;

@@ -3,6 +3,7 @@ import { ERROR_CODES } from './errors';
 import { AGGREGATES, FIELD_NAME_RE, MEASUREMENT_NAMES, RESOLUTIONS } from './measurements';
 import { ROBOT_STATUSES, text } from './payloads';
 import { ROLES } from './roles';
+import { ROBOT_PROTOCOLS } from './topics';
 
 /** REST request and response shapes (`/api/v1`): validation, serialisation and OpenAPI in one. */
 
@@ -43,6 +44,39 @@ export const ComponentHealth = z.object({
   detail: z.string().optional(),
 });
 
+/** The ingest's counters and state (`IngestPipeline.stats()`, `GET /api/v1/health`'s `ingest`). */
+export const IngestStats = z.object({
+  messages_accepted: z.number().int(),
+  messages_rejected: z.number().int(),
+  rejected: z.record(z.string(), z.number().int()),
+  /** Fields left out of accepted messages, by reason (`INGEST_DROP_REASONS`), e.g. a bad `camera_url`. */
+  fields_dropped: z.record(z.string(), z.number().int()),
+  ignored_outbound: z.number().int(),
+  clock_skew_corrected: z.number().int(),
+  points_received: z.number().int(),
+  points_stored: z.number().int(),
+  points_shed: z.number().int(),
+  /** Points waiting for the store, the batch being written included. */
+  queue_points: z.number().int(),
+  queue_limit: z.number().int(),
+  store_errors: z.number().int(),
+  /**
+   * Whether the last write to the telemetry store succeeded (true before the first one) and the store does not
+   * report itself unavailable.
+   */
+  store_ok: z.boolean(),
+  /** The last store error's message, while the store is failing. */
+  store_error: z.string().nullable(),
+  flushes: z.number().int(),
+  last_flush_ms: z.number(),
+  /**
+   * Event time (the robot's `ts`, skew-bounded) → stored, ms, over the last 20 000 messages; recomputed at
+   * most once a second. Messages whose batch was only partly stored are not sampled.
+   */
+  store_lag_ms: z.object({ p50: z.number().nullable(), p99: z.number().nullable() }),
+});
+export type IngestStats = z.infer<typeof IngestStats>;
+
 export const HealthResponse = z.object({
   status: z.enum(['ok', 'degraded']),
   version: z.string(),
@@ -73,26 +107,7 @@ export const HealthResponse = z.object({
     /** Frames no client got because they could not be serialised (logged as `live: frame dropped`). */
     frames_dropped: z.number().int(),
   }),
-  ingest: z.object({
-    messages_accepted: z.number().int(),
-    messages_rejected: z.number().int(),
-    rejected: z.record(z.string(), z.number().int()),
-    /** Fields left out of accepted messages, by reason (`INGEST_DROP_REASONS`), e.g. a bad `camera_url`. */
-    fields_dropped: z.record(z.string(), z.number().int()),
-    ignored_outbound: z.number().int(),
-    clock_skew_corrected: z.number().int(),
-    points_received: z.number().int(),
-    points_stored: z.number().int(),
-    points_shed: z.number().int(),
-    queue_points: z.number().int(),
-    queue_limit: z.number().int(),
-    store_errors: z.number().int(),
-    store_ok: z.boolean(),
-    store_error: z.string().nullable(),
-    flushes: z.number().int(),
-    last_flush_ms: z.number(),
-    store_lag_ms: z.object({ p50: z.number().nullable(), p99: z.number().nullable() }),
-  }),
+  ingest: IngestStats,
   warnings: z.array(z.string()),
 });
 
@@ -111,6 +126,15 @@ export const RobotLatest = z.object({
   servos: z.record(z.string(), LatestMeasurement),
 });
 
+/** Where a robot is, in the floor plan's frame (metres; heading in degrees). */
+export const RobotLocation = z.object({
+  x: z.number(),
+  y: z.number(),
+  z: z.number(),
+  heading: z.number().optional(),
+});
+export type RobotLocation = z.infer<typeof RobotLocation>;
+
 export const Robot = z
   .object({
     robot_id: z.string(),
@@ -119,12 +143,10 @@ export const Robot = z
     status: z.enum(ROBOT_STATUSES),
     status_reason: z.string().nullable(),
     registration: z.enum(ROBOT_REGISTRATIONS),
-    protocol: z.enum(['canonical', 'legacy']),
+    protocol: z.enum(ROBOT_PROTOCOLS),
     ip_address: z.string().nullable(),
     camera_url: z.string().nullable(),
-    location: z
-      .object({ x: z.number(), y: z.number(), z: z.number(), heading: z.number().optional() })
-      .nullable(),
+    location: RobotLocation.nullable(),
     last_seen: Iso.nullable(),
     first_seen: Iso.nullable(),
     created_at: Iso,
@@ -140,13 +162,17 @@ export const Robot = z
   .meta({ id: 'Robot' });
 
 export const ROBOT_SORTS = ['robot_id', 'name', 'last_seen', 'status'] as const;
+export type RobotSort = (typeof ROBOT_SORTS)[number];
+
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
 
 export const RobotListQuery = z.object({
   status: z.enum(ROBOT_STATUSES).optional(),
   registration: z.enum(ROBOT_REGISTRATIONS).optional().describe('Only pending or only active robots'),
   search: text(64).optional().describe('Substring of robot_id or name'),
   sort: z.enum(ROBOT_SORTS).default('robot_id'),
-  order: z.enum(['asc', 'desc']).default('asc'),
+  order: z.enum(SORT_ORDERS).default('asc'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });

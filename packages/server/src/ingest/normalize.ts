@@ -16,6 +16,7 @@ import {
   META_KEYS,
   type MeasurementName,
   type RobotChannel,
+  type RobotLocation,
   type RobotStatus,
   type TelemetryPoint,
   type TopicLayout,
@@ -62,7 +63,7 @@ export interface NormalizedMessage {
   skewed: boolean;
   points: TelemetryPoint[];
   status?: StatusUpdate;
-  location?: { x: number; y: number; z: number; heading?: number };
+  location?: RobotLocation;
   event?: RobotEvent;
   dropped?: DroppedField[];
 }
