@@ -1,39 +1,16 @@
 import type { LiveChannel, TelemetryPoint } from '@tonypi/contracts';
 import { describe, expect, it } from 'vitest';
-import { capturingLogger } from '../test-fakes';
-import { LiveHub, type LiveSocket } from './live-hub';
+import { capturingLogger, FakeLiveSocket } from '../test-fakes';
+import { LiveHub } from './live-hub';
 
 const SOFT = 1_000;
 const HARD = 10_000;
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 
-/** A socket that records what it was sent; `bufferedAmount` is set by the test. */
-class FakeSocket implements LiveSocket {
-  bufferedAmount = 0;
-  readonly sent: string[] = [];
-  closed: { code: number | undefined; reason: string | undefined } | undefined;
-
-  send(data: string): void {
-    this.sent.push(data);
-  }
-
-  close(code?: number, reason?: string): void {
-    this.closed = { code, reason };
-  }
-
-  frames(): Array<Record<string, unknown> & { type: string }> {
-    return this.sent.map((s) => JSON.parse(s) as Record<string, unknown> & { type: string });
-  }
-
-  framesOf(type: string) {
-    return this.frames().filter((f) => f.type === type);
-  }
-}
-
 function setup() {
   const hub = new LiveHub({ softBufferBytes: SOFT, hardBufferBytes: HARD });
   const connect = (robots: readonly string[] = ['*'], channels: readonly LiveChannel[] = ['telemetry']) => {
-    const socket = new FakeSocket();
+    const socket = new FakeLiveSocket();
     const client = hub.add(socket);
     hub.subscribe(client, robots, channels);
     return { socket, client };
@@ -369,8 +346,8 @@ describe('LiveHub', () => {
       const { logger, lines } = capturingLogger();
       let clock = T0;
       const hub = new LiveHub({ softBufferBytes: SOFT, hardBufferBytes: HARD, logger, now: () => clock });
-      const a = new FakeSocket();
-      const b = new FakeSocket();
+      const a = new FakeLiveSocket();
+      const b = new FakeLiveSocket();
       hub.subscribe(hub.add(a), ['*'], ['job', 'vision']);
       hub.subscribe(hub.add(b), ['r1'], ['job']);
 
@@ -423,7 +400,7 @@ describe('LiveHub', () => {
 
     it('does not have to be serialised while no client wants it (a socket still authenticating)', () => {
       const hub = new LiveHub();
-      hub.add(new FakeSocket());
+      hub.add(new FakeLiveSocket());
       hub.event('job', { robot_id: 'r1', ts: T0, data: { last_item: tooDeepForStringify() } });
       expect(hub.counters).toMatchObject({ frames_sent: 0, frames_dropped: 0 });
     });
