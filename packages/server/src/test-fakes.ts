@@ -1,4 +1,5 @@
 /** Pieces the server's tests share (not loaded by the server itself). */
+export { waitFor } from '@tonypi/agent/testing';
 
 import type { TelemetryPoint } from '@tonypi/contracts';
 import { pino } from 'pino';

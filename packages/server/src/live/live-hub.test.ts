@@ -1,5 +1,5 @@
 import type { LiveChannel, TelemetryPoint } from '@tonypi/contracts';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { capturingLogger, FakeLiveSocket } from '../test-fakes';
 import { LiveHub } from './live-hub';
 
@@ -101,6 +101,30 @@ describe('LiveHub', () => {
         { location: [3], battery: [] },
         { location: [4], battery: [4] },
       ]);
+    });
+
+    it('on its own timer, sends a series at most 10 times a second (location 20) however fast points come, the newest last', () => {
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      try {
+        const { hub, connect } = setup();
+        const { socket } = connect();
+        hub.start();
+        // 200 points of each series in one second: one every 5 ms.
+        for (let i = 1; i <= 200; i++) {
+          hub.telemetry(battery('r1', i));
+          hub.telemetry(location('r1', i));
+          vi.advanceTimersByTime(5);
+        }
+        hub.stop();
+        vi.advanceTimersByTime(1000);
+        const of = (m: string) => socket.framesOf('telemetry').filter((f) => f.measurement === m);
+        expect(of('battery')).toHaveLength(10);
+        expect(of('location')).toHaveLength(20);
+        expect(of('battery').at(-1)).toMatchObject({ fields: { percent: 200 } });
+        expect(of('location').at(-1)).toMatchObject({ fields: { x_m: 200 } });
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it('sends nothing on a flush when nothing new arrived', () => {
