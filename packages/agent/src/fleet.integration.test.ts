@@ -95,14 +95,12 @@ describe('Fleet, canonical protocol, against an in-process broker', () => {
 
   it('sends a full telemetry sample right after its online status, so it never shows online without values', () => {
     for (const id of ids) {
-      const own = obs.seen.filter((s) => s.topic.startsWith(`tonypi/${id}/`));
-      // QoS 1 goes through mqtt.js's outgoing store, so the QoS 0 sample may even overtake it.
-      expect(
-        own
-          .slice(0, 2)
-          .map((s) => s.topic)
-          .sort(),
-      ).toEqual([`tonypi/${id}/status`, `tonypi/${id}/telemetry`]);
+      const own = obs.seen.filter((s) => s.topic.startsWith(`tonypi/${id}/`)).map((s) => s.topic);
+      const status = own.indexOf(`tonypi/${id}/status`);
+      expect(status).toBeGreaterThanOrEqual(0);
+      // QoS 1 goes through mqtt.js's outgoing store, so QoS 0 samples (the one sent on connecting, and
+      // on a busy machine the first scheduled one too) may overtake it; none may lag behind it.
+      expect(own.slice(0, status + 2)).toContain(`tonypi/${id}/telemetry`);
     }
   });
 
