@@ -247,6 +247,16 @@ describe('LiveSession: a session that ends while the socket is open', () => {
     expect(socket.closed).toEqual({ code: 4401, reason: 'Session expired' });
   });
 
+  it('closes a session that expires before the first heartbeat at its expiry', async () => {
+    const { socket } = setup({ authorization: `Bearer ${token(10)}` });
+    await settle();
+    await elapse(9_999);
+    expect(socket.closed).toBeUndefined();
+    await elapse(1);
+    expect(socket.closed).toEqual(LIVE_CLOSE.expired);
+    expect(socket.pings).toBe(0);
+  });
+
   it('stays open past the first token’s expiry when the client renews with a new token', async () => {
     const { socket, says } = setup({ authorization: `Bearer ${token(60)}` });
     await settle();
