@@ -9,6 +9,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from './aedes-test-broker';
 import { Fleet } from './fleet';
+import { waitFor } from './testing';
 
 interface Seen {
   topic: string;
@@ -19,7 +20,6 @@ interface Seen {
 
 const ROBOTS = 3;
 const RATE_HZ = 5;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An MQTT observer subscribed to everything under tonypi/, recording what it sees. */
 async function observe(url: string, filter = 'tonypi/#'): Promise<{ client: MqttClient; seen: Seen[] }> {
@@ -36,16 +36,6 @@ async function observe(url: string, filter = 'tonypi/#'): Promise<{ client: Mqtt
   });
   await client.subscribeAsync(filter, { qos: 1 });
   return { client, seen };
-}
-
-async function waitFor<T>(find: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined && found !== false) return found;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 function validate(s: Seen): void {
@@ -73,6 +63,8 @@ describe('Fleet, canonical protocol, against an in-process broker', () => {
       robots: ROBOTS,
       rateHz: RATE_HZ,
       faults: false,
+      // Only commands move them: a job of their own would interrupt the commands under test.
+      autonomy: false,
       seed: 1,
     });
   });
@@ -91,7 +83,7 @@ describe('Fleet, canonical protocol, against an in-process broker', () => {
   it('leaves a retained online status for each robot', async () => {
     const late = await observe(broker.url, 'tonypi/+/status');
     try {
-      await waitFor(() => late.seen.length >= ROBOTS || undefined, 'retained statuses', 2000);
+      await waitFor(() => late.seen.length >= ROBOTS || undefined, 2000, 'retained statuses');
       expect(late.seen.map((s) => [s.topic, s.json.status, s.retain]).sort()).toEqual(
         ids.map((id) => [`tonypi/${id}/status`, 'online', true]),
       );
@@ -103,40 +95,32 @@ describe('Fleet, canonical protocol, against an in-process broker', () => {
 
   it('sends a full telemetry sample right after its online status, so it never shows online without values', () => {
     for (const id of ids) {
-      const own = obs.seen.filter((s) => s.topic.startsWith(`tonypi/${id}/`));
-      // QoS 1 goes through mqtt.js's outgoing store, so the QoS 0 sample may even overtake it.
-      expect(
-        own
-          .slice(0, 2)
-          .map((s) => s.topic)
-          .sort(),
-      ).toEqual([`tonypi/${id}/status`, `tonypi/${id}/telemetry`]);
+      const own = obs.seen.filter((s) => s.topic.startsWith(`tonypi/${id}/`)).map((s) => s.topic);
+      const status = own.indexOf(`tonypi/${id}/status`);
+      expect(status).toBeGreaterThanOrEqual(0);
+      // QoS 1 goes through mqtt.js's outgoing store, so QoS 0 samples (the one sent on connecting, and
+      // on a busy machine the first scheduled one too) may overtake it; none may lag behind it.
+      expect(own.slice(0, status + 2)).toContain(`tonypi/${id}/telemetry`);
     }
   });
 
-  it('publishes robots × rate telemetry bundles a second, each valid against the contract', async () => {
-    const count = () => obs.seen.filter((s) => s.topic.endsWith('/telemetry')).length;
-    const before = count();
-    const published = fleet.stats().published;
-    const started = Date.now();
-    await sleep(2000);
-    const seconds = (Date.now() - started) / 1000;
-    const expected = ROBOTS * RATE_HZ * seconds;
-    const got = count() - before;
-    expect(got).toBeGreaterThan(expected * 0.75);
-    expect(got).toBeLessThan(expected * 1.25);
-    expect(fleet.stats().published - published).toBeGreaterThanOrEqual(got);
-    const telemetry = obs.seen.filter((s) => s.topic.endsWith('/telemetry'));
-    for (const s of telemetry.slice(-ROBOTS)) {
-      expect(TelemetryPayload.safeParse(s.json).success).toBe(true);
-      expect(s.retain).toBe(false);
+  // The pace (robots × rate a second) is fleet.test.ts's, on a fake clock.
+  it('keeps publishing telemetry bundles for every robot, each valid against the contract', async () => {
+    const from = obs.seen.length;
+    const bundles = (id: string) => obs.seen.slice(from).filter((s) => s.topic === `tonypi/${id}/telemetry`);
+    await waitFor(() => ids.every((id) => bundles(id).length >= 3), 5000, 'three more bundles of each robot');
+    for (const id of ids) {
+      for (const s of bundles(id)) {
+        expect(TelemetryPayload.safeParse(s.json).success).toBe(true);
+        expect(s.retain).toBe(false);
+      }
     }
     for (const s of obs.seen) validate(s);
   });
 
   it('answers a command accepted, then succeeded', async () => {
     await command('tonypi_sim_01', { command_id: 'cmd-ok', type: 'head_nod', params: {}, ts: Date.now() });
-    await waitFor(() => responses('cmd-ok').length >= 2 || undefined, 'two responses');
+    await waitFor(() => responses('cmd-ok').length >= 2 || undefined, 5000, 'two responses');
     expect(responses('cmd-ok').map((s) => s.json.status)).toEqual(['accepted', 'succeeded']);
     for (const s of responses('cmd-ok')) expect(CommandResponsePayload.safeParse(s.json).success).toBe(true);
     expect(fleet.stats().commands).toBeGreaterThanOrEqual(1);
@@ -146,6 +130,7 @@ describe('Fleet, canonical protocol, against an in-process broker', () => {
     await command('tonypi_sim_02', { command_id: 'cmd-bat', type: 'battery_request', ts: Date.now() });
     const done = await waitFor(
       () => responses('cmd-bat').find((s) => s.json.status === 'succeeded'),
+      5000,
       'battery response',
     );
     expect(done.json.result).toMatchObject({ percent: expect.any(Number), voltage_v: expect.any(Number) });
@@ -162,13 +147,14 @@ describe('Fleet, canonical protocol, against an in-process broker', () => {
       ts: Date.now(),
     });
     await obs.client.publishAsync('tonypi/tonypi_sim_01/command', 'not json', { qos: 1 });
-    const bad = await waitFor(() => responses('cmd-bad')[0], 'failed response');
+    const bad = await waitFor(() => responses('cmd-bad')[0], 5000, 'failed response');
     expect(bad.json).toMatchObject({
       status: 'failed',
       message: expect.stringMatching(/^invalid command: type: /),
     });
     const badParam = await waitFor(
       () => responses('cmd-bad-param').find((s) => s.json.status !== 'accepted'),
+      5000,
       'failed response',
     );
     expect(badParam.json).toMatchObject({
@@ -176,7 +162,11 @@ describe('Fleet, canonical protocol, against an in-process broker', () => {
       message: 'servo_id must be between 1 and 6, got 9',
     });
     await command('tonypi_sim_01', { command_id: 'cmd-after', type: 'status_request', ts: Date.now() });
-    await waitFor(() => responses('cmd-after').find((s) => s.json.status === 'succeeded'), 'still answering');
+    await waitFor(
+      () => responses('cmd-after').find((s) => s.json.status === 'succeeded'),
+      5000,
+      'still answering',
+    );
   });
 
   it('obeys a fleet-wide emergency stop until resumed', async () => {
@@ -192,12 +182,13 @@ describe('Fleet, canonical protocol, against an in-process broker', () => {
     await publish('emergency_stop');
     await waitFor(
       () => ids.every((id) => lastStatus(id)?.status === 'emergency_stopped') || undefined,
+      5000,
       'e-stop',
     );
     expect(lastStatus('tonypi_sim_03')).toMatchObject({ emergency_stopped: true, emergency_reason: 'drill' });
     for (const r of fleet.robots) expect(r.model.emergency).toEqual({ reason: 'drill' });
     await publish('resume');
-    await waitFor(() => ids.every((id) => lastStatus(id)?.status === 'online') || undefined, 'resume');
+    await waitFor(() => ids.every((id) => lastStatus(id)?.status === 'online') || undefined, 5000, 'resume');
   });
 
   it('when a robot’s socket dies, the broker publishes its Last Will (offline), then it reconnects', async () => {
@@ -206,25 +197,35 @@ describe('Fleet, canonical protocol, against an in-process broker', () => {
     const reconnects = fleet.stats().reconnects;
     robot.dropConnection();
     const statuses = () => obs.seen.slice(from).filter((s) => s.topic === 'tonypi/tonypi_sim_02/status');
-    await waitFor(() => statuses().find((s) => s.json.status === 'offline'), 'the Last Will');
+    await waitFor(() => statuses().find((s) => s.json.status === 'offline'), 5000, 'the Last Will');
     expect(statuses()[0]!.json).toEqual({ status: 'offline', ts: expect.any(Number) });
-    await waitFor(() => statuses().find((s) => s.json.status === 'online'), 'back online', 5000);
+    await waitFor(() => statuses().find((s) => s.json.status === 'online'), 5000, 'back online');
     expect(fleet.stats().reconnects).toBe(reconnects + 1);
   });
 
   it('stop() publishes offline for every robot, then disconnects', async () => {
     const from = obs.seen.length;
     await fleet.stop();
-    const offline = await waitFor(() => {
-      const s = obs.seen
-        .slice(from)
-        .filter((m) => m.topic.endsWith('/status') && m.json.status === 'offline');
-      return s.length >= ROBOTS ? s : undefined;
-    }, 'offline statuses');
+    const offline = await waitFor(
+      () => {
+        const s = obs.seen
+          .slice(from)
+          .filter((m) => m.topic.endsWith('/status') && m.json.status === 'offline');
+        return s.length >= ROBOTS ? s : undefined;
+      },
+      5000,
+      'offline statuses',
+    );
     expect(offline.map((s) => s.topic).sort()).toEqual(ids.map((id) => `tonypi/${id}/status`));
-    await waitFor(() => ids.every((id) => !broker.connected.has(id)) || undefined, 'disconnects');
+    await waitFor(() => ids.every((id) => !broker.connected.has(id)) || undefined, 5000, 'disconnects');
+    // A marker through the same broker: anything the robots sent before it has arrived by then.
     const after = obs.seen.length;
-    await sleep(300);
+    await obs.client.publishAsync('tonypi/test/marker', 'after stop', { qos: 1 });
+    await waitFor(
+      () => obs.seen.slice(after).some((s) => s.topic === 'tonypi/test/marker'),
+      5000,
+      'the marker',
+    );
     expect(obs.seen.slice(after).filter((s) => s.topic.endsWith('/telemetry'))).toEqual([]);
   });
 });
@@ -245,6 +246,8 @@ describe('Fleet, legacy protocol (the seed robot client), against an in-process 
       robots: ROBOTS,
       rateHz: RATE_HZ,
       faults: false,
+      // Only commands move them: a job of their own would interrupt the commands under test.
+      autonomy: false,
       seed: 2,
       protocol: 'legacy',
     });
@@ -259,6 +262,7 @@ describe('Fleet, legacy protocol (the seed robot client), against an in-process 
   it('announces each robot online on tonypi/status/{id}, not retained', async () => {
     await waitFor(
       () => obs.seen.filter((s) => s.topic.startsWith('tonypi/status/')).length >= ROBOTS || undefined,
+      5000,
       'status',
     );
     const statuses = obs.seen.filter((s) => s.topic.startsWith('tonypi/status/'));
@@ -267,16 +271,16 @@ describe('Fleet, legacy protocol (the seed robot client), against an in-process 
     );
   });
 
-  it('publishes the seed client’s topics at the requested rate, every message valid against the contract', async () => {
-    const count = (topic: RegExp) => obs.seen.filter((s) => topic.test(s.topic)).length;
-    const before = { servos: count(/^tonypi\/servos\//), sensors: count(/^tonypi\/sensors\//) };
-    const started = Date.now();
-    await sleep(2000);
-    const expected = ROBOTS * RATE_HZ * ((Date.now() - started) / 1000);
-    const servos = count(/^tonypi\/servos\//) - before.servos;
-    expect(servos).toBeGreaterThan(expected * 0.75);
-    expect(servos).toBeLessThan(expected * 1.25);
-    expect(count(/^tonypi\/sensors\//) - before.sensors).toBeGreaterThan(15 * expected * 0.75);
+  // The pace and the messages per sample are fleet.test.ts's, on a fake clock.
+  it('publishes the seed client’s topics for every robot, every message valid against the contract', async () => {
+    const from = obs.seen.length;
+    const since = () => obs.seen.slice(from);
+    await waitFor(
+      () => ids.every((id) => since().filter((s) => s.topic === `tonypi/servos/${id}`).length >= 3),
+      5000,
+      'three more servo messages of each robot',
+    );
+    for (const id of ids) expect(since().some((s) => s.topic === `tonypi/sensors/${id}`)).toBe(true);
     for (const topic of ['tonypi/battery', 'tonypi/location']) {
       expect(obs.seen.some((s) => s.topic === topic && s.json.robot_id === 'tonypi_sim_03')).toBe(true);
     }
@@ -292,7 +296,7 @@ describe('Fleet, legacy protocol (the seed robot client), against an in-process 
       'tonypi/commands/tonypi_sim_01',
       JSON.stringify({ type: 'head_shake', id: 'l-ok' }),
     );
-    const r = await waitFor(() => responses('tonypi/commands/response', 'l-ok')[0], 'response');
+    const r = await waitFor(() => responses('tonypi/commands/response', 'l-ok')[0], 5000, 'response');
     expect(r.json).toEqual({
       robot_id: 'tonypi_sim_01',
       command_id: 'l-ok',
@@ -307,7 +311,7 @@ describe('Fleet, legacy protocol (the seed robot client), against an in-process 
       'tonypi/commands/tonypi_sim_02',
       JSON.stringify({ type: 'fly', id: 'l-bad' }),
     );
-    const r = await waitFor(() => responses('tonypi/commands/response', 'l-bad')[0], 'response');
+    const r = await waitFor(() => responses('tonypi/commands/response', 'l-bad')[0], 5000, 'response');
     expect(r.json).toMatchObject({ robot_id: 'tonypi_sim_02', success: false });
     expect(r.json.message).toMatch(/unknown command type 'fly'/);
   });
@@ -319,26 +323,28 @@ describe('Fleet, legacy protocol (the seed robot client), against an in-process 
     );
     await waitFor(
       () => (responses('tonypi/commands/response', 'l-all').length >= ROBOTS ? true : undefined),
+      5000,
       'all',
     );
   });
 
   it('emergency-stops on tonypi/emergency_stop/{id} and answers on tonypi/emergency_stop/response', async () => {
     await obs.client.publishAsync('tonypi/emergency_stop/tonypi_sim_03', JSON.stringify({ id: 'l-stop' }));
-    const r = await waitFor(() => responses('tonypi/emergency_stop/response', 'l-stop')[0], 'response');
+    const r = await waitFor(() => responses('tonypi/emergency_stop/response', 'l-stop')[0], 5000, 'response');
     expect(r.json).toMatchObject({ robot_id: 'tonypi_sim_03', success: true, emergency_stopped: true });
     await waitFor(
       () =>
         obs.seen.find(
           (s) => s.topic === 'tonypi/status/tonypi_sim_03' && s.json.status === 'emergency_stopped',
         ),
+      5000,
       'status',
     );
     await obs.client.publishAsync(
       'tonypi/commands/tonypi_sim_03',
       JSON.stringify({ type: 'resume', id: 'l-go' }),
     );
-    await waitFor(() => responses('tonypi/commands/response', 'l-go')[0], 'resume');
+    await waitFor(() => responses('tonypi/commands/response', 'l-go')[0], 5000, 'resume');
     expect(fleet.robots[2]!.model.emergency).toBeNull();
   });
 
@@ -350,6 +356,7 @@ describe('Fleet, legacy protocol (the seed robot client), against an in-process 
         obs.seen
           .slice(from)
           .find((s) => s.topic === 'tonypi/status/tonypi_sim_01' && s.json.status === 'online'),
+      5000,
       'back online',
     );
     expect(obs.seen.slice(from).some((s) => s.json.status === 'offline')).toBe(false);
@@ -358,12 +365,16 @@ describe('Fleet, legacy protocol (the seed robot client), against an in-process 
   it('stop() publishes status offline for every robot', async () => {
     const from = obs.seen.length;
     await fleet.stop();
-    const offline = await waitFor(() => {
-      const s = obs.seen
-        .slice(from)
-        .filter((m) => m.topic.startsWith('tonypi/status/') && m.json.status === 'offline');
-      return s.length >= ROBOTS ? s : undefined;
-    }, 'offline statuses');
+    const offline = await waitFor(
+      () => {
+        const s = obs.seen
+          .slice(from)
+          .filter((m) => m.topic.startsWith('tonypi/status/') && m.json.status === 'offline');
+        return s.length >= ROBOTS ? s : undefined;
+      },
+      5000,
+      'offline statuses',
+    );
     expect(offline.map((s) => s.topic).sort()).toEqual(ids.map((id) => `tonypi/status/${id}`));
   });
 });

@@ -1,7 +1,13 @@
-import { isValidRobotId } from '@tonypi/contracts';
+import { isValidRobotId, type RobotProtocol } from '@tonypi/contracts';
 import { FleetScheduler } from './fleet-scheduler';
 import { deriveSeed } from './prng';
-import { type AgentLogger, createCounters, type FleetCounters, SimulatedRobot } from './simulated-robot';
+import {
+  type AgentLogger,
+  createCounters,
+  type FleetCounters,
+  type MqttConnect,
+  SimulatedRobot,
+} from './simulated-robot';
 
 export interface FleetOptions {
   /** e.g. mqtt://127.0.0.1:1883 */
@@ -13,7 +19,7 @@ export interface FleetOptions {
   /** Robot ids are the prefix plus a zero-padded number: tonypi_sim_01 … (default 'tonypi_sim_'). */
   idPrefix?: string;
   /** 'legacy' speaks exactly the seed robot client's wire format (DESIGN §3a). */
-  protocol?: 'canonical' | 'legacy';
+  protocol?: RobotProtocol;
   username?: string;
   password?: string;
   /** Per-robot credentials; wins over username/password. */
@@ -27,6 +33,8 @@ export interface FleetOptions {
   /** How long to wait for every robot's first connection (default 10 s). */
   connectTimeoutMs?: number;
   logger?: AgentLogger;
+  /** How each robot opens its MQTT connection (default mqtt.js's `connect`; tests pass a fake). */
+  connect?: MqttConnect;
 }
 
 export interface FleetStats {
@@ -91,6 +99,7 @@ export class Fleet {
         ...(password === undefined ? {} : { password }),
         logger,
         counters,
+        ...(opts.connect ? { connect: opts.connect } : {}),
       });
     });
     const scheduler = new FleetScheduler(robots, rateHz);

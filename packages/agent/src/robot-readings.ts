@@ -1,3 +1,4 @@
+import type { LOG_LEVELS } from '@tonypi/contracts';
 import type { BatteryState } from './battery-model';
 import type { ServoState } from './servo-model';
 
@@ -58,7 +59,8 @@ export interface JobSnapshot {
 }
 
 export type JobEventStatus = 'started' | 'in_progress' | 'completed' | 'cancelled' | 'failed';
-export type LogLevel = 'info' | 'warning' | 'error';
+/** The log levels the simulated robot uses (of the protocol's LOG_LEVELS). */
+export type LogLevel = Extract<(typeof LOG_LEVELS)[number], 'info' | 'warning' | 'error'>;
 
 /** Things that happen, as opposed to readings that are sampled. */
 export type ModelEvent =

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { connect, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { RobotProtocol } from '@tonypi/contracts';
+import { connect, type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { createCanonicalProtocol } from './canonical-protocol';
 import { type ExecutionPlan, executeCommand } from './command-executor';
 import { createLegacyProtocol } from './legacy-protocol';
@@ -38,10 +39,13 @@ export function createCounters(): FleetCounters {
   return { published: 0, telemetry: 0, dropped: 0, commands: 0, reconnects: 0 };
 }
 
+/** Opens a robot's MQTT connection: mqtt.js's `connect`; tests pass a fake. */
+export type MqttConnect = (brokerUrl: string, opts: IClientOptions) => MqttClient;
+
 export interface SimulatedRobotOptions {
   id: string;
   brokerUrl: string;
-  protocol: 'canonical' | 'legacy';
+  protocol: RobotProtocol;
   seed: number;
   faults: boolean;
   autonomy?: boolean;
@@ -49,6 +53,7 @@ export interface SimulatedRobotOptions {
   password?: string;
   logger: AgentLogger;
   counters: FleetCounters;
+  connect?: MqttConnect;
   /** Overrides for the model (initial charge, start pose). */
   model?: Partial<Omit<RobotModelOptions, 'id' | 'seed' | 'faults' | 'autonomy'>>;
 }
@@ -113,7 +118,7 @@ export class SimulatedRobot {
     const { opts, protocol } = this;
     const legacy = protocol.name === 'legacy';
     const will = protocol.lastWill(Date.now());
-    const client = connect(opts.brokerUrl, {
+    const client = (opts.connect ?? connect)(opts.brokerUrl, {
       clientId: this.id,
       keepalive: KEEPALIVE_S,
       clean: true,

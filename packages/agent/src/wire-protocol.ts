@@ -1,4 +1,4 @@
-import type { CommandType } from '@tonypi/contracts';
+import type { CommandType, RobotProtocol, RobotStatus } from '@tonypi/contracts';
 import type { ModelEvent, RobotReadings } from './robot-readings';
 
 /**
@@ -40,10 +40,11 @@ export interface CommandOutcome {
   result?: unknown;
 }
 
-export type ReportedStatus = 'online' | 'offline' | 'emergency_stopped';
+/** The statuses the agent itself reports (the others are the server's). */
+export type ReportedStatus = Extract<RobotStatus, 'online' | 'offline' | 'emergency_stopped'>;
 
 export interface WireProtocol {
-  readonly name: 'canonical' | 'legacy';
+  readonly name: RobotProtocol;
   /** The Last Will to register at connect time (none in the legacy protocol). */
   lastWill(ts: number): OutboundMessage | undefined;
   /** Topics to subscribe to on every connect. */

@@ -3,6 +3,7 @@ import { ERROR_CODES } from './errors';
 import { AGGREGATES, FIELD_NAME_RE, MEASUREMENT_NAMES, RESOLUTIONS } from './measurements';
 import { ROBOT_STATUSES, text } from './payloads';
 import { ROLES } from './roles';
+import { ROBOT_PROTOCOLS } from './topics';
 
 /** REST request and response shapes (`/api/v1`): validation, serialisation and OpenAPI in one. */
 
@@ -43,6 +44,39 @@ export const ComponentHealth = z.object({
   detail: z.string().optional(),
 });
 
+/** The ingest's counters and state (`IngestPipeline.stats()`, `GET /api/v1/health`'s `ingest`). */
+export const IngestStats = z.object({
+  messages_accepted: z.number().int(),
+  messages_rejected: z.number().int(),
+  rejected: z.record(z.string(), z.number().int()),
+  /** Fields left out of accepted messages, by reason (`INGEST_DROP_REASONS`), e.g. a bad `camera_url`. */
+  fields_dropped: z.record(z.string(), z.number().int()),
+  ignored_outbound: z.number().int(),
+  clock_skew_corrected: z.number().int(),
+  points_received: z.number().int(),
+  points_stored: z.number().int(),
+  points_shed: z.number().int(),
+  /** Points waiting for the store, the batch being written included. */
+  queue_points: z.number().int(),
+  queue_limit: z.number().int(),
+  store_errors: z.number().int(),
+  /**
+   * Whether the last write to the telemetry store succeeded (true before the first one) and the store does not
+   * report itself unavailable.
+   */
+  store_ok: z.boolean(),
+  /** The last store error's message, while the store is failing. */
+  store_error: z.string().nullable(),
+  flushes: z.number().int(),
+  last_flush_ms: z.number(),
+  /**
+   * Event time (the robot's `ts`, skew-bounded) → stored, ms, over the last 20 000 messages; recomputed at
+   * most once a second. Messages whose batch was only partly stored are not sampled.
+   */
+  store_lag_ms: z.object({ p50: z.number().nullable(), p99: z.number().nullable() }),
+});
+export type IngestStats = z.infer<typeof IngestStats>;
+
 export const HealthResponse = z.object({
   status: z.enum(['ok', 'degraded']),
   version: z.string(),
@@ -73,26 +107,7 @@ export const HealthResponse = z.object({
     /** Frames no client got because they could not be serialised (logged as `live: frame dropped`). */
     frames_dropped: z.number().int(),
   }),
-  ingest: z.object({
-    messages_accepted: z.number().int(),
-    messages_rejected: z.number().int(),
-    rejected: z.record(z.string(), z.number().int()),
-    /** Fields left out of accepted messages, by reason (`INGEST_DROP_REASONS`), e.g. a bad `camera_url`. */
-    fields_dropped: z.record(z.string(), z.number().int()),
-    ignored_outbound: z.number().int(),
-    clock_skew_corrected: z.number().int(),
-    points_received: z.number().int(),
-    points_stored: z.number().int(),
-    points_shed: z.number().int(),
-    queue_points: z.number().int(),
-    queue_limit: z.number().int(),
-    store_errors: z.number().int(),
-    store_ok: z.boolean(),
-    store_error: z.string().nullable(),
-    flushes: z.number().int(),
-    last_flush_ms: z.number(),
-    store_lag_ms: z.object({ p50: z.number().nullable(), p99: z.number().nullable() }),
-  }),
+  ingest: IngestStats,
   warnings: z.array(z.string()),
 });
 
@@ -111,6 +126,15 @@ export const RobotLatest = z.object({
   servos: z.record(z.string(), LatestMeasurement),
 });
 
+/** Where a robot is, in the floor plan's frame (metres; heading in degrees). */
+export const RobotLocation = z.object({
+  x: z.number(),
+  y: z.number(),
+  z: z.number(),
+  heading: z.number().optional(),
+});
+export type RobotLocation = z.infer<typeof RobotLocation>;
+
 export const Robot = z
   .object({
     robot_id: z.string(),
@@ -119,12 +143,10 @@ export const Robot = z
     status: z.enum(ROBOT_STATUSES),
     status_reason: z.string().nullable(),
     registration: z.enum(ROBOT_REGISTRATIONS),
-    protocol: z.enum(['canonical', 'legacy']),
+    protocol: z.enum(ROBOT_PROTOCOLS),
     ip_address: z.string().nullable(),
     camera_url: z.string().nullable(),
-    location: z
-      .object({ x: z.number(), y: z.number(), z: z.number(), heading: z.number().optional() })
-      .nullable(),
+    location: RobotLocation.nullable(),
     last_seen: Iso.nullable(),
     first_seen: Iso.nullable(),
     created_at: Iso,
@@ -140,13 +162,17 @@ export const Robot = z
   .meta({ id: 'Robot' });
 
 export const ROBOT_SORTS = ['robot_id', 'name', 'last_seen', 'status'] as const;
+export type RobotSort = (typeof ROBOT_SORTS)[number];
+
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
 
 export const RobotListQuery = z.object({
   status: z.enum(ROBOT_STATUSES).optional(),
   registration: z.enum(ROBOT_REGISTRATIONS).optional().describe('Only pending or only active robots'),
   search: text(64).optional().describe('Substring of robot_id or name'),
   sort: z.enum(ROBOT_SORTS).default('robot_id'),
-  order: z.enum(['asc', 'desc']).default('asc'),
+  order: z.enum(SORT_ORDERS).default('asc'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
@@ -260,16 +286,63 @@ const fieldList = z
     return unique;
   });
 
-export const TelemetryQuery = z.object({
-  measurement: z.enum(MEASUREMENT_NAMES),
-  field: fieldList
-    .optional()
-    .describe('Field name(s): repeat the parameter or separate with commas; default all known fields'),
-  from: timeParam.optional().describe(`Start (default: 1 hour before \`to\`). ${TIME_FORMATS}`),
-  to: timeParam.optional().describe(`End (default: now). ${TIME_FORMATS}`),
-  points: z.coerce.number().int().min(1).max(10_000).default(500).describe('About how many buckets'),
-  servo_id: z.string().max(16).optional().describe('Only this servo (measurement=servos)'),
-});
+/** The longest window one telemetry query may span (3 years). */
+export const QUERY_WINDOW_MAX_MS = 3 * 365 * 86_400_000;
+/** A window's length when the query names no `from`: an hour before `to`. */
+export const QUERY_WINDOW_DEFAULT_MS = 3600_000;
+
+/** The instant a query's time names; durations count back from `now`. */
+export function resolveTime(t: TimeParam, now: number): number {
+  return 'at' in t ? t.at : now - t.ago_ms;
+}
+
+/** A query's window in epoch ms: `to` defaults to now, `from` to an hour before `to`. */
+export function resolveWindow(
+  q: { from?: TimeParam | undefined; to?: TimeParam | undefined },
+  now: number,
+): { from: number; to: number } {
+  const to = q.to === undefined ? now : resolveTime(q.to, now);
+  const from = q.from === undefined ? to - QUERY_WINDOW_DEFAULT_MS : resolveTime(q.from, now);
+  return { from, to };
+}
+
+export const TelemetryQuery = z
+  .object({
+    measurement: z.enum(MEASUREMENT_NAMES),
+    field: fieldList
+      .optional()
+      .describe('Field name(s): repeat the parameter or separate with commas; default all known fields'),
+    from: timeParam.optional().describe(`Start (default: 1 hour before \`to\`). ${TIME_FORMATS}`),
+    to: timeParam.optional().describe(`End (default: now). ${TIME_FORMATS}`),
+    points: z.coerce.number().int().min(1).max(10_000).default(500).describe('About how many buckets'),
+    servo_id: z.string().max(16).optional().describe('Only this servo (measurement=servos)'),
+  })
+  .superRefine(
+    (q, ctx) => {
+      const wrong = windowProblem(resolveWindow(q, Date.now()));
+      if (wrong !== undefined)
+        for (const path of ['from', 'to']) ctx.addIssue({ code: 'custom', path: [path], message: wrong });
+    },
+    // Checked alongside the other fields' issues (so a 400 lists them all), once both ends are times.
+    { when: (payload) => !payload.issues.some((i) => i.path?.[0] === 'from' || i.path?.[0] === 'to') },
+  )
+  // The window in epoch ms, resolved once: what the service and the store use.
+  .transform((q, ctx) => {
+    const window = resolveWindow(q, Date.now());
+    // Checked above; only a query whose ends lie a millisecond apart can get here (the clock moved on).
+    const wrong = windowProblem(window);
+    if (wrong !== undefined) {
+      for (const path of ['from', 'to']) ctx.addIssue({ code: 'custom', path: [path], message: wrong });
+      return z.NEVER;
+    }
+    return { ...q, window };
+  });
+
+function windowProblem({ from, to }: { from: number; to: number }): string | undefined {
+  if (from >= to) return 'must be before `to`';
+  if (to - from > QUERY_WINDOW_MAX_MS) return 'the window may span at most 3 years';
+  return undefined;
+}
 
 export const TelemetryBucket = z.object({
   t: Iso,

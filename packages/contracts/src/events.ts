@@ -1,3 +1,4 @@
+import type { RobotLocation } from './api';
 import type { IngestDropReason } from './errors';
 import type { LiveServerEvents } from './live';
 import type { TelemetryPoint } from './measurements';
@@ -55,7 +56,7 @@ export interface DecodedMessage {
   skewed: boolean;
   points: TelemetryPoint[];
   status?: StatusUpdate;
-  location?: { x: number; y: number; z: number; heading?: number };
+  location?: RobotLocation;
   event?: RobotEvent;
   dropped?: DroppedField[];
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { IngestRejectReason } from './errors';
+import type { ErrorCode, IngestRejectReason } from './errors';
 import type { MeasurementName } from './measurements';
 import type { RobotStatus } from './payloads';
 
@@ -40,6 +40,36 @@ export const LiveClientMessage = z.discriminatedUnion('type', [
 ]);
 export type LiveClientMessage = z.infer<typeof LiveClientMessage>;
 
+/**
+ * The codes an `error` frame carries (a subset of the API's ERROR_CODES): `unauthorized` (no, a bad
+ * or an ended session; the socket is then closed with LIVE_CLOSE.unauthorized), `bad_request` (not a
+ * JSON text frame, or too large), `validation_error` (a message of the wrong shape, or a limit passed).
+ * The socket stays open after the last two.
+ */
+export const LIVE_ERROR_CODES = [
+  'unauthorized',
+  'bad_request',
+  'validation_error',
+] as const satisfies readonly ErrorCode[];
+export type LiveErrorCode = (typeof LIVE_ERROR_CODES)[number];
+
+/**
+ * How the server closes a live-stream socket: the WebSocket close code and reason for each cause.
+ * An `error` frame saying why comes first, except for `too_slow` (the client is not reading) and
+ * `unresponsive` (no pong: the socket is terminated, no close frame).
+ */
+export const LIVE_CLOSE = {
+  /** No auth message in time, a bad or missing token, or a role without `live:read`. */
+  unauthorized: { code: 4401, reason: 'Unauthorized' },
+  /** The session's token expired while the socket was open. */
+  expired: { code: 4401, reason: 'Session expired' },
+  /** A session check refused the session (logout, a disabled user). */
+  revoked: { code: 4401, reason: 'Session revoked' },
+  /** More than the hard buffer limit queued for a client that does not read. */
+  too_slow: { code: 1013, reason: 'Client too slow for the live stream' },
+} as const satisfies Record<string, { code: number; reason: string }>;
+export type LiveCloseCause = keyof typeof LIVE_CLOSE;
+
 export interface LiveServerEvents {
   hello: { protocol_version: string; server_time: number; authenticated: boolean };
   subscribed: { robots: string[]; channels: LiveChannel[] };
@@ -70,7 +100,7 @@ export interface LiveServerEvents {
   };
   heartbeat: { ts: number };
   pong: { id?: string; ts: number };
-  error: { code: string; message: string };
+  error: { code: LiveErrorCode; message: string };
 }
 export type LiveEventType = keyof LiveServerEvents;
 export type LiveFrame = { [K in LiveEventType]: { type: K } & LiveServerEvents[K] }[LiveEventType];

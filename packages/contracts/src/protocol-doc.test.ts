@@ -4,6 +4,7 @@ import { normalize } from '../../server/src/ingest/normalize';
 import { INGEST_DROP_REASONS, INGEST_REJECT_REASONS } from './errors';
 import { MAX_URL_LENGTH } from './http-url';
 import { MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_WIDTH } from './json-shape';
+import { LIVE_CLOSE, LIVE_ERROR_CODES } from './live';
 import { BroadcastPayload, CHANNEL_SCHEMAS, CommandPayload, MAX_PAYLOAD_BYTES } from './payloads';
 import { decodeTopic, isValidRobotId, ROBOT_CHANNELS, type RobotChannel, topics } from './topics';
 
@@ -182,5 +183,13 @@ describe('docs/protocol.md limits and reasons', () => {
     expect(bounds).toContain(`| ${MAX_PAYLOAD_DEPTH}, the payload object itself being level 1`);
     expect(bounds).toContain(`| ${written(MAX_PAYLOAD_WIDTH)}, anywhere in the payload `);
     expect(doc).toContain(`with a host, at most ${MAX_URL_LENGTH} characters (\`MAX_URL_LENGTH\`)`);
+  });
+
+  it('gives every live-stream error code and close (code and reason) a row in §9', () => {
+    const live = doc.slice(doc.indexOf('## 9. The live stream'));
+    expect(LIVE_ERROR_CODES.filter((code) => !live.includes(`| \`${code}\` |`))).toEqual([]);
+    expect(
+      Object.values(LIVE_CLOSE).filter(({ code, reason }) => !live.includes(`| ${code} | \`${reason}\` |`)),
+    ).toEqual([]);
   });
 });

@@ -97,7 +97,15 @@ const LEGACY_SHARED: Readonly<Record<string, RobotChannel>> = {
   'tonypi/emergency_stop/response': 'command/response',
 };
 
-export type TopicLayout = 'canonical' | 'legacy';
+/**
+ * The two MQTT dialects a robot may speak: ours (`tonypi/{id}/{channel}`) and the original Python
+ * client's (`tonypi/{channel}/{id}`, see docs/protocol.md).
+ */
+export const ROBOT_PROTOCOLS = ['canonical', 'legacy'] as const;
+export type RobotProtocol = (typeof ROBOT_PROTOCOLS)[number];
+
+/** Which layout a topic is in: the protocol of the robot that published it. */
+export type TopicLayout = RobotProtocol;
 
 export type DecodedTopic =
   | { ok: true; channel: RobotChannel; layout: TopicLayout; robot_id: string | null }

@@ -241,6 +241,19 @@ describe('GET /api/v1/robots/{id}/telemetry: times in the query', () => {
     ]);
   });
 
+  it('lists a reversed window together with every other bad field, before looking the robot up', async () => {
+    const res = await t.api(
+      '/api/v1/robots/no_such_robot/telemetry?measurement=weather&field=Bad%20Name&points=0&from=1h&to=2h',
+    );
+    expect(await fields(res)).toEqual([
+      'querystring.field',
+      'querystring.from',
+      'querystring.measurement',
+      'querystring.points',
+      'querystring.to',
+    ]);
+  });
+
   it('names both ends when the window is reversed or longer than 3 years', async () => {
     expect(await fields(await query('from=1h&to=2h'))).toEqual(['querystring.from', 'querystring.to']);
     expect(await fields(await query('from=1980-01-01&to=2026-01-01'))).toEqual([

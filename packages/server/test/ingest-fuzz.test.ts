@@ -7,8 +7,10 @@ import {
   MAX_PAYLOAD_DEPTH,
   MAX_PAYLOAD_WIDTH,
   ROBOT_CHANNELS,
+  ROBOT_PROTOCOLS,
   ROBOT_STATUSES,
   type RobotChannel,
+  type RobotProtocol,
 } from '@tonypi/contracts';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +32,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32)
 const EXTRA_MESSAGES = Number(process.env.FUZZ_MESSAGES ?? 300);
 const ROBOTS = ['fz_a', 'fz_b', 'fz_c'] as const;
 type Robot = (typeof ROBOTS)[number];
-type Layout = 'canonical' | 'legacy';
+type Layout = RobotProtocol;
 type Outcome = 'accepted' | IngestRejectReason;
 
 interface Case {
@@ -447,7 +449,7 @@ function combos(): Array<[ClassSpec, RobotChannel, Layout]> {
   const out: Array<[ClassSpec, RobotChannel, Layout]> = [];
   for (const spec of CLASSES)
     for (const channel of ROBOT_CHANNELS)
-      for (const layout of ['canonical', 'legacy'] as const) {
+      for (const layout of ROBOT_PROTOCOLS) {
         if (layout === 'legacy' && !LEGACY_TOPIC[channel]) continue;
         if (spec.applies(channel, layout)) out.push([spec, channel, layout]);
       }

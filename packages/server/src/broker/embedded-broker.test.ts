@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startLoopbackBroker } from '../test-fakes';
+import { startLoopbackBroker, waitFor } from '../test-fakes';
 import type { EmbeddedBroker } from './embedded-broker';
 import { remainingLength } from './mqtt-test-packets';
 
@@ -176,16 +176,6 @@ describe('EmbeddedBroker limits', () => {
     return seen;
   }
 
-  async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string) {
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
   async function retainedTopics(): Promise<string[]> {
     const topics: string[] = [];
     const persistence = (
@@ -215,7 +205,7 @@ describe('EmbeddedBroker limits', () => {
       const seen = await record('tonypi/#');
       const r = await client('tonypi_r');
       await r.publishAsync('tonypi/tonypi_r/status', '{"status":"online"}', { qos: 1, retain: true });
-      await until(() => seen.length === 1, 'delivery');
+      await waitFor(() => seen.length === 1, 5000, 'delivery');
       expect(await retainedTopics()).toEqual(['tonypi/tonypi_r/status']);
       expect(broker.retainedMessages).toBe(1);
     });
@@ -226,7 +216,7 @@ describe('EmbeddedBroker limits', () => {
       const r = await client('tonypi_r');
       const big = `{"status":"online","pad":"${'x'.repeat(64)}"}`;
       await r.publishAsync('tonypi/tonypi_r/status', big, { qos: 1, retain: true });
-      await until(() => seen.length === 1, 'delivery');
+      await waitFor(() => seen.length === 1, 5000, 'delivery');
       expect(seen[0]?.payload).toBe(big);
       expect(await retainedTopics()).toEqual([]);
       expect(broker.limitRefusals()).toMatchObject({ retained_too_large: 1 });
@@ -246,7 +236,7 @@ describe('EmbeddedBroker limits', () => {
       await keep(r1, 'tonypi/tonypi_r1/job', '{"status":"working"}');
       await keep(r2, 'tonypi/tonypi_r2/status');
       await keep(r2, 'tonypi/tonypi_r2/job', '{"status":"working"}');
-      await until(() => seen.length === 5, 'deliveries');
+      await waitFor(() => seen.length === 5, 5000, 'deliveries');
       expect(await retainedTopics()).toEqual([
         'tonypi/status/tonypi_r1',
         'tonypi/tonypi_r1/status',
@@ -256,7 +246,7 @@ describe('EmbeddedBroker limits', () => {
 
       await keep(r1, 'tonypi/status/tonypi_r1', '');
       await keep(r2, 'tonypi/tonypi_r2/job', '{"status":"working"}');
-      await until(() => seen.length === 7, 'deliveries');
+      await waitFor(() => seen.length === 7, 5000, 'deliveries');
       expect(await retainedTopics()).toEqual([
         'tonypi/tonypi_r1/status',
         'tonypi/tonypi_r2/job',
@@ -272,7 +262,7 @@ describe('EmbeddedBroker limits', () => {
         qos: 1,
         retain: true,
       });
-      await until(() => seen.length === 1, 'delivery');
+      await waitFor(() => seen.length === 1, 5000, 'delivery');
       expect(await retainedTopics()).toEqual([]);
       expect(broker.limitRefusals()).toMatchObject({ retained_not_owner: 1 });
     });
@@ -289,16 +279,18 @@ describe('EmbeddedBroker limits', () => {
 
       // A closed connection frees its place.
       await first.endAsync();
-      await until(() => broker.connectedClients === 1, 'first client gone');
-      const again = await until(
+      await waitFor(() => broker.connectedClients === 1, 5000, 'first client gone');
+      const again = await waitFor(
         async () => client('c5').catch(() => undefined),
+        5000,
         'a connection once one is free',
       );
       expect(again.connected).toBe(true);
       await overWs.endAsync();
-      await until(() => broker.connectedClients === 1, 'WebSocket client gone');
-      const overWsAgain = await until(
+      await waitFor(() => broker.connectedClients === 1, 5000, 'WebSocket client gone');
+      const overWsAgain = await waitFor(
         async () => client('c6', {}, `ws://127.0.0.1:${broker.wsPort}`).catch(() => undefined),
+        5000,
         'a WebSocket connection once one is free',
       );
       expect(overWsAgain.connected).toBe(true);
@@ -339,7 +331,7 @@ describe('EmbeddedBroker limits', () => {
 
       const marker = await client('tonypi_m');
       await marker.publishAsync('tonypi/tonypi_m/status', '{"status":"online"}', { qos: 1 });
-      await until(() => seen.length > 0, 'marker');
+      await waitFor(() => seen.length > 0, 5000, 'marker');
       expect(seen.map((s) => s.topic)).toEqual(['tonypi/tonypi_m/status']);
     });
 
@@ -396,13 +388,13 @@ describe('EmbeddedBroker limits', () => {
       const second = await client('tonypi_t', { will: will('tonypi_t') });
       await robotClosed;
       await second.publishAsync('tonypi/tonypi_t/status', '{"status":"online"}', { qos: 1 });
-      await until(() => seen.length > 0, 'marker');
+      await waitFor(() => seen.length > 0, 5000, 'marker');
       expect(seen.map((s) => s.payload)).toEqual(['{"status":"online"}']);
       expect(broker.limitRefusals()).toMatchObject({ takeover_will_dropped: 1 });
 
       // The session that is still the newest publishes its will when its connection dies.
       second.stream.destroy();
-      await until(() => seen.length === 2, 'will');
+      await waitFor(() => seen.length === 2, 5000, 'will');
       expect(seen[1]).toEqual({
         topic: 'tonypi/tonypi_t/status',
         payload: '{"status":"offline"}',

@@ -1,133 +1,15 @@
-import { LIVE_CHANNELS, MAX_PAYLOAD_BYTES, type TelemetryPoint } from '@tonypi/contracts';
+import { LIVE_CHANNELS, MAX_PAYLOAD_BYTES } from '@tonypi/contracts';
 import { type Logger, pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../core/event-bus';
-import { LiveHub, type LiveSocket } from '../live/live-hub';
+import { LiveHub } from '../live/live-hub';
 import { relayToLive } from '../live/live-relay';
 import { RobotRegistry } from '../robots/robot-registry';
-import type { NewRobot, RobotRow, RobotSeen, RobotsRepository } from '../robots/robots.repository';
-import {
-  type LatestPoint,
-  type MaintenanceResult,
-  PartialAppendError,
-  type RangeResult,
-  type TelemetryStore,
-  type TelemetryStoreStats,
-} from '../telemetry/telemetry-store';
-import { capturingLogger } from '../test-fakes';
+import { capturingLogger, FakeLiveSocket, FakeRobotsRepository, FakeTelemetryStore } from '../test-fakes';
 import { IngestPipeline } from './ingest-pipeline';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const logger = pino({ level: 'silent' });
-
-/**
- * A telemetry store in memory. `hold()` makes every append wait until the test releases it (a slow
- * store) or fails it; `failWith` makes appends fail at once; `storeOnly(n)` makes the next append store
- * its first n points and then fail, as a store that writes in parts does.
- */
-class FakeTelemetryStore implements TelemetryStore {
-  readonly kind = 'fake';
-  readonly stored: TelemetryPoint[] = [];
-  appendCalls = 0;
-  failWith: Error | undefined;
-  /** Runs inside every append (e.g. to move the clock on). */
-  onAppend: (() => void) | undefined;
-  private gate: Promise<void> | undefined;
-  private partial: number | undefined;
-
-  storeOnly(n: number): void {
-    this.partial = n;
-  }
-
-  hold(): { release(): void; fail(err: Error): void } {
-    let release!: () => void;
-    let fail!: (err: Error) => void;
-    const gate = new Promise<void>((resolve, reject) => {
-      release = resolve;
-      fail = reject;
-    });
-    gate.catch(() => undefined);
-    this.gate = gate;
-    const open = () => {
-      if (this.gate === gate) this.gate = undefined;
-    };
-    return {
-      release: () => {
-        open();
-        release();
-      },
-      fail: (err) => {
-        open();
-        fail(err);
-      },
-    };
-  }
-
-  async append(points: readonly TelemetryPoint[]): Promise<void> {
-    this.appendCalls++;
-    if (this.gate) await this.gate;
-    this.onAppend?.();
-    if (this.failWith) throw this.failWith;
-    const partial = this.partial;
-    this.partial = undefined;
-    if (partial !== undefined) {
-      this.stored.push(...points.slice(0, partial));
-      throw new PartialAppendError('disk full after part of the batch', partial);
-    }
-    this.stored.push(...points);
-  }
-
-  async init(): Promise<void> {}
-  async latest(): Promise<LatestPoint[]> {
-    throw new Error('not used by the pipeline');
-  }
-  async range(): Promise<RangeResult> {
-    throw new Error('not used by the pipeline');
-  }
-  async fields(): Promise<string[]> {
-    throw new Error('not used by the pipeline');
-  }
-  async maintain(): Promise<MaintenanceResult> {
-    throw new Error('not used by the pipeline');
-  }
-  stats(): TelemetryStoreStats {
-    return { points_written: this.stored.length, rows_written: 0, flushes: 0, last_flush_ms: 0 };
-  }
-  async close(): Promise<void> {}
-}
-
-/** The part of RobotsRepository the registry uses, in memory. */
-class FakeRobotsRepository {
-  readonly registered: NewRobot[] = [];
-  readonly seen: RobotSeen[] = [];
-  async markAllOffline(): Promise<number> {
-    return 0;
-  }
-  async list(): Promise<{ items: RobotRow[]; total: number }> {
-    return { items: [], total: 0 };
-  }
-  async registerMany(robots: readonly NewRobot[]): Promise<string[]> {
-    this.registered.push(...robots);
-    return robots.map((r) => r.robot_id);
-  }
-  async recordSeen(updates: readonly RobotSeen[]): Promise<string[]> {
-    this.seen.push(...updates);
-    return updates.map((u) => u.robot_id);
-  }
-}
-
-/** A browser on the live stream, subscribed to everything. */
-class FakeSocket implements LiveSocket {
-  bufferedAmount = 0;
-  readonly sent: string[] = [];
-  send(data: string): void {
-    this.sent.push(data);
-  }
-  close(): void {}
-  framesOf(type: string): Array<Record<string, unknown>> {
-    return this.sent.map((s) => JSON.parse(s) as Record<string, unknown>).filter((f) => f.type === type);
-  }
-}
 
 const registries: RobotRegistry[] = [];
 afterEach(async () => {
@@ -140,14 +22,14 @@ function setup(
   const store = new FakeTelemetryStore();
   const repo = new FakeRobotsRepository();
   const live = new LiveHub();
-  const browser = new FakeSocket();
+  const browser = new FakeLiveSocket();
   live.subscribe(live.add(browser), ['*'], LIVE_CHANNELS);
   let clock = T0;
   const now = () => clock;
   // Wired as the robots and live modules wire them: both follow the ingest's events.
   const events = new EventBus({ logger });
   const registry = new RobotRegistry({
-    repo: repo as unknown as RobotsRepository,
+    repo: repo.asRepository(),
     logger,
     autoRegister: opts.autoRegister ?? true,
     resetStatusesOnStart: true,
@@ -237,7 +119,7 @@ describe('IngestPipeline', () => {
       ]);
 
       await registry.flush();
-      expect(repo.registered.map((r) => r.robot_id)).toEqual(['r1']);
+      expect(repo.registered.flat().map((r) => r.robot_id)).toEqual(['r1']);
     });
 
     it('publishes the decoded message, and its structured event by kind, on the event bus', () => {

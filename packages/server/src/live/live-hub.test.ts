@@ -1,39 +1,16 @@
 import type { LiveChannel, TelemetryPoint } from '@tonypi/contracts';
-import { describe, expect, it } from 'vitest';
-import { capturingLogger } from '../test-fakes';
-import { LiveHub, type LiveSocket } from './live-hub';
+import { describe, expect, it, vi } from 'vitest';
+import { capturingLogger, FakeLiveSocket } from '../test-fakes';
+import { LiveHub } from './live-hub';
 
 const SOFT = 1_000;
 const HARD = 10_000;
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 
-/** A socket that records what it was sent; `bufferedAmount` is set by the test. */
-class FakeSocket implements LiveSocket {
-  bufferedAmount = 0;
-  readonly sent: string[] = [];
-  closed: { code: number | undefined; reason: string | undefined } | undefined;
-
-  send(data: string): void {
-    this.sent.push(data);
-  }
-
-  close(code?: number, reason?: string): void {
-    this.closed = { code, reason };
-  }
-
-  frames(): Array<Record<string, unknown> & { type: string }> {
-    return this.sent.map((s) => JSON.parse(s) as Record<string, unknown> & { type: string });
-  }
-
-  framesOf(type: string) {
-    return this.frames().filter((f) => f.type === type);
-  }
-}
-
 function setup() {
   const hub = new LiveHub({ softBufferBytes: SOFT, hardBufferBytes: HARD });
   const connect = (robots: readonly string[] = ['*'], channels: readonly LiveChannel[] = ['telemetry']) => {
-    const socket = new FakeSocket();
+    const socket = new FakeLiveSocket();
     const client = hub.add(socket);
     hub.subscribe(client, robots, channels);
     return { socket, client };
@@ -124,6 +101,30 @@ describe('LiveHub', () => {
         { location: [3], battery: [] },
         { location: [4], battery: [4] },
       ]);
+    });
+
+    it('on its own timer, sends a series at most 10 times a second (location 20) however fast points come, the newest last', () => {
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      try {
+        const { hub, connect } = setup();
+        const { socket } = connect();
+        hub.start();
+        // 200 points of each series in one second: one every 5 ms.
+        for (let i = 1; i <= 200; i++) {
+          hub.telemetry(battery('r1', i));
+          hub.telemetry(location('r1', i));
+          vi.advanceTimersByTime(5);
+        }
+        hub.stop();
+        vi.advanceTimersByTime(1000);
+        const of = (m: string) => socket.framesOf('telemetry').filter((f) => f.measurement === m);
+        expect(of('battery')).toHaveLength(10);
+        expect(of('location')).toHaveLength(20);
+        expect(of('battery').at(-1)).toMatchObject({ fields: { percent: 200 } });
+        expect(of('location').at(-1)).toMatchObject({ fields: { x_m: 200 } });
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it('sends nothing on a flush when nothing new arrived', () => {
@@ -369,8 +370,8 @@ describe('LiveHub', () => {
       const { logger, lines } = capturingLogger();
       let clock = T0;
       const hub = new LiveHub({ softBufferBytes: SOFT, hardBufferBytes: HARD, logger, now: () => clock });
-      const a = new FakeSocket();
-      const b = new FakeSocket();
+      const a = new FakeLiveSocket();
+      const b = new FakeLiveSocket();
       hub.subscribe(hub.add(a), ['*'], ['job', 'vision']);
       hub.subscribe(hub.add(b), ['r1'], ['job']);
 
@@ -398,7 +399,7 @@ describe('LiveHub', () => {
     it('as a reply is dropped and counted, and the client keeps its connection', () => {
       const { hub, connect } = setup();
       const { socket, client } = connect(['*'], ['status']);
-      hub.reply(client, 'error', { code: 'x', message: BigInt(3) as unknown as string });
+      hub.reply(client, 'error', { code: 'bad_request', message: BigInt(3) as unknown as string });
       hub.reply(client, 'pong', { id: 'p1', ts: T0 });
       expect(hub.counters.frames_dropped).toBe(1);
       expect(socket.frames()).toEqual([{ type: 'pong', id: 'p1', ts: T0 }]);
@@ -423,7 +424,7 @@ describe('LiveHub', () => {
 
     it('does not have to be serialised while no client wants it (a socket still authenticating)', () => {
       const hub = new LiveHub();
-      hub.add(new FakeSocket());
+      hub.add(new FakeLiveSocket());
       hub.event('job', { robot_id: 'r1', ts: T0, data: { last_item: tooDeepForStringify() } });
       expect(hub.counters).toMatchObject({ frames_sent: 0, frames_dropped: 0 });
     });

@@ -1,4 +1,5 @@
 import {
+  LIVE_CLOSE,
   LIVE_EVENT_CHANNEL,
   LIVE_RATES_HZ,
   type LiveChannel,
@@ -203,7 +204,7 @@ export class LiveHub {
     if (client.socket.bufferedAmount > this.hard) {
       this.counters.clients_dropped++;
       this.clients.delete(client);
-      client.socket.close(1013, 'Client too slow for the live stream');
+      client.socket.close(LIVE_CLOSE.too_slow.code, LIVE_CLOSE.too_slow.reason);
       return;
     }
     client.socket.send(frame);

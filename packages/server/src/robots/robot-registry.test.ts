@@ -2,46 +2,12 @@ import type { DecodedMessage, RobotStatus, StatusUpdate, TelemetryPoint } from '
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../core/event-bus';
+import { FakeRobotsRepository } from '../test-fakes';
 import { RobotRegistry, type RobotRegistryOptions, type StatusChange } from './robot-registry';
-import type { NewRobot, RobotRow, RobotSeen, RobotsRepository } from './robots.repository';
+import type { RobotRow } from './robots.repository';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const OFFLINE_AFTER_MS = 30_000;
-
-/** The part of RobotsRepository the registry uses, in memory, with calls recorded and failures on demand. */
-class FakeRobotsRepository {
-  rows: RobotRow[] = [];
-  readonly registered: NewRobot[][] = [];
-  readonly seen: RobotSeen[][] = [];
-  markAllOfflineCalls = 0;
-  /** While set, registerMany and recordSeen reject with it. */
-  failWith: Error | undefined;
-
-  async markAllOffline(): Promise<number> {
-    this.markAllOfflineCalls++;
-    return 0;
-  }
-
-  async list(): Promise<{ items: RobotRow[]; total: number }> {
-    return { items: this.rows, total: this.rows.length };
-  }
-
-  async registerMany(robots: readonly NewRobot[]): Promise<string[]> {
-    if (this.failWith) throw this.failWith;
-    this.registered.push([...robots]);
-    return robots.map((r) => r.robot_id);
-  }
-
-  async recordSeen(updates: readonly RobotSeen[]): Promise<string[]> {
-    if (this.failWith) throw this.failWith;
-    this.seen.push([...updates]);
-    return updates.map((u) => u.robot_id);
-  }
-
-  asRepository(): RobotsRepository {
-    return this as unknown as RobotsRepository;
-  }
-}
 
 function row(robot_id: string, status: RobotStatus, last_seen: number | null = T0 - 60_000): RobotRow {
   return {

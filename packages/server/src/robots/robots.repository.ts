@@ -1,15 +1,14 @@
-import type { RobotRegistration, RobotStatus } from '@tonypi/contracts';
+import type {
+  RobotLocation,
+  RobotProtocol,
+  RobotRegistration,
+  RobotSort,
+  RobotStatus,
+  SortOrder,
+} from '@tonypi/contracts';
 import type { Queryable } from '../db/database';
 
-/** Which MQTT dialect a robot speaks: ours, or the original Python client's (`tonypi/{channel}/{id}`). */
-export type RobotProtocol = 'canonical' | 'legacy';
-
-export interface RobotLocation {
-  x: number;
-  y: number;
-  z: number;
-  heading?: number;
-}
+export type { RobotLocation, RobotProtocol, RobotSort };
 
 export interface RobotRow {
   id: number;
@@ -34,15 +33,13 @@ export interface RobotRow {
   registration: RobotRegistration;
 }
 
-export type RobotSort = 'robot_id' | 'name' | 'last_seen' | 'status';
-
 export interface ListRobotsQuery {
   status?: RobotStatus;
   registration?: RobotRegistration;
   /** Case-insensitive substring of robot_id or name; `%` and `_` match themselves. */
   search?: string;
   sort?: RobotSort;
-  order?: 'asc' | 'desc';
+  order?: SortOrder;
   limit?: number;
   offset?: number;
 }

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { Role } from '@tonypi/contracts';
 import type { Queryable } from '../db/database';
-
-export type UserRole = 'admin' | 'operator' | 'viewer';
 
 export interface UserRow {
   id: string;
   username: string;
   email: string;
   password_hash: string;
-  role: UserRole;
+  role: Role;
   is_active: boolean;
   created_at: Date;
   updated_at: Date | null;
@@ -18,7 +17,7 @@ export interface NewUser {
   username: string;
   email: string;
   password_hash: string;
-  role: UserRole;
+  role: Role;
 }
 
 const COLUMNS = 'id, username, email, password_hash, role, is_active, created_at, updated_at';

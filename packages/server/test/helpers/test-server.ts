@@ -1,11 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { waitFor } from '@tonypi/agent/testing';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { type RunningServer, startServer } from '../../src/app';
 import { type Env, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
+
+export { waitFor };
 
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
 
@@ -93,26 +96,6 @@ export async function connectMqtt(url: string, opts: mqtt.IClientOptions = {}): 
     client.once('error', reject);
   });
   return client;
-}
-
-/** Polls until `check` returns a value (not undefined/false) or the time is up. */
-export async function waitFor<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 5000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 /** A live-stream client that records every frame. */
