@@ -3,7 +3,7 @@ import { Fleet } from '@tonypi/agent';
 import { anonymousAuth, EmbeddedBroker } from './broker/embedded-broker';
 import { EmbeddedBus, ExternalBus, type MessageBus } from './broker/message-bus';
 import type { Config } from './config';
-import { type ModuleParts, ServiceRegistry } from './core/module';
+import { type ModuleContext, type ModuleParts, ServiceRegistry } from './core/module';
 import { prepareDataDir } from './data-dir';
 import type { Database } from './db/database';
 import { migrate } from './db/migrate';
@@ -64,6 +64,8 @@ export interface RunningServer {
   db: Database;
   live: LiveHub;
   logger: Logger;
+  /** A service the root or a module provides (tests reach domain services through it). */
+  service: ModuleContext['get'];
   stop(): Promise<void>;
 }
 
@@ -279,7 +281,6 @@ export async function startServer(
       version: VERSION,
       jwtSecret,
       sessionTtlS: config.auth.sessionTtlS,
-      users,
       robots,
       telemetry,
       live,
@@ -333,6 +334,7 @@ export async function startServer(
       db,
       live,
       logger,
+      service: services.contextFor('server', config, logger).get,
       stop: stopAll,
     };
   } catch (err) {

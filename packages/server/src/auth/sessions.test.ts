@@ -16,6 +16,7 @@ function setup(ttlS = 3600) {
       sub: '1',
       username: 'admin',
       role: 'admin',
+      sid: 'session-1',
       iat: T0 / 1000,
       exp: T0 / 1000 + ttlS,
       ...over,
@@ -43,6 +44,7 @@ describe('Sessions', () => {
       { exp: 'later' },
       { exp: undefined },
       { username: 7 },
+      { sid: undefined },
     ]) {
       expect(await refusal(sessions.verify(claims(over)))).toBe('invalid');
     }

@@ -13,7 +13,6 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import { authPlugin } from '../auth/auth';
-import { authRoutes } from '../auth/auth.routes';
 import { ApiError } from '../errors';
 import { liveRoutes } from '../live/live.routes';
 import type { LiveHub } from '../live/live-hub';
@@ -22,7 +21,6 @@ import { robotsRoutes } from '../robots/robots.routes';
 import type { RobotsService } from '../robots/robots.service';
 import { telemetryRoutes } from '../telemetry/telemetry.routes';
 import type { TelemetryService } from '../telemetry/telemetry.service';
-import type { UsersRepository } from '../users/users.repository';
 import { clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
 import { type Health, healthRoutes } from './health.routes';
 import { type IngestPressure, PRESSURE_RETRY_AFTER_S } from './ingest-pressure';
@@ -32,7 +30,6 @@ export interface HttpDeps {
   version: string;
   jwtSecret: string;
   sessionTtlS: number;
-  users: UsersRepository;
   robots: RobotsService;
   telemetry: TelemetryService;
   live: LiveHub;
@@ -122,11 +119,6 @@ export async function buildHttp(deps: HttpDeps) {
 
   await app.register(
     async (api) => {
-      await api.register(authRoutes, {
-        users: deps.users,
-        sessionTtlS: deps.sessionTtlS,
-        secret: deps.jwtSecret,
-      });
       await api.register(healthRoutes, { health: deps.health });
       await api.register(robotsRoutes, { robots: deps.robots });
       await api.register(telemetryRoutes, { telemetry: deps.telemetry });

@@ -2,7 +2,8 @@ import type {} from '@fastify/websocket';
 import { LiveClientMessage, PROTOCOL_VERSION, roleMay } from '@tonypi/contracts';
 import type { FastifyPluginAsync } from 'fastify';
 import type { RawData } from 'ws';
-import { bearerToken, type Session, type SessionRefusalReason, SessionRefused } from '../auth/sessions';
+import { presentedToken } from '../auth/auth';
+import { type Session, type SessionRefusalReason, SessionRefused } from '../auth/sessions';
 import { ApiError } from '../errors';
 import { type LiveHub, MAX_ROBOTS_PER_CLIENT } from './live-hub';
 
@@ -141,10 +142,11 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
           .catch((err: unknown) => req.log.error({ err }, 'live stream message failed'));
       };
 
-      const header = req.headers.authorization;
+      // The upgrade's Authorization header, else a browser's session cookie (see auth.ts presentedToken).
+      const presented = presentedToken(req.headers);
       enqueue(async () => {
-        const token = bearerToken(header);
-        if (header !== undefined && !(token && (await signIn(token)))) {
+        const token = presented?.token;
+        if (presented !== undefined && !(token && (await signIn(token)))) {
           if (!closed) refuse(new SessionRefused('invalid', 'Session token is invalid: sign in again'));
           return;
         }
