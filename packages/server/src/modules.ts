@@ -1,3 +1,4 @@
+import { apiKeysModule } from './api-keys/api-keys.module';
 import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';
 import type { DomainModule } from './core/module';
@@ -6,4 +7,4 @@ import type { DomainModule } from './core/module';
  * The server's domains in dependency order: each may `get` what the ones before it provide. Adding a
  * domain is one folder and one line here.
  */
-export const DOMAIN_MODULES: readonly DomainModule[] = [auditModule, authModule];
+export const DOMAIN_MODULES: readonly DomainModule[] = [auditModule, authModule, apiKeysModule];

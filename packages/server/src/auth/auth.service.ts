@@ -40,6 +40,15 @@ export interface LoginResult {
   expiresAt: Date;
 }
 
+/**
+ * What ended: `userId` when all of a user's sessions did (a revocation or password change: what an
+ * API key's creator may do has changed too).
+ */
+export interface SessionsEnded {
+  reason: SessionEndReason;
+  userId?: string;
+}
+
 /** What the end of a session tells its holder (REST message and live-stream error frame). */
 const ENDED: Record<SessionEndReason, SessionRevocation> = {
   logout: 'Signed out: sign in again',
@@ -55,7 +64,7 @@ const ENDED: Record<SessionEndReason, SessionRevocation> = {
  */
 export class AuthService implements SessionRevoker {
   private readonly throttle: LoginThrottle;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(ended: SessionsEnded) => void>();
   private readonly now: () => number;
 
   private constructor(
@@ -72,7 +81,7 @@ export class AuthService implements SessionRevoker {
   }
 
   /** Called after sessions ended (the live stream checks its open sockets again). */
-  onSessionsEnded(listener: () => void): () => void {
+  onSessionsEnded(listener: (ended: SessionsEnded) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -270,6 +279,6 @@ export class AuthService implements SessionRevoker {
     user?: { userId: string; exceptSessionId?: string },
   ): void {
     this.opts.store.markEnded(ids, reason, user);
-    for (const listener of this.listeners) listener();
+    for (const listener of this.listeners) listener({ reason, userId: user?.userId });
   }
 }
