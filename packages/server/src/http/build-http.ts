@@ -82,7 +82,8 @@ export async function buildHttp(deps: HttpDeps) {
         version: deps.version,
         description:
           `REST API of the TonyPi Fleet Monitor (robot protocol ${PROTOCOL_VERSION}). Sign in with ` +
-          '`POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`. Each operation names its permission. ' +
+          '`POST /api/v1/auth/login`, then send `Authorization: Bearer <token>` (browsers: the `tonypi_session` cookie it ' +
+          'sets), or an API key as `Authorization: Bearer tpk_…`. Each operation names its permission. ' +
           'Live updates: WebSocket `/api/v1/stream` — authenticate (Authorization header on the upgrade, or a first ' +
           'message `{"type":"auth","token":"…"}`), then `{"type":"subscribe","robots":["*"],"channels":["telemetry","status"]}`; ' +
           'see docs/protocol.md for the event types.',
