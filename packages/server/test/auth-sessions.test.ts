@@ -248,6 +248,26 @@ describe('POST /api/v1/auth/password', () => {
     expect((await login('forgetful', 'forgetful-password-1')).status).toBe(200);
   });
 
+  it('throttles guesses at the current password like sign-ins: 429 with Retry-After after 5 wrong ones', async () => {
+    await makeUser('guessed', 'guessed-password-1');
+    const { token } = await login('guessed', 'guessed-password-1');
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    // Each failure after the fifth locks for longer (1 s, 2 s …): on a slow machine a lock may pass
+    // before the next guess arrives, but one of the next few meets a lock.
+    for (let i = 0; i < 10 && retryAfter === null; i++) {
+      const res = await as(token, '/api/v1/auth/password', {
+        method: 'POST',
+        json: { current_password: `guess-${i}`, new_password: 'whatever-password-9' },
+      });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+    }
+    expect(statuses.slice(0, 5)).toEqual([403, 403, 403, 403, 403]);
+    expect(statuses.at(-1)).toBe(429);
+    expect(retryAfter).toMatch(/^[1-9]\d*$/);
+  });
+
   it('refuses a new password under 12 characters and a missing current one with 400 validation_error naming each field', async () => {
     const { token } = await login('admin', ADMIN_PASSWORD);
     const res = await as(token, '/api/v1/auth/password', { method: 'POST', json: { new_password: 'short' } });
