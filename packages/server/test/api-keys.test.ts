@@ -131,6 +131,20 @@ describe('a key at work', () => {
     });
   });
 
+  it('has no session to sign out (400 bad_request) and no password to change (403 forbidden)', async () => {
+    const key = await createKey({ name: 'no-session', role: 'viewer' });
+    const out = await withKey(key.key, '/api/v1/auth/logout', { method: 'POST' });
+    expect(out.status).toBe(400);
+    expect((await errorOf(out)).code).toBe('bad_request');
+    const password = await withKey(key.key, '/api/v1/auth/password', {
+      method: 'POST',
+      json: { current_password: 'anything', new_password: 'something-long-enough' },
+    });
+    expect(password.status).toBe(403);
+    expect((await errorOf(password)).code).toBe('forbidden');
+    expect((await withKey(key.key, '/api/v1/robots')).status).toBe(200);
+  });
+
   it('refuses a malformed key and a wrong secret with 401 unauthorized', async () => {
     const key = await createKey({ name: 'guessed', role: 'viewer' });
     const wrongSecret = `${key.key.slice(0, 21)}${'A'.repeat(43)}`;

@@ -46,7 +46,7 @@ export interface SessionStoreOptions {
 
 const DEFAULT_CACHE_TTL_MS = 5000;
 const DEFAULT_CACHE_MAX = 20_000;
-/** Ended sessions are remembered this long: longer than any token lives (SESSION_TTL_S is capped lower). */
+/** Ended sessions are remembered this long: as long as any token may live (SESSION_TTL_S is at most 30 days). */
 const ENDED_TTL_MS = 30 * 86_400_000;
 /** Rows of sessions that expired longer ago than this are deleted (the audit trail keeps the logins). */
 const KEEP_EXPIRED_MS = 7 * 86_400_000;
