@@ -91,4 +91,35 @@ describe('bearerToken', () => {
     expect(bearerToken('Bearer a b')).toBeUndefined();
     expect(bearerToken(undefined)).toBeUndefined();
   });
+
+  it('asks a token verifier first, and holds its sessions to the checks too', async () => {
+    const { sessions } = setup();
+    sessions.addTokenVerifier(async (token) =>
+      token.startsWith('key:')
+        ? {
+            kind: 'api_key',
+            sub: 'k1',
+            sid: 'k1',
+            user_id: '1',
+            username: 'bot',
+            role: 'viewer',
+            iat: 0,
+            exp: null,
+          }
+        : undefined,
+    );
+    let disabled = false;
+    sessions.addCheck((s) =>
+      disabled && s.kind === 'api_key'
+        ? { message: 'creator disabled', code: 'account_disabled' }
+        : undefined,
+    );
+    const session = await sessions.verify('key:anything');
+    expect(session).toMatchObject({ kind: 'api_key', role: 'viewer' });
+    expect(sessions.remainingMs(session)).toBe(Number.POSITIVE_INFINITY);
+    disabled = true;
+    const err = await sessions.recheck(session).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SessionRefused);
+    expect(err).toMatchObject({ reason: 'revoked', code: 'account_disabled', message: 'creator disabled' });
+  });
 });

@@ -19,7 +19,8 @@ export class TouchBuffer {
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
-  readonly counters = { written: 0, write_errors: 0 };
+  /** UPDATE statements run (a row already newer, or gone, is left as it is) and failed. */
+  readonly counters = { updates: 0, write_errors: 0 };
 
   constructor(private readonly opts: TouchBufferOptions) {}
 
@@ -54,7 +55,7 @@ export class TouchBuffer {
           `UPDATE ${table} SET ${column} = $2 WHERE id = $1 AND (${column} IS NULL OR ${column} < $2)`,
           [id, new Date(at)],
         );
-        this.counters.written++;
+        this.counters.updates++;
       } catch (err) {
         this.counters.write_errors++;
         this.opts.logger.error({ err, table }, `${table}.${column} not written`);
