@@ -1,4 +1,5 @@
 export * from './api';
+export * from './auth-api';
 export * from './errors';
 export * from './events';
 export * from './fields';

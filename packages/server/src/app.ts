@@ -1,6 +1,6 @@
 import type { Config } from './config';
 import { EventBus } from './core/event-bus';
-import { ServiceRegistry } from './core/module';
+import { type ModuleContext, ServiceRegistry } from './core/module';
 import { ModuleHost } from './core/module-host';
 import { prepareDataDir } from './data-dir';
 import type { Database } from './db/database';
@@ -51,6 +51,8 @@ export interface RunningServer {
   db: Database;
   live: LiveHub;
   logger: Logger;
+  /** A service the root or a module provides (tests reach domain services through it). */
+  service: ModuleContext['get'];
   stop(): Promise<void>;
 }
 
@@ -129,7 +131,6 @@ export async function startServer(
       version: VERSION,
       jwtSecret,
       sessionTtlS: config.auth.sessionTtlS,
-      users,
       pressure: services.find('pressure'),
       moduleRoutes: host.routes(),
       rootRoutes: host.rootRoutes(),
@@ -167,6 +168,7 @@ export async function startServer(
       db,
       live: services.get('live'),
       logger,
+      service: services.contextFor('server', config, logger).get,
       stop: stopAll,
     };
   } catch (err) {

@@ -1,4 +1,6 @@
+import { apiKeysModule } from './api-keys/api-keys.module';
 import { auditModule } from './audit/audit.module';
+import { authModule } from './auth/auth.module';
 import { brokerModule } from './broker/broker.module';
 import type { DomainModule } from './core/module';
 import { ingestModule } from './ingest/ingest.module';
@@ -18,6 +20,9 @@ import { telemetryStoreModule } from './telemetry/telemetry-store.module';
  * `simulator` stays last: its robots connect once everything runs, and leave first.
  */
 export const DOMAIN_MODULES: readonly DomainModule[] = [
+  auditModule,
+  authModule,
+  apiKeysModule,
   telemetryStoreModule,
   robotsModule,
   liveModule,
@@ -25,6 +30,5 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   brokerModule,
   telemetryModule,
   systemModule,
-  auditModule,
   simulatorModule,
 ];

@@ -99,6 +99,12 @@ describe('the session guard', () => {
         'GET /api/v1/robots/{robot_id}/latest',
         'GET /api/v1/robots/{robot_id}/telemetry',
         'GET /api/v1/robots/{robot_id}/telemetry/fields',
+        'GET /api/v1/auth/me',
+        'POST /api/v1/auth/logout',
+        'POST /api/v1/auth/password',
+        'POST /api/v1/api-keys',
+        'GET /api/v1/api-keys',
+        'DELETE /api/v1/api-keys/{id}',
       ]),
     );
   });

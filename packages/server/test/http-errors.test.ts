@@ -312,7 +312,12 @@ function signed(claims: Record<string, unknown>): string {
 
 describe('the session guard: correctly signed tokens of the wrong shape', () => {
   const now = () => Math.floor(Date.now() / 1000);
-  const good = () => ({ sub: '1', username: 'admin', role: 'admin', iat: now(), exp: now() + 3600 });
+  /** The admin's signed-in session (a token must name an open session: `sid`). */
+  const session = () => JSON.parse(Buffer.from(t.token.split('.')[1] ?? '', 'base64url').toString());
+  const good = () => {
+    const { sub, sid } = session();
+    return { sub, username: 'admin', role: 'admin', sid, iat: now(), exp: now() + 3600 };
+  };
   const withToken = (token: string) =>
     t.api('/api/v1/robots', { anonymous: true, headers: { authorization: `Bearer ${token}` } });
 
@@ -324,6 +329,8 @@ describe('the session guard: correctly signed tokens of the wrong shape', () => 
     ['an unknown role', { role: 'superuser' }],
     ['a role that is not a string', { role: ['admin'] }],
     ['no subject', { sub: undefined }],
+    ['no session id', { sid: undefined }],
+    ['a session id the server never opened', { sid: 'made-up-session' }],
     ['a numeric subject', { sub: 1 }],
     ['a username that is an object', { username: { $ne: null } }],
     ['no expiry', { exp: undefined }],

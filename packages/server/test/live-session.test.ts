@@ -21,11 +21,14 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** A session token of the admin that expires in `seconds` (JWT times are whole seconds). */
-const shortToken = (seconds: number, username = 'admin') =>
-  t.server.http.jwt.sign({ sub: '1', username, role: 'admin' }, { expiresIn: seconds });
-const expiryOf = (token: string) =>
-  JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).exp * 1000;
+const claimsOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString());
+/** A token of the admin's signed-in session that expires in `seconds` (JWT times are whole seconds). */
+const shortToken = (seconds: number, username = 'admin') => {
+  const { sub, sid } = claimsOf(t.token);
+  return t.server.http.jwt.sign({ sub, username, role: 'admin', sid }, { expiresIn: seconds });
+};
+const expiryOf = (token: string) => claimsOf(token).exp * 1000;
 
 async function subscribed(token: string): Promise<LiveClient> {
   const live = await LiveClient.connect(t.url);

@@ -1,40 +1,59 @@
-import { ErrorBody, LoginRequest, LoginResponse } from '@tonypi/contracts';
-import type { FastifyRequest } from 'fastify';
+import { ErrorBody, LoginRequest, LoginResponse, MeResponse, PasswordChangeRequest } from '@tonypi/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requestAuditor } from '../audit/audit-trail';
 import { ApiError } from '../errors';
-import { hashPassword, verifyPassword } from '../users/passwords';
 import type { UsersRepository } from '../users/users.repository';
+import { presentedToken } from './auth';
+import type { AuthService } from './auth.service';
 import { DeviceCookies } from './device-cookie';
-import { type LoginAttempt, LoginThrottle } from './login-throttle';
-import { bearerToken } from './sessions';
+import { clearedSessionCookie, sessionCookie } from './session-cookie';
 
 export interface AuthRoutesOptions {
+  service: AuthService;
   users: UsersRepository;
   sessionTtlS: number;
   /** The session signing secret: device cookies are signed with a key derived from it. */
   secret: string;
-  /** Failed sign-ins per address, account and device (tests pass their own clock). */
-  throttle?: LoginThrottle;
+}
+
+/** The cookie gets `Secure` when the request came over HTTPS (as Fastify sees it: req.protocol). */
+const overHttps = (req: FastifyRequest) => req.protocol === 'https';
+
+/** Sets cookies, keeping any set before (Fastify joins repeated Set-Cookie headers into a list). */
+function setCookies(reply: FastifyReply, ...cookies: string[]): void {
+  const before = reply.getHeader('set-cookie');
+  const list = before === undefined ? [] : Array.isArray(before) ? before.map(String) : [String(before)];
+  reply.header('set-cookie', [...list, ...cookies]);
+}
+
+function rethrowWithRetryAfter(reply: FastifyReply, err: unknown): never {
+  if (err instanceof ApiError && err.code === 'rate_limited') {
+    const seconds = (err.details as { retry_after_s?: number } | undefined)?.retry_after_s;
+    if (seconds) reply.header('retry-after', String(seconds));
+  }
+  throw err;
 }
 
 export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, opts) => {
-  // Verifying against a real hash when the user does not exist keeps the response time the
-  // same for both, so the login cannot be used to find out which usernames exist.
-  const decoyHash = await hashPassword('decoy-password-that-never-matches');
-  const throttle = opts.throttle ?? new LoginThrottle();
+  const { service } = opts;
   const devices = new DeviceCookies({ secret: opts.secret });
+  // People's sessions end on the server; open live-stream sockets of an ended one close at once.
+  app.sessions.addCheck(service.check);
+  service.onSessionsEnded(() => app.sessions.recheckAll());
 
   /**
    * A client that signed in as this user before: it holds a device cookie for the username, or
-   * a still-valid session of the same user.
+   * a still-valid session of the same user (bearer or session cookie).
    */
   const trustedDevice = async (req: FastifyRequest, username: string): Promise<string | undefined> => {
     const device = devices.deviceFor(req.headers.cookie, username);
     if (device) return device;
-    const token = bearerToken(req.headers.authorization);
+    const token = presentedToken(req.headers)?.token;
     if (!token) return undefined;
     const session = await app.sessions.verify(token).catch(() => undefined);
-    return session?.username === username ? `session:${session.sub}` : undefined;
+    return session?.kind === 'user' && session.username === username ? `session:${session.sub}` : undefined;
   };
 
   app.post(
@@ -45,48 +64,39 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
         tags: ['auth'],
         summary: 'Sign in and get a session token',
         description:
-          'Failed sign-ins are throttled per client address and per account, with a wait that doubles ' +
-          'with each failure (429 with Retry-After), alike for unknown users. A successful sign-in sets a ' +
-          'device cookie (httpOnly); a client that sends it, or a valid session of the same user, may sign ' +
+          'Returns the bearer token for API clients and sets the session cookie `tonypi_session` for browsers ' +
+          '(HttpOnly, SameSite=Strict, Path=/, Secure over HTTPS) holding the same token. Failed sign-ins are ' +
+          'throttled per client address and per account, with a wait that doubles with each failure (429 with ' +
+          'Retry-After), alike for unknown users. A wrong password and an unknown user get the same 401; a ' +
+          'disabled account with the right password gets 403 account_disabled. A successful sign-in also sets ' +
+          'a device cookie (httpOnly); a client that sends it, or a valid session of the same user, may sign ' +
           'in while the account is locked to others. Permission: public.',
         body: LoginRequest,
-        response: { 200: LoginResponse, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody },
+        response: { 200: LoginResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
       },
     },
     async (req, reply) => {
       const { username, password } = req.body;
-      const attempt: LoginAttempt = {
-        address: req.ip,
-        username,
-        trustedDevice: await trustedDevice(req, username),
-      };
-      const { waitMs, locks } = throttle.begin(attempt);
-      if (waitMs > 0) {
-        const seconds = Math.ceil(waitMs / 1000);
-        reply.header('retry-after', String(seconds));
-        throw new ApiError(429, 'rate_limited', `Too many failed sign-ins: try again in ${seconds} s`, {
-          retry_after_s: seconds,
-        });
-      }
-      const user = await opts.users.findByUsername(username);
-      const ok = await verifyPassword(user?.password_hash ?? decoyHash, password);
-      if (!user || !ok || !user.is_active) {
-        const who = { username, address: req.ip, trusted: Boolean(attempt.trustedDevice) };
-        req.log.info(who, 'login failed');
-        // One line per lock, not per refused attempt: a lock holds the next failure back, so these are few.
-        const lockedMs = Math.max(locks.account, locks.address, locks.device);
-        if (lockedMs > 0) {
-          const locked = Object.entries(locks).flatMap(([kind, ms]) => (ms > 0 ? [kind] : []));
-          req.log.warn(
-            { ...who, locked, locked_s: Math.ceil(lockedMs / 1000) },
-            'login locked after repeated failures',
-          );
-        }
-        throw new ApiError(401, 'invalid_credentials', 'Wrong username or password');
-      }
-      throttle.succeeded(attempt);
-      reply.header('set-cookie', devices.setCookie(devices.issue(user.username), req.protocol === 'https'));
-      const access_token = app.jwt.sign({ sub: user.id, username: user.username, role: user.role });
+      const { user, sessionId } = await service
+        .login({
+          username,
+          password,
+          origin: requestAuditor(req),
+          trustedDevice: await trustedDevice(req, username),
+        })
+        .catch((err: unknown) => rethrowWithRetryAfter(reply, err));
+      const access_token = app.jwt.sign({
+        sub: user.id,
+        username: user.username,
+        role: user.role,
+        sid: sessionId,
+      });
+      const secure = overHttps(req);
+      setCookies(
+        reply,
+        devices.setCookie(devices.issue(user.username), secure),
+        sessionCookie(access_token, { secure, maxAgeS: opts.sessionTtlS }),
+      );
       return {
         access_token,
         token_type: 'bearer' as const,
@@ -94,5 +104,84 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
         user: { id: user.id, username: user.username, email: user.email, role: user.role },
       };
     },
+  );
+
+  app.get(
+    '/auth/me',
+    {
+      config: { permission: 'self' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Who is signed in',
+        description:
+          'The user (for an API key: the user who created it), the role this session acts with, when it ' +
+          'expires, and for an API key the key. Permission: self.',
+        response: { 200: MeResponse, 401: ErrorBody, 403: ErrorBody },
+      },
+    },
+    async (req) => {
+      const session = req.user;
+      const user = await opts.users.findById(session.user_id);
+      // The session check refuses sessions of deleted users, so this is a race with a deletion.
+      if (!user) throw new ApiError(401, 'unauthorized', 'Your account no longer exists');
+      const expires_at = session.exp === null ? null : new Date(session.exp * 1000).toISOString();
+      return {
+        kind: session.kind,
+        user: { id: user.id, username: user.username, email: user.email, role: user.role },
+        role: session.role,
+        expires_at,
+        ...(session.kind === 'user'
+          ? { session_id: session.sid }
+          : { api_key: { id: session.sid, name: session.username, expires_at } }),
+      };
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      config: { permission: 'self' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign out: end this session on the server',
+        description:
+          'The token (bearer or cookie) is refused from now on, on REST (401) and on open live-stream sockets ' +
+          '(closed with 4401); the session cookie is cleared. An API key is revoked instead (DELETE ' +
+          '/api/v1/api-keys/{id}): 400. Permission: self.',
+        response: { 204: z.null(), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      await service.logout(req.user, requestAuditor(req));
+      setCookies(reply, clearedSessionCookie(overHttps(req)));
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/auth/password',
+    {
+      config: { permission: 'self' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Change your own password',
+        description:
+          'The current password is required (wrong: 403 invalid_credentials, throttled like sign-ins: 429); ' +
+          `the new one has at least 12 characters (else 400 validation_error). Ends your other sessions; this ` +
+          'one stays signed in. Not for API keys (403). Permission: self.',
+        body: PasswordChangeRequest,
+        response: {
+          200: z.object({ sessions_ended: z.number().int().describe('Your other sessions, now ended') }),
+          400: ErrorBody,
+          401: ErrorBody,
+          403: ErrorBody,
+          429: ErrorBody,
+        },
+      },
+    },
+    async (req, reply) =>
+      service
+        .changePassword(req.user, req.body, requestAuditor(req))
+        .catch((err: unknown) => rethrowWithRetryAfter(reply, err)),
   );
 };

@@ -3,6 +3,7 @@ import { type Permission, roleMay } from '@tonypi/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors';
+import { sessionCookieToken } from './session-cookie';
 import { bearerToken, type Session, type SessionClaims, SessionRefused, Sessions } from './sessions';
 
 export type { Session, SessionClaims } from './sessions';
@@ -18,6 +19,13 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Verifies session tokens (REST and live stream alike). */
     sessions: Sessions;
+  }
+  interface FastifyRequest {
+    /**
+     * How the request authenticated: `cookie` (a browser's session cookie: mutating requests need the
+     * CSRF check) or `bearer` (an Authorization header, which no other site can make a browser send).
+     */
+    credentialSource?: 'bearer' | 'cookie';
   }
   interface FastifyContextConfig {
     /** Who may call the route: every route must say. */
@@ -60,16 +68,45 @@ export const authPlugin = fp<AuthOptions>(async (app: FastifyInstance, opts) => 
   });
 });
 
-/** Sets `req.user` from the bearer token, or throws 401 unauthorized saying why. */
+/**
+ * The credential a request presents: the Authorization header's bearer token (a header that is there
+ * but malformed presents `token: undefined`), else the session cookie's. Undefined when it presents none.
+ * The REST guard and the live stream's upgrade read it alike.
+ */
+export function presentedToken(headers: {
+  authorization?: string;
+  cookie?: string;
+}): { token: string | undefined; source: 'bearer' | 'cookie' } | undefined {
+  if (headers.authorization !== undefined) {
+    return { token: bearerToken(headers.authorization), source: 'bearer' };
+  }
+  const cookie = sessionCookieToken(headers.cookie);
+  return cookie ? { token: cookie, source: 'cookie' } : undefined;
+}
+
+/**
+ * Sets `req.user` from the bearer token or the session cookie (an API key is a bearer token too), or
+ * throws 401 unauthorized saying why (403 account_disabled for a disabled user's session).
+ */
 export async function authenticate(req: FastifyRequest, sessions: Sessions): Promise<void> {
-  const token = bearerToken(req.headers.authorization);
-  if (!token) {
-    throw new ApiError(401, 'unauthorized', 'Sign in first: send Authorization: Bearer <token>');
+  const presented = presentedToken(req.headers);
+  if (!presented?.token) {
+    throw new ApiError(
+      401,
+      'unauthorized',
+      presented
+        ? 'Malformed Authorization header: send Authorization: Bearer <token>'
+        : 'Sign in first: send Authorization: Bearer <token> (or the session cookie)',
+    );
   }
   try {
-    req.user = await sessions.verify(token);
+    req.user = await sessions.verify(presented.token);
+    req.credentialSource = presented.source;
   } catch (err) {
-    if (err instanceof SessionRefused) throw new ApiError(401, 'unauthorized', err.message);
+    if (err instanceof SessionRefused) {
+      if (err.code === 'account_disabled') throw new ApiError(403, 'account_disabled', err.message);
+      throw new ApiError(401, 'unauthorized', err.message);
+    }
     throw err;
   }
 }

@@ -75,7 +75,7 @@ export class DeviceCookies {
 }
 
 /** Every value of cookie `name` in a Cookie header (a client may send more than one). */
-function cookieValues(header: string | undefined, name: string): string[] {
+export function cookieValues(header: string | undefined, name: string): string[] {
   if (!header) return [];
   const values: string[] = [];
   for (const pair of header.split(';')) {

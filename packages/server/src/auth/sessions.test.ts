@@ -16,6 +16,7 @@ function setup(ttlS = 3600) {
       sub: '1',
       username: 'admin',
       role: 'admin',
+      sid: 'session-1',
       iat: T0 / 1000,
       exp: T0 / 1000 + ttlS,
       ...over,
@@ -43,6 +44,7 @@ describe('Sessions', () => {
       { exp: 'later' },
       { exp: undefined },
       { username: 7 },
+      { sid: undefined },
     ]) {
       expect(await refusal(sessions.verify(claims(over)))).toBe('invalid');
     }
@@ -88,5 +90,36 @@ describe('bearerToken', () => {
     expect(bearerToken('Bearer ')).toBeUndefined();
     expect(bearerToken('Bearer a b')).toBeUndefined();
     expect(bearerToken(undefined)).toBeUndefined();
+  });
+
+  it('asks a token verifier first, and holds its sessions to the checks too', async () => {
+    const { sessions } = setup();
+    sessions.addTokenVerifier(async (token) =>
+      token.startsWith('key:')
+        ? {
+            kind: 'api_key',
+            sub: 'k1',
+            sid: 'k1',
+            user_id: '1',
+            username: 'bot',
+            role: 'viewer',
+            iat: 0,
+            exp: null,
+          }
+        : undefined,
+    );
+    let disabled = false;
+    sessions.addCheck((s) =>
+      disabled && s.kind === 'api_key'
+        ? { message: 'creator disabled', code: 'account_disabled' }
+        : undefined,
+    );
+    const session = await sessions.verify('key:anything');
+    expect(session).toMatchObject({ kind: 'api_key', role: 'viewer' });
+    expect(sessions.remainingMs(session)).toBe(Number.POSITIVE_INFINITY);
+    disabled = true;
+    const err = await sessions.recheck(session).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SessionRefused);
+    expect(err).toMatchObject({ reason: 'revoked', code: 'account_disabled', message: 'creator disabled' });
   });
 });

@@ -6,12 +6,22 @@ export interface SessionClaims {
   sub: string;
   username: string;
   role: Role;
+  /** The server-side session (the `sessions` row) this token belongs to: logout ends it. */
+  sid: string;
 }
 
-/** A verified session: its claims plus the standard times (seconds since the epoch, as in JWT). */
+/**
+ * A verified session, of a person (a session token) or of an API key: who it is, what it may do,
+ * and its times (seconds since the epoch, as in JWT).
+ */
 export interface Session extends SessionClaims {
+  /** `user`: sub is the user's id; `api_key`: sub and sid are the key's id, username its name. */
+  kind: 'user' | 'api_key';
+  /** The person acting: the user, or the user who created the API key. */
+  user_id: string;
   iat: number;
-  exp: number;
+  /** null: an API key without expiry. */
+  exp: number | null;
 }
 
 /**
@@ -23,6 +33,7 @@ const SessionShape = z.object({
   sub: z.string().min(1).max(64),
   username: z.string().min(1).max(50),
   role: z.enum(ROLES),
+  sid: z.string().min(1).max(64),
   iat: z.number().int().nonnegative(),
   exp: z.number().int().positive(),
 });
@@ -36,6 +47,8 @@ export class SessionRefused extends Error {
   constructor(
     readonly reason: SessionRefusalReason,
     message: string,
+    /** Set when the refusal has its own answer: a disabled user's session gets 403 account_disabled. */
+    readonly code?: 'account_disabled',
   ) {
     super(message);
     this.name = 'SessionRefused';
@@ -47,7 +60,18 @@ export class SessionRefused extends Error {
  * sockets: returns why the session no longer counts, or undefined. Revocation (logout, a disabled
  * user, a changed password) plugs in here.
  */
-export type SessionCheck = (session: Session) => Promise<string | undefined> | string | undefined;
+export type SessionCheck = (
+  session: Session,
+) => Promise<SessionRevocation | undefined> | SessionRevocation | undefined;
+
+/** Why a check refuses a session: a sentence, or a sentence with its own error code. */
+export type SessionRevocation = string | { message: string; code: 'account_disabled' };
+
+/**
+ * Verifies tokens that are not session JWTs (API keys: `tpk_…`); returns undefined for a token it
+ * does not recognise, throws SessionRefused for one it recognises and refuses.
+ */
+export type TokenVerifier = (token: string) => Promise<Session | undefined>;
 
 export interface SessionsOptions {
   /** Checks the signature and decodes (fastify-jwt's `app.jwt.verify`); throws on a bad token. */
@@ -60,6 +84,7 @@ export interface SessionsOptions {
 /** The one place that decides whether a session token counts, now and later. */
 export class Sessions {
   private readonly checks: SessionCheck[] = [];
+  private readonly verifiers: TokenVerifier[] = [];
   private readonly watchers = new Set<() => void>();
   private readonly now: () => number;
 
@@ -70,6 +95,11 @@ export class Sessions {
   /** Adds a condition every session must keep meeting (see SessionCheck). */
   addCheck(check: SessionCheck): void {
     this.checks.push(check);
+  }
+
+  /** Adds a kind of token besides session JWTs (see TokenVerifier); its sessions pass the checks too. */
+  addTokenVerifier(verifier: TokenVerifier): void {
+    this.verifiers.push(verifier);
   }
 
   /**
@@ -88,6 +118,13 @@ export class Sessions {
 
   /** Signature, shape, lifetime and every check; throws SessionRefused. */
   async verify(token: string): Promise<Session> {
+    for (const verifier of this.verifiers) {
+      const session = await verifier(token);
+      if (session) {
+        await this.recheck(session);
+        return session;
+      }
+    }
     let decoded: unknown;
     try {
       decoded = this.opts.verifySignature(token);
@@ -97,33 +134,35 @@ export class Sessions {
     }
     const shape = SessionShape.safeParse(decoded);
     if (!shape.success) throw invalid();
-    const session = shape.data;
+    const claims = shape.data;
     const nowS = this.now() / 1000;
     // Only this server signs tokens, with a lifetime of SESSION_TTL_S: a longer one was not issued
     // under the current settings (a leaked key, or a lifetime since shortened) and is not honoured.
     if (
-      session.iat > nowS + CLOCK_LEEWAY_S ||
-      session.exp - session.iat > this.opts.ttlS + CLOCK_LEEWAY_S ||
-      session.exp > nowS + this.opts.ttlS + CLOCK_LEEWAY_S
+      claims.iat > nowS + CLOCK_LEEWAY_S ||
+      claims.exp - claims.iat > this.opts.ttlS + CLOCK_LEEWAY_S ||
+      claims.exp > nowS + this.opts.ttlS + CLOCK_LEEWAY_S
     ) {
       throw invalid();
     }
+    const session: Session = { ...claims, kind: 'user', user_id: claims.sub };
     await this.recheck(session);
     return session;
   }
 
   /** Is a session verified earlier still good? Expiry and every check; throws SessionRefused. */
   async recheck(session: Session): Promise<void> {
-    if (this.now() >= session.exp * 1000) throw expired();
+    if (session.exp !== null && this.now() >= session.exp * 1000) throw expired();
     for (const check of this.checks) {
       const refusal = await check(session);
-      if (refusal !== undefined) throw new SessionRefused('revoked', refusal);
+      if (typeof refusal === 'string') throw new SessionRefused('revoked', refusal);
+      if (refusal !== undefined) throw new SessionRefused('revoked', refusal.message, refusal.code);
     }
   }
 
   /** Milliseconds until the session expires (≤ 0: expired). */
   remainingMs(session: Session): number {
-    return session.exp * 1000 - this.now();
+    return session.exp === null ? Number.POSITIVE_INFINITY : session.exp * 1000 - this.now();
   }
 }
 

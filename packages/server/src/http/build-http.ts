@@ -12,10 +12,8 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { authPlugin } from '../auth/auth';
-import { authRoutes } from '../auth/auth.routes';
 import { ApiError } from '../errors';
 import type { Logger } from '../logger';
-import type { UsersRepository } from '../users/users.repository';
 import { clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
 import { type IngestPressure, PRESSURE_RETRY_AFTER_S } from './ingest-pressure';
 import { documentPermission } from './route-permissions';
@@ -25,7 +23,6 @@ export interface HttpDeps {
   version: string;
   jwtSecret: string;
   sessionTtlS: number;
-  users: UsersRepository;
   /** Heavy reads back off while the ingest is under pressure (routes with `shedUnderPressure`). */
   pressure?: IngestPressure;
   /** The domain modules' routes, registered under /api/v1 in module order. */
@@ -76,7 +73,8 @@ export async function buildHttp(deps: HttpDeps) {
         version: deps.version,
         description:
           `REST API of the TonyPi Fleet Monitor (robot protocol ${PROTOCOL_VERSION}). Sign in with ` +
-          '`POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`. Each operation names its permission. ' +
+          '`POST /api/v1/auth/login`, then send `Authorization: Bearer <token>` (browsers: the `tonypi_session` cookie it ' +
+          'sets), or an API key as `Authorization: Bearer tpk_…`. Each operation names its permission. ' +
           'Live updates: WebSocket `/api/v1/stream` — authenticate (Authorization header on the upgrade, or a first ' +
           'message `{"type":"auth","token":"…"}`), then `{"type":"subscribe","robots":["*"],"channels":["telemetry","status"]}`; ' +
           'see docs/protocol.md for the event types.',
@@ -113,11 +111,6 @@ export async function buildHttp(deps: HttpDeps) {
 
   await app.register(
     async (api) => {
-      await api.register(authRoutes, {
-        users: deps.users,
-        sessionTtlS: deps.sessionTtlS,
-        secret: deps.jwtSecret,
-      });
       for (const routes of deps.moduleRoutes ?? []) await api.register(routes);
     },
     { prefix: '/api/v1' },

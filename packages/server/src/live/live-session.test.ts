@@ -1,5 +1,6 @@
 import { LIVE_CLOSE, PROTOCOL_VERSION, type Role } from '@tonypi/contracts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { presentedToken } from '../auth/auth';
 import { type SessionClaims, Sessions } from '../auth/sessions';
 import { capturingLogger, FakeLiveSocket } from '../test-fakes';
 import { sessionsLiveAuth } from './live.routes';
@@ -36,7 +37,7 @@ beforeEach(() => {
 function token(lifetimeS: number, role: Role = 'viewer', username = 'ada'): string {
   const iat = Math.floor(Date.now() / 1000);
   const name = `token-${tokens.size + 1}`;
-  tokens.set(name, { sub: '1', username, role, iat, exp: iat + lifetimeS });
+  tokens.set(name, { sub: '1', sid: name, username, role, iat, exp: iat + lifetimeS });
   return name;
 }
 
@@ -55,7 +56,7 @@ function setup(opts: { authorization?: string; authTimeoutMs?: number; deadPeer?
   const { logger, lines } = capturingLogger();
   const session = new LiveSession(socket, {
     hub,
-    auth: sessionsLiveAuth(sessions, opts.authorization),
+    auth: sessionsLiveAuth(sessions, presentedToken({ authorization: opts.authorization })),
     logger,
     authTimeoutMs: opts.authTimeoutMs,
   });

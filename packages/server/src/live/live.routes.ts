@@ -1,6 +1,7 @@
 import type {} from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
-import { bearerToken, SessionRefused, type Sessions } from '../auth/sessions';
+import { presentedToken } from '../auth/auth';
+import { SessionRefused, type Sessions } from '../auth/sessions';
 import { ApiError } from '../errors';
 import type { LiveHub } from './live-hub';
 import { type LiveAuth, LiveSession } from './live-session';
@@ -19,12 +20,12 @@ const WEBSOCKET_KEY_RE = /^[+/0-9A-Za-z]{22}==$/;
  * How a live-stream client signs in: a session token, from an `auth` message or the upgrade's
  * `Authorization: Bearer` header (a header that is not a bearer token is refused like a bad token).
  */
-export function sessionsLiveAuth(sessions: Sessions, authorization: string | undefined): LiveAuth {
+export function sessionsLiveAuth(sessions: Sessions, presented: ReturnType<typeof presentedToken>): LiveAuth {
   return {
     authenticate: async (credential) => {
       if (credential.via === 'message') return sessions.verify(credential.token);
-      if (authorization === undefined) return undefined;
-      const token = bearerToken(authorization);
+      if (presented === undefined) return undefined;
+      const token = presented.token;
       if (!token) throw new SessionRefused('invalid', 'Session token is invalid: sign in again');
       return sessions.verify(token);
     },
@@ -85,7 +86,8 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
     (socket, req) => {
       const session = new LiveSession(socket, {
         hub,
-        auth: sessionsLiveAuth(app.sessions, req.headers.authorization),
+        // The upgrade's Authorization header, else a browser's session cookie (see auth.ts presentedToken).
+        auth: sessionsLiveAuth(app.sessions, presentedToken(req.headers)),
         logger: req.log,
         authTimeoutMs: opts.authTimeoutMs,
         heartbeatMs: opts.heartbeatMs,

@@ -42,6 +42,15 @@ export class UsersRepository {
     return rows[0];
   }
 
+  /** Sets a new password hash (and updated_at); false when the user is not there. */
+  async setPasswordHash(id: string, passwordHash: string, tx: Queryable = this.db): Promise<boolean> {
+    const { rowCount } = await tx.query(
+      'UPDATE users SET password_hash = $2, updated_at = CURRENT_TIMESTAMP WHERE id = $1',
+      [id, passwordHash],
+    );
+    return rowCount > 0;
+  }
+
   /** Throws a unique violation (SQLSTATE 23505, see `isUniqueViolation`) for a taken username or email. */
   async create(user: NewUser): Promise<UserRow> {
     const { rows } = await this.db.query<UserRow>(
