@@ -1,4 +1,5 @@
 export * from './api';
+export * from './audit';
 export * from './errors';
 export * from './fields';
 export * from './http-url';
@@ -8,3 +9,4 @@ export * from './measurements';
 export * from './payloads';
 export * from './roles';
 export * from './topics';
+export * from './users';

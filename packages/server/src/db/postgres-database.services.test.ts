@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { redactUrl } from '../logger';
 import { describeRobotsRepositoryContract } from '../robots/robots.repository.contract';
 import { describeUsersRepositoryContract } from '../users/users.repository.contract';
+import { describeUsersServiceContract } from '../users/users.service.contract';
 import { describeAlertThresholdsRepositoryContract } from './alert-thresholds.repository.contract';
 import { describeDatabaseContract } from './database.contract';
 import { describeMigrationsContract } from './migrate.contract';
@@ -18,6 +19,7 @@ describe('on PostgreSQL', () => {
   describeMigrationsContract(open);
   describeAlertThresholdsRepositoryContract(open);
   describeUsersRepositoryContract(open);
+  describeUsersServiceContract(open);
   describeRobotsRepositoryContract(open);
 
   describe('PostgresDatabase', () => {
