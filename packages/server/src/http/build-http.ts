@@ -26,6 +26,7 @@ import type { UsersRepository } from '../users/users.repository';
 import { clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
 import { type Health, healthRoutes } from './health.routes';
 import { type IngestPressure, PRESSURE_RETRY_AFTER_S } from './ingest-pressure';
+import { permissionExtension } from './route-permission';
 
 export interface HttpDeps {
   logger: Logger;
@@ -67,6 +68,7 @@ export async function buildHttp(deps: HttpDeps) {
   app.removeContentTypeParser('text/plain');
   const unmatched = new UnmatchedRoutes();
   app.addHook('onRoute', unmatched.onRoute);
+  app.addHook('onRoute', permissionExtension);
   app.setNotFoundHandler(unmatched.handler);
   // Instead of Fastify's own 503 body while closing (return503OnClosing), the envelope.
   let closing = false;
