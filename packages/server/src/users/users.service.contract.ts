@@ -290,6 +290,23 @@ export function describeUsersServiceContract(open: OpenTestDatabase): void {
       expect((await users.list({ role: 'admin', active: true })).total).toBe(1);
     });
 
+    it('refuses (409) to delete a user other records still point at, and keeps the user', async () => {
+      const { db, users, admin } = await setup(open);
+      const { user } = await users.create(
+        { username: 'kept', email: 'kept@example.com', role: 'viewer' },
+        system,
+      );
+      // As a later table without ON DELETE CASCADE would (API keys, sessions, acknowledgements …).
+      await db.query('CREATE TABLE user_refs (user_id VARCHAR(36) NOT NULL REFERENCES users(id))');
+      await db.query('INSERT INTO user_refs VALUES ($1)', [user.id]);
+      const err = await refusal(users.delete(user.id, as(admin.id)));
+      expect(err).toMatchObject({ statusCode: 409, code: 'conflict', details: { reason: 'referenced' } });
+      expect(err.message).toBe('kept is still referenced by other records: disable the user instead');
+      expect((await users.get(user.id)).username).toBe('kept');
+      const last = (await auditRows(db)).at(-1);
+      expect(last).toMatchObject({ action: 'user.delete', outcome: 'failure', target_id: user.id });
+    });
+
     it('answers 404 user_not_found for an unknown id, and audits the attempt', async () => {
       const { db, users } = await setup(open);
       const id = '00000000-0000-4000-8000-000000000000';
