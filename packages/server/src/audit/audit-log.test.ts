@@ -98,3 +98,29 @@ describe('AuditLog', () => {
     expect(actions(await log.query({ limit: 2, offset: 2 }))).toEqual(['user.delete', 'user.password.reset']);
   });
 });
+
+describe('AuditLog with hostile strings', () => {
+  it('stores SQL and script strings verbatim and finds them only by exact match', async () => {
+    const { db, log } = await seeded();
+    const audit = new AuditTrail(db, capturingLogger().logger);
+    const name = "x'); DELETE FROM audit_events; --";
+    await audit.record({
+      actor: { type: 'user', id: name, name: '<script>alert(1)</script>' },
+      action: 'user.create',
+      target: { type: 'user', id: "1' OR '1'='1" },
+      outcome: 'success',
+      details: { username: '<img src=x onerror=alert(1)>' },
+    });
+    const found = await log.query({ actor: name });
+    expect(found.items).toEqual([
+      expect.objectContaining({
+        actor: { type: 'user', id: name, name: '<script>alert(1)</script>' },
+        target: { type: 'user', id: "1' OR '1'='1" },
+        details: { username: '<img src=x onerror=alert(1)>' },
+      }),
+    ]);
+    expect((await log.query({ target_id: "1' OR '1'='1" })).total).toBe(1);
+    expect((await log.query({ actor: "' OR 1=1 --" })).total).toBe(0);
+    expect((await log.query()).total).toBe(6);
+  });
+});
