@@ -1,6 +1,6 @@
 import { PERMISSIONS, type Permission, ROLES, type Role, roleMay } from '@tonypi/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LiveClient, startTestServer, type TestServer } from './helpers/test-server';
+import { ADMIN_PASSWORD, LiveClient, startTestServer, type TestServer } from './helpers/test-server';
 
 /**
  * The route × role table: every operation of the OpenAPI document, called without a session and with a
@@ -57,7 +57,7 @@ async function sessionOf(role: Role): Promise<string> {
         await t.api('/api/v1/auth/login', {
           method: 'POST',
           anonymous: true,
-          json: { username: 'admin', password: 'correct-horse-battery-staple' },
+          json: { username: 'admin', password: ADMIN_PASSWORD },
         })
       ).json()
     ).access_token;

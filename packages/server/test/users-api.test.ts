@@ -242,6 +242,13 @@ describe('POST /api/v1/users/{id}/reset-password', () => {
     expect((await login('rita', generated.temporary_password)).status).toBe(200);
   });
 
+  it('takes no body at all for a generated password', async () => {
+    const { user } = await createUser({ username: 'nobody_body', email: 'nb@example.com', role: 'viewer' });
+    const res = await t.api(`/api/v1/users/${user.id}/reset-password`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect((await res.json()).temporary_password).toMatch(/^[A-Za-z0-9_-]{20}$/);
+  });
+
   it('refuses a short password and an unknown user', async () => {
     const { user } = await createUser({ username: 'sam', email: 'sam@example.com', role: 'viewer' });
     const short = await t.api(`/api/v1/users/${user.id}/reset-password`, {

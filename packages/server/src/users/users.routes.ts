@@ -103,7 +103,9 @@ export function usersRoutes(users: UsersService, audit: AuditTrail): FastifyPlug
             'With a password, that one; without, a temporary one returned once, which the user must change at ' +
             `next sign-in. ${ENDS_SESSIONS} Permission: users:manage.`,
           params: UserIdParams,
-          body: ResetPasswordRequest,
+          body: ResetPasswordRequest.nullish().describe(
+            'Optional: without a body a temporary password is generated',
+          ),
           response: { 200: UserWithTemporaryPassword, ...refusals, 404: ErrorBody },
         },
       },
