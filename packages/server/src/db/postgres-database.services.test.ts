@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { describeAuditLogContract } from '../audit/audit-log.contract';
+import { describeAuditTrailContract } from '../audit/audit-trail.contract';
 import { redactUrl } from '../logger';
 import { describeRobotsRepositoryContract } from '../robots/robots.repository.contract';
 import { describeUsersRepositoryContract } from '../users/users.repository.contract';
@@ -20,6 +22,8 @@ describe('on PostgreSQL', () => {
   describeAlertThresholdsRepositoryContract(open);
   describeUsersRepositoryContract(open);
   describeUsersServiceContract(open);
+  describeAuditTrailContract(open);
+  describeAuditLogContract(open);
   describeRobotsRepositoryContract(open);
 
   describe('PostgresDatabase', () => {
