@@ -2,15 +2,10 @@ import { z } from 'zod';
 import { User } from './api';
 import { text } from './payloads';
 import { ROLES } from './roles';
+// People's passwords follow one rule wherever one is set (users.ts).
+import { NewPassword } from './users';
 
 /** REST shapes of sessions (`/api/v1/auth/…`) and API keys (`/api/v1/api-keys`). */
-
-/** People's passwords, wherever one is set: at least 12 characters (argon2id makes length cheap to ask). */
-export const MIN_PASSWORD_LENGTH = 12;
-const NewPassword = z
-  .string()
-  .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
-  .max(256);
 
 export const PasswordChangeRequest = z.object({
   current_password: z.string().min(1).max(256),

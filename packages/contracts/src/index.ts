@@ -1,4 +1,5 @@
 export * from './api';
+export * from './audit';
 export * from './auth-api';
 export * from './errors';
 export * from './events';
@@ -10,3 +11,4 @@ export * from './measurements';
 export * from './payloads';
 export * from './roles';
 export * from './topics';
+export * from './users';

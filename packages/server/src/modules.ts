@@ -10,6 +10,7 @@ import { simulatorModule } from './simulator/simulator.module';
 import { systemModule } from './system/system.module';
 import { telemetryModule } from './telemetry/telemetry.module';
 import { telemetryStoreModule } from './telemetry/telemetry-store.module';
+import { usersModule } from './users/users.module';
 
 /**
  * The server's domains in dependency order: each may `get` what the ones before it provide, starts after
@@ -23,6 +24,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   auditModule,
   authModule,
   apiKeysModule,
+  usersModule,
   telemetryStoreModule,
   robotsModule,
   liveModule,

@@ -275,7 +275,7 @@ describe('POST /api/v1/auth/password', () => {
     const error = await errorOf(res);
     expect(error.code).toBe('validation_error');
     expect(error.message).toMatch(/current_password/);
-    expect(error.message).toMatch(/new_password: must be at least 12 characters/);
+    expect(error.message).toMatch(/new_password: at least 12 characters/);
   });
 });
 

@@ -1,10 +1,10 @@
+import { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES } from '@tonypi/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { Queryable } from '../db/database';
 import type { Logger } from '../logger';
 
-export const AUDIT_ACTOR_TYPES = ['user', 'api_key', 'robot', 'system', 'anonymous'] as const;
+export { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES };
 export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
-export const AUDIT_OUTCOMES = ['success', 'failure', 'denied'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 export interface AuditActor {

@@ -1,4 +1,6 @@
 import { defineModule } from '../core/module';
+import { auditRoutes } from './audit.routes';
+import { AuditLog } from './audit-log';
 import { AuditTrail } from './audit-trail';
 
 declare module '../core/module' {
@@ -11,7 +13,8 @@ declare module '../core/module' {
 export const auditModule = defineModule({
   name: 'audit',
   create(ctx) {
-    const audit = new AuditTrail(ctx.get('db'), ctx.logger);
-    return { provides: { audit } };
+    const db = ctx.get('db');
+    const audit = new AuditTrail(db, ctx.logger);
+    return { provides: { audit }, routes: auditRoutes(new AuditLog(db)) };
   },
 });

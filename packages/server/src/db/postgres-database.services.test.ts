@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { describeAuditLogContract } from '../audit/audit-log.contract';
+import { describeAuditTrailContract } from '../audit/audit-trail.contract';
 import { redactUrl } from '../logger';
 import { describeRobotsRepositoryContract } from '../robots/robots.repository.contract';
 import { describeUsersRepositoryContract } from '../users/users.repository.contract';
+import { describeUsersServiceContract } from '../users/users.service.contract';
 import { describeAlertThresholdsRepositoryContract } from './alert-thresholds.repository.contract';
 import { describeDatabaseContract } from './database.contract';
 import { describeMigrationsContract } from './migrate.contract';
@@ -18,6 +21,9 @@ describe('on PostgreSQL', () => {
   describeMigrationsContract(open);
   describeAlertThresholdsRepositoryContract(open);
   describeUsersRepositoryContract(open);
+  describeUsersServiceContract(open);
+  describeAuditTrailContract(open);
+  describeAuditLogContract(open);
   describeRobotsRepositoryContract(open);
 
   describe('PostgresDatabase', () => {

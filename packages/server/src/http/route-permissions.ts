@@ -26,7 +26,7 @@ const HAND_WRITTEN = /\s*Permission: [a-z_:]+\.?/g;
  * An `onRoute` hook: what a route's declared permission implies, written into its OpenAPI schema, so routes
  * never write it by hand. Every non-public route answers 401 `unauthorized` without a valid session, and 403
  * `forbidden` when some role lacks its permission; its description ends with the permission and the roles
- * that have it. Routes without a permission are refused elsewhere (the auth plugin's check).
+ * that have it, and the operation carries it as `x-permission`. Routes without a permission are refused elsewhere (the auth plugin's check).
  */
 export function documentPermission(route: RouteOptions): void {
   const permission = route.config?.permission;
@@ -45,5 +45,6 @@ export function documentPermission(route: RouteOptions): void {
     }
     schema.response = response;
   }
-  route.schema = schema;
+  // Machine-readable too: clients and the route × role test read it from the document, not from prose.
+  route.schema = { ...schema, 'x-permission': permission } as NonNullable<RouteOptions['schema']>;
 }

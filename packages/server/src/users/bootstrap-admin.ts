@@ -1,7 +1,6 @@
+import { MIN_PASSWORD_LENGTH as MIN_ADMIN_PASSWORD_LENGTH } from '@tonypi/contracts';
 import { generatePassword, hashPassword } from './passwords';
 import { isUniqueViolation, type UsersRepository } from './users.repository';
-
-export const MIN_ADMIN_PASSWORD_LENGTH = 12;
 
 export interface EnsureAdminOptions {
   /** ADMIN_PASSWORD; a random one is generated when absent. */

@@ -1,0 +1,4 @@
+import { openTestPGlite } from '../db/test-databases';
+import { describeAuditLogContract } from './audit-log.contract';
+
+describeAuditLogContract(openTestPGlite);

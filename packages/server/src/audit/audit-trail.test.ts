@@ -1,0 +1,4 @@
+import { openTestPGlite } from '../db/test-databases';
+import { describeAuditTrailContract } from './audit-trail.contract';
+
+describeAuditTrailContract(openTestPGlite);
