@@ -286,6 +286,7 @@ export async function startServer(
       metrics,
       health,
       pressure,
+      web: config.web,
       moduleRoutes: modules.flatMap(({ parts }) => (parts.routes ? [parts.routes] : [])),
     });
     try {

@@ -26,6 +26,14 @@ import type { UsersRepository } from '../users/users.repository';
 import { clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
 import { type Health, healthRoutes } from './health.routes';
 import { type IngestPressure, PRESSURE_RETRY_AFTER_S } from './ingest-pressure';
+import {
+  CSRF_DOC,
+  csrfGuard,
+  httpServerOptions,
+  type WebSecurityOptions,
+  webSecurity,
+  withBaselineHeaders,
+} from './web-security';
 
 export interface HttpDeps {
   logger: Logger;
@@ -42,6 +50,8 @@ export interface HttpDeps {
   pressure?: IngestPressure;
   /** The domain modules' routes, registered under /api/v1 in module order. */
   moduleRoutes?: readonly FastifyPluginAsyncZod[];
+  /** CORS origins and the proxies to trust. */
+  web: WebSecurityOptions;
 }
 
 /** Plugins in layers: external (docs, websocket, rate limit) → app (auth, errors) → routes. */
@@ -51,11 +61,11 @@ export async function buildHttp(deps: HttpDeps) {
     loggerInstance: deps.logger,
     // Every answer, including those Fastify and Node give before a route runs, is in the error envelope.
     clientErrorHandler: clientErrorHandler(deps.logger),
-    frameworkErrors: onError,
+    frameworkErrors: withBaselineHeaders(onError),
     return503OnClosing: false,
     // One line per request drowns the ingest's own logs; requests that fail are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024,
+    ...httpServerOptions(deps.web),
     requestTimeout: 30_000,
     // Browsers' repeated query parameters (?field=a&field=b) become arrays.
     routerOptions: { ignoreTrailingSlash: true },
@@ -78,6 +88,8 @@ export async function buildHttp(deps: HttpDeps) {
       throw new ApiError(503, 'service_unavailable', 'The server is shutting down: try again shortly');
   });
 
+  await app.register(webSecurity, deps.web);
+
   await app.register(swagger, {
     openapi: {
       info: {
@@ -88,7 +100,7 @@ export async function buildHttp(deps: HttpDeps) {
           '`POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`. Each operation names its permission. ' +
           'Live updates: WebSocket `/api/v1/stream` — authenticate (Authorization header on the upgrade, or a first ' +
           'message `{"type":"auth","token":"…"}`), then `{"type":"subscribe","robots":["*"],"channels":["telemetry","status"]}`; ' +
-          'see docs/protocol.md for the event types.',
+          `see docs/protocol.md for the event types. ${CSRF_DOC}`,
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],
@@ -98,6 +110,7 @@ export async function buildHttp(deps: HttpDeps) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(csrfGuard, deps.web);
   await app.register(authPlugin, { secret: deps.jwtSecret, sessionTtlS: deps.sessionTtlS });
 
   const pressure = deps.pressure;
