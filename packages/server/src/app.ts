@@ -19,6 +19,7 @@ import { RobotRegistry } from './robots/robot-registry';
 import { RobotsRepository } from './robots/robots.repository';
 import { RobotsService } from './robots/robots.service';
 import { loadJwtSecret } from './secrets';
+import { StartupError } from './startup-error';
 import { DuckDbTelemetryStore } from './telemetry/duckdb-telemetry-store';
 import { MaintenanceJob } from './telemetry/maintenance-job';
 import { TelemetryService } from './telemetry/telemetry.service';
@@ -293,7 +294,7 @@ export async function startServer(
       await http.listen({ port: config.http.port, host: config.http.host });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new Error(
+        throw new StartupError(
           `HTTP port ${config.http.port} is already in use: stop what holds it, or set PORT to a free port.`,
         );
       }
@@ -360,7 +361,7 @@ function openTelemetryStore(config: Readonly<Config>, logger: Logger): Telemetry
       ...readers,
     });
   }
-  throw new Error(
+  throw new StartupError(
     `TELEMETRY_URL ${redactUrl(url)}: the InfluxDB store is not in this version; unset TELEMETRY_URL to use the embedded DuckDB store.`,
   );
 }
