@@ -88,6 +88,7 @@ export async function buildHttp(deps: HttpDeps) {
       throw new ApiError(503, 'service_unavailable', 'The server is shutting down: try again shortly');
   });
 
+  // Before swagger-ui (its routes get the docs' CSP) and the auth guard (CORS's OPTIONS route has no permission).
   await app.register(webSecurity, deps.web);
 
   await app.register(swagger, {
@@ -110,6 +111,7 @@ export async function buildHttp(deps: HttpDeps) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // After websocket (a refused upgrade's socket is then closed), before auth (a forgery is refused as one).
   await app.register(csrfGuard, deps.web);
   await app.register(authPlugin, { secret: deps.jwtSecret, sessionTtlS: deps.sessionTtlS });
 
