@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, killLeftovers, logLines, MAIN_TS, REPO_ROOT, spawnServer } from './helpers/server-process';
 import { loopbackEnv } from './helpers/test-server';
 
@@ -33,19 +33,26 @@ function runToExit(env: Record<string, string>): Promise<{ code: number | null; 
 const STACK_LINE = /^\s+at .+\(?.*:\d+:\d+\)?$/m;
 
 describe('npm start: the terminal output', () => {
-  let dataDir: string;
+  const dirs: string[] = [];
   const held: net.Server[] = [];
-  beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-start-output-'));
-  });
+  /** A data dir of its own for each start: a start left running by a failed test holds its dir's lock. */
+  const freshDir = async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tonypi-start-output-'));
+    dirs.push(dir);
+    return dir;
+  };
   afterAll(async () => {
     killLeftovers();
     for (const server of held) server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
   it('prints readable lines, then the welcome banner last with the URLs and the generated admin password', async () => {
-    const server = await spawnServer(dataDir, { env: { LOG_FORMAT: 'pretty', ADMIN_PASSWORD: '' } });
+    // A first start (it creates the database) on a machine busy with other tests can take a while.
+    const server = await spawnServer(await freshDir(), {
+      env: { LOG_FORMAT: 'pretty', ADMIN_PASSWORD: '' },
+      readyTimeoutMs: 150_000,
+    });
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     const output = server.output();
@@ -65,7 +72,7 @@ describe('npm start: the terminal output', () => {
     // Before the shutdown, nothing of the start-up comes after the banner.
     const beforeShutdown = bannerText.split(/^\[[\d:.]+\] INFO: shutting down/m)[0] ?? '';
     expect(beforeShutdown).not.toMatch(/Applied database migration|Server listening|INFO: started/);
-  }, 120_000);
+  }, 180_000);
 
   it('reports a taken HTTP port once, as one line saying what to do, with no stack trace', async () => {
     const taken = net.createServer();
@@ -73,7 +80,7 @@ describe('npm start: the terminal output', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
     const port = (taken.address() as net.AddressInfo).port;
     const { code, out, err } = await runToExit({
-      ...loopbackEnv(dataDir),
+      ...loopbackEnv(await freshDir()),
       PORT: String(port),
       MQTT_PORT: String(await freePort()),
       MQTT_WS_PORT: String(await freePort()),
