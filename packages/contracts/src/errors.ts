@@ -5,6 +5,11 @@ export const ERROR_CODES = [
   'unauthorized',
   'invalid_credentials',
   'forbidden',
+  /**
+   * 403: a request that changes something, authenticated by the session cookie, came without proof that the
+   * web app sent it (an Origin of this server or a CORS_ORIGINS entry, or an X-Requested-With header).
+   */
+  'csrf_failed',
   'not_found',
   'robot_not_found',
   'user_not_found',

@@ -15,6 +15,7 @@ import { DOMAIN_MODULES } from './modules';
 import { publicHost } from './public-host';
 import type { RobotRegistry } from './robots/robot-registry';
 import { loadJwtSecret } from './secrets';
+import { StartupError } from './startup-error';
 import type { TelemetryStore } from './telemetry/telemetry-store';
 import { ensureAdmin } from './users/bootstrap-admin';
 import { UsersRepository } from './users/users.repository';
@@ -132,6 +133,7 @@ export async function startServer(
       jwtSecret,
       sessionTtlS: config.auth.sessionTtlS,
       pressure: services.find('pressure'),
+      web: config.web,
       moduleRoutes: host.routes(),
       rootRoutes: host.rootRoutes(),
     });
@@ -139,7 +141,7 @@ export async function startServer(
       await http.listen({ port: config.http.port, host: config.http.host });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new Error(
+        throw new StartupError(
           `HTTP port ${config.http.port} is already in use: stop what holds it, or set PORT to a free port.`,
         );
       }

@@ -65,4 +65,66 @@ describe('loadConfig', () => {
     expect(c.mqtt.url).toBe('mqtt://user:pw@broker:1883');
     expect(c.databaseUrl).toBe('postgres://u:p@db/tonypi');
   });
+
+  describe('web: CORS_ORIGINS, TRUST_PROXY, LOG_FORMAT', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+      throw new Error('expected a ConfigError');
+    };
+
+    it('closes CORS, trusts no proxy and picks the log format by the terminal, by default', () => {
+      const c = loadConfig({});
+      expect(c.web).toEqual({ corsOrigins: [], trustProxy: false });
+      expect(c.logFormat).toBe('auto');
+    });
+
+    it('reads CORS_ORIGINS as origins the way a browser writes them', () => {
+      const c = loadConfig({
+        CORS_ORIGINS: 'https://App.Example.com/, http://localhost:5173 ,https://x.io:443',
+      });
+      expect(c.web.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173', 'https://x.io']);
+    });
+
+    it.each([
+      ['a wildcard', '*', /wildcard cannot carry credentials/],
+      ['a path', 'https://app.example.com/dashboard', /not an origin/],
+      ['a bare host name', 'app.example.com', /not an origin/],
+      ['another scheme', 'ftp://files.example.com', /not an origin/],
+      ['a query', 'https://app.example.com/?x=1', /not an origin/],
+    ])('refuses %s in CORS_ORIGINS, naming it', (_what, value, message) => {
+      const [problem] = problems({ CORS_ORIGINS: `https://ok.example.com,${value}` });
+      expect(problem).toMatch(/^CORS_ORIGINS: /);
+      expect(problem).toContain(`"${value}"`);
+      expect(problem).toMatch(message);
+    });
+
+    it.each([
+      ['true', true],
+      ['false', false],
+      ['127.0.0.1', ['127.0.0.1']],
+      ['10.0.0.0/8, ::1, loopback', ['10.0.0.0/8', '::1', 'loopback']],
+    ])('reads TRUST_PROXY=%s', (value, expected) => {
+      expect(loadConfig({ TRUST_PROXY: value }).web.trustProxy).toEqual(expected);
+    });
+
+    it('refuses a hop count for TRUST_PROXY (Fastify would ignore it) and says what to write instead', () => {
+      const [problem] = problems({ TRUST_PROXY: '1' });
+      expect(problem).toMatch(/^TRUST_PROXY: a hop count/);
+      expect(problem).toMatch(/list the proxies' addresses/);
+    });
+
+    it.each(['proxy.local', '10.0.0.0/33', '300.1.1.1'])('refuses TRUST_PROXY=%s, naming it', (value) => {
+      const [problem] = problems({ TRUST_PROXY: value });
+      expect(problem).toContain(`"${value}" is not an address`);
+    });
+
+    it('refuses an unknown LOG_FORMAT', () => {
+      expect(problems({ LOG_FORMAT: 'xml' })[0]).toMatch(/^LOG_FORMAT: /);
+      expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    });
+  });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -9,6 +10,70 @@ const port = z.coerce.number().int().min(0).max(65535);
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** `CORS_ORIGINS`: exact origins (scheme://host[:port]), comma-separated; browsers send them without a path. */
+const origins = z.string().transform((value, ctx) => {
+  const list = value
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  let valid = true;
+  for (const origin of list) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      // reported below
+    }
+    const bare = url && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    if (!url || !/^https?:$/.test(url.protocol) || !bare || origin.endsWith('?') || origin.endsWith('#')) {
+      valid = false;
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${origin}" is not an origin: write http(s)://host[:port], no path${origin === '*' ? ' (a wildcard cannot carry credentials: list the origins)' : ''}`,
+      });
+    }
+  }
+  // As a browser writes it: lower-case, no default port, no trailing slash.
+  return valid ? list.map((o) => new URL(o).origin) : z.NEVER;
+});
+
+/**
+ * `TRUST_PROXY`, as Fastify's `trustProxy` takes it: `false`, `true` (trust every hop: only when nothing but the
+ * proxy can reach the server), or the proxies' addresses / CIDR ranges (and proxy-addr's names `loopback`,
+ * `linklocal`, `uniquelocal`). Not a hop count: Fastify 5 ignores one (it cannot tell a proxy from a client
+ * that connects directly and forges X-Forwarded-For), and a setting that is silently ignored is worse than none.
+ */
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const trustProxy = z.string().transform((value, ctx): boolean | string[] => {
+  const v = value.trim().toLowerCase();
+  if (v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `a hop count (${v}) cannot tell a proxy from a client that forges X-Forwarded-For: list the proxies' addresses (e.g. 127.0.0.1 or 10.0.0.0/8), or true when only the proxy can reach the server`,
+    });
+    return z.NEVER;
+  }
+  const list = v
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const entry of list) {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (!PROXY_NAMES.has(entry) && (family === 0 || !bitsOk || rest.length > 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${entry}" is not an address, a CIDR range or loopback/linklocal/uniquelocal (or use true, false)`,
+      });
+    }
+  }
+  return list;
+});
 
 const EnvSchema = z.object({
   PORT: port.default(8000),
@@ -68,6 +133,9 @@ const EnvSchema = z.object({
   ROBOT_LIST_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   CLOCK_SKEW_MAX_S: z.coerce.number().int().min(1).max(86_400).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  CORS_ORIGINS: origins.optional(),
+  TRUST_PROXY: trustProxy.default(false),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -111,6 +179,14 @@ export interface Config {
   /** Telemetry reads: connections that run them, and how many may wait before one is refused (503). */
   query: { readers: number; queueLimit: number; shedLoopDelayMs: number };
   logLevel: Env['LOG_LEVEL'];
+  /** `auto`: coloured lines for a person when stdout is a terminal, JSON lines otherwise. */
+  logFormat: Env['LOG_FORMAT'];
+  web: {
+    /** Other origins a browser may call the API from (CORS, with credentials); empty = none. */
+    corsOrigins: readonly string[];
+    /** Fastify's `trustProxy`: whose X-Forwarded-For/-Proto/-Host to believe. */
+    trustProxy: boolean | readonly string[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -184,6 +260,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shedLoopDelayMs: e.READER_SHED_LOOP_DELAY_MS,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    web: { corsOrigins: e.CORS_ORIGINS ?? [], trustProxy: e.TRUST_PROXY },
   };
   return deepFreeze(config);
 }

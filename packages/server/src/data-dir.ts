@@ -1,8 +1,9 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { StartupError } from './startup-error';
 
 /** DATA_DIR cannot be used; the message names the variable, its value and what to do. */
-export class DataDirError extends Error {
+export class DataDirError extends StartupError {
   constructor(
     readonly dataDir: string,
     problem: string,

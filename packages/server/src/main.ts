@@ -1,6 +1,7 @@
 import { startServer } from './app';
 import { ConfigError, loadConfig } from './config';
-import { createLogger } from './logger';
+import { createLogger, type Logger } from './logger';
+import { StartupError } from './startup-error';
 
 /** `npm start`: the whole monitor in one process, with a simulated fleet unless told otherwise. */
 async function main(): Promise<void> {
@@ -9,12 +10,14 @@ async function main(): Promise<void> {
     config = loadConfig({ SIMULATED_ROBOTS: '3', ...process.env });
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+      process.stderr.write(
+        `${err.message}\nSet these variables right (README.md, "Configuration") and start again.\n`,
+      );
       process.exit(2);
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
   // Handlers first: a signal during start-up (the HTTP port answers before the simulator is up) would
   // otherwise kill the process with the database lock held. It stops the server as soon as it has started;
   // a second one during start-up exits at once (a start that hangs can still be interrupted).
@@ -33,9 +36,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   logger.info({ pid: process.pid }, 'starting');
 
-  const server = await startServer(config, { logger }).catch((err: Error) => {
-    logger.fatal({ err: err.message }, 'could not start');
-    process.stderr.write(`\nCould not start: ${err.message}\n`);
+  const server = await startServer(config, { logger }).catch((err: unknown) => {
+    reportFailedStart(logger, err);
     process.exit(1);
   });
 
@@ -72,6 +74,18 @@ async function main(): Promise<void> {
   };
   if (signalDuringStart) void stop(signalDuringStart);
   if (process.env.npm_lifecycle_event) followParent(() => onSignal('parent exited'));
+}
+
+/**
+ * Once, as the last line: a cause the server knows (a port in use, DATA_DIR, the database) is its message,
+ * which says what to do; anything else is a bug and keeps its stack for the report.
+ */
+function reportFailedStart(logger: Logger, err: unknown): void {
+  const message = `could not start: ${err instanceof Error ? err.message : String(err)}`;
+  // LOG_LEVEL=silent asks for no log lines, not for a silent exit.
+  if (!logger.isLevelEnabled('fatal')) process.stderr.write(`${message}\n`);
+  else if (err instanceof StartupError) logger.fatal(message);
+  else logger.fatal({ err }, message);
 }
 
 /**

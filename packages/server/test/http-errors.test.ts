@@ -93,11 +93,11 @@ describe('every refusal is in the {error:{code,message}} envelope', () => {
       'unsupported_media_type',
     ],
     [
-      'a body over 1 MiB',
+      'a body over the 64 KiB limit',
       () =>
         t.api('/api/v1/auth/login', {
           method: 'POST',
-          json: { username: 'a', password: 'x'.repeat(2 << 20) },
+          json: { username: 'a', password: 'x'.repeat(65 * 1024) },
         }),
       413,
       'payload_too_large',

@@ -6,6 +6,7 @@ import { isServerTopic } from '@tonypi/contracts';
 import { Aedes, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
+import { StartupError } from '../startup-error';
 import { type BrokerRefusal, BrokerRefusals } from './broker-refusals';
 import { addressKey, ConnectionLimiter } from './connection-limit';
 import { DEFAULT_MAX_PACKET_BYTES, guardPacketSize, type PacketRefusal } from './packet-size-guard';
@@ -77,7 +78,7 @@ interface Intake {
   accepted: Set<object>;
 }
 
-export class PortInUseError extends Error {
+export class PortInUseError extends StartupError {
   constructor(what: string, port: number, variable: string) {
     super(`${what} port ${port} is already in use: stop what holds it, or set ${variable} to a free port.`);
     this.name = 'PortInUseError';

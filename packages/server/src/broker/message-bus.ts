@@ -2,6 +2,7 @@ import { INGEST_SUBSCRIPTIONS } from '@tonypi/contracts';
 import type { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type Logger, redactUrl } from '../logger';
+import { StartupError } from '../startup-error';
 
 /** What the receiving server does with a message; see IngestPipeline.handle. */
 export type IngestRole = 'all' | 'store' | 'observe';
@@ -170,7 +171,9 @@ async function connectClient(opts: ExternalBusOptions, clientId: string): Promis
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.end(true);
-      reject(new Error(`Cannot reach the MQTT broker at ${redactUrl(opts.url)} (MQTT_URL) within 10 s`));
+      reject(
+        new StartupError(`Cannot reach the MQTT broker at ${redactUrl(opts.url)} (MQTT_URL) within 10 s`),
+      );
     }, 10_000);
     client.once('connect', () => {
       clearTimeout(timer);

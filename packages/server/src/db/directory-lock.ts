@@ -1,5 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { StartupError } from '../startup-error';
 
 /**
  * A lock file that keeps two processes from opening one PGlite directory: PGlite itself takes no lock,
@@ -15,7 +16,7 @@ interface LockOwner {
   hostname: string;
 }
 
-export class DirectoryLockedError extends Error {
+export class DirectoryLockedError extends StartupError {
   constructor(
     readonly directory: string,
     readonly lockPath: string,

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import { StartupError } from '../startup-error';
 import type { Database, DatabaseLogger, QueryResult, Transaction } from './database';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock';
 import { loadTemplate } from './pglite-template';
@@ -83,7 +84,7 @@ export class PGliteDatabase implements Database {
     } catch (cause) {
       await pg?.close().catch(() => undefined);
       lock.release();
-      throw new Error(
+      throw new StartupError(
         `Could not open the embedded database in ${directory}: ${describe(cause)}. ` +
           'The directory is damaged (for example the server was killed during its first start) or was ' +
           `written by an incompatible version. Stop the server, move the directory away ` +

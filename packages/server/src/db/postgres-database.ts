@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { redactUrl } from '../logger';
+import { StartupError } from '../startup-error';
 import type { Database, DatabaseLogger, QueryResult, Transaction } from './database';
 import { PgOid, parseInt8, textParsers } from './type-parsers';
 
@@ -40,7 +41,9 @@ export class PostgresDatabase implements Database {
       await db.ping();
     } catch (cause) {
       await pool.end().catch(() => undefined);
-      throw new Error(`Could not connect to PostgreSQL at ${redactUrl(url)}: ${describe(cause)}`, { cause });
+      throw new StartupError(`Could not connect to PostgreSQL at ${redactUrl(url)}: ${describe(cause)}`, {
+        cause,
+      });
     }
     return db;
   }

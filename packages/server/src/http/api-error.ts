@@ -5,6 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest, RouteOptions } from 'f
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { ApiError } from '../errors';
 import type { Logger } from '../logger';
+import { BASELINE_HEADERS } from './web-security';
 
 /** The code of an error that carries only an HTTP status (Fastify's own, a plugin's). */
 const STATUS_CODES: Record<number, ErrorCode> = {
@@ -98,6 +99,9 @@ export function clientErrorHandler(logger: Logger) {
       const body = JSON.stringify(envelope(STATUS_CODES[status] ?? 'bad_request', message));
       socket.write(
         `HTTP/1.1 ${status} ${HTTP_STATUS_TEXT[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          Object.entries(BASELINE_HEADERS)
+            .map(([name, value]) => `${name}: ${value}\r\n`)
+            .join('') +
           `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     }
@@ -114,6 +118,8 @@ export class UnmatchedRoutes {
   private readonly byUrl = new Map<string, Set<string>>();
 
   readonly onRoute = (route: RouteOptions): void => {
+    // CORS's catch-all OPTIONS route answers only preflights of CORS_ORIGINS; to everything else it is not there.
+    if (route.url === '*') return;
     let methods = this.byUrl.get(route.url);
     if (!methods) {
       methods = new Set();

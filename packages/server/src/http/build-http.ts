@@ -17,6 +17,14 @@ import type { Logger } from '../logger';
 import { clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
 import { type IngestPressure, PRESSURE_RETRY_AFTER_S } from './ingest-pressure';
 import { documentPermission } from './route-permissions';
+import {
+  CSRF_DOC,
+  csrfGuard,
+  httpServerOptions,
+  type WebSecurityOptions,
+  webSecurity,
+  withBaselineHeaders,
+} from './web-security';
 
 export interface HttpDeps {
   logger: Logger;
@@ -29,6 +37,8 @@ export interface HttpDeps {
   moduleRoutes?: readonly FastifyPluginAsyncZod[];
   /** The domain modules' routes outside /api/v1 (e.g. /metrics). */
   rootRoutes?: readonly FastifyPluginAsyncZod[];
+  /** CORS origins and the proxies to trust. */
+  web: WebSecurityOptions;
 }
 
 /** Plugins in layers: external (docs, websocket, rate limit) → app (auth, errors) → routes. */
@@ -38,11 +48,11 @@ export async function buildHttp(deps: HttpDeps) {
     loggerInstance: deps.logger,
     // Every answer, including those Fastify and Node give before a route runs, is in the error envelope.
     clientErrorHandler: clientErrorHandler(deps.logger),
-    frameworkErrors: onError,
+    frameworkErrors: withBaselineHeaders(onError),
     return503OnClosing: false,
     // One line per request drowns the ingest's own logs; requests that fail are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024,
+    ...httpServerOptions(deps.web),
     requestTimeout: 30_000,
     // Browsers' repeated query parameters (?field=a&field=b) become arrays.
     routerOptions: { ignoreTrailingSlash: true },
@@ -66,6 +76,9 @@ export async function buildHttp(deps: HttpDeps) {
       throw new ApiError(503, 'service_unavailable', 'The server is shutting down: try again shortly');
   });
 
+  // Before swagger-ui (its routes get the docs' CSP) and the auth guard (CORS's OPTIONS route has no permission).
+  await app.register(webSecurity, deps.web);
+
   await app.register(swagger, {
     openapi: {
       info: {
@@ -77,7 +90,7 @@ export async function buildHttp(deps: HttpDeps) {
           'sets), or an API key as `Authorization: Bearer tpk_…`. Each operation names its permission. ' +
           'Live updates: WebSocket `/api/v1/stream` — authenticate (Authorization header on the upgrade, or a first ' +
           'message `{"type":"auth","token":"…"}`), then `{"type":"subscribe","robots":["*"],"channels":["telemetry","status"]}`; ' +
-          'see docs/protocol.md for the event types.',
+          `see docs/protocol.md for the event types. ${CSRF_DOC}`,
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],
@@ -87,6 +100,8 @@ export async function buildHttp(deps: HttpDeps) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // After websocket (a refused upgrade's socket is then closed), before auth (a forgery is refused as one).
+  await app.register(csrfGuard, deps.web);
   await app.register(authPlugin, { secret: deps.jwtSecret, sessionTtlS: deps.sessionTtlS });
 
   const pressure = deps.pressure;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { defineModule } from '../core/module';
 import { type Logger, redactUrl } from '../logger';
+import { StartupError } from '../startup-error';
 import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
 import type { TelemetryStore } from './telemetry-store';
 
@@ -43,7 +44,7 @@ export function openTelemetryStore(config: Readonly<Config>, logger: Logger): Te
       ...readers,
     });
   }
-  throw new Error(
+  throw new StartupError(
     `TELEMETRY_URL ${redactUrl(url)}: the InfluxDB store is not in this version; unset TELEMETRY_URL to use the embedded DuckDB store.`,
   );
 }

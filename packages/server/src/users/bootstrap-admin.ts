@@ -1,4 +1,5 @@
 import { MIN_PASSWORD_LENGTH as MIN_ADMIN_PASSWORD_LENGTH } from '@tonypi/contracts';
+import { StartupError } from '../startup-error';
 import { generatePassword, hashPassword } from './passwords';
 import { isUniqueViolation, type UsersRepository } from './users.repository';
 
@@ -28,7 +29,7 @@ export async function ensureAdmin(
 
   const given = options.password;
   if (given !== undefined && [...given].length < MIN_ADMIN_PASSWORD_LENGTH) {
-    throw new Error(
+    throw new StartupError(
       `ADMIN_PASSWORD is too short: the first administrator's password needs at least ` +
         `${MIN_ADMIN_PASSWORD_LENGTH} characters. Set a longer one, or unset it to have one generated.`,
     );

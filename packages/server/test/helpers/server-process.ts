@@ -61,6 +61,8 @@ export async function spawnServer(
     env?: Record<string, string>;
     /** What in its output means it is ready (default: the banner, printed once it has started). */
     readyWhen?: (output: string) => boolean;
+    /** How long the start may take (default 60 s). */
+    readyTimeoutMs?: number;
   } = {},
 ): Promise<ServerProcess> {
   const [port, mqttPort, wsPort] = [await freePort(), await freePort(), await freePort()];
@@ -106,7 +108,7 @@ export async function spawnServer(
       if (gone) throw new Error(`the server exited before it was ready:\n${out}`);
       return opts.readyWhen ? opts.readyWhen(out) : out.includes('TonyPi Fleet Monitor is running');
     },
-    60_000,
+    opts.readyTimeoutMs ?? 60_000,
     'the server to start',
   );
   return server;
