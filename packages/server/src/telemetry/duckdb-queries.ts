@@ -207,6 +207,7 @@ async function closedPart(
 ): Promise<Part[]> {
   const entry = cache.get(key);
   if (entry && entry.generation === s.meta.generation && entry.from <= from && entry.to >= from) {
+    cache.hits++;
     const have = entry.to;
     if (have >= to) return [{ entry, from, to }];
     const added = await collect(s, have, to);
@@ -217,6 +218,7 @@ async function closedPart(
     }
     return [{ entry, from, to: have }, added];
   }
+  cache.misses++;
   const fresh = closedBuckets(s.meta.generation, from, to, await collect(s, from, to));
   const current = cache.peek(key);
   // A query on an older snapshot (maintenance committed meanwhile) leaves the newer entry alone.

@@ -29,7 +29,7 @@ import { TelemetryAppender, type WarnLogger } from './duckdb-appender';
 import { queryFields, queryLatest, queryRange, type WithReader } from './duckdb-queries';
 import { type MaintenanceContext, rollUpAndExpire } from './duckdb-rollups';
 import { createTables, type RawTable, readMeta } from './duckdb-schema';
-import { DEFAULT_RANGE_CACHE_CELLS, RangeCache } from './range-cache';
+import { DEFAULT_RANGE_CACHE_CELLS, RangeCache, type RangeCacheStats } from './range-cache';
 import { StoreBusyError } from './store-busy-error';
 import type {
   LatestPoint,
@@ -209,6 +209,11 @@ export class DuckDbTelemetryStore implements TelemetryStore {
 
   stats(): TelemetryStoreStats {
     return { ...this.counters };
+  }
+
+  /** What the range cache holds and how often it answered (range-cache.ts). */
+  rangeCacheStats(): RangeCacheStats {
+    return this.rangeCache.stats();
   }
 
   /** Lets queued appends and a running maintenance finish, then closes everything. Safe to call twice. */

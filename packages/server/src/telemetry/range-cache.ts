@@ -57,6 +57,13 @@ export interface ClosedBuckets {
   cells: number;
 }
 
+export interface RangeCacheStats {
+  entries: number;
+  cells: number;
+  hits: number;
+  misses: number;
+}
+
 export const DEFAULT_RANGE_CACHE_CELLS = 200_000;
 const MAX_ENTRIES = 256;
 
@@ -71,6 +78,9 @@ export function seriesKey(field: string, tags: string): string {
 export class RangeCache {
   private readonly entries = new Map<string, ClosedBuckets>();
   private cells = 0;
+  /** Queries that used an entry (all of it, or extended at its end), and those that computed a new one. */
+  hits = 0;
+  misses = 0;
 
   constructor(private readonly maxCells = DEFAULT_RANGE_CACHE_CELLS) {}
 
@@ -116,8 +126,8 @@ export class RangeCache {
     this.cells = 0;
   }
 
-  get size(): { entries: number; cells: number } {
-    return { entries: this.entries.size, cells: this.cells };
+  stats(): RangeCacheStats {
+    return { entries: this.entries.size, cells: this.cells, hits: this.hits, misses: this.misses };
   }
 
   private remove(key: string): void {
