@@ -3,7 +3,9 @@
  *
  * Fills the telemetry store with `hours` of `hz` data for one robot (12 sensor fields), then
  * times `GET /api/v1/robots/{id}/telemetry` reduced to 1000 points over HTTP: one field and all
- * twelve, from raw points and again after the roll-ups ran. Prints figures, never a verdict.
+ * twelve, from raw points and again after the roll-ups ran, and all twelve over a window ending at each
+ * request (what a dashboard polls). Prints latency and the process's CPU per answer (server and this
+ * client), never a verdict.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -65,28 +67,43 @@ async function main(): Promise<void> {
       `filled ${total} rows (${hours} h × ${hz} Hz, 12 fields) in ${((Date.now() - fillStart) / 1000).toFixed(1)} s`,
     );
 
-    const time = async (label: string, query: string) => {
-      const url = `${server.url}/api/v1/robots/${ROBOT}/telemetry?measurement=sensors&from=${now - hours * 3600_000}&to=${now}&points=1000${query}`;
+    /** `slide`: each request ends now (a dashboard polling the last `hours`), else the filled window. */
+    const time = async (label: string, query: string, slide = false) => {
+      const url = () => {
+        const to = slide ? Date.now() : now;
+        return `${server.url}/api/v1/robots/${ROBOT}/telemetry?measurement=sensors&from=${to - hours * 3600_000}&to=${to}&points=1000${query}`;
+      };
       let resolution = '';
       let buckets = 0;
+      let bytes = 0;
       const samples: number[] = [];
+      let cpu = { user: 0, system: 0 };
       for (let i = 0; i < runs + 3; i++) {
+        if (i === 3) cpu = process.cpuUsage();
         const t0 = performance.now();
-        const res = await fetch(url, { headers });
-        const body = (await res.json()) as { resolution: string; series: Array<{ points: unknown[] }> };
+        const res = await fetch(url(), { headers });
+        const text = await res.text();
         const ms = performance.now() - t0;
-        if (res.status !== 200) throw new Error(`${res.status}: ${JSON.stringify(body)}`);
+        if (res.status !== 200) throw new Error(`${res.status}: ${text}`);
         if (i >= 3) samples.push(ms);
-        resolution = body.resolution;
-        buckets = body.series[0]?.points.length ?? 0;
+        if (i === 0) {
+          const body = JSON.parse(text) as { resolution: string; series: Array<{ points: unknown[] }> };
+          resolution = body.resolution;
+          buckets = body.series[0]?.points.length ?? 0;
+          bytes = text.length;
+        }
       }
+      // The whole process: the server (event loop and DuckDB's threads) and this client's HTTP reads.
+      const used = process.cpuUsage(cpu);
       samples.sort((a, b) => a - b);
       return {
         query: label,
         resolution,
         buckets,
+        kb: Math.round(bytes / 1024),
         median_ms: Math.round(quantile(samples, 0.5) * 10) / 10,
         p95_ms: Math.round(quantile(samples, 0.95) * 10) / 10,
+        cpu_ms_per_answer: Math.round((used.user + used.system) / 100 / runs) / 10,
       };
     };
 
@@ -100,6 +117,7 @@ async function main(): Promise<void> {
     rows.push(
       await time('1 field, roll-ups current (steady state)', '&field=accel_x_ms2'),
       await time('12 fields, roll-ups current (steady state)', ''),
+      await time('12 fields, window ending now (a dashboard polling)', '', true),
     );
     console.table(rows);
     console.log(`first roll-up of ${hours} h: ${maintainMs} ms`);

@@ -5,8 +5,19 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { FIELD_NAME_RE, type MeasurementName, type Resolution } from '@tonypi/contracts';
 import { type Meta, type RawTable, readMeta, tableOf } from './duckdb-schema';
-import { big, bucketSql, ident, num, parseTags } from './duckdb-sql';
+import { big, bucketSql, floorTo, ident, num, parseTags } from './duckdb-sql';
 import { chooseBucketMs, resolutionForBucket } from './range-buckets';
+import {
+  type ClosedBuckets,
+  closedBuckets,
+  firstAtOrAfter,
+  type PartialAgg,
+  type RangeCache,
+  type SeriesAcc,
+  type SeriesAccs,
+  seriesKey,
+  trimClosed,
+} from './range-cache';
 import type { LatestPoint, RangeBucket, RangeQuery, RangeResult, RangeSeries } from './telemetry-store';
 
 const LATEST_LOOKBACK_MS = 3600_000;
@@ -16,20 +27,6 @@ const FIELDS_LOOKBACK_MS = 24 * 3600_000;
 export type WithReader = <T>(fn: (c: DuckDBConnection) => Promise<T>) => Promise<T>;
 
 type Tables = ReadonlyMap<MeasurementName, RawTable>;
-
-interface PartialAgg {
-  min: number;
-  max: number;
-  sum: number;
-  count: number;
-  last: number | null;
-}
-
-interface SeriesAcc {
-  field: string;
-  tags: string;
-  buckets: Map<number, PartialAgg>;
-}
 
 type AccOf = (field: string, tags: string) => SeriesAcc;
 
@@ -96,6 +93,7 @@ export async function queryRange(
   withReader: WithReader,
   tables: Tables,
   q: RangeQuery,
+  cache?: RangeCache,
 ): Promise<RangeResult> {
   const t = tableOf(tables, q.measurement);
   const fields = [...new Set(q.fields.length > 0 ? q.fields : t.fields)];
@@ -118,62 +116,170 @@ export async function queryRange(
 
   const known = fields.filter((f) => t.columnIndex.has(f));
   const extraFields = fields.filter((f) => !t.columnIndex.has(f));
-  const acc = new Map<string, SeriesAcc>();
-  const accOf: AccOf = (field, tags) => {
-    const key = `${field}\u0000${tags}`;
-    const s = acc.get(key) ?? { field, tags, buckets: new Map<number, PartialAgg>() };
-    acc.set(key, s);
-    return s;
-  };
+  // Closed buckets come from roll-ups only at minute grain or coarser; raw-grain answers are not kept.
+  const key =
+    cache?.enabled && resolution !== 'raw'
+      ? JSON.stringify([q.robot_id, q.measurement, fields, tagFilter, bucket])
+      : undefined;
 
-  await withReader(async (c) => {
-    // One snapshot for the watermarks and every part, so maintenance in between cannot hide data.
+  const parts = await withReader(async (c) => {
+    // One snapshot for the watermarks, the generation and every part, so maintenance in between cannot hide
+    // data nor make a cached part disagree with the rest.
     await c.run('BEGIN TRANSACTION');
     try {
       const meta = await readMeta(c);
-      for (const seg of segments(resolution, q.from, q.to, meta)) {
-        if (seg.source === 'raw') {
-          if (known.length > 0) await rangeRawWide(c, t, q.robot_id, known, seg, bucket, tagFilter, accOf);
-          if (extraFields.length > 0) {
-            await rangeNarrow(c, 'raw_extra', t, q.robot_id, extraFields, seg, bucket, tagFilter, accOf);
-          }
-        } else {
-          const table = seg.source === '1m' ? 'rollup_1m' : 'rollup_1h';
-          await rangeNarrow(c, table, t, q.robot_id, fields, seg, bucket, tagFilter, accOf);
-        }
-      }
+      const scan: Scan = { c, t, robot: q.robot_id, fields, known, extraFields, bucket, tagFilter, meta };
+      // The closed buckets: whole buckets of the window that lie before the minute watermark.
+      const closedFrom = ceilTo(q.from, bucket);
+      const closedTo = floorTo(Math.min(q.to, meta.w1m), bucket);
+      if (!key || closedTo <= closedFrom) return [await collect(scan, q.from, q.to)];
+      const head = await collect(scan, q.from, closedFrom, true);
+      const closed = await closedPart(scan, cache!, key, closedFrom, closedTo);
+      // Roll-ups of the tail are those of the last, unfinished bucket; raw rows after W_1m are aggregated in SQL.
+      const tail = await collect(scan, closedTo, q.to, true);
+      return [head, ...closed, tail];
     } finally {
       await c.run('ROLLBACK');
     }
   });
+  result.series = assembleSeries(fields, parts);
+  return result;
+}
 
+/** What one range query reads with, in its snapshot. */
+interface Scan {
+  c: DuckDBConnection;
+  t: RawTable;
+  robot: string;
+  /** Every field asked for; `known` are columns of the wide table, `extraFields` the others. */
+  fields: readonly string[];
+  known: readonly string[];
+  extraFields: readonly string[];
+  bucket: number;
+  tagFilter: [string, string][];
+  meta: Meta;
+}
+
+/** Buckets of one stretch of the answer: collected now, or read from a cache entry. */
+type Part = SeriesAccs | { entry: ClosedBuckets; from: number; to: number };
+
+/**
+ * The window [from, to) aggregated into the answer's buckets, from whichever tables hold each piece. `short`:
+ * its roll-up rows lie within one bucket (the head and the tail of a cached answer), so they are folded in JS
+ * rather than in a hash aggregate.
+ */
+async function collect(s: Scan, from: number, to: number, short = false): Promise<SeriesAccs> {
+  const acc: SeriesAccs = new Map();
+  const accOf: AccOf = (field, tags) => {
+    const key = seriesKey(field, tags);
+    let a = acc.get(key);
+    if (!a) {
+      a = { field, tags, buckets: new Map<number, PartialAgg>() };
+      acc.set(key, a);
+    }
+    return a;
+  };
+  for (const seg of segments(resolutionForBucket(s.bucket), from, to, s.meta)) {
+    if (seg.source === 'raw') {
+      if (s.known.length > 0) {
+        const folded =
+          short && (await foldRawRows(s.c, s.t, s.robot, s.known, seg, s.bucket, s.tagFilter, accOf));
+        if (!folded) await rangeRawWide(s.c, s.t, s.robot, s.known, seg, s.bucket, s.tagFilter, accOf);
+      }
+      if (s.extraFields.length > 0) {
+        await rangeNarrow(s.c, 'raw_extra', s.t, s.robot, s.extraFields, seg, s.bucket, s.tagFilter, accOf);
+      }
+    } else {
+      const table = seg.source === '1m' ? 'rollup_1m' : 'rollup_1h';
+      await rangeNarrow(s.c, table, s.t, s.robot, s.fields, seg, s.bucket, s.tagFilter, accOf, !short);
+    }
+  }
+  return acc;
+}
+
+/**
+ * The closed buckets [from, to) (bucket-aligned, before the minute watermark): from the cache entry when it
+ * is of this snapshot's generation, computing only what it lacks at its end; otherwise computed and kept.
+ */
+async function closedPart(
+  s: Scan,
+  cache: RangeCache,
+  key: string,
+  from: number,
+  to: number,
+): Promise<Part[]> {
+  const entry = cache.get(key);
+  if (entry && entry.generation === s.meta.generation && entry.from <= from && entry.to >= from) {
+    cache.hits++;
+    const have = entry.to;
+    if (have >= to) return [{ entry, from, to }];
+    const added = await collect(s, have, to);
+    if (cache.peek(key) === entry && entry.to === have) {
+      cache.extend(key, entry, added, to);
+      // A sliding window leaves buckets behind: keep about one window's worth before `from`.
+      if (from - entry.from > to - from) cache.set(key, trimClosed(entry, from));
+    }
+    return [{ entry, from, to: have }, added];
+  }
+  cache.misses++;
+  const fresh = closedBuckets(s.meta.generation, from, to, await collect(s, from, to));
+  const current = cache.peek(key);
+  // A query on an older snapshot (maintenance committed meanwhile) leaves the newer entry alone.
+  if (!current || current.generation <= fresh.generation) cache.set(key, fresh);
+  return [{ entry: fresh, from, to }];
+}
+
+/**
+ * The answer's series from its parts (in time order, never sharing a bucket): ordered by the fields asked
+ * for, then by tags; series without any bucket left out.
+ */
+function assembleSeries(fields: readonly string[], parts: readonly Part[]): RangeSeries[] {
+  const series = new Map<string, { field: string; tags: string; buckets: RangeBucket[] }>();
+  const out = (field: string, tags: string) => {
+    const key = seriesKey(field, tags);
+    let s = series.get(key);
+    if (!s) {
+      s = { field, tags, buckets: [] };
+      series.set(key, s);
+    }
+    return s.buckets;
+  };
+  for (const part of parts) {
+    if (part instanceof Map) {
+      for (const acc of part.values()) {
+        if (acc.buckets.size === 0) continue;
+        const buckets = out(acc.field, acc.tags);
+        for (const bt of [...acc.buckets.keys()].sort((a, b) => a - b)) {
+          buckets.push(rangeBucket(bt, acc.buckets.get(bt)!));
+        }
+      }
+      continue;
+    }
+    for (const cs of part.entry.series.values()) {
+      let i = firstAtOrAfter(cs.t, part.from);
+      if (i >= cs.t.length || cs.t[i]! >= part.to) continue;
+      const buckets = out(cs.field, cs.tags);
+      for (; i < cs.t.length && cs.t[i]! < part.to; i++) buckets.push(rangeBucket(cs.t[i]!, cs.aggs[i]!));
+    }
+  }
   const order = new Map(fields.map((f, i) => [f, i]));
-  result.series = [...acc.values()]
+  return [...series.values()]
     .sort(
       (a, b) => order.get(a.field)! - order.get(b.field)! || (a.tags < b.tags ? -1 : a.tags > b.tags ? 1 : 0),
     )
-    .map(
-      (s): RangeSeries => ({
-        field: s.field,
-        tags: parseTags(s.tags),
-        buckets: [...s.buckets.entries()]
-          .filter(([, p]) => p.count > 0)
-          .sort(([a], [b]) => a - b)
-          .map(
-            ([bt, p]): RangeBucket => ({
-              t: bt,
-              // Ingest bounds values, but a store fed directly could overflow a sum: no Infinity in JSON.
-              avg: finiteOrNull(p.sum / p.count),
-              min: p.min,
-              max: p.max,
-              last: p.last,
-              count: p.count,
-            }),
-          ),
-      }),
-    )
-    .filter((s) => s.buckets.length > 0);
-  return result;
+    .map((s): RangeSeries => ({ field: s.field, tags: parseTags(s.tags), buckets: s.buckets }));
+}
+
+function rangeBucket(t: number, p: PartialAgg): RangeBucket {
+  return {
+    t,
+    // Ingest bounds values, but a store fed directly could overflow a sum: no Infinity in JSON.
+    avg: finiteOrNull(p.sum / p.count),
+    min: p.min,
+    max: p.max,
+    last: p.last,
+    count: p.count,
+  };
 }
 
 export async function queryFields(
@@ -266,6 +372,57 @@ function addPartial(acc: SeriesAcc, t: number, p: PartialAgg): void {
   b.last = p.last;
 }
 
+/** The most raw rows a short part folds in JS; more are aggregated in SQL (maintenance may lag behind). */
+const MAX_FOLDED_RAW_ROWS = 20_000;
+
+/**
+ * Known fields of a short raw segment (the fresh tail: the rows since the last roll-up, typically a minute),
+ * folded in JS from the rows in time order: for a few hundred rows a third of the CPU of the 5-aggregates-per-
+ * field hash aggregate (docs/performance.md). Returns false, having added nothing, when the segment holds more
+ * than MAX_FOLDED_RAW_ROWS rows.
+ */
+async function foldRawRows(
+  c: DuckDBConnection,
+  t: RawTable,
+  robot: string,
+  fields: readonly string[],
+  seg: Segment,
+  bucket: number,
+  tagFilter: [string, string][],
+  accOf: AccOf,
+): Promise<boolean> {
+  const params: DuckDBValue[] = [robot, big(seg.from), big(seg.to)];
+  const tagWhere = tagFilter.map(([k, v]) => ` AND ${ident(k)} = $${params.push(v)}`).join('');
+  const reader = await c.runAndReadAll(
+    `SELECT ts::DOUBLE, ${t.tagsSql}, ${fields.map(ident).join(', ')}
+     FROM ${t.table} WHERE robot_id = $1 AND ts >= $2 AND ts < $3${tagWhere}
+     ORDER BY ts LIMIT ${MAX_FOLDED_RAW_ROWS + 1}`,
+    params,
+  );
+  const n = reader.currentRowCount;
+  if (n > MAX_FOLDED_RAW_ROWS) return false;
+  const [ts, tags, ...values] = reader.getColumns();
+  fields.forEach((f, i) => {
+    const column = values[i]!;
+    for (let r = 0; r < n; r++) {
+      const v = column[r];
+      if (typeof v !== 'number') continue;
+      const bt = floorTo(num(ts![r])!, bucket);
+      const acc = accOf(f, String(tags![r]));
+      const b = acc.buckets.get(bt);
+      if (!b) acc.buckets.set(bt, { min: v, max: v, sum: v, count: 1, last: v });
+      else {
+        if (v < b.min) b.min = v;
+        if (v > b.max) b.max = v;
+        b.sum += v;
+        b.count++;
+        b.last = v;
+      }
+    }
+  });
+  return true;
+}
+
 /** Known fields of a raw segment: one scan of the wide table aggregates them all. */
 async function rangeRawWide(
   c: DuckDBConnection,
@@ -307,7 +464,11 @@ async function rangeRawWide(
   }
 }
 
-/** Fields of a segment stored narrow: extras of a raw segment, or any field of a roll-up segment. */
+/**
+ * Fields of a segment stored narrow: extras of a raw segment, or any field of a roll-up segment. Roll-up rows
+ * are aggregated in SQL (`grouped`) or, for a stretch shorter than a bucket, read as they are in time order
+ * and folded here: the same partials, so the same buckets (the later row's `last` wins, as `arg_max` by time).
+ */
 async function rangeNarrow(
   c: DuckDBConnection,
   table: 'raw_extra' | 'rollup_1m' | 'rollup_1h',
@@ -318,21 +479,31 @@ async function rangeNarrow(
   bucket: number,
   tagFilter: [string, string][],
   accOf: AccOf,
+  grouped = true,
 ): Promise<void> {
   const params: DuckDBValue[] = [robot, t.measurement, big(seg.from), big(seg.to)];
   const inList = fields.map((f) => `$${params.push(f)}`).join(', ');
   const tagWhere = tagFilter
     .map(([k, v]) => ` AND json_extract_string(tags, $${params.push(`$.${k}`)}) = $${params.push(v)}`)
     .join('');
+  const where = `AND field IN (${inList})${tagWhere}`;
   const sql =
     table === 'raw_extra'
       ? `SELECT (${bucketSql('ts', bucket)})::DOUBLE, tags, field, min(value), max(value), sum(value),
            count(value)::DOUBLE, arg_max(value, ts)
-         FROM raw_extra WHERE robot_id = $1 AND measurement = $2 AND ts >= $3 AND ts < $4`
-      : `SELECT (${bucketSql('bucket', bucket)})::DOUBLE, tags, field, min(min_v), max(max_v), sum(sum_v),
+         FROM raw_extra WHERE robot_id = $1 AND measurement = $2 AND ts >= $3 AND ts < $4 ${where} GROUP BY ALL`
+      : grouped
+        ? `SELECT (${bucketSql('bucket', bucket)})::DOUBLE, tags, field, min(min_v), max(max_v), sum(sum_v),
            sum(count_v)::DOUBLE, arg_max(last_v, last_ts)
-         FROM ${table} WHERE robot_id = $1 AND measurement = $2 AND bucket >= $3 AND bucket < $4`;
-  const reader = await c.runAndReadAll(`${sql} AND field IN (${inList})${tagWhere} GROUP BY ALL`, params);
+         FROM ${table} WHERE robot_id = $1 AND measurement = $2 AND bucket >= $3 AND bucket < $4 ${where}
+         GROUP BY ALL`
+        : // The rows themselves, in time order, folded below: for the few rows of a part bucket this is a
+          // fraction of a hash aggregate's fixed cost, which DuckDB pays on every thread (docs/performance.md).
+          `SELECT (${bucketSql('bucket', bucket)})::DOUBLE, tags, field, min_v, max_v, sum_v, count_v::DOUBLE,
+           last_v
+         FROM ${table} WHERE robot_id = $1 AND measurement = $2 AND bucket >= $3 AND bucket < $4 ${where}
+         ORDER BY bucket`;
+  const reader = await c.runAndReadAll(sql, params);
   // Column by column: converting row arrays cost the event loop ~2× as much for a 24 h answer.
   const [t0, tags, field, min, max, sum, counts, last] = reader.getColumns();
   for (let i = 0; i < reader.currentRowCount; i++) {
@@ -346,6 +517,10 @@ async function rangeNarrow(
       last: num(last![i]),
     });
   }
+}
+
+function ceilTo(ms: number, step: number): number {
+  return Math.ceil(ms / step) * step;
 }
 
 function finiteOrNull(v: number): number | null {

@@ -58,7 +58,7 @@ export async function rollUpAndExpire(
     const w1m = Math.max(old.w1m, minuteEnd);
     const w1h = Math.max(old.w1h, floorTo(w1m, HOUR_MS));
 
-    await recomputeLate(c, ctx.tables, old, w1m, result);
+    const recomputed = await recomputeLate(c, ctx.tables, old, w1m, result);
 
     // Complete minutes and hours not rolled up yet.
     if (w1m > old.w1m) {
@@ -99,7 +99,17 @@ export async function rollUpAndExpire(
       await c.run('DELETE FROM rollup_1h WHERE bucket < $1', [bound(cut1h)])
     ).rowsChanged;
 
-    await writeMeta(c, { w1m, w1h, cutRaw, cut1m });
+    // What range queries read before W_1m changed: cached closed buckets of the old generation are stale.
+    // Raw deletions (C_raw, every minute once raw retention is reached) do not count: raw rows before W_1m
+    // answer only raw-grain queries, whose buckets are never cached.
+    const changed =
+      recomputed ||
+      w1h !== old.w1h ||
+      cut1m !== old.cut1m ||
+      result.deleted_minute > 0 ||
+      result.deleted_hour > 0;
+    const generation = old.generation + (changed ? 1 : 0);
+    await writeMeta(c, { w1m, w1h, cutRaw, cut1m, generation });
     await ctx.withWriteLock(() => c.run('COMMIT'));
   } catch (err) {
     await c.run('ROLLBACK').catch(() => undefined);
@@ -111,7 +121,7 @@ export async function rollUpAndExpire(
 /**
  * Late points: recomputes their minutes (while raw still holds the whole minute), then their hours (while the
  * minute roll-ups of the whole hour are still kept). Dirty minutes from `old.w1m` on are rolled up by the
- * caller anyway, so they are only cleared here.
+ * caller anyway, so they are only cleared here. Says whether it recomputed any minute.
  */
 async function recomputeLate(
   c: DuckDBConnection,
@@ -119,7 +129,7 @@ async function recomputeLate(
   old: Meta,
   w1m: number,
   result: MaintenanceResult,
-): Promise<void> {
+): Promise<boolean> {
   await c.run(
     `CREATE OR REPLACE TEMP TABLE tp_dirty_minutes AS
      SELECT DISTINCT robot_id, minute FROM rollup_dirty WHERE minute < $1 AND minute >= $2`,
@@ -130,7 +140,7 @@ async function recomputeLate(
     c,
     'SELECT count(DISTINCT minute), min(minute), max(minute) FROM tp_dirty_minutes',
   );
-  if (!dirtyMinutes || firstMinute == null || lastMinute == null) return;
+  if (!dirtyMinutes || firstMinute == null || lastMinute == null) return false;
   await c.run(
     `DELETE FROM rollup_1m r USING tp_dirty_minutes d WHERE r.robot_id = d.robot_id AND r.bucket = d.minute`,
   );
@@ -153,7 +163,7 @@ async function recomputeLate(
     c,
     'SELECT count(DISTINCT hour), min(hour), max(hour) FROM tp_dirty_hours',
   );
-  if (!dirtyHours || firstHour == null || lastHour == null) return;
+  if (!dirtyHours || firstHour == null || lastHour == null) return true;
   await c.run(
     `DELETE FROM rollup_1h r USING tp_dirty_hours d WHERE r.robot_id = d.robot_id AND r.bucket = d.hour`,
   );
@@ -164,6 +174,7 @@ async function recomputeLate(
     `EXISTS (SELECT 1 FROM tp_dirty_hours d WHERE d.robot_id = x.robot_id AND d.hour = ${bucketSql('x.bucket', HOUR_MS)})`,
   );
   result.rolled_up_hours += dirtyHours;
+  return true;
 }
 
 /** Six aggregate columns per field for a roll-up: min, max, sum, count, last, time of last (qualified by `prefix`). */

@@ -8,7 +8,8 @@
  *                    count, last and the time of last, so averages (sum / count) and coarser buckets
  *                    re-aggregate exactly.
  * telemetry_meta     roll-up watermarks (everything before them is rolled up) and retention cut-offs
- *                    (everything before them is deleted), one row per key.
+ *                    (everything before them is deleted), one row per key; and the generation, which
+ *                    maintenance bumps whenever roll-ups before the minute watermark change (range-cache.ts).
  * rollup_dirty       (robot, minute) pairs that received late points after their minute was rolled up;
  *                    maintain() recomputes them.
  *
@@ -54,6 +55,11 @@ export interface Meta {
   w1h: number;
   cutRaw: number;
   cut1m: number;
+  /**
+   * Bumped by maintenance whenever what range queries read before W_1m changes (late minutes recomputed,
+   * W_1h or C_1m moved, roll-ups deleted); 0 until then. Cached closed buckets are of one generation.
+   */
+  generation: number;
 }
 
 /** `telemetry_meta` keys, in the order maintain() writes them. */
@@ -62,6 +68,7 @@ const META_KEYS = {
   w1h: 'watermark_1h',
   cutRaw: 'cutoff_raw',
   cut1m: 'cutoff_1m',
+  generation: 'generation',
 } as const satisfies Record<keyof Meta, string>;
 
 const RESERVED_COLUMNS = new Set(['ts', 'robot_id']);
@@ -156,6 +163,7 @@ export async function readMeta(c: DuckDBConnection): Promise<Meta> {
     w1h: get(META_KEYS.w1h),
     cutRaw: get(META_KEYS.cutRaw),
     cut1m: get(META_KEYS.cut1m),
+    generation: values.get(META_KEYS.generation) ?? 0,
   };
 }
 

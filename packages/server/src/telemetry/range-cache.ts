@@ -1,0 +1,201 @@
+/**
+ * The closed part of range answers, kept between queries. A dashboard asks for the same 24 h window again
+ * and again, a little later each time; all of it but the last minute or two comes from roll-ups, which do not
+ * change once written. So the buckets of a window that lie wholly before the minute watermark (the "closed"
+ * buckets) are kept per robot, measurement, fields, tag filter and bucket size, and a later query computes
+ * only its first (partial) bucket, the closed buckets the cache does not hold yet, and the fresh tail.
+ *
+ * What may change closed buckets is maintenance: late points recomputed into their minute, hour roll-ups
+ * replacing minute ones (the watermark W_1h moves), retention deleting minute or hour roll-ups (C_1m moves).
+ * Maintenance bumps the store's generation in `telemetry_meta` in the same transaction, and a query reads the
+ * generation in the same snapshot as its data: an entry is used only by queries that see its generation, so
+ * no answer ever mixes what was stored before and after such a change. Points merely rolled up (W_1m moving)
+ * do not bump it: they only add buckets after the closed ones.
+ *
+ * Entries are only ever extended at their end, in place; anything else (a window that starts earlier, a
+ * trim, a new generation) replaces the entry with a new object. A query that holds an entry across an await
+ * reads only the buckets that were there when it looked, so a concurrent extension cannot change what it
+ * reads, and a replaced entry is never written again.
+ */
+
+/** A partial aggregate of one bucket: parts of a bucket combine exactly (avg = sum / count). */
+export interface PartialAgg {
+  min: number;
+  max: number;
+  sum: number;
+  count: number;
+  last: number | null;
+}
+
+/** One series' buckets as a query collects them: bucket start → aggregate, in no particular order. */
+export interface SeriesAcc {
+  field: string;
+  /** The series' tags as JSON text (see duckdb-schema.ts). */
+  tags: string;
+  buckets: Map<number, PartialAgg>;
+}
+
+/** `field \0 tags` → the series. */
+export type SeriesAccs = Map<string, SeriesAcc>;
+
+/** One series' closed buckets, in time order (`t[i]` is the start of `aggs[i]`). */
+export interface ClosedSeries {
+  field: string;
+  tags: string;
+  t: number[];
+  aggs: PartialAgg[];
+}
+
+/** The closed buckets [from, to) of one query shape, as of one store generation. */
+export interface ClosedBuckets {
+  readonly generation: number;
+  readonly from: number;
+  /** Grows when the entry is extended in place. */
+  to: number;
+  readonly series: Map<string, ClosedSeries>;
+  /** Buckets held, over all series (what the cache's budget counts). */
+  cells: number;
+}
+
+export interface RangeCacheStats {
+  entries: number;
+  cells: number;
+  hits: number;
+  misses: number;
+}
+
+export const DEFAULT_RANGE_CACHE_CELLS = 200_000;
+const MAX_ENTRIES = 256;
+
+export function seriesKey(field: string, tags: string): string {
+  return `${field}\u0000${tags}`;
+}
+
+/**
+ * Least recently used entries go first once more than `maxCells` buckets (about 75 bytes each: ~15 MB at the
+ * default 200 000; a 24 h answer of 12 fields holds 8 640) or 256 entries are held. `maxCells` 0 disables it.
+ */
+export class RangeCache {
+  private readonly entries = new Map<string, ClosedBuckets>();
+  private cells = 0;
+  /** Queries that used an entry (all of it, or extended at its end), and those that computed a new one. */
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly maxCells = DEFAULT_RANGE_CACHE_CELLS) {}
+
+  get enabled(): boolean {
+    return this.maxCells > 0;
+  }
+
+  /** The entry of a query shape (and marks it recently used). */
+  get(key: string): ClosedBuckets | undefined {
+    const e = this.entries.get(key);
+    if (e) {
+      this.entries.delete(key);
+      this.entries.set(key, e);
+    }
+    return e;
+  }
+
+  /** The entry of a query shape, without touching its place in the eviction order. */
+  peek(key: string): ClosedBuckets | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, entry: ClosedBuckets): void {
+    if (!this.enabled || entry.cells > this.maxCells) return;
+    this.remove(key);
+    this.entries.set(key, entry);
+    this.cells += entry.cells;
+    this.evict();
+  }
+
+  /** Appends `add` (buckets in [entry.to, to)) to an entry the cache holds. */
+  extend(key: string, entry: ClosedBuckets, add: SeriesAccs, to: number): void {
+    if (this.entries.get(key) !== entry) return;
+    const before = entry.cells;
+    appendClosed(entry, add);
+    entry.to = to;
+    this.cells += entry.cells - before;
+    this.evict();
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.cells = 0;
+  }
+
+  stats(): RangeCacheStats {
+    return { entries: this.entries.size, cells: this.cells, hits: this.hits, misses: this.misses };
+  }
+
+  private remove(key: string): void {
+    const old = this.entries.get(key);
+    if (!old) return;
+    this.entries.delete(key);
+    this.cells -= old.cells;
+  }
+
+  private evict(): void {
+    for (const key of this.entries.keys()) {
+      if (this.cells <= this.maxCells && this.entries.size <= MAX_ENTRIES) return;
+      this.remove(key);
+    }
+  }
+}
+
+/** A new entry from collected buckets, all of which lie in [from, to). */
+export function closedBuckets(generation: number, from: number, to: number, accs: SeriesAccs): ClosedBuckets {
+  const entry: ClosedBuckets = { generation, from, to, series: new Map(), cells: 0 };
+  appendClosed(entry, accs);
+  return entry;
+}
+
+/** The buckets of `entry` from `from` on (a trimmed copy: the original stays as it is). */
+export function trimClosed(entry: ClosedBuckets, from: number): ClosedBuckets {
+  const out: ClosedBuckets = {
+    generation: entry.generation,
+    from,
+    to: entry.to,
+    series: new Map(),
+    cells: 0,
+  };
+  for (const [key, s] of entry.series) {
+    const i = firstAtOrAfter(s.t, from);
+    if (i === s.t.length) continue;
+    out.series.set(key, { field: s.field, tags: s.tags, t: s.t.slice(i), aggs: s.aggs.slice(i) });
+    out.cells += s.t.length - i;
+  }
+  return out;
+}
+
+/** Index of the first bucket starting at or after `t` (t.length when none). */
+export function firstAtOrAfter(t: readonly number[], at: number): number {
+  let lo = 0;
+  let hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid]! < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Adds collected buckets (all later than what the entry holds) at the end of its series, in time order. */
+function appendClosed(entry: ClosedBuckets, accs: SeriesAccs): void {
+  for (const [key, acc] of accs) {
+    if (acc.buckets.size === 0) continue;
+    let s = entry.series.get(key);
+    if (!s) {
+      s = { field: acc.field, tags: acc.tags, t: [], aggs: [] };
+      entry.series.set(key, s);
+    }
+    const starts = [...acc.buckets.keys()].sort((a, b) => a - b);
+    for (const t of starts) {
+      s.t.push(t);
+      s.aggs.push(acc.buckets.get(t)!);
+    }
+    entry.cells += starts.length;
+  }
+}
