@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { Fleet } from '@tonypi/agent';
-import { anonymousAuth, EmbeddedBroker } from './broker/embedded-broker';
+import { EmbeddedBroker } from './broker/embedded-broker';
 import { EmbeddedBus, ExternalBus, type MessageBus } from './broker/message-bus';
+import { robotAuth } from './broker/robot-auth';
 import type { Config } from './config';
 import { type ModuleParts, ServiceRegistry } from './core/module';
 import { prepareDataDir } from './data-dir';
@@ -15,9 +15,11 @@ import { IngestPipeline } from './ingest/ingest-pipeline';
 import { LiveHub } from './live/live-hub';
 import { createLogger, type Logger, redactUrl } from './logger';
 import { DOMAIN_MODULES } from './modules';
+import { openRobotAccess } from './robots/robot-access';
 import { RobotRegistry } from './robots/robot-registry';
 import { RobotsRepository } from './robots/robots.repository';
 import { RobotsService } from './robots/robots.service';
+import { startSimulatedFleet } from './robots/simulated-fleet';
 import { loadJwtSecret } from './secrets';
 import { DuckDbTelemetryStore } from './telemetry/duckdb-telemetry-store';
 import { MaintenanceJob } from './telemetry/maintenance-job';
@@ -134,6 +136,8 @@ export async function startServer(
     });
     await registry.start();
     cleanups.push(() => registry.stop());
+    const access = await openRobotAccess({ db, config, registry, logger });
+    cleanups.push(() => access.activity.stop());
 
     const pipeline = new IngestPipeline({
       store,
@@ -142,6 +146,7 @@ export async function startServer(
       logger,
       queueLimit: config.ingest.queueLimit,
       clockSkewMaxMs: config.ingest.clockSkewMaxMs,
+      activity: access.activity,
     });
     pipeline.start();
     cleanups.push(() => pipeline.stop());
@@ -178,7 +183,7 @@ export async function startServer(
     } else {
       broker = await EmbeddedBroker.start({
         ...config.mqtt.embedded,
-        auth: anonymousAuth(config.robots.allowAnonymous),
+        auth: robotAuth({ access: access.credentials, allowAnonymous: config.robots.allowAnonymous }),
         logger,
       });
       const b = broker;
@@ -209,6 +214,7 @@ export async function startServer(
 
     const robots = new RobotsService(robotsRepo, registry, store, {
       listMaxAgeMs: config.robots.listMaxAgeMs,
+      credentials: access.credentials,
     });
     const telemetry = new TelemetryService(store, robots);
     const warnings: string[] = [];
@@ -227,6 +233,7 @@ export async function startServer(
       startedAt: started,
       version: VERSION,
       warnings,
+      robotAccess: access.credentials,
     };
 
     // The domain modules, in list order: each gets what the root and the modules before it provide.
@@ -246,6 +253,8 @@ export async function startServer(
       bus,
       broker,
       jwtSecret,
+      robotCredentials: access.credentials,
+      robotActivity: access.activity,
     });
     const modules: Array<{ name: string; parts: ModuleParts }> = [];
     for (const module of DOMAIN_MODULES) {
@@ -305,12 +314,10 @@ export async function startServer(
     const url = `http://${publicHost(config.http.host)}:${port}`;
 
     if (config.simulator.robots > 0) {
-      const fleet = await Fleet.start({
-        brokerUrl: mqttUrl.replace('0.0.0.0', '127.0.0.1'),
-        robots: config.simulator.robots,
-        rateHz: config.simulator.rateHz,
-        username: config.mqtt.username,
-        password: config.mqtt.password,
+      const fleet = await startSimulatedFleet({
+        config,
+        mqttUrl,
+        robotAdmin: services.contextFor('simulator', config, logger).get('robotAdmin'),
         logger,
       });
       cleanups.push(() => fleet.stop());

@@ -324,9 +324,9 @@ describe('the embedded broker', () => {
     expect(received).toEqual([]);
   });
 
-  it('refuses a client that presents credentials while robot credentials do not exist yet', async () => {
+  it('refuses a client whose credentials match no robot', async () => {
     const c = mqtt.connect(t.mqttUrl, {
-      clientId: 'creds',
+      clientId: 'robot',
       username: 'robot',
       password: 'guess',
       reconnectPeriod: 0,

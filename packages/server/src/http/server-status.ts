@@ -25,6 +25,20 @@ export interface StatusSources {
   startedAt: number;
   version: string;
   warnings: readonly string[];
+  /** Which robots have MQTT credentials: the others are anonymous (shown in health). */
+  robotAccess?: { hasCredentials(robot_id: string): boolean };
+}
+
+/** How many known robots have no credentials, and the first 100 of them (health). */
+function anonymousRobots(src: StatusSources): { anonymous: number; anonymous_ids: string[] } {
+  const ids: string[] = [];
+  let anonymous = 0;
+  for (const robot of src.registry.all()) {
+    if (src.robotAccess?.hasCredentials(robot.robot_id)) continue;
+    anonymous++;
+    if (ids.length < 100) ids.push(robot.robot_id);
+  }
+  return { anonymous, anonymous_ids: ids.sort() };
 }
 
 /** Each component's state and the ingest counters; `degraded` when one is down. */
@@ -61,6 +75,7 @@ export function healthReport(src: StatusSources): () => Promise<Health> {
         known: registry.size,
         online: registry.onlineCount(),
         pending: registry.pendingCount,
+        ...anonymousRobots(src),
         write_errors: registry.counters.flush_errors,
       },
       live: {

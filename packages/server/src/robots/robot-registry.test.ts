@@ -65,6 +65,8 @@ function row(robot_id: string, status: RobotStatus, last_seen: number | null = T
     protocol: 'canonical',
     first_seen: new Date(T0 - 86_400_000),
     registration: 'active',
+    tags: [],
+    deleted_at: null,
   };
 }
 
