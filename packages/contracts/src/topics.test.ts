@@ -143,4 +143,11 @@ describe('the robot ACL', () => {
     for (const filter of ['tonypi/r2/command', 'tonypi/#', 'tonypi/+/command', '#', 'tonypi/r1/telemetry'])
       expect(robotMaySubscribe('r1', filter), filter).toBe(false);
   });
+
+  it('gives a client id that is no robot id (a legacy channel word) no topic of its own', () => {
+    expect(robotMayPublish('sensors', 'tonypi/sensors/r2')).toBe(false);
+    expect(robotMayPublish('sensors', 'tonypi/battery')).toBe(false);
+    expect(robotMaySubscribe('commands', 'tonypi/commands/commands')).toBe(false);
+    expect(robotMaySubscribe('commands', 'tonypi/system/broadcast')).toBe(true);
+  });
 });

@@ -182,6 +182,8 @@ export const INGEST_SUBSCRIPTIONS = [
  * `robot_id` the ingest holds to the same id.
  */
 export function robotMayPublish(robot_id: string, topic: string): boolean {
+  // A client id that is no robot id (a legacy channel word, a slash …) owns no topic.
+  if (!isValidRobotId(robot_id)) return false;
   if (LEGACY_SHARED[topic]) return true;
   const parts = topic.split('/');
   if (parts[0] !== TOPIC_ROOT || parts.length < 3) return false;
@@ -213,5 +215,6 @@ export const BROADCAST_TOPICS = [
 
 export function robotMaySubscribe(robot_id: string, filter: string): boolean {
   if ((BROADCAST_TOPICS as readonly string[]).includes(filter)) return true;
+  if (!isValidRobotId(robot_id)) return false;
   return robotSubscriptions(robot_id).includes(filter);
 }
