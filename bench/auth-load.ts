@@ -22,6 +22,11 @@ async function storm(p: Extract<Plan, { mode: 'storm' }>): Promise<void> {
     refused++;
     why[reason] = (why[reason] ?? 0) + 1;
   };
+  // Loaded and waiting: the storm begins on the parent's word, not after this process's own start-up.
+  await new Promise<void>((resolve) => {
+    process.once('message', () => resolve());
+    process.send?.({ phase: 'ready' });
+  });
   const started = performance.now();
   process.send?.({ phase: 'storm_started', at: Date.now() });
   await Promise.all(

@@ -50,19 +50,16 @@ function benchConfig(dataDir: string) {
 
 type Report = Record<string, unknown> & { phase: string; at?: number };
 
-/** Runs a child script with a plan; `onPhase` hears its progress; resolves with its final report. */
-function child(
-  script: string,
-  plan: unknown,
-  onPhase: (m: Report) => void = () => undefined,
-): Promise<Report> {
+/** Runs a child script with a plan; `onPhase` hears its progress; `done` resolves with its final report. */
+function child(script: string, plan: unknown, onPhase: (m: Report) => void = () => undefined) {
   const proc = fork(path.join(import.meta.dirname, script), [JSON.stringify(plan)], {
     execArgv: ['--import', 'tsx'],
   });
-  return new Promise((resolve, reject) => {
+  const done = new Promise<Report>((resolve, reject) => {
     proc.on('message', (m: Report) => (m.phase === 'done' ? resolve(m) : onPhase(m)));
     proc.once('exit', (code) => code !== 0 && reject(new Error(`${script} exited with ${code}`)));
   });
+  return { proc, done };
 }
 
 async function main(): Promise<void> {
@@ -76,13 +73,8 @@ async function main(): Promise<void> {
   );
 
   const fleetPasswords = await registerRobots(server.url, token, benchRobotIds(fleetRobots));
-  const listed = await child('auth-load.ts', {
-    mode: 'list',
-    url: server.url,
-    token,
-    ratePerS: 200,
-    durationS: 10,
-  });
+  const list = { mode: 'list', url: server.url, token, ratePerS: 200, durationS: 10 };
+  const listed = await child('auth-load.ts', list).done;
   const stormPasswords = await registerRobots(server.url, token, benchRobotIds(stormRobots, 'storm_'));
 
   // The fleet's ingest, sampled every 250 ms: accepted messages since its start.
@@ -97,7 +89,21 @@ async function main(): Promise<void> {
   let publishStart = 0;
   let stormStart = 0;
   let stormEnd = 0;
-  let storm: Promise<Report> | undefined;
+  // The storm's process starts (and loads) first, then waits for the word: its start-up is not in the figures.
+  let stormReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    stormReady = resolve;
+  });
+  const storm = child(
+    'auth-load.ts',
+    { mode: 'storm', mqttUrl: server.mqttUrl, passwords: stormPasswords },
+    (s) => {
+      if (s.phase === 'ready') stormReady();
+      if (s.phase === 'storm_started') stormStart = s.at ?? Date.now();
+      if (s.phase === 'storm_done') stormEnd = s.at ?? Date.now();
+    },
+  );
+  await ready;
   const load = await child(
     'load-generator.ts',
     {
@@ -114,22 +120,10 @@ async function main(): Promise<void> {
       if (m.phase !== 'publishing') return;
       publishStart = m.at ?? Date.now();
       // The storm begins once the fleet has published for a third of the run.
-      setTimeout(
-        () => {
-          storm = child(
-            'auth-load.ts',
-            { mode: 'storm', mqttUrl: server.mqttUrl, passwords: stormPasswords },
-            (s) => {
-              if (s.phase === 'storm_started') stormStart = s.at ?? Date.now();
-              if (s.phase === 'storm_done') stormEnd = s.at ?? Date.now();
-            },
-          );
-        },
-        (durationS * 1000) / 3,
-      );
+      setTimeout(() => storm.proc.send('go'), (durationS * 1000) / 3);
     },
-  );
-  const stormed = await (storm ?? Promise.reject(new Error('the storm did not start')));
+  ).done;
+  const stormed = await storm.done;
   await new Promise((r) => setTimeout(r, 1000));
   clearInterval(sampler);
   const rate = (from: number, to: number) => {
