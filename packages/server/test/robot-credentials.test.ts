@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectMqtt, startTestServer, type TestServer, waitFor } from './helpers/test-server';
@@ -460,4 +463,39 @@ describe('GET /api/v1/robots/{id}/stats', () => {
     const bad = await t.api('/api/v1/robots/stats_02/stats?from=1h&to=2h');
     expect(bad.status).toBe(400);
   });
+});
+
+describe('robot credentials across a restart', () => {
+  it('keeps working: the hashes are in the database, the key in DATA_DIR', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-creds-'));
+    try {
+      const first = await startTestServer({}, { keepDataDir: dataDir });
+      let creds: Credentials;
+      try {
+        const res = await first.api('/api/v1/robots', { method: 'POST', json: { robot_id: 'kept_01' } });
+        creds = (await res.json()).mqtt;
+        await first.api('/api/v1/robots/kept_01', { method: 'DELETE' });
+        await first.api('/api/v1/robots/kept_01/restore', { method: 'POST' });
+      } finally {
+        await first.close();
+      }
+      const second = await startTestServer({}, { keepDataDir: dataDir });
+      try {
+        const ok = mqtt.connect(second.mqttUrl, { clientId: 'kept_01', ...creds, reconnectPeriod: 0 });
+        await new Promise<void>((resolve, reject) => {
+          ok.once('connect', () => resolve());
+          ok.once('error', reject);
+        });
+        await ok.endAsync(true);
+        const anon = mqtt.connect(second.mqttUrl, { clientId: 'kept_01', reconnectPeriod: 0 });
+        const err = await new Promise<Error>((resolve) => anon.once('error', resolve));
+        expect(err.message).toMatch(/Bad username or password/);
+        await anon.endAsync(true);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
