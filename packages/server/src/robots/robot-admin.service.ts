@@ -66,8 +66,6 @@ export class RobotAdminService {
   async register(input: Registration, who: Auditor): Promise<{ created: boolean; body: WithCredentials }> {
     const { robot_id, ...fields } = input;
     const { registry, credentials, audit } = this.deps;
-    // A robot seen for the first time reaches the table with the registry's next flush: claim it, not a twin.
-    if (registry.hasUnwrittenRobots) await registry.flush();
     const issued = credentials.issue(robot_id);
     const outcome = await this.audited(who, 'robot.register', robot_id, async () =>
       this.deps.db.transaction(async (tx) => {
@@ -267,6 +265,9 @@ export class RobotAdminService {
     robot_id: string,
     change: () => Promise<T>,
   ): Promise<T> {
+    // A robot seen for the first time reaches the table with the registry's next flush: change (or claim) that
+    // row, rather than miss it or create a twin.
+    if (this.deps.registry.hasUnwrittenRobots) await this.deps.registry.flush();
     try {
       return await change();
     } catch (err) {

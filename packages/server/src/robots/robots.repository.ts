@@ -197,7 +197,7 @@ export class RobotsRepository {
        FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
            $8::text[])
          AS u(robot_id, last_seen, status, ip_address, camera_url, location, protocol, registration)
-       WHERE r.robot_id = u.robot_id
+       WHERE r.robot_id = u.robot_id AND r.deleted_at IS NULL
        RETURNING r.robot_id`,
       [
         merged.map((s) => s.robot_id),
