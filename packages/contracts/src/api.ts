@@ -102,8 +102,8 @@ export const HealthResponse = z.object({
 
 /**
  * How a robot came to be known. `pending`: it registered itself on first contact and has not yet kept
- * talking for `ROBOT_CONFIRM_AFTER_S`; `active`: confirmed (or registered by an admin). Claim and delete of
- * pending robots come with robot credentials.
+ * talking for `ROBOT_CONFIRM_AFTER_S`; `active`: confirmed, or registered (claimed) by an admin with
+ * `POST /api/v1/robots`.
  */
 export const ROBOT_REGISTRATIONS = ['pending', 'active'] as const;
 export type RobotRegistration = (typeof ROBOT_REGISTRATIONS)[number];
