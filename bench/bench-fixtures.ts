@@ -76,3 +76,38 @@ export function sensorHistoryRow(robot_id: string, ts: number, i: number): Telem
     },
   };
 }
+
+/**
+ * Registers robots through `POST /api/v1/robots` (a few at a time) and returns each one's MQTT secret. The ids
+ * are `${prefix}001` … as the load generator numbers them.
+ */
+export async function registerRobots(
+  url: string,
+  token: string,
+  ids: readonly string[],
+  parallel = 8,
+): Promise<Record<string, string>> {
+  const secrets: Record<string, string> = {};
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const robot_id = ids[next++]!;
+      const res = await fetch(`${url}/api/v1/robots`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ robot_id }),
+      });
+      if (res.status !== 201 && res.status !== 200) {
+        throw new Error(`registering ${robot_id}: ${res.status} ${await res.text()}`);
+      }
+      secrets[robot_id] = ((await res.json()) as { mqtt: { password: string } }).mqtt.password;
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return secrets;
+}
+
+/** bench_001 … the ids the load generator's robots use. */
+export function benchRobotIds(count: number, prefix = 'bench_'): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(3, '0')}`);
+}

@@ -1,5 +1,8 @@
 /**
- * `npm run bench:ingest -- [--robots 100] [--rate 250] [--duration 60] [--qos 0]`
+ * `npm run bench:ingest -- [--robots 100] [--rate 250] [--duration 60] [--qos 0] [--credentials]`
+ *
+ * `--credentials`: the robots are registered first (POST /api/v1/robots) and connect with their own secrets,
+ * so every message passes the broker's robot ACL; without it they connect anonymously (ALLOW_ANONYMOUS_ROBOTS).
  *
  * The real server (embedded Aedes, PGlite, DuckDB) in this process; the robots in a child
  * process. Prints accepted messages/s, stored points/s, loss, publish → stored and publish →
@@ -12,7 +15,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../packages/server/src/config';
 import { loopbackEnv } from '../packages/server/test/helpers/test-server';
-import { BENCH_PASSWORD, benchLogin, startPreparedServer } from './bench-fixtures';
+import {
+  BENCH_PASSWORD,
+  benchLogin,
+  benchRobotIds,
+  registerRobots,
+  startPreparedServer,
+} from './bench-fixtures';
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +29,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '250' },
     duration: { type: 'string', default: '60' },
     qos: { type: 'string', default: '0' },
+    credentials: { type: 'boolean', default: false },
     prepare: { type: 'string' },
   },
 });
@@ -55,6 +65,9 @@ async function main(): Promise<void> {
   if (!started) return;
   const { server, dataDir } = started;
   const token = await benchLogin(server.url);
+  const passwords = values.credentials
+    ? await registerRobots(server.url, token, benchRobotIds(robots))
+    : undefined;
 
   let peakRss = 0;
   const rssTimer = setInterval(() => {
@@ -63,7 +76,7 @@ async function main(): Promise<void> {
 
   console.log(
     `bench:ingest — ${robots} robots × ${ratePerRobot} Hz = ${robots * ratePerRobot} msg/s offered for ${durationS} s, QoS ${qos}, ` +
-      `${FIELDS_PER_MESSAGE} fields per message`,
+      `${FIELDS_PER_MESSAGE} fields per message, robots ${passwords ? 'with credentials' : 'anonymous'}`,
   );
   const before = server.pipeline.stats();
   const child = fork(
@@ -77,6 +90,7 @@ async function main(): Promise<void> {
         ratePerRobot,
         durationS,
         qos,
+        passwords,
       }),
     ],
     { execArgv: ['--import', 'tsx'] },

@@ -15,6 +15,8 @@ interface Plan {
   ratePerRobot: number;
   durationS: number;
   qos: 0 | 1;
+  /** Per-robot MQTT secrets (robot id → secret): the robots connect with credentials, else anonymously. */
+  passwords?: Record<string, string>;
 }
 
 const plan = JSON.parse(process.argv[2] ?? '{}') as Plan;
@@ -28,7 +30,13 @@ async function connectRobots(): Promise<MqttClient[]> {
   const clients: MqttClient[] = [];
   for (let i = 0; i < plan.robots; i++) {
     const id = `bench_${String(i + 1).padStart(3, '0')}`;
-    const client = mqtt.connect(plan.mqttUrl, { clientId: id, reconnectPeriod: 0, keepalive: 60 });
+    const password = plan.passwords?.[id];
+    const client = mqtt.connect(plan.mqttUrl, {
+      clientId: id,
+      reconnectPeriod: 0,
+      keepalive: 60,
+      ...(password === undefined ? {} : { username: id, password }),
+    });
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => {
         (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);

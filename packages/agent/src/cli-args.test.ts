@@ -1,5 +1,19 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError, parseCli } from './cli-args';
+
+function credentialsFile(content: unknown): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'tonypi-cli-')), 'robots.json');
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+const answer = (id: string) => ({
+  robot: { robot_id: id },
+  mqtt: { username: id, password: `tpr_${id}`, url: 'mqtt://fleet.example:1883' },
+});
 
 describe('tonypi-agent simulate flags', () => {
   it('has defaults: 3 robots at 1 Hz on the local broker, canonical, faults on', () => {
@@ -88,5 +102,52 @@ describe('tonypi-agent simulate flags', () => {
 
   it('rejects unknown flags with parseArgs’ message', () => {
     expect(() => parseCli(['simulate', '--robtos', '3'])).toThrow(/Unknown option '--robtos'/);
+  });
+
+  it('takes per-robot credentials from a file as POST /robots answers it, or a list of them', () => {
+    const one = parseCli(['simulate', '--credentials', credentialsFile(answer('r1'))]);
+    if (one.kind !== 'simulate') throw new Error('expected simulate');
+    expect(one.args.fleet).toMatchObject({
+      robots: 1,
+      robotIds: ['r1'],
+      brokerUrl: 'mqtt://fleet.example:1883',
+    });
+    expect(one.args.fleet.credentials?.('r1')).toEqual({ username: 'r1', password: 'tpr_r1' });
+    const two = parseCli([
+      'simulate',
+      '--credentials',
+      credentialsFile([answer('r1'), answer('r2')]),
+      '--broker',
+      'mqtt://127.0.0.1:1883',
+    ]);
+    if (two.kind !== 'simulate') throw new Error('expected simulate');
+    expect(two.args.fleet).toMatchObject({
+      robots: 2,
+      robotIds: ['r1', 'r2'],
+      brokerUrl: 'mqtt://127.0.0.1:1883',
+    });
+    expect(two.args.fleet.credentials?.('r2')).toEqual({ username: 'r2', password: 'tpr_r2' });
+  });
+
+  it('makes a lone robot with --username that robot (username = client id = robot id)', () => {
+    const parsed = parseCli(['simulate', '--robots', '1', '--username', 'cart_7', '--password', 'tpr_x']);
+    if (parsed.kind !== 'simulate') throw new Error('expected simulate');
+    expect(parsed.args.fleet).toMatchObject({ robots: 1, robotIds: ['cart_7'], username: 'cart_7' });
+  });
+
+  it('rejects a credentials file it cannot use, saying why', () => {
+    expect(() => parseCli(['simulate', '--credentials', credentialsFile('{not json')])).toThrow(
+      /--credentials .*JSON/,
+    );
+    expect(() => parseCli(['simulate', '--credentials', credentialsFile([{ robot: {} }])])).toThrow(
+      /entry 1 has no mqtt.username and mqtt.password/,
+    );
+    expect(() =>
+      parseCli(['simulate', '--credentials', credentialsFile([answer('r1'), answer('r1')])]),
+    ).toThrow(/a robot appears twice/);
+    expect(() =>
+      parseCli(['simulate', '--credentials', credentialsFile(answer('r1')), '--robots', '3']),
+    ).toThrow('--credentials names the robots: leave out --robots');
+    expect(() => parseCli(['simulate', '--credentials', '/nonexistent/robots.json'])).toThrow(/ENOENT/);
   });
 });

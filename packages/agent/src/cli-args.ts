@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { FleetOptions } from './fleet';
 
@@ -14,8 +15,12 @@ Options:
   --no-faults         no simulated faults (overheating, link drops, error logs)
   --no-autonomy       robots only act on commands (no self-started jobs)
   --seed S            PRNG seed: the same seed replays the same fleet
-  --username U        MQTT username (canonical protocol)
+  --username U        MQTT username (canonical protocol); with --robots 1 the robot's id is U (the
+                      embedded broker wants username = client id = robot id), else every robot uses it
   --password P        MQTT password (canonical protocol)
+  --credentials FILE  per-robot credentials: a JSON file as POST /api/v1/robots answers
+                      ({"robot":{…},"mqtt":{"username","password","url"}}), or a list of them; one
+                      robot per entry, on the first entry's url unless --broker says otherwise
   --duration S        stop after S seconds (default: run until Ctrl-C)
   --stats             print the publish rate every 5 s
   -h, --help          this help
@@ -52,7 +57,14 @@ export function parseCli(argv: readonly string[]): ParsedCli {
   if ((values.username === undefined) !== (values.password === undefined)) {
     throw new CliError('--username and --password go together');
   }
-  const broker = values.broker ?? 'mqtt://127.0.0.1:1883';
+  const file = values.credentials === undefined ? undefined : readCredentials(values.credentials);
+  if (file) {
+    for (const flag of ['username', 'robots', 'prefix'] as const) {
+      if (values[flag] !== undefined)
+        throw new CliError(`--credentials names the robots: leave out --${flag}`);
+    }
+  }
+  const broker = values.broker ?? file?.[0]?.url ?? 'mqtt://127.0.0.1:1883';
   if (!/^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/.test(broker)) {
     throw new CliError(`--broker must be a URL such as mqtt://127.0.0.1:1883, got '${broker}'`);
   }
@@ -68,6 +80,13 @@ export function parseCli(argv: readonly string[]): ParsedCli {
   if (values.seed !== undefined) fleet.seed = integer('--seed', values.seed, 0, 0, 2 ** 32 - 1);
   if (values.username !== undefined) fleet.username = values.username;
   if (values.password !== undefined) fleet.password = values.password;
+  if (values.username !== undefined && fleet.robots === 1) fleet.robotIds = [values.username];
+  if (file) {
+    const secrets = new Map(file.map((c) => [c.username, c.password]));
+    fleet.robots = file.length;
+    fleet.robotIds = file.map((c) => c.username);
+    fleet.credentials = (robot_id) => ({ username: robot_id, password: secrets.get(robot_id) ?? '' });
+  }
   const durationS = values.duration === undefined ? null : number('--duration', values.duration, 0, 0.1, 1e9);
   return { kind: 'simulate', args: { fleet, durationS, stats: values.stats ?? false } };
 }
@@ -88,6 +107,7 @@ function parse(args: string[]) {
       seed: { type: 'string' },
       username: { type: 'string' },
       password: { type: 'string' },
+      credentials: { type: 'string' },
       duration: { type: 'string' },
       stats: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -107,4 +127,38 @@ function integer(flag: string, raw: string | undefined, fallback: number, min: n
   const v = number(flag, raw, fallback, min, max);
   if (!Number.isInteger(v)) throw new CliError(`${flag} must be a whole number, got ${raw}`);
   return v;
+}
+
+interface FileCredentials {
+  username: string;
+  password: string;
+  url?: string;
+}
+
+/** A credentials file: one answer of POST /api/v1/robots (`{ robot, mqtt }`), or a list of them. */
+export function readCredentials(file: string): FileCredentials[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`--credentials ${file}: ${(err as Error).message}`);
+  }
+  const entries = Array.isArray(parsed) ? parsed : [parsed];
+  if (entries.length === 0) throw new CliError(`--credentials ${file}: the list is empty`);
+  const out = entries.map((entry, i) => {
+    const mqtt = (entry as { mqtt?: Record<string, unknown> } | null)?.mqtt;
+    if (typeof mqtt?.username !== 'string' || typeof mqtt.password !== 'string') {
+      throw new CliError(
+        `--credentials ${file}: entry ${i + 1} has no mqtt.username and mqtt.password (expected what POST /api/v1/robots answers)`,
+      );
+    }
+    return {
+      username: mqtt.username,
+      password: mqtt.password,
+      ...(typeof mqtt.url === 'string' ? { url: mqtt.url } : {}),
+    };
+  });
+  const ids = new Set(out.map((c) => c.username));
+  if (ids.size !== out.length) throw new CliError(`--credentials ${file}: a robot appears twice`);
+  return out;
 }

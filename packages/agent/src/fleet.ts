@@ -18,6 +18,8 @@ export interface FleetOptions {
   rateHz?: number;
   /** Robot ids are the prefix plus a zero-padded number: tonypi_sim_01 … (default 'tonypi_sim_'). */
   idPrefix?: string;
+  /** Exactly these robot ids instead (`robots` must be their number). */
+  robotIds?: readonly string[];
   /** 'legacy' speaks exactly the seed robot client's wire format (DESIGN §3a). */
   protocol?: RobotProtocol;
   username?: string;
@@ -73,7 +75,12 @@ export class Fleet {
       throw new RangeError(`robots must be an integer from 1 to 10000, got ${opts.robots}`);
     }
     if (!(rateHz > 0 && rateHz <= 1000)) throw new RangeError(`rateHz must be in (0, 1000], got ${rateHz}`);
-    const ids = fleetRobotIds(opts.idPrefix ?? 'tonypi_sim_', opts.robots);
+    if (opts.robotIds && opts.robotIds.length !== opts.robots) {
+      throw new RangeError(`robotIds names ${opts.robotIds.length} robots, robots says ${opts.robots}`);
+    }
+    const ids = opts.robotIds
+      ? [...opts.robotIds]
+      : fleetRobotIds(opts.idPrefix ?? 'tonypi_sim_', opts.robots);
     const bad = ids.find((id) => !isValidRobotId(id));
     if (bad) throw new RangeError(`invalid robot id '${bad}': use letters, digits, _ and - (at most 64)`);
 

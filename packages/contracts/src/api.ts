@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
 import { AGGREGATES, FIELD_NAME_RE, MEASUREMENT_NAMES, RESOLUTIONS } from './measurements';
-import { ROBOT_STATUSES, text } from './payloads';
+import { HttpUrl, ROBOT_STATUSES, text } from './payloads';
 import { ROLES } from './roles';
-import { ROBOT_PROTOCOLS } from './topics';
+import { isValidRobotId, ROBOT_CHANNELS, ROBOT_PROTOCOLS } from './topics';
 
 /** REST request and response shapes (`/api/v1`): validation, serialisation and OpenAPI in one. */
 
@@ -97,6 +97,9 @@ export const HealthResponse = z.object({
     online: z.number().int(),
     /** Registered themselves on first contact and not yet confirmed. */
     pending: z.number().int(),
+    /** Known robots without credentials (they connect anonymously, if at all), and the first 100 of their ids. */
+    anonymous: z.number().int(),
+    anonymous_ids: z.array(z.string()),
     /** Failed database writes of robot state (each retried; given up on after three in a row). */
     write_errors: z.number().int(),
   }),
@@ -113,8 +116,8 @@ export const HealthResponse = z.object({
 
 /**
  * How a robot came to be known. `pending`: it registered itself on first contact and has not yet kept
- * talking for `ROBOT_CONFIRM_AFTER_S`; `active`: confirmed (or registered by an admin). Claim and delete of
- * pending robots come with robot credentials.
+ * talking for `ROBOT_CONFIRM_AFTER_S`; `active`: confirmed, or registered (claimed) by an admin with
+ * `POST /api/v1/robots`.
  */
 export const ROBOT_REGISTRATIONS = ['pending', 'active'] as const;
 export type RobotRegistration = (typeof ROBOT_REGISTRATIONS)[number];
@@ -151,6 +154,13 @@ export const Robot = z
     first_seen: Iso.nullable(),
     created_at: Iso,
     is_active: z.boolean(),
+    /** Set when an admin deleted the robot (soft delete: history kept, MQTT refused); restore clears it. */
+    deleted_at: Iso.nullable(),
+    tags: z.array(z.string()),
+    /** The robot has MQTT credentials (registered or claimed by an admin); it can never connect anonymously. */
+    has_credentials: z.boolean(),
+    /** No credentials: it connects, if at all, anonymously (ALLOW_ANONYMOUS_ROBOTS), its client id its identity. */
+    anonymous: z.boolean(),
     thresholds: z.object({
       battery_low: z.number().nullable(),
       battery_critical: z.number().nullable(),
@@ -171,6 +181,12 @@ export const RobotListQuery = z.object({
   status: z.enum(ROBOT_STATUSES).optional(),
   registration: z.enum(ROBOT_REGISTRATIONS).optional().describe('Only pending or only active robots'),
   search: text(64).optional().describe('Substring of robot_id or name'),
+  tag: text(32).optional().describe('Only robots with this tag'),
+  deleted: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('true: only deleted robots; false (default): only robots not deleted'),
   sort: z.enum(ROBOT_SORTS).default('robot_id'),
   order: z.enum(SORT_ORDERS).default('asc'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -182,6 +198,80 @@ export const RobotList = z.object({ items: z.array(Robot), total: z.number().int
 export const RobotIdParams = z.object({
   robot_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, at most 64'),
 });
+
+/** Tags group robots (`?tag=`): letters, digits and `_.:-`, at most 32 characters, at most 20 per robot. */
+export const TAG_RE = /^[A-Za-z0-9_.:-]{1,32}$/;
+export const MAX_ROBOT_TAGS = 20;
+/** The largest `settings` object a robot may hold, serialised. */
+export const MAX_ROBOT_SETTINGS_BYTES = 16_384;
+
+const RobotTags = z
+  .array(z.string().regex(TAG_RE, 'letters, digits and _ . : -, at most 32 characters'))
+  .max(MAX_ROBOT_TAGS)
+  .refine((tags) => new Set(tags).size === tags.length, 'tags must not repeat');
+
+const nullableNumber = z.number().min(-1e6).max(1e6).nullable().optional();
+
+/** What an admin may set on a robot (POST registers with it, PATCH changes it). */
+const RobotEditable = {
+  name: text(100).min(1).nullable().optional(),
+  description: text(2000).nullable().optional(),
+  location: z
+    .object({
+      x: z.number().min(-1e6).max(1e6),
+      y: z.number().min(-1e6).max(1e6),
+      z: z.number().min(-1e6).max(1e6),
+      heading: z.number().min(-360).max(360).optional(),
+    })
+    .nullable()
+    .optional(),
+  ip_address: z.union([z.ipv4(), z.ipv6()]).nullable().optional(),
+  camera_url: HttpUrl.nullable().optional(),
+  thresholds: z
+    .object({
+      battery_low: nullableNumber,
+      battery_critical: nullableNumber,
+      temp_warning: nullableNumber,
+      temp_critical: nullableNumber,
+    })
+    .optional(),
+  settings: z
+    .record(z.string().max(64), z.unknown())
+    .refine((s) => JSON.stringify(s).length <= MAX_ROBOT_SETTINGS_BYTES, {
+      message: `at most ${MAX_ROBOT_SETTINGS_BYTES} bytes as JSON`,
+    })
+    .nullable()
+    .optional(),
+  tags: RobotTags.optional(),
+};
+
+export const RegisterRobotRequest = z
+  .object({
+    robot_id: z
+      .string()
+      .refine(
+        isValidRobotId,
+        'letters, digits, _ and -, at most 64, and not a word of the legacy topics (sensors, status, …)',
+      ),
+    ...RobotEditable,
+  })
+  .strict();
+
+export const UpdateRobotRequest = z.object(RobotEditable).strict();
+
+/** MQTT credentials of one robot, shown once (registration, claim, rotation). */
+export const RobotMqttCredentials = z.object({
+  username: z.string().describe('The robot id; the MQTT client id must be the same'),
+  password: z.string().describe('The secret: shown only in this answer, stored as a keyed hash'),
+  url: z.string().describe('Where the robot connects'),
+});
+
+export const RobotWithCredentials = z
+  .object({ robot: Robot, mqtt: RobotMqttCredentials })
+  .meta({ id: 'RobotWithCredentials' });
+
+/** The channels the statistics count, as the ingest names them. */
+export const STATS_CHANNELS = ROBOT_CHANNELS;
 
 /**
  * A time in a query, as the API reads it: an absolute instant (epoch ms) or a span back from now
@@ -369,4 +459,22 @@ export const TelemetryResponse = z.object({
 export const TelemetryFieldsResponse = z.object({
   robot_id: z.string(),
   measurements: z.record(z.string(), z.array(z.string())),
+});
+
+export const RobotStatsQuery = z.object({
+  from: timeParam.optional().describe(`Start (default: 24 hours before \`to\`). ${TIME_FORMATS}`),
+  to: timeParam.optional().describe(`End (default: now). ${TIME_FORMATS}`),
+});
+
+export const RobotStats = z.object({
+  robot_id: z.string(),
+  from: Iso,
+  to: Iso,
+  /** Share of the period the robot was online (0–1), counted by the server every few seconds. */
+  uptime_share: z.number(),
+  online_s: z.number(),
+  /** Accepted messages per channel in the period (counted by the hour: whole hours that touch it). */
+  messages: z.record(z.string(), z.number().int()),
+  /** Last accepted message per channel in the period. */
+  last_seen: z.record(z.string(), Iso),
 });

@@ -49,6 +49,8 @@ export const INGEST_REJECT_REASONS = [
   'robot_id_mismatch',
   'unknown_robot',
   'acl_denied',
+  /** A robot an admin deleted (soft delete): its messages are refused until it is restored. */
+  'robot_deleted',
   'registration_limited',
   'overload',
 ] as const;

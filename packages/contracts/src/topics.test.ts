@@ -5,6 +5,8 @@ import {
   isValidRobotId,
   LEGACY_CHANNEL_WORDS,
   ROBOT_CHANNELS,
+  robotMayPublish,
+  robotMaySubscribe,
   topics,
 } from './topics';
 
@@ -89,5 +91,63 @@ describe('decodeTopic', () => {
     expect(decodeTopic('tonypi/r1/command/other')).toEqual({ ok: false, reason: 'unknown_channel' });
     expect(decodeTopic('tonypi/r$1/sensors')).toEqual({ ok: false, reason: 'bad_robot_id' });
     expect(decodeTopic('tonypi/sensors/r$1')).toEqual({ ok: false, reason: 'bad_robot_id' });
+  });
+});
+
+describe('the robot ACL', () => {
+  it('lets a robot publish on its own topics in both layouts, and on the shared legacy topics', () => {
+    for (const topic of [
+      'tonypi/r1/telemetry',
+      'tonypi/r1/status',
+      'tonypi/r1/command/response',
+      'tonypi/r1/anything_else',
+      'tonypi/sensors/r1',
+      'tonypi/status/r1',
+      'tonypi/battery',
+      'tonypi/location',
+      'tonypi/commands/response',
+      'tonypi/emergency_stop/response',
+    ])
+      expect(robotMayPublish('r1', topic), topic).toBe(true);
+  });
+
+  it("refuses another robot's topics, server topics and topics outside tonypi/", () => {
+    for (const topic of [
+      'tonypi/r2/telemetry',
+      'tonypi/sensors/r2',
+      'tonypi/r1/command',
+      'tonypi/r1/config',
+      'tonypi/commands/r1',
+      'tonypi/items/r1',
+      'tonypi/emergency_stop/r1',
+      'tonypi/system/broadcast',
+      'tonypi/r1',
+      'other/r1/telemetry',
+      '$SYS/broker',
+    ])
+      expect(robotMayPublish('r1', topic), topic).toBe(false);
+  });
+
+  it('lets a robot subscribe to its own command, config, items and emergency-stop topics and the broadcasts only', () => {
+    for (const filter of [
+      'tonypi/r1/command',
+      'tonypi/r1/config',
+      'tonypi/commands/r1',
+      'tonypi/emergency_stop/r1',
+      'tonypi/items/r1',
+      'tonypi/system/broadcast',
+      'tonypi/commands/broadcast',
+      'tonypi/emergency_stop/broadcast',
+    ])
+      expect(robotMaySubscribe('r1', filter), filter).toBe(true);
+    for (const filter of ['tonypi/r2/command', 'tonypi/#', 'tonypi/+/command', '#', 'tonypi/r1/telemetry'])
+      expect(robotMaySubscribe('r1', filter), filter).toBe(false);
+  });
+
+  it('gives a client id that is no robot id (a legacy channel word) no topic of its own', () => {
+    expect(robotMayPublish('sensors', 'tonypi/sensors/r2')).toBe(false);
+    expect(robotMayPublish('sensors', 'tonypi/battery')).toBe(false);
+    expect(robotMaySubscribe('commands', 'tonypi/commands/commands')).toBe(false);
+    expect(robotMaySubscribe('commands', 'tonypi/system/broadcast')).toBe(true);
   });
 });

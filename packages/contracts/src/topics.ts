@@ -165,6 +165,15 @@ export const topics = {
   },
 } as const;
 
+/** Whether the ingest's subscriptions (`INGEST_SUBSCRIPTIONS`) match this topic. */
+export function isIngestTopic(topic: string): boolean {
+  if (topic === `${TOPIC_ROOT}/battery` || topic === `${TOPIC_ROOT}/location`) return true;
+  const parts = topic.split('/');
+  if (parts[0] !== TOPIC_ROOT) return false;
+  // `+` matches any level but an empty one is a level too: `tonypi//x` matches `tonypi/+/+`.
+  return parts.length === 3 || (parts.length === 4 && parts[2] === 'command' && parts[3] === 'response');
+}
+
 /** What the server subscribes to for ingest: every robot channel in both layouts. */
 export const INGEST_SUBSCRIPTIONS = [
   `${TOPIC_ROOT}/+/+`,
@@ -172,3 +181,48 @@ export const INGEST_SUBSCRIPTIONS = [
   `${TOPIC_ROOT}/battery`,
   `${TOPIC_ROOT}/location`,
 ] as const;
+
+/**
+ * The robot ACL (issue #12 §2): what a robot, identified by its id, may publish. Its own topics —
+ * `tonypi/{id}/…` (canonical) and `tonypi/{channel}/{id}` (legacy) — but none the server publishes to it
+ * (`command`, `config`); and the legacy shared topics that name no robot (`tonypi/battery`,
+ * `tonypi/location`, `tonypi/commands/response`, `tonypi/emergency_stop/response`), whose payload's
+ * `robot_id` the ingest holds to the same id.
+ */
+export function robotMayPublish(robot_id: string, topic: string): boolean {
+  // A client id that is no robot id (a legacy channel word, a slash …) owns no topic.
+  if (!isValidRobotId(robot_id)) return false;
+  if (LEGACY_SHARED[topic]) return true;
+  const parts = topic.split('/');
+  if (parts[0] !== TOPIC_ROOT || parts.length < 3) return false;
+  if (parts[1] === robot_id) return !isServerTopic(topic);
+  return parts.length === 3 && parts[2] === robot_id && LEGACY_PER_ROBOT[parts[1]!] !== undefined;
+}
+
+/**
+ * Topic filters a robot may subscribe to: its own command, config, items and emergency-stop topics
+ * (both layouts) and the fleet broadcasts. Exact topics only: a wildcard would reach other robots.
+ */
+export function robotSubscriptions(robot_id: string): readonly string[] {
+  return [
+    topics.command(robot_id),
+    topics.config(robot_id),
+    topics.legacy.command(robot_id),
+    topics.legacy.emergencyStop(robot_id),
+    topics.legacy.items(robot_id),
+    ...BROADCAST_TOPICS,
+  ];
+}
+
+/** The fleet-wide topics every robot may subscribe to. */
+export const BROADCAST_TOPICS = [
+  topics.broadcast,
+  topics.legacy.commandBroadcast,
+  topics.legacy.emergencyStopBroadcast,
+] as const;
+
+export function robotMaySubscribe(robot_id: string, filter: string): boolean {
+  if ((BROADCAST_TOPICS as readonly string[]).includes(filter)) return true;
+  if (!isValidRobotId(robot_id)) return false;
+  return robotSubscriptions(robot_id).includes(filter);
+}

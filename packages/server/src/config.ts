@@ -105,6 +105,7 @@ const EnvSchema = z.object({
     .max(30 * 24 * 3600)
     .default(12 * 3600),
   ALLOW_ANONYMOUS_ROBOTS: bool.default(true),
+  ROBOT_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTO_REGISTER_ROBOTS: bool.default(true),
   ROBOT_AUTO_REGISTER_PER_MIN: z.coerce.number().int().min(1).max(100_000).default(120),
   ROBOT_PENDING_MAX: z.coerce.number().int().min(1).max(1_000_000).default(1000),
@@ -164,6 +165,8 @@ export interface Config {
   auth: { adminPassword?: string; jwtSecret?: string; sessionTtlS: number };
   robots: {
     allowAnonymous: boolean;
+    /** The key robot secrets are hashed with; undefined = generated and kept in DATA_DIR. */
+    secretKey?: string;
     autoRegister: boolean;
     /** Robots registering themselves: at most this many a minute (as a burst, then spread), */
     autoRegisterPerMin: number;
@@ -242,6 +245,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auth: { adminPassword: e.ADMIN_PASSWORD, jwtSecret: e.JWT_SECRET, sessionTtlS: e.SESSION_TTL_S },
     robots: {
       allowAnonymous: e.ALLOW_ANONYMOUS_ROBOTS,
+      secretKey: e.ROBOT_SECRET_KEY,
       autoRegister: e.AUTO_REGISTER_ROBOTS,
       autoRegisterPerMin: e.ROBOT_AUTO_REGISTER_PER_MIN,
       pendingMax: e.ROBOT_PENDING_MAX,

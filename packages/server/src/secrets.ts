@@ -3,12 +3,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * The JWT signing secret: JWT_SECRET when set (required for several instances), otherwise one
- * generated on first start and kept in DATA_DIR (mode 0600) so sessions survive restarts.
+ * A server secret: the configured value when set (required for several instances), otherwise one generated on
+ * first start and kept in DATA_DIR/secrets/<name> (mode 0600), so it survives restarts.
  */
-export async function loadJwtSecret(configured: string | undefined, dataDir: string): Promise<string> {
+async function loadSecret(name: string, configured: string | undefined, dataDir: string): Promise<string> {
   if (configured) return configured;
-  const file = path.join(dataDir, 'secrets', 'jwt-secret');
+  const file = path.join(dataDir, 'secrets', name);
   try {
     const existing = (await readFile(file, 'utf8')).trim();
     if (existing.length >= 32) return existing;
@@ -19,4 +19,19 @@ export async function loadJwtSecret(configured: string | undefined, dataDir: str
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   return secret;
+}
+
+/** The JWT signing secret: JWT_SECRET, or DATA_DIR/secrets/jwt-secret. */
+export function loadJwtSecret(configured: string | undefined, dataDir: string): Promise<string> {
+  return loadSecret('jwt-secret', configured, dataDir);
+}
+
+/**
+ * The key robot secrets are hashed with (HMAC-SHA256): ROBOT_SECRET_KEY, or DATA_DIR/secrets/robot-secret-key.
+ * A key of its own, not one derived from the JWT secret: rotating JWT_SECRET (which signs people's sessions)
+ * must not invalidate every robot's credentials, nor the other way round. Losing it invalidates every robot
+ * secret (rotate them).
+ */
+export function loadRobotSecretKey(configured: string | undefined, dataDir: string): Promise<string> {
+  return loadSecret('robot-secret-key', configured, dataDir);
 }

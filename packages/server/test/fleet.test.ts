@@ -24,6 +24,8 @@ describe('npm start with a simulated fleet', () => {
     );
     for (const r of robots) {
       expect(r.robot_id).toMatch(/^tonypi_sim_\d+$/);
+      // Registered through the robot service, connected with their own credentials: the secure path.
+      expect(r).toMatchObject({ has_credentials: true, anonymous: false, tags: ['simulated'] });
       expect(r.latest.measurements.battery.fields.percent).toBeGreaterThan(0);
       expect(Object.keys(r.latest.servos)).toHaveLength(6);
     }

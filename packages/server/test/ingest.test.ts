@@ -328,9 +328,9 @@ describe('the embedded broker', () => {
     expect(received).toEqual(['tonypi/victim/status']);
   });
 
-  it('refuses a client that presents credentials while robot credentials do not exist yet', async () => {
+  it('refuses a client whose credentials match no robot', async () => {
     const c = mqtt.connect(t.mqttUrl, {
-      clientId: 'creds',
+      clientId: 'robot',
       username: 'robot',
       password: 'guess',
       reconnectPeriod: 0,

@@ -10,6 +10,12 @@ export const BROKER_REFUSALS = [
   'retained_not_owner',
   'malformed_string',
   'takeover_will_dropped',
+  /** A CONNECT refused by authentication (bad secret, anonymous not allowed, a deleted robot …). */
+  'auth_refused',
+  /** A publish outside the client's own topics (dropped), or on a server topic (client disconnected). */
+  'acl_denied',
+  /** A subscription outside the robot's own command topics and the broadcasts (SUBACK failure). */
+  'subscribe_denied',
 ] as const;
 export type BrokerRefusal = (typeof BROKER_REFUSALS)[number];
 

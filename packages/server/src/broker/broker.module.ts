@@ -3,8 +3,9 @@ import { defineModule } from '../core/module';
 import type { Sampled } from '../http/metrics';
 import { redactUrl } from '../logger';
 import { publicHost } from '../public-host';
-import { anonymousAuth, EmbeddedBroker } from './embedded-broker';
+import { EmbeddedBroker } from './embedded-broker';
 import { EmbeddedBus, ExternalBus, type MessageBus } from './message-bus';
+import { robotAuth } from './robot-auth';
 
 declare module '../core/module' {
   interface Services {
@@ -60,7 +61,10 @@ export const brokerModule = defineModule({
     } else {
       broker = await EmbeddedBroker.start({
         ...config.mqtt.embedded,
-        auth: anonymousAuth(config.robots.allowAnonymous),
+        auth: robotAuth({
+          access: ctx.get('robotCredentials'),
+          allowAnonymous: config.robots.allowAnonymous,
+        }),
         logger,
       });
       bus = new EmbeddedBus(broker.aedes);

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { isServerTopic } from '@tonypi/contracts';
+import { isIngestTopic, isServerTopic } from '@tonypi/contracts';
 import { Aedes, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
@@ -13,33 +13,65 @@ import { DEFAULT_MAX_PACKET_BYTES, guardPacketSize, type PacketRefusal } from '.
 import { RetainedLimiter, type RetainedLimits, type RetainedRefusal } from './retained-limit';
 import { malformedString } from './utf8-guard';
 
+/** Why a CONNECT is refused; each is counted (`auth_refused`) and answered with a CONNACK return code. */
+export type AuthRefusal =
+  /** Unknown robot, wrong secret. */
+  | 'bad_credentials'
+  /** No username while ALLOW_ANONYMOUS_ROBOTS is off. */
+  | 'anonymous_refused'
+  /** No username, and the client id is a robot that has credentials: it never connects anonymously. */
+  | 'credentials_required'
+  /** A username with another client id: the client id is the robot id, so one robot cannot take over another's session. */
+  | 'client_id_mismatch'
+  /** A robot an admin deleted. */
+  | 'robot_deleted';
+
+export type Authentication =
+  | { ok: true; identity: string; anonymous: boolean }
+  | { ok: false; refusal: AuthRefusal };
+
 /**
- * Who may connect, publish and subscribe. Robot credentials arrive with their own issue; until
- * then `allowAnonymous` decides whether robots without credentials are accepted.
+ * Who may connect, publish and subscribe. A client's identity is its client id: for a robot with credentials
+ * `authenticate` makes sure the client id is its username. The server's own in-process publishes are not
+ * checked here (they are the server's); server → robot topics are refused to every client by the broker.
  */
 export interface BrokerAuth {
-  authenticate(
-    clientId: string,
-    username: string | undefined,
-    password: Buffer | undefined,
-  ): Promise<boolean>;
-  authorizePublish(client: Client | null, topic: string): boolean;
-  authorizeSubscribe(client: Client, topic: string): boolean;
+  /** Synchronous: 1,000 robots reconnecting at once cost microseconds each, no I/O. */
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Authentication;
+  mayPublish(identity: string, topic: string): boolean;
+  maySubscribe(identity: string, filter: string): boolean;
 }
 
 /**
- * Until robots have credentials: anonymous robots are accepted when allowed, and a client that
- * presents a username is refused (there is nothing yet to check its password against). Only the
- * server (an in-process publish, `client === null`) may publish commands, config and broadcasts.
+ * For tests of the broker's own limits: clients without a username are accepted when allowed, and may publish
+ * (but server topics) and subscribe to anything. The server itself uses `robotAuth` (robot-auth.ts).
  */
 export function anonymousAuth(allowAnonymous: boolean): BrokerAuth {
   return {
-    authenticate: async (_id, username) => allowAnonymous && username === undefined,
-    authorizePublish: (client, topic) =>
-      client === null || !(topic.startsWith('$SYS') || isServerTopic(topic)),
-    authorizeSubscribe: () => true,
+    authenticate: (clientId, username) =>
+      allowAnonymous && username === undefined
+        ? { ok: true, identity: clientId, anonymous: true }
+        : { ok: false, refusal: 'bad_credentials' },
+    mayPublish: () => true,
+    maySubscribe: () => true,
   };
 }
+
+/** MQTT 3.1.1 CONNACK return codes for each refusal. */
+const CONNACK_CODE: Readonly<Record<AuthRefusal, 2 | 4 | 5>> = {
+  bad_credentials: 4,
+  anonymous_refused: 4,
+  credentials_required: 4,
+  client_id_mismatch: 2,
+  robot_deleted: 5,
+};
+
+/**
+ * Where a refused publish goes: nowhere. MQTT 3.1.1 has no negative acknowledgement, and an error would close
+ * the connection (a robot would reconnect and send the same message again), so the broker acknowledges it and
+ * delivers it to this topic, which no client may subscribe to and the server does not read.
+ */
+const DROPPED_TOPIC = '$tonypi/acl_denied';
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -69,6 +101,14 @@ const RETAINED_REASON: Readonly<Record<RetainedRefusal, BrokerRefusal>> = {
 
 /** CONNACK return code 3, "Server unavailable": MQTT 3.1.1's answer for a server that takes no more. */
 const SERVER_UNAVAILABLE = 3;
+
+const AUTH_MESSAGES: Readonly<Record<AuthRefusal, string>> = {
+  bad_credentials: 'Bad username or password',
+  anonymous_refused: 'Bad username or password: this server accepts robots with credentials only',
+  credentials_required: 'Bad username or password: this robot has credentials',
+  client_id_mismatch: 'Identifier rejected: the client id must be the robot id (the username)',
+  robot_deleted: 'Not authorized: the robot was deleted',
+};
 
 /** Aedes' client, with the parts of it the limits use. */
 type BrokerClient = Client & { closed: boolean };
@@ -154,32 +194,60 @@ export class EmbeddedBroker {
           });
           return done(err, false);
         }
-        auth.authenticate(client.id, username, password).then(
-          (ok) => {
-            if (ok) {
-              // Aedes closes the session registered under this id once this one registers.
-              const previous = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[
-                client.id
-              ];
-              if (previous && previous !== client) takenOver.add(previous);
-              return done(null, true);
-            }
-            const err = Object.assign(new Error('Bad username or password'), { returnCode: 4 as const });
-            done(err, false);
-          },
-          (err: Error) => done(Object.assign(err, { returnCode: 3 as const }), false),
-        );
+        let result: Authentication;
+        try {
+          result = auth.authenticate(client.id, username, password);
+        } catch (err) {
+          return done(Object.assign(err as Error, { returnCode: SERVER_UNAVAILABLE }), false);
+        }
+        if (!result.ok) {
+          // Never the password; the user name only when it is a well-formed string (checked in preConnect).
+          limits.note(
+            'auth_refused',
+            { client: client.id, username: username?.slice(0, 64), refusal: result.refusal },
+            'mqtt connection refused: authentication failed',
+          );
+          const code = CONNACK_CODE[result.refusal];
+          const err = Object.assign(new Error(AUTH_MESSAGES[result.refusal]), { returnCode: code });
+          return done(err, false);
+        }
+        // Aedes closes the session registered under this id once this one registers.
+        const previous = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[
+          client.id
+        ];
+        if (previous && previous !== client) takenOver.add(previous);
+        done(null, true);
       },
       authorizePublish: (client, packet, cb) => {
-        if (client === null) {
-          return cb(auth.authorizePublish(client, packet.topic) ? null : new Error('Publish not authorized'));
-        }
+        // An obsolete Last Will Aedes publishes without its client: nothing says whose it is.
+        if (client === null) return cb(new Error('Will without a client: not published'));
         // After stopIntake() a client's publish is refused before Aedes acknowledges it: a QoS 1 message
         // gets no PUBACK (Aedes closes the connection) and the client sends it again to the next server.
         if (intake.stopped) return cb(new Error('Server shutting down'));
         const problem = malformedString(packet.topic);
         if (problem) return cb(malformed(client, 'topic', problem));
-        if (!auth.authorizePublish(client, packet.topic)) return cb(new Error('Publish not authorized'));
+        if (packet.topic.startsWith('$') || isServerTopic(packet.topic)) {
+          // Only the server publishes commands, config and broadcasts: a client that tries is disconnected.
+          limits.note(
+            'acl_denied',
+            { robot: client.id, topic: packet.topic.slice(0, 200) },
+            'mqtt: publish on a server topic refused, client disconnected',
+          );
+          return cb(new Error('Publish not authorized'));
+        }
+        // A topic outside the client's own goes on only when the ingest reads it: only the server subscribes to
+        // robot → server topics (robots may not), and the ingest refuses it as `acl_denied`, counted and logged
+        // with robot and topic (a retained one is not kept: `retained_not_owner`). Anything else stops here.
+        if (!auth.mayPublish(client.id, packet.topic) && !isIngestTopic(packet.topic)) {
+          limits.note(
+            'acl_denied',
+            { robot: client.id, topic: packet.topic.slice(0, 200) },
+            "mqtt: publish outside the robot's own topics dropped",
+          );
+          packet.topic = DROPPED_TOPIC;
+          packet.retain = false;
+          return cb(null);
+        }
         // Only a closed client publishes: its Last Will. When a new session with the same client id took it over
         // (a reconnect, or another client reusing the id), that session is alive: the will would mark a
         // connected robot offline, so it is dropped.
@@ -215,7 +283,14 @@ export class EmbeddedBroker {
       authorizeSubscribe: (client, sub, cb) => {
         const problem = malformedString(sub.topic);
         if (problem) return cb(malformed(client, 'topic filter', problem), null);
-        cb(null, auth.authorizeSubscribe(client, sub.topic) ? sub : null);
+        if (auth.maySubscribe(client.id, sub.topic)) return cb(null, sub);
+        limits.note(
+          'subscribe_denied',
+          { robot: client.id, filter: sub.topic.slice(0, 200) },
+          'mqtt: subscription refused (SUBACK failure)',
+        );
+        // A null subscription: SUBACK return code 0x80 (failure) for this filter, the others are granted.
+        cb(null, null);
       },
     });
     // Emitted once a publish reached every subscriber (the ingest among them): no longer in flight.
@@ -314,6 +389,19 @@ export class EmbeddedBroker {
   /** What the limits refused (connections, retained messages, malformed strings), by reason. */
   limitRefusals(): Record<BrokerRefusal, number> {
     return this.limits.counts();
+  }
+
+  /**
+   * Closes the robot's session, if it has one (credentials rotated, robot deleted): a robot's client id is its
+   * identity. True when one was open.
+   */
+  disconnect(robot_id: string): boolean {
+    const client = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[
+      robot_id
+    ];
+    if (!client) return false;
+    client.close();
+    return true;
   }
 
   /** Retained messages clients have left in the broker (bounded by the retained limits). */

@@ -7,10 +7,11 @@ import { StartupError } from '../startup-error';
 /** What the receiving server does with a message; see IngestPipeline.handle. */
 export type IngestRole = 'all' | 'store' | 'observe';
 /**
- * `clientId`: the MQTT client that published the message, when the broker tells (the embedded broker does;
- * an external broker's subscribers do not learn it: the ACL there comes with the production setup).
+ * `identity`: the robot that published the message, when the broker tells (the embedded broker does: a
+ * client's identity is its client id, which for a robot with credentials is its username; an external
+ * broker's subscribers do not learn it: the ACL there comes with the production setup).
  */
-export type MessageHandler = (topic: string, payload: Buffer, role: IngestRole, clientId?: string) => void;
+export type MessageHandler = (topic: string, payload: Buffer, role: IngestRole, identity?: string) => void;
 
 export interface PublishOptions {
   qos: 0 | 1;
@@ -36,7 +37,8 @@ export class EmbeddedBus implements MessageBus {
 
   async subscribeIngest(handler: MessageHandler): Promise<void> {
     for (const topic of INGEST_SUBSCRIPTIONS) {
-      // Aedes stamps a client's publish (and its Last Will) with the client's id; the server's own have none.
+      // Aedes stamps a client's publish (and its Last Will) with the client's id, its identity (robot-auth.ts);
+      // the server's own have none.
       const deliver = (
         packet: { topic: string; payload: Buffer | string; clientId?: string },
         cb: () => void,

@@ -133,10 +133,12 @@ export class IngestPipeline {
    * broker, or a lone server), or, when several servers share an external broker, only store its
    * points (`store`: the shared subscription hands each message to one server) or only observe
    * it (`observe`: every server's plain subscription, for its registry and live stream).
-   * `clientId`: the MQTT client that published it, where the broker says (the embedded one); an anonymous
-   * robot's identity is its client id, so a message about another robot is refused (`acl_denied`).
+   * `identity`: the robot that published it, where the broker knows (the embedded one: the authenticated
+   * robot, whose client id is its robot id; an anonymous client's identity is its client id). A message about
+   * another robot — in its topic, or the payload's `robot_id` on `tonypi/battery` and `tonypi/location` — is
+   * refused (`acl_denied`). Undefined: the server's own publish, or an external broker (which enforces its ACL).
    */
-  readonly handle = (topic: string, payload: Buffer, role: IngestRole = 'all', clientId?: string): void => {
+  readonly handle = (topic: string, payload: Buffer, role: IngestRole = 'all', identity?: string): void => {
     const receivedAt = this.now();
     // Rejections are counted where the message is observed, not a second time where it is stored.
     const counting = role !== 'store';
@@ -155,9 +157,9 @@ export class IngestPipeline {
       return;
     }
     const msg = result.message;
-    if (clientId !== undefined && clientId !== msg.robot_id) {
+    if (identity !== undefined && identity !== msg.robot_id) {
       if (counting)
-        this.reject('acl_denied', `published by client ${clientId.slice(0, 64)}`, msg.robot_id, topic);
+        this.reject('acl_denied', `published by robot ${identity.slice(0, 64)}`, msg.robot_id, topic);
       return;
     }
     const refused = this.opts.admission.admit(msg.robot_id, role !== 'store');

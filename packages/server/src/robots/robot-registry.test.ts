@@ -31,6 +31,8 @@ function row(robot_id: string, status: RobotStatus, last_seen: number | null = T
     protocol: 'canonical',
     first_seen: new Date(T0 - 86_400_000),
     registration: 'active',
+    tags: [],
+    deleted_at: null,
   };
 }
 
@@ -485,6 +487,36 @@ describe('RobotRegistry', () => {
       expect(changes.map((c) => [c.robot_id, c.status])).toEqual([['r1', 'online']]);
       expect(repo.registered).toEqual([]);
       expect(repo.seen).toEqual([[expect.objectContaining({ robot_id: 'r1', status: 'online' })]]);
+    });
+  });
+
+  describe('what an admin does', () => {
+    it('claims a pending robot: it becomes active and no longer counts toward pendingMax', async () => {
+      const { repo, registry } = setup();
+      repo.rows = [{ ...row('p1', 'offline'), registration: 'pending' }];
+      await registry.start();
+      expect(registry.pendingCount).toBe(1);
+      registry.track({ ...row('p1', 'offline'), registration: 'active' });
+      expect(registry.get('p1')?.registration).toBe('active');
+      expect(registry.pendingCount).toBe(0);
+    });
+
+    it("refuses a deleted robot's messages (robot_deleted) until it is restored, and announces it offline", async () => {
+      const { repo, registry, changes } = setup();
+      repo.rows = [row('d1', 'online'), { ...row('gone', 'offline'), deleted_at: new Date(T0) }];
+      await registry.start();
+      expect(registry.admit('gone')).toEqual({ reason: 'robot_deleted', detail: expect.any(String) });
+      registry.observe(message('d1'), T0 + 1);
+      registry.remove('d1');
+      expect(changes.at(-1)).toMatchObject({ robot_id: 'd1', status: 'offline', reason: 'robot deleted' });
+      expect(registry.get('d1')).toBeUndefined();
+      expect(registry.admit('d1')?.reason).toBe('robot_deleted');
+      // Its state is not written after the delete.
+      await registry.flush();
+      expect(repo.seen.flat().map((s) => s.robot_id)).not.toContain('d1');
+      registry.track(row('d1', 'offline'));
+      expect(registry.admit('d1')).toBeUndefined();
+      expect(registry.isDeleted('d1')).toBe(false);
     });
   });
 });

@@ -10,7 +10,7 @@ import {
 } from '@tonypi/contracts';
 import type { EventPublisher, EventSubscriber } from '../core/event-bus';
 import type { Logger } from '../logger';
-import type { RobotsRepository } from './robots.repository';
+import type { RobotRow, RobotsRepository } from './robots.repository';
 
 /** A robot whose database write fails this many times in a row on its own is given up on (logged). */
 const MAX_WRITE_ATTEMPTS = 3;
@@ -85,6 +85,8 @@ export interface RobotRegistryOptions {
  */
 export class RobotRegistry {
   private readonly robots = new Map<string, RobotRuntime>();
+  /** Robots an admin deleted: their messages are refused (`robot_deleted`) until restored. */
+  private readonly deleted = new Set<string>();
   private readonly unregistered = new Set<string>();
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -121,22 +123,9 @@ export class RobotRegistry {
       offset: 0,
     });
     for (const row of items) {
-      this.robots.set(row.robot_id, {
-        robot_id: row.robot_id,
-        // `maintenance` is an operator's word: neither a restart nor silence overrides it.
-        status: reset && row.status !== 'maintenance' ? 'offline' : row.status,
-        last_seen: row.last_seen ? row.last_seen.getTime() : null,
-        protocol: row.protocol === 'legacy' ? 'legacy' : 'canonical',
-        ip_address: row.ip_address ?? undefined,
-        // Rows written before camera URLs were checked may hold a `javascript:` one: never served.
-        camera_url: servableUrl(row.camera_url) ?? undefined,
-        location: row.location ?? undefined,
-        registration: row.registration,
-        talking_since: null,
-        messages: 0,
-        latest: Object.create(null),
-        servos: Object.create(null),
-      });
+      if (row.deleted_at) this.deleted.add(row.robot_id);
+      // `maintenance` is an operator's word: neither a restart nor silence overrides it.
+      else this.robots.set(row.robot_id, runtimeOf(row, reset && row.status !== 'maintenance'));
     }
     for (const r of this.robots.values()) if (r.registration === 'pending') this.pending++;
     const interval = this.opts.flushIntervalMs ?? 500;
@@ -159,6 +148,12 @@ export class RobotRegistry {
    */
   admit(robot_id: string, register = true): Refusal | undefined {
     if (this.robots.has(robot_id)) return undefined;
+    if (this.deleted.has(robot_id)) {
+      return {
+        reason: 'robot_deleted',
+        detail: 'an admin deleted this robot (restore it to accept it again)',
+      };
+    }
     if (!this.opts.autoRegister) {
       return { reason: 'unknown_robot', detail: 'robot is not registered and AUTO_REGISTER_ROBOTS is off' };
     }
@@ -194,6 +189,50 @@ export class RobotRegistry {
     });
     this.unregistered.add(robot_id);
     return undefined;
+  }
+
+  /**
+   * An admin registered, claimed, edited or restored the robot (its row is committed): its runtime follows the
+   * row — active, no longer deleted — and keeps what this server saw of it.
+   */
+  track(row: RobotRow): void {
+    this.deleted.delete(row.robot_id);
+    const robot = this.robots.get(row.robot_id);
+    if (!robot) {
+      this.robots.set(row.robot_id, runtimeOf(row, false));
+      if (row.registration === 'pending') this.pending++;
+      return;
+    }
+    if (robot.registration === 'pending' && row.registration === 'active') {
+      robot.registration = 'active';
+      robot.talking_since = null;
+      this.confirmed.delete(row.robot_id);
+      this.pending--;
+    }
+  }
+
+  /** An admin deleted the robot (committed): it leaves the live state; its messages are refused from now on. */
+  remove(robot_id: string): void {
+    const robot = this.robots.get(robot_id);
+    this.deleted.add(robot_id);
+    if (!robot) return;
+    this.robots.delete(robot_id);
+    this.unregistered.delete(robot_id);
+    this.dirty.delete(robot_id);
+    this.confirmed.delete(robot_id);
+    if (robot.registration === 'pending') this.pending--;
+    if (robot.status !== 'offline') {
+      this.opts.events.publish('robot.status', {
+        robot_id,
+        status: 'offline',
+        ts: this.now(),
+        reason: 'robot deleted',
+      });
+    }
+  }
+
+  isDeleted(robot_id: string): boolean {
+    return this.deleted.has(robot_id);
   }
 
   /** Robots that registered themselves and are not confirmed yet. */
@@ -405,4 +444,23 @@ export class RobotRegistry {
     await this.flush();
     await this.flush();
   }
+}
+
+/** A robot's runtime as its row describes it (`offline`: whatever the row says, it is not online now). */
+function runtimeOf(row: RobotRow, offline: boolean): RobotRuntime {
+  return {
+    robot_id: row.robot_id,
+    status: offline ? 'offline' : row.status,
+    last_seen: row.last_seen ? row.last_seen.getTime() : null,
+    protocol: row.protocol === 'legacy' ? 'legacy' : 'canonical',
+    ip_address: row.ip_address ?? undefined,
+    // Rows written before camera URLs were checked may hold a `javascript:` one: never served.
+    camera_url: servableUrl(row.camera_url) ?? undefined,
+    location: row.location ?? undefined,
+    registration: row.registration,
+    talking_since: null,
+    messages: 0,
+    latest: Object.create(null),
+    servos: Object.create(null),
+  };
 }

@@ -1,5 +1,6 @@
 import { defineModule } from '../core/module';
 import type { Sampled } from '../http/metrics';
+import { openRobotAccess } from './robot-access';
 import { RobotRegistry } from './robot-registry';
 import { RobotsRepository } from './robots.repository';
 import { robotsRoutes } from './robots.routes';
@@ -40,19 +41,36 @@ export const robotsModule = defineModule({
     // Loaded now, not in start(): the broker, created later, delivers messages at once, and a known robot
     // must not be taken for a new one.
     await registry.start();
+    // The credentials the embedded broker checks, and the per-robot statistics, counted from every message.
+    const access = await openRobotAccess({ db: ctx.get('db'), config, registry, logger: ctx.logger });
+    const unfollowActivity = events.subscribe('robot.message', (msg) =>
+      access.activity.note(msg.robot_id, msg.channel, msg.received_at),
+    );
     const robots = new RobotsService(repo, registry, ctx.get('telemetryStore'), {
       listMaxAgeMs: config.robots.listMaxAgeMs,
+      credentials: access.credentials,
     });
     return {
-      provides: { robotRepository: repo, registry, robots },
+      provides: {
+        robotRepository: repo,
+        registry,
+        robots,
+        robotCredentials: access.credentials,
+        robotActivity: access.activity,
+      },
       routes: async (app) => app.register(robotsRoutes, { robots }),
-      stop: () => registry.stop(),
+      stop: async () => {
+        unfollowActivity();
+        await access.activity.stop();
+        await registry.stop();
+      },
       status: {
         health: () => ({
           robots: {
             known: registry.size,
             online: registry.onlineCount(),
             pending: registry.pendingCount,
+            ...anonymousRobots(registry, access.credentials),
             write_errors: registry.counters.flush_errors,
           },
         }),
@@ -61,6 +79,21 @@ export const robotsModule = defineModule({
     };
   },
 });
+
+/** How many known robots have no credentials, and the first 100 of them (health). */
+function anonymousRobots(
+  registry: Pick<RobotRegistry, 'all'>,
+  credentials: { hasCredentials(robot_id: string): boolean },
+): { anonymous: number; anonymous_ids: string[] } {
+  const ids: string[] = [];
+  let anonymous = 0;
+  for (const robot of registry.all()) {
+    if (credentials.hasCredentials(robot.robot_id)) continue;
+    anonymous++;
+    if (ids.length < 100) ids.push(robot.robot_id);
+  }
+  return { anonymous, anonymous_ids: ids.sort() };
+}
 
 export function robotsMetrics(
   registry: Pick<RobotRegistry, 'onlineCount' | 'size' | 'pendingCount'>,

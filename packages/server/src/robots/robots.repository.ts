@@ -31,6 +31,9 @@ export interface RobotRow {
   protocol: RobotProtocol;
   first_seen: Date | null;
   registration: RobotRegistration;
+  tags: string[];
+  /** Soft delete: set by an admin, cleared by a restore. */
+  deleted_at: Date | null;
 }
 
 export interface ListRobotsQuery {
@@ -38,6 +41,10 @@ export interface ListRobotsQuery {
   registration?: RobotRegistration;
   /** Case-insensitive substring of robot_id or name; `%` and `_` match themselves. */
   search?: string;
+  /** Robots carrying this tag. */
+  tag?: string;
+  /** true: only deleted robots; false: only robots not deleted; undefined: all. */
+  deleted?: boolean;
   sort?: RobotSort;
   order?: SortOrder;
   limit?: number;
@@ -63,9 +70,9 @@ export interface RobotSeen {
   registration?: RobotRegistration;
 }
 
-const COLUMNS = `id, robot_id, name, description, location, status, ip_address, camera_url,
+export const ROBOT_COLUMNS = `id, robot_id, name, description, location, status, ip_address, camera_url,
   battery_threshold_low, battery_threshold_critical, temp_threshold_warning, temp_threshold_critical,
-  settings, last_seen, created_at, updated_at, is_active, protocol, first_seen, registration`;
+  settings, last_seen, created_at, updated_at, is_active, protocol, first_seen, registration, tags, deleted_at`;
 
 const SORT_COLUMNS: Readonly<Record<RobotSort, string>> = {
   robot_id: 'robot_id',
@@ -81,7 +88,17 @@ export class RobotsRepository {
   constructor(private readonly db: Queryable) {}
 
   async list(query: ListRobotsQuery = {}): Promise<{ items: RobotRow[]; total: number }> {
-    const { status, registration, search, sort = 'robot_id', order = 'asc', limit = 50, offset = 0 } = query;
+    const {
+      status,
+      registration,
+      search,
+      tag,
+      deleted,
+      sort = 'robot_id',
+      order = 'asc',
+      limit = 50,
+      offset = 0,
+    } = query;
     const conditions: string[] = [];
     const params: unknown[] = [];
     if (status !== undefined) {
@@ -92,6 +109,11 @@ export class RobotsRepository {
       params.push(registration);
       conditions.push(`registration = $${params.length}`);
     }
+    if (tag !== undefined) {
+      params.push(tag);
+      conditions.push(`$${params.length} = ANY(tags)`);
+    }
+    if (deleted !== undefined) conditions.push(deleted ? 'deleted_at IS NOT NULL' : 'deleted_at IS NULL');
     if (search !== undefined && search !== '') {
       params.push(`%${escapeLike(search)}%`);
       conditions.push(
@@ -109,7 +131,7 @@ export class RobotsRepository {
 
     const [page, count] = await Promise.all([
       this.db.query<RobotRow>(
-        `SELECT ${COLUMNS} FROM robots ${where} ORDER BY ${orderBy}
+        `SELECT ${ROBOT_COLUMNS} FROM robots ${where} ORDER BY ${orderBy}
          LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
         [...params, limit, offset],
       ),
@@ -119,9 +141,10 @@ export class RobotsRepository {
   }
 
   async findByRobotId(robot_id: string): Promise<RobotRow | undefined> {
-    const { rows } = await this.db.query<RobotRow>(`SELECT ${COLUMNS} FROM robots WHERE robot_id = $1`, [
-      robot_id,
-    ]);
+    const { rows } = await this.db.query<RobotRow>(
+      `SELECT ${ROBOT_COLUMNS} FROM robots WHERE robot_id = $1`,
+      [robot_id],
+    );
     return rows[0];
   }
 
@@ -171,7 +194,7 @@ export class RobotsRepository {
        FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
            $8::text[])
          AS u(robot_id, last_seen, status, ip_address, camera_url, location, protocol, registration)
-       WHERE r.robot_id = u.robot_id
+       WHERE r.robot_id = u.robot_id AND r.deleted_at IS NULL
        RETURNING r.robot_id`,
       [
         merged.map((s) => s.robot_id),

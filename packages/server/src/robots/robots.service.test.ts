@@ -11,7 +11,13 @@ import { RobotsService } from './robots.service';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const MAX_AGE_MS = 1000;
-const QUERY: z.infer<typeof RobotListQuery> = { sort: 'robot_id', order: 'asc', limit: 100, offset: 0 };
+const QUERY: z.infer<typeof RobotListQuery> = {
+  sort: 'robot_id',
+  order: 'asc',
+  limit: 100,
+  offset: 0,
+  deleted: false,
+};
 
 function battery(robot_id: string, percent: number, ts: number): DecodedMessage {
   return {

@@ -16,6 +16,8 @@ export interface RobotsServiceOptions {
    * readers share one answer per interval. Live values reach dashboards over the live stream anyway.
    */
   listMaxAgeMs?: number;
+  /** Which robots have MQTT credentials (the rest are anonymous). */
+  credentials?: { hasCredentials(robot_id: string): boolean };
   now?: () => number;
 }
 
@@ -27,6 +29,7 @@ export class RobotsService {
   private readonly listCache = new Map<string, { builtAt: number; json: Promise<string> }>();
   private readonly listMaxAgeMs: number;
   private readonly now: () => number;
+  private readonly credentials: { hasCredentials(robot_id: string): boolean } | undefined;
 
   constructor(
     private readonly repo: RobotsRepository,
@@ -36,6 +39,12 @@ export class RobotsService {
   ) {
     this.listMaxAgeMs = opts.listMaxAgeMs ?? 1000;
     this.now = opts.now ?? Date.now;
+    this.credentials = opts.credentials;
+  }
+
+  /** Answers shared since a change an admin just made are not served again. */
+  invalidateList(): void {
+    this.listCache.clear();
   }
 
   async list(query: ListQuery): Promise<{ items: RobotDto[]; total: number }> {
@@ -55,6 +64,8 @@ export class RobotsService {
     const key = JSON.stringify([
       query.status,
       query.search,
+      query.tag,
+      query.deleted,
       query.sort,
       query.order,
       query.limit,
@@ -112,9 +123,10 @@ export class RobotsService {
     return out;
   }
 
-  private toDto(row: RobotRow): RobotDto {
+  toDto(row: RobotRow): RobotDto {
     const runtime = this.registry.get(row.robot_id);
     const lastSeen = runtime?.last_seen ?? row.last_seen?.getTime() ?? null;
+    const hasCredentials = this.credentials?.hasCredentials(row.robot_id) ?? false;
     return {
       robot_id: row.robot_id,
       name: row.name,
@@ -130,6 +142,10 @@ export class RobotsService {
       first_seen: row.first_seen ? row.first_seen.toISOString() : null,
       created_at: row.created_at.toISOString(),
       is_active: row.is_active,
+      deleted_at: row.deleted_at ? row.deleted_at.toISOString() : null,
+      tags: row.tags ?? [],
+      has_credentials: hasCredentials,
+      anonymous: !hasCredentials,
       thresholds: {
         battery_low: row.battery_threshold_low,
         battery_critical: row.battery_threshold_critical,
