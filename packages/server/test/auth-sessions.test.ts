@@ -120,7 +120,8 @@ describe('POST /api/v1/auth/login: the session cookie', () => {
 
   it('authenticates a live-stream upgrade by the cookie (browsers cannot set headers on a WebSocket)', async () => {
     const { token } = await login('admin', ADMIN_PASSWORD);
-    const live = await LiveClient.connect(t.url, { cookie: `tonypi_session=${token}` });
+    // As a browser sends it: the cookie, and the page's own origin (the CSRF check wants one).
+    const live = await LiveClient.connect(t.url, { cookie: `tonypi_session=${token}`, origin: t.url });
     expect(await live.next('hello')).toMatchObject({ authenticated: true });
     live.close();
   });
@@ -191,7 +192,8 @@ describe('POST /api/v1/auth/logout', () => {
 
   it('signs out a cookie session and refuses that cookie afterwards', async () => {
     const { token } = await login('admin', ADMIN_PASSWORD);
-    const headers = { cookie: `tonypi_session=${token}` };
+    // As the web app sends it: the cookie and its own origin (a cookie request that changes something needs one).
+    const headers = { cookie: `tonypi_session=${token}`, origin: t.url };
     expect((await fetch(`${t.url}/api/v1/auth/logout`, { method: 'POST', headers })).status).toBe(204);
     expect((await fetch(`${t.url}/api/v1/auth/me`, { headers })).status).toBe(401);
   });
