@@ -141,56 +141,11 @@ const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export interface Config {
-  http: { port: number; host: string };
-  dataDir: string;
-  mqtt: {
-    /** External broker URL; undefined = run the embedded broker. */
-    url?: string;
-    username?: string;
-    password?: string;
-    sharedGroup: string;
-    embedded: {
-      host: string;
-      port: number;
-      wsPort: number;
-      /** Open connections one remote address may hold; 0 = no limit. */
-      maxConnectionsPerAddress: number;
-      retained: { maxBytes: number; perRobot: number; total: number };
-    };
-  };
-  databaseUrl?: string;
-  telemetryUrl?: string;
-  simulator: { robots: number; rateHz: number };
-  auth: { adminPassword?: string; jwtSecret?: string; sessionTtlS: number };
-  robots: {
-    allowAnonymous: boolean;
-    /** The key robot secrets are hashed with; undefined = generated and kept in DATA_DIR. */
-    secretKey?: string;
-    autoRegister: boolean;
-    /** Robots registering themselves: at most this many a minute (as a burst, then spread), */
-    autoRegisterPerMin: number;
-    /** at most this many waiting to be confirmed, */
-    pendingMax: number;
-    /** confirmed after talking this long without going offline. */
-    confirmAfterMs: number;
-    /** How long one serialised `GET /robots` answer is shared. */
-    listMaxAgeMs: number;
-  };
-  retention: { raw_ms: number; minute_ms: number; hour_ms: number };
-  ingest: { queueLimit: number; clockSkewMaxMs: number };
-  /** Telemetry reads: connections that run them, and how many may wait before one is refused (503). */
-  query: { readers: number; queueLimit: number; shedLoopDelayMs: number };
-  logLevel: Env['LOG_LEVEL'];
-  /** `auto`: coloured lines for a person when stdout is a terminal, JSON lines otherwise. */
-  logFormat: Env['LOG_FORMAT'];
-  web: {
-    /** Other origins a browser may call the API from (CORS, with credentials); empty = none. */
-    corsOrigins: readonly string[];
-    /** Fastify's `trustProxy`: whose X-Forwarded-For/-Proto/-Host to believe. */
-    trustProxy: boolean | readonly string[];
-  };
-}
+/**
+ * The server's settings: derived from the environment's schema (`Env`) by `toConfig`, the one definition of
+ * their shape; loadConfig freezes the result.
+ */
+export type Config = ReturnType<typeof toConfig>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -200,6 +155,72 @@ export class ConfigError extends Error {
 }
 
 const DAY_MS = 24 * 3600_000;
+
+/** The environment's variables, grouped by what reads them. */
+function toConfig(e: Env) {
+  return {
+    http: { port: e.PORT, host: e.HOST },
+    dataDir: e.DATA_DIR,
+    mqtt: {
+      /** External broker URL; undefined = run the embedded broker. */
+      url: e.MQTT_URL,
+      username: e.MQTT_USERNAME,
+      password: e.MQTT_PASSWORD,
+      sharedGroup: e.MQTT_SHARED_GROUP,
+      embedded: {
+        host: e.MQTT_HOST ?? e.HOST,
+        port: e.MQTT_PORT,
+        wsPort: e.MQTT_WS_PORT,
+        /** Open connections one remote address may hold; 0 = no limit. */
+        maxConnectionsPerAddress: e.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+        retained: {
+          maxBytes: e.MQTT_RETAINED_MAX_BYTES,
+          perRobot: e.MQTT_RETAINED_PER_ROBOT,
+          total: e.MQTT_RETAINED_MAX_TOTAL,
+        },
+      },
+    },
+    databaseUrl: e.DATABASE_URL,
+    telemetryUrl: e.TELEMETRY_URL,
+    simulator: { robots: e.SIMULATED_ROBOTS, rateHz: e.SIMULATED_RATE_HZ },
+    auth: { adminPassword: e.ADMIN_PASSWORD, jwtSecret: e.JWT_SECRET, sessionTtlS: e.SESSION_TTL_S },
+    robots: {
+      allowAnonymous: e.ALLOW_ANONYMOUS_ROBOTS,
+      /** The key robot secrets are hashed with; undefined = generated and kept in DATA_DIR. */
+      secretKey: e.ROBOT_SECRET_KEY,
+      autoRegister: e.AUTO_REGISTER_ROBOTS,
+      /** Robots registering themselves: at most this many a minute (as a burst, then spread), */
+      autoRegisterPerMin: e.ROBOT_AUTO_REGISTER_PER_MIN,
+      /** at most this many waiting to be confirmed, */
+      pendingMax: e.ROBOT_PENDING_MAX,
+      /** confirmed after talking this long without going offline. */
+      confirmAfterMs: e.ROBOT_CONFIRM_AFTER_S * 1000,
+      /** How long one serialised `GET /robots` answer is shared. */
+      listMaxAgeMs: e.ROBOT_LIST_MAX_AGE_MS,
+    },
+    retention: {
+      raw_ms: e.RETENTION_RAW_DAYS * DAY_MS,
+      minute_ms: e.RETENTION_MINUTE_DAYS * DAY_MS,
+      hour_ms: e.RETENTION_HOUR_DAYS * DAY_MS,
+    },
+    ingest: { queueLimit: e.INGEST_QUEUE_LIMIT, clockSkewMaxMs: e.CLOCK_SKEW_MAX_S * 1000 },
+    /** Telemetry reads: connections that run them, and how many may wait before one is refused (503). */
+    query: {
+      readers: e.QUERY_READERS,
+      queueLimit: e.QUERY_QUEUE_LIMIT,
+      shedLoopDelayMs: e.READER_SHED_LOOP_DELAY_MS,
+    },
+    logLevel: e.LOG_LEVEL,
+    /** `auto`: coloured lines for a person when stdout is a terminal, JSON lines otherwise. */
+    logFormat: e.LOG_FORMAT,
+    web: {
+      /** Other origins a browser may call the API from (CORS, with credentials); empty = none. */
+      corsOrigins: (e.CORS_ORIGINS ?? []) as readonly string[],
+      /** Fastify's `trustProxy`: whose X-Forwarded-For/-Proto/-Host to believe. */
+      trustProxy: e.TRUST_PROXY as boolean | readonly string[],
+    },
+  };
+}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
   // An empty variable means "unset": `PORT= npm start` should not fail on ''.
@@ -219,54 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `SIMULATED_ROBOTS: ${e.SIMULATED_ROBOTS} robots need more connections than MQTT_MAX_CONNECTIONS_PER_ADDRESS (${e.MQTT_MAX_CONNECTIONS_PER_ADDRESS}) allows from one address; raise it or set it to 0`,
     ]);
   }
-  const config: Config = {
-    http: { port: e.PORT, host: e.HOST },
-    dataDir: e.DATA_DIR,
-    mqtt: {
-      url: e.MQTT_URL,
-      username: e.MQTT_USERNAME,
-      password: e.MQTT_PASSWORD,
-      sharedGroup: e.MQTT_SHARED_GROUP,
-      embedded: {
-        host: e.MQTT_HOST ?? e.HOST,
-        port: e.MQTT_PORT,
-        wsPort: e.MQTT_WS_PORT,
-        maxConnectionsPerAddress: e.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
-        retained: {
-          maxBytes: e.MQTT_RETAINED_MAX_BYTES,
-          perRobot: e.MQTT_RETAINED_PER_ROBOT,
-          total: e.MQTT_RETAINED_MAX_TOTAL,
-        },
-      },
-    },
-    databaseUrl: e.DATABASE_URL,
-    telemetryUrl: e.TELEMETRY_URL,
-    simulator: { robots: e.SIMULATED_ROBOTS, rateHz: e.SIMULATED_RATE_HZ },
-    auth: { adminPassword: e.ADMIN_PASSWORD, jwtSecret: e.JWT_SECRET, sessionTtlS: e.SESSION_TTL_S },
-    robots: {
-      allowAnonymous: e.ALLOW_ANONYMOUS_ROBOTS,
-      secretKey: e.ROBOT_SECRET_KEY,
-      autoRegister: e.AUTO_REGISTER_ROBOTS,
-      autoRegisterPerMin: e.ROBOT_AUTO_REGISTER_PER_MIN,
-      pendingMax: e.ROBOT_PENDING_MAX,
-      confirmAfterMs: e.ROBOT_CONFIRM_AFTER_S * 1000,
-      listMaxAgeMs: e.ROBOT_LIST_MAX_AGE_MS,
-    },
-    retention: {
-      raw_ms: e.RETENTION_RAW_DAYS * DAY_MS,
-      minute_ms: e.RETENTION_MINUTE_DAYS * DAY_MS,
-      hour_ms: e.RETENTION_HOUR_DAYS * DAY_MS,
-    },
-    ingest: { queueLimit: e.INGEST_QUEUE_LIMIT, clockSkewMaxMs: e.CLOCK_SKEW_MAX_S * 1000 },
-    query: {
-      readers: e.QUERY_READERS,
-      queueLimit: e.QUERY_QUEUE_LIMIT,
-      shedLoopDelayMs: e.READER_SHED_LOOP_DELAY_MS,
-    },
-    logLevel: e.LOG_LEVEL,
-    logFormat: e.LOG_FORMAT,
-    web: { corsOrigins: e.CORS_ORIGINS ?? [], trustProxy: e.TRUST_PROXY },
-  };
+  const config = toConfig(e);
   return deepFreeze(config);
 }
 
