@@ -96,6 +96,32 @@ describe('SessionStore', () => {
     expect((await store.state('c'))?.endReason).toBeNull();
   });
 
+  it('does not keep a must_change_password read that overlapped the password change', async () => {
+    let release = () => {};
+    const queries: string[] = [];
+    const db: Queryable = {
+      query: async <T>(sql: string) => {
+        queries.push(sql.trim().split(/\s+/)[0] ?? '');
+        const row = {
+          user_id: 'u1',
+          end_reason: null,
+          is_active: true,
+          must_change_password: queries.length === 1,
+        };
+        if (queries.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        return { rows: [row] as T[], rowCount: 1 };
+      },
+    };
+    const store = new SessionStore({ db, logger: capturingLogger().logger, cacheTtlMs: 5000 });
+    const during = store.state('s1');
+    await Promise.resolve();
+    store.markPasswordChanged('u1');
+    release();
+    expect((await during)?.mustChangePassword).toBe(true);
+    expect((await store.state('s1'))?.mustChangePassword).toBe(false);
+    expect(queries).toEqual(['SELECT', 'SELECT']);
+  });
+
   it('writes last_seen_at once per session per flush, not per request', async () => {
     const { store, queries } = setup();
     for (let i = 0; i < 1000; i++) store.touch('s1');

@@ -70,6 +70,8 @@ export class SessionStore {
   private readonly cacheTtlMs: number;
   private readonly cacheMax: number;
   readonly counters = { cache_hits: 0, cache_misses: 0 };
+  /** Bumped by markPasswordChanged: a read that overlapped one may have seen the flag before it was cleared. */
+  private passwordChanges = 0;
 
   constructor(private readonly opts: SessionStoreOptions) {
     this.now = opts.now ?? Date.now;
@@ -110,6 +112,7 @@ export class SessionStore {
    * sessions may call everything their role allows from the next request on.
    */
   markPasswordChanged(userId: string): void {
+    this.passwordChanges++;
     for (const [id, cached] of this.cache) {
       if (cached.state?.userId !== userId || !cached.state.mustChangePassword) continue;
       // In place: the entry keeps its age and its place in the LRU order.
@@ -130,12 +133,15 @@ export class SessionStore {
     const inFlight = this.loading.get(sessionId);
     if (inFlight) return inFlight;
     this.counters.cache_misses++;
+    const passwordChanges = this.passwordChanges;
     const load = this.read(sessionId).finally(() => this.loading.delete(sessionId));
     this.loading.set(sessionId, load);
     const state = await load;
     // An end noted while the row was being read is newer than what the read saw.
     const current = this.cache.get(sessionId)?.state;
     if (current?.endReason) return current;
+    // So may be a password change: answer this request as read, but let the next one read again.
+    if (state?.mustChangePassword && passwordChanges !== this.passwordChanges) return state;
     this.put(sessionId, state);
     return state;
   }
