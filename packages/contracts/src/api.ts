@@ -34,6 +34,12 @@ export const LoginResponse = z.object({
   token_type: z.literal('bearer'),
   expires_in: z.number().int().describe('Seconds until the token expires'),
   user: User,
+  must_change_password: z
+    .boolean()
+    .describe(
+      'Signed in with a temporary password: until POST /api/v1/auth/password sets a new one, this session ' +
+        'may call only public and self routes (others: 403 password_change_required)',
+    ),
 });
 
 const Iso = z.string().describe('ISO-8601 UTC');

@@ -76,4 +76,9 @@ export const MeResponse = z.object({
   session_id: z.string().optional(),
   /** The key (API keys); its manage view is GET /api/v1/api-keys. */
   api_key: ApiKey.pick({ id: true, name: true, expires_at: true }).optional(),
+  /**
+   * The user must set a new password (POST /api/v1/auth/password) before this session may call more than
+   * public and self routes; always false for an API key.
+   */
+  must_change_password: z.boolean(),
 });

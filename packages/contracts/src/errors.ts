@@ -16,6 +16,11 @@ export const ERROR_CODES = [
   'api_key_not_found',
   /** A disabled user signing in, or using a session issued before they were disabled. */
   'account_disabled',
+  /**
+   * 403: the user signed in with a temporary password (`must_change_password`): until they set their own
+   * with POST /api/v1/auth/password, their session may call only `public` and `self` routes.
+   */
+  'password_change_required',
   'conflict',
   'method_not_allowed',
   'request_timeout',

@@ -43,13 +43,15 @@ export type LiveClientMessage = z.infer<typeof LiveClientMessage>;
 /**
  * The codes an `error` frame carries (a subset of the API's ERROR_CODES): `unauthorized` (no, a bad
  * or an ended session; the socket is then closed with LIVE_CLOSE.unauthorized), `bad_request` (not a
- * JSON text frame, or too large), `validation_error` (a message of the wrong shape, or a limit passed).
- * The socket stays open after the last two.
+ * JSON text frame, or too large), `validation_error` (a message of the wrong shape, or a limit passed),
+ * `password_change_required` (the user signed in with a temporary password; closed with
+ * LIVE_CLOSE.password_change_required). The socket stays open after `bad_request` and `validation_error`.
  */
 export const LIVE_ERROR_CODES = [
   'unauthorized',
   'bad_request',
   'validation_error',
+  'password_change_required',
 ] as const satisfies readonly ErrorCode[];
 export type LiveErrorCode = (typeof LIVE_ERROR_CODES)[number];
 
@@ -65,6 +67,11 @@ export const LIVE_CLOSE = {
   expired: { code: 4401, reason: 'Session expired' },
   /** A session check refused the session (logout, a disabled user). */
   revoked: { code: 4401, reason: 'Session revoked' },
+  /**
+   * The session is good but its user signed in with a temporary password: signing in again does not help,
+   * setting a new one (POST /api/v1/auth/password) does.
+   */
+  password_change_required: { code: 4403, reason: 'Password change required' },
   /** More than the hard buffer limit queued for a client that does not read. */
   too_slow: { code: 1013, reason: 'Client too slow for the live stream' },
 } as const satisfies Record<string, { code: number; reason: string }>;

@@ -70,7 +70,9 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
           'Retry-After), alike for unknown users. A wrong password and an unknown user get the same 401; a ' +
           'disabled account with the right password gets 403 account_disabled. A successful sign-in also sets ' +
           'a device cookie (httpOnly); a client that sends it, or a valid session of the same user, may sign ' +
-          'in while the account is locked to others. Permission: public.',
+          'in while the account is locked to others. `must_change_password: true` (a temporary password set by ' +
+          'an administrator): until POST /api/v1/auth/password sets a new one, the session may call only ' +
+          'public and self routes, others answer 403 password_change_required. Permission: public.',
         body: LoginRequest,
         response: { 200: LoginResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
       },
@@ -102,6 +104,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
         token_type: 'bearer' as const,
         expires_in: opts.sessionTtlS,
         user: { id: user.id, username: user.username, email: user.email, role: user.role },
+        must_change_password: user.must_change_password,
       };
     },
   );
@@ -115,7 +118,8 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
         summary: 'Who is signed in',
         description:
           'The user (for an API key: the user who created it), the role this session acts with, when it ' +
-          'expires, and for an API key the key. Permission: self.',
+          'expires, for an API key the key, and whether the user must set a new password first ' +
+          '(`must_change_password`). Permission: self.',
         response: { 200: MeResponse, 401: ErrorBody, 403: ErrorBody },
       },
     },
@@ -133,6 +137,8 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
         ...(session.kind === 'user'
           ? { session_id: session.sid }
           : { api_key: { id: session.sid, name: session.username, expires_at } }),
+        // What the guard enforces for this session (from the session check, not the row read above).
+        must_change_password: session.restriction?.code === 'password_change_required',
       };
     },
   );
@@ -168,7 +174,8 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
         description:
           'The current password is required (wrong: 403 invalid_credentials, throttled like sign-ins: 429); ' +
           `the new one has at least 12 characters (else 400 validation_error). Ends your other sessions; this ` +
-          'one stays signed in. Not for API keys (403). Permission: self.',
+          'one stays signed in, and may use every route its role allows from now on (`must_change_password` ' +
+          'is cleared together with the new hash). Not for API keys (403). Permission: self.',
         body: PasswordChangeRequest,
         response: {
           200: z.object({ sessions_ended: z.number().int().describe('Your other sessions, now ended') }),

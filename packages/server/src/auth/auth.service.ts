@@ -8,7 +8,7 @@ import { hashPassword, verifyPassword } from '../users/passwords';
 import type { UserRow, UsersRepository } from '../users/users.repository';
 import { type LoginAttempt, LoginThrottle } from './login-throttle';
 import type { SessionEndReason, SessionStore } from './session-store';
-import type { Session, SessionRevocation } from './sessions';
+import type { Session, SessionCheckResult, SessionRestriction, SessionRevocation } from './sessions';
 
 /** Where a request came from, for the audit trail and the session row (`requestAuditor(req)`). */
 export type RequestOrigin = Pick<AuditEntry, 'actor' | 'address' | 'user_agent'>;
@@ -56,6 +56,14 @@ const ENDED: Record<SessionEndReason, SessionRevocation> = {
   revoked: 'Your session was ended by an administrator: sign in again',
   user_disabled: { message: 'Your account is disabled', code: 'account_disabled' },
   user_deleted: 'Your account no longer exists',
+};
+
+/** What a session signed in with a temporary password is told on every route but `public` and `self`. */
+export const PASSWORD_CHANGE_REQUIRED: SessionRestriction = {
+  code: 'password_change_required',
+  message:
+    'You signed in with a temporary password: set your own with POST /api/v1/auth/password ' +
+    '({current_password, new_password}) before using anything else',
 };
 
 /**
@@ -164,7 +172,7 @@ export class AuthService implements SessionRevoker {
         tx,
       );
     });
-    this.opts.store.remember(sessionId, user.id);
+    this.opts.store.remember(sessionId, user.id, user.must_change_password);
     return { user, sessionId, expiresAt };
   }
 
@@ -248,6 +256,7 @@ export class AuthService implements SessionRevoker {
       );
       return result.ids;
     });
+    this.opts.store.markPasswordChanged(user.id);
     this.ended(ended, 'password_changed', { userId: user.id, exceptSessionId: session.sid });
     return { sessions_ended: ended.length };
   }
@@ -261,16 +270,17 @@ export class AuthService implements SessionRevoker {
 
   /**
    * The SessionCheck for people's sessions (API keys have their own): refuses a session that ended or
-   * whose user is disabled or gone. Answered from the store's cache on the hot path.
+   * whose user is disabled or gone, and restricts one whose user must change their password. Answered
+   * from the store's cache on the hot path.
    */
-  readonly check = async (session: Session): Promise<SessionRevocation | undefined> => {
+  readonly check = async (session: Session): Promise<SessionCheckResult> => {
     if (session.kind !== 'user') return undefined;
     const state = await this.opts.store.state(session.sid);
     if (!state || state.userId !== session.sub) return 'Session not found: sign in again';
     if (state.endReason) return ENDED[state.endReason];
     if (!state.userActive) return ENDED.user_disabled;
     this.opts.store.touch(session.sid);
-    return undefined;
+    return state.mustChangePassword ? { restriction: PASSWORD_CHANGE_REQUIRED } : undefined;
   };
 
   private ended(

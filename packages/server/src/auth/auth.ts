@@ -62,6 +62,9 @@ export const authPlugin = fp<AuthOptions>(async (app: FastifyInstance, opts) => 
     const permission = req.routeOptions.config?.permission;
     if (!permission || permission === 'public' || req.routeOptions.config?.authInHandler) return;
     await authenticate(req, app.sessions);
+    // A temporary password first: whatever the role allows waits until the user has set their own.
+    const restriction = req.user.restriction;
+    if (restriction && permission !== 'self') throw new ApiError(403, restriction.code, restriction.message);
     if (!roleMay(req.user.role, permission)) {
       throw new ApiError(403, 'forbidden', `Your role (${req.user.role}) may not ${permission}`);
     }

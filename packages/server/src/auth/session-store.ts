@@ -17,6 +17,8 @@ export interface SessionState {
   /** null while the session is open. */
   endReason: SessionEndReason | null;
   userActive: boolean;
+  /** The user signed in with a temporary password: only `public` and `self` routes until they set their own. */
+  mustChangePassword: boolean;
 }
 
 export interface NewSession {
@@ -31,8 +33,8 @@ export interface SessionStoreOptions {
   db: Queryable;
   logger: Logger;
   /**
-   * How long an open session's state is believed without asking the database again. Logouts and
-   * revocations made by this instance update the cache at once; a second server instance sharing the
+   * How long an open session's state is believed without asking the database again. Logouts,
+   * revocations and password changes made by this instance update the cache at once; a second server instance sharing the
    * database learns of them when its cached entry runs out, so within this time on REST (and within one
    * live-stream heartbeat more on open sockets). Ended sessions stay cached: an end is final.
    */
@@ -68,6 +70,8 @@ export class SessionStore {
   private readonly cacheTtlMs: number;
   private readonly cacheMax: number;
   readonly counters = { cache_hits: 0, cache_misses: 0 };
+  /** Bumped by markPasswordChanged: a read that overlapped one may have seen the flag before it was cleared. */
+  private passwordChanges = 0;
 
   constructor(private readonly opts: SessionStoreOptions) {
     this.now = opts.now ?? Date.now;
@@ -99,8 +103,21 @@ export class SessionStore {
   }
 
   /** Puts a just-created session in the cache, so its first requests need no read. */
-  remember(sessionId: string, userId: string): void {
-    this.put(sessionId, { userId, endReason: null, userActive: true });
+  remember(sessionId: string, userId: string, mustChangePassword = false): void {
+    this.put(sessionId, { userId, endReason: null, userActive: true, mustChangePassword });
+  }
+
+  /**
+   * After a committed password change that cleared the user's must_change_password: their cached open
+   * sessions may call everything their role allows from the next request on.
+   */
+  markPasswordChanged(userId: string): void {
+    this.passwordChanges++;
+    for (const [id, cached] of this.cache) {
+      if (cached.state?.userId !== userId || !cached.state.mustChangePassword) continue;
+      // In place: the entry keeps its age and its place in the LRU order.
+      this.cache.set(id, { ...cached, state: { ...cached.state, mustChangePassword: false } });
+    }
   }
 
   /** The session's state (undefined: no such row), from the cache when it is fresh enough. */
@@ -116,12 +133,15 @@ export class SessionStore {
     const inFlight = this.loading.get(sessionId);
     if (inFlight) return inFlight;
     this.counters.cache_misses++;
+    const passwordChanges = this.passwordChanges;
     const load = this.read(sessionId).finally(() => this.loading.delete(sessionId));
     this.loading.set(sessionId, load);
     const state = await load;
     // An end noted while the row was being read is newer than what the read saw.
     const current = this.cache.get(sessionId)?.state;
     if (current?.endReason) return current;
+    // So may be a password change: answer this request as read, but let the next one read again.
+    if (state?.mustChangePassword && passwordChanges !== this.passwordChanges) return state;
     this.put(sessionId, state);
     return state;
   }
@@ -131,14 +151,22 @@ export class SessionStore {
       user_id: string;
       end_reason: SessionEndReason | null;
       is_active: boolean;
+      must_change_password: boolean;
     }>(
-      `SELECT s.user_id, s.end_reason, u.is_active
+      `SELECT s.user_id, s.end_reason, u.is_active, u.must_change_password
          FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $1`,
       [sessionId],
     );
     const row = rows[0];
-    return row ? { userId: row.user_id, endReason: row.end_reason, userActive: row.is_active } : undefined;
+    return row
+      ? {
+          userId: row.user_id,
+          endReason: row.end_reason,
+          userActive: row.is_active,
+          mustChangePassword: row.must_change_password,
+        }
+      : undefined;
   }
 
   /** Notes the session was used now; written to last_seen_at at a bounded rate. */
@@ -190,8 +218,14 @@ export class SessionStore {
     user?: { userId: string; exceptSessionId?: string },
   ): void {
     for (const id of ids) {
-      const userId = this.cache.get(id)?.state?.userId ?? user?.userId ?? '';
-      this.put(id, { userId, endReason: reason, userActive: reason !== 'user_disabled' });
+      const before = this.cache.get(id)?.state;
+      const userId = before?.userId ?? user?.userId ?? '';
+      this.put(id, {
+        userId,
+        endReason: reason,
+        userActive: reason !== 'user_disabled',
+        mustChangePassword: before?.mustChangePassword ?? false,
+      });
     }
     if (!user) return;
     for (const [id, cached] of this.cache) {

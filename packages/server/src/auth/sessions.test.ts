@@ -36,6 +36,23 @@ describe('Sessions', () => {
     expect(await sessions.verify(claims())).toMatchObject({ sub: '1', role: 'admin' });
   });
 
+  it("carries a check's restriction on the session, lifts it when the check stops, and a revocation outranks it", async () => {
+    const { sessions, claims } = setup();
+    const restriction = { code: 'password_change_required' as const, message: 'Set your own password first' };
+    let restricted = true;
+    let revoked = false;
+    sessions.addCheck(() => (restricted ? { restriction } : undefined));
+    sessions.addCheck(() => (revoked ? 'Signed out: sign in again' : undefined));
+    const session = await sessions.verify(claims());
+    expect(session.restriction).toEqual(restriction);
+    restricted = false;
+    await sessions.recheck(session);
+    expect(session.restriction).toBeUndefined();
+    restricted = true;
+    revoked = true;
+    expect(await refusal(sessions.verify(claims()))).toBe('revoked');
+  });
+
   it('refuses a signed token of the wrong shape as invalid', async () => {
     const { sessions, claims } = setup();
     for (const over of [

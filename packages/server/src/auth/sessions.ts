@@ -22,6 +22,21 @@ export interface Session extends SessionClaims {
   iat: number;
   /** null: an API key without expiry. */
   exp: number | null;
+  /**
+   * Set when the session counts but may call only `public` and `self` routes (see SessionRestriction);
+   * every verify and recheck sets it afresh from the checks.
+   */
+  restriction?: SessionRestriction;
+}
+
+/**
+ * Why a session that counts may still call only `public` and `self` routes: its user signed in with a
+ * temporary password and must set their own first. REST answers other routes 403 with this code and
+ * message; the live stream closes with LIVE_CLOSE.password_change_required.
+ */
+export interface SessionRestriction {
+  code: 'password_change_required';
+  message: string;
 }
 
 /**
@@ -57,12 +72,12 @@ export class SessionRefused extends Error {
 
 /**
  * A further condition on a live session, checked on every request and again on open live-stream
- * sockets: returns why the session no longer counts, or undefined. Revocation (logout, a disabled
- * user, a changed password) plugs in here.
+ * sockets: returns why the session no longer counts, or how it is restricted, or undefined. Revocation
+ * (logout, a disabled user, a changed password) and the temporary-password restriction plug in here.
  */
-export type SessionCheck = (
-  session: Session,
-) => Promise<SessionRevocation | undefined> | SessionRevocation | undefined;
+export type SessionCheck = (session: Session) => Promise<SessionCheckResult> | SessionCheckResult;
+
+export type SessionCheckResult = SessionRevocation | { restriction: SessionRestriction } | undefined;
 
 /** Why a check refuses a session: a sentence, or a sentence with its own error code. */
 export type SessionRevocation = string | { message: string; code: 'account_disabled' };
@@ -150,14 +165,22 @@ export class Sessions {
     return session;
   }
 
-  /** Is a session verified earlier still good? Expiry and every check; throws SessionRefused. */
+  /**
+   * Is a session verified earlier still good? Expiry and every check; throws SessionRefused. Sets (or
+   * clears) `session.restriction` as the checks say.
+   */
   async recheck(session: Session): Promise<void> {
     if (session.exp !== null && this.now() >= session.exp * 1000) throw expired();
+    let restriction: SessionRestriction | undefined;
     for (const check of this.checks) {
-      const refusal = await check(session);
-      if (typeof refusal === 'string') throw new SessionRefused('revoked', refusal);
-      if (refusal !== undefined) throw new SessionRefused('revoked', refusal.message, refusal.code);
+      const result = await check(session);
+      if (result === undefined) continue;
+      if (typeof result === 'string') throw new SessionRefused('revoked', result);
+      if ('restriction' in result) restriction ??= result.restriction;
+      else throw new SessionRefused('revoked', result.message, result.code);
     }
+    if (restriction) session.restriction = restriction;
+    else delete session.restriction;
   }
 
   /** Milliseconds until the session expires (≤ 0: expired). */

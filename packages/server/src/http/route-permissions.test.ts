@@ -1,6 +1,11 @@
 import type { RouteOptions } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { documentPermission, forbiddenDescription, UNAUTHORIZED_DESCRIPTION } from './route-permissions';
+import {
+  documentPermission,
+  forbiddenDescription,
+  PASSWORD_CHANGE_REQUIRED_DESCRIPTION,
+  UNAUTHORIZED_DESCRIPTION,
+} from './route-permissions';
 
 function route(permission: string, schema: Record<string, unknown> = {}): RouteOptions {
   return {
@@ -25,16 +30,19 @@ describe('documentPermission', () => {
     );
     expect(Object.keys(responses(r)).sort()).toEqual(['200', '401', '403']);
     expect(responses(r)[401]?.description).toBe(UNAUTHORIZED_DESCRIPTION);
-    expect(responses(r)[403]?.description).toBe(forbiddenDescription('robots:manage'));
+    expect(responses(r)[403]?.description).toContain(forbiddenDescription('robots:manage'));
+    expect(responses(r)[403]?.description).toContain('(`password_change_required`)');
     expect(forbiddenDescription('robots:control')).toContain('it takes admin or operator');
   });
 
-  it('adds only 401 where every role has the permission', () => {
-    for (const permission of ['self', 'robots:read']) {
-      const r = route(permission);
-      documentPermission(r);
-      expect(Object.keys(responses(r)), permission).toEqual(['401']);
-    }
+  it('adds only 401 to a self route, and 401 and the temporary-password 403 where every role has the permission', () => {
+    const self = route('self');
+    documentPermission(self);
+    expect(Object.keys(responses(self))).toEqual(['401']);
+    const read = route('robots:read');
+    documentPermission(read);
+    expect(Object.keys(responses(read)).sort()).toEqual(['401', '403']);
+    expect(responses(read)[403]?.description).toBe(PASSWORD_CHANGE_REQUIRED_DESCRIPTION);
   });
 
   it('adds neither to a public route, keeping a 401 the route declares for its own reason', () => {

@@ -6,7 +6,12 @@ import {
   PROTOCOL_VERSION,
   roleMay,
 } from '@tonypi/contracts';
-import { type Session, type SessionRefusalReason, SessionRefused } from '../auth/sessions';
+import {
+  type Session,
+  type SessionRefusalReason,
+  SessionRefused,
+  type SessionRestriction,
+} from '../auth/sessions';
 import { type LiveClient, type LiveHub, type LiveSocket, MAX_ROBOTS_PER_CLIENT } from './live-hub';
 
 /** What a session needs of its socket (the `ws` WebSocket fits). */
@@ -85,7 +90,8 @@ const CLOSE_CAUSE: Record<SessionRefusalReason, LiveCloseCause> = {
  * One live-stream connection's protocol, apart from the socket library: the auth window, signing
  * in by the upgrade or an `auth` message (again to renew), subscribe / unsubscribe / ping, bad
  * frames, the heartbeat, and the session checked at expiry, on every beat and on
- * `sessions.recheckAll()`; an ended session gets an `error` frame and close code 4401.
+ * `sessions.recheckAll()`; an ended session gets an `error` frame and close code 4401, a session
+ * whose user must first change their temporary password an `error` frame and 4403.
  * Messages are handled one after another, in order: signing in is asynchronous, and a subscribe
  * sent right behind the auth message must find the session in place.
  */
@@ -235,6 +241,10 @@ export class LiveSession {
       if (!roleMay(verified.role, 'live:read')) {
         throw new SessionRefused('invalid', `Your role (${verified.role}) may not read the live stream`);
       }
+      if (verified.restriction) {
+        this.restricted(verified.restriction);
+        return false;
+      }
       this.session = verified;
       this.scheduleExpiry();
       return true;
@@ -259,7 +269,9 @@ export class LiveSession {
     if (!checked || this.closed) return;
     try {
       await this.auth.recheck(checked);
-      if (this.session === checked) this.scheduleExpiry();
+      if (this.session !== checked) return;
+      if (checked.restriction) this.restricted(checked.restriction);
+      else this.scheduleExpiry();
     } catch (err) {
       // A session renewed (a new auth message) while the old one was being checked stands.
       if (this.session !== checked) return;
@@ -279,6 +291,12 @@ export class LiveSession {
   private refuse(refusal: SessionRefused): void {
     this.error('unauthorized', refusal.message);
     this.close(CLOSE_CAUSE[refusal.reason]);
+  }
+
+  /** A session that counts but may not read the stream yet: signing in again would not help. */
+  private restricted(restriction: SessionRestriction): void {
+    this.error(restriction.code, restriction.message);
+    this.close(restriction.code);
   }
 
   private error(code: LiveErrorCode, message: string): void {

@@ -80,6 +80,8 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
           'Telemetry is latest-value at 10 Hz per robot and series (location 20 Hz); status, log, job, scan ' +
           'and vision events are never dropped. When the session expires the socket gets an `error` frame ' +
           '(code `unauthorized`) and is closed with code 4401; send a new `auth` message before then to renew. ' +
+          'A session signed in with a temporary password gets an `error` frame (code `password_change_required`) ' +
+          'and close code 4403 until POST /api/v1/auth/password sets a new one. ' +
           'Permission: live:read.',
       },
     },

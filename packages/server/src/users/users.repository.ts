@@ -9,6 +9,8 @@ export interface UserRow {
   password_hash: string;
   role: Role;
   is_active: boolean;
+  /** Signed in with a temporary password: must set their own before anything but `self` routes. */
+  must_change_password: boolean;
   created_at: Date;
   updated_at: Date | null;
 }
@@ -20,7 +22,8 @@ export interface NewUser {
   role: Role;
 }
 
-const COLUMNS = 'id, username, email, password_hash, role, is_active, created_at, updated_at';
+const COLUMNS =
+  'id, username, email, password_hash, role, is_active, must_change_password, created_at, updated_at';
 
 export class UsersRepository {
   constructor(private readonly db: Queryable) {}
@@ -42,10 +45,14 @@ export class UsersRepository {
     return rows[0];
   }
 
-  /** Sets a new password hash (and updated_at); false when the user is not there. */
+  /**
+   * Sets the password hash the user chose themselves (and updated_at), which clears must_change_password;
+   * false when the user is not there.
+   */
   async setPasswordHash(id: string, passwordHash: string, tx: Queryable = this.db): Promise<boolean> {
     const { rowCount } = await tx.query(
-      'UPDATE users SET password_hash = $2, updated_at = CURRENT_TIMESTAMP WHERE id = $1',
+      `UPDATE users SET password_hash = $2, must_change_password = FALSE, updated_at = CURRENT_TIMESTAMP
+        WHERE id = $1`,
       [id, passwordHash],
     );
     return rowCount > 0;
