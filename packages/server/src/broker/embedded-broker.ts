@@ -433,8 +433,16 @@ export class EmbeddedBroker {
   }
 }
 
+/**
+ * Connections the kernel may hold waiting for accept(). Node's default, 511, is fewer than a fleet opens at
+ * once when it reconnects (a broker restart, the network back; `bench:auth` connects 1,000): a SYN beyond it
+ * is dropped and comes back only with TCP's retransmit 1 s, 3 s, 7 s later. The kernel caps the value at
+ * net.core.somaxconn (4096 on current Linux).
+ */
+const LISTEN_BACKLOG = 4096;
+
 async function listen(server: net.Server, port: number, host: string, what: string, variable: string) {
-  server.listen(port, host);
+  server.listen({ port, host, backlog: LISTEN_BACKLOG });
   try {
     await once(server, 'listening');
   } catch (err) {
