@@ -1,4 +1,10 @@
-import type { DecodedMessage, IngestDropReason, IngestRejectReason, TelemetryPoint } from '@tonypi/contracts';
+import type {
+  DecodedMessage,
+  IngestDropReason,
+  IngestRejectReason,
+  IngestStats,
+  TelemetryPoint,
+} from '@tonypi/contracts';
 import type { IngestRole } from '../broker/message-bus';
 import type { EventPublisher } from '../core/event-bus';
 import type { Logger } from '../logger';
@@ -42,36 +48,8 @@ export interface IngestPipelineOptions {
   now?: () => number;
 }
 
-export interface IngestStats {
-  messages_accepted: number;
-  messages_rejected: number;
-  rejected: Record<string, number>;
-  /** Fields left out of accepted messages, by reason (`INGEST_DROP_REASONS`). */
-  fields_dropped: Record<string, number>;
-  ignored_outbound: number;
-  clock_skew_corrected: number;
-  points_received: number;
-  points_stored: number;
-  points_shed: number;
-  /** Points waiting for the store, the batch being written included. */
-  queue_points: number;
-  queue_limit: number;
-  store_errors: number;
-  /**
-   * Whether the last write to the telemetry store succeeded (true before the first one) and the store does not
-   * report itself unavailable.
-   */
-  store_ok: boolean;
-  /** The last store error's message, while the store is failing. */
-  store_error: string | null;
-  flushes: number;
-  last_flush_ms: number;
-  /**
-   * Event time (the robot's `ts`, skew-bounded) → stored, ms, over the last 20 000 messages; recomputed at
-   * most once a second. Messages whose batch was only partly stored are not sampled.
-   */
-  store_lag_ms: { p50: number | null; p99: number | null };
-}
+/** The ingest's figures, as health reports them: one definition, in contracts. */
+export type { IngestStats } from '@tonypi/contracts';
 
 /**
  * MQTT message → validated model → telemetry store (batched) and the event bus (the registry, the live

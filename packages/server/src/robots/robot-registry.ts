@@ -3,6 +3,7 @@ import {
   type IngestRejectReason,
   type LiveServerEvents,
   type MeasurementName,
+  type RobotLocation,
   type RobotRegistration,
   type RobotStatus,
   servableUrl,
@@ -24,7 +25,7 @@ export interface RobotRuntime {
   protocol: TopicLayout;
   ip_address?: string;
   camera_url?: string;
-  location?: { x: number; y: number; z: number; heading?: number };
+  location?: RobotLocation;
   status_reason?: string | null;
   /** `pending` while a self-registered robot is not yet confirmed. */
   registration: RobotRegistration;
