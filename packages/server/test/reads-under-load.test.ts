@@ -77,6 +77,10 @@ describe('reads while robots write', () => {
     });
     expect((await t.api(RANGE)).status).toBe(503);
     expect((await t.api('/api/v1/robots/r1/latest')).status).toBe(503);
+    // Each refusal is counted where operators look: at least the three above.
+    const metrics = await (await t.api('/metrics', { anonymous: true })).text();
+    const refusals = Number(/^tonypi_http_reads_refused_total (\d+)$/m.exec(metrics)?.[1]);
+    expect(refusals).toBeGreaterThanOrEqual(3);
     // Light reads and health still answer; telemetry still comes in.
     expect((await t.api('/api/v1/robots/r1')).status).toBe(200);
     expect((await t.api('/api/v1/health', { anonymous: true })).status).toBe(200);

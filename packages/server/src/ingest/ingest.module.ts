@@ -73,7 +73,15 @@ export const ingestModule = defineModule({
           };
         },
         health: () => ({ ingest: pipeline.stats() }),
-        metrics: ingestMetrics(pipeline),
+        metrics: [
+          ...ingestMetrics(pipeline),
+          {
+            name: 'tonypi_http_reads_refused_total',
+            help: 'Heavy reads answered 503 because the ingest was under pressure (queue over half full, or the event loop held up)',
+            type: 'counter',
+            read: () => pressure.counters.readers_refused,
+          },
+        ],
       },
     };
   },
