@@ -128,6 +128,8 @@ describe('a key at work', () => {
       role: 'operator',
       expires_at: expect.any(String),
       api_key: { id: key.id, name: 'me-check', expires_at: expect.any(String) },
+      // A key has no password of its own: never held back by its creator's temporary one.
+      must_change_password: false,
     });
   });
 
