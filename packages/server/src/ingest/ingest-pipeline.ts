@@ -8,7 +8,7 @@ import type {
 import type { IngestRole } from '../broker/message-bus';
 import type { EventPublisher } from '../core/event-bus';
 import type { Logger } from '../logger';
-import { PartialAppendError, type TelemetryStore } from '../telemetry/telemetry-store';
+import { PartialAppendError, storeErrorText, type TelemetryStore } from '../telemetry/telemetry-store';
 import { LagReservoir } from './lag-reservoir';
 import { normalize } from './normalize';
 import { RejectionLog } from './rejection-log';
@@ -250,7 +250,7 @@ export class IngestPipeline {
       if (this.storeErrorLogged) this.logStoreRecovered();
     } catch (err) {
       this.counters.store_errors++;
-      this.storeError = (err as Error).message.slice(0, 300);
+      this.storeError = storeErrorText(err);
       // Stored points are not written again: a retry of the whole batch would store them twice.
       const stored =
         err instanceof PartialAppendError ? Math.max(0, Math.min(batch.length, Math.floor(err.stored))) : 0;

@@ -140,3 +140,17 @@ export const DEFAULT_RETENTION: RetentionPolicy = {
   minute_ms: 90 * 24 * 3600_000,
   hour_ms: 730 * 24 * 3600_000,
 };
+
+/** DuckDB's sentence before the cause, on every write after a fatal error. */
+const INVALIDATED =
+  /database has been invalidated because of a previous fatal error\. The database must be restarted prior to being used again\.\s*Original error:\s*/;
+
+/**
+ * A store error as health shows it (`ingest.store_error`, the telemetry component's `detail`), at most 300
+ * characters. DuckDB's long "database has been invalidated … Original error:" sentence is shortened so the
+ * cause (e.g. "No space left on device") fits.
+ */
+export function storeErrorText(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(INVALIDATED, 'database invalidated by ').slice(0, 300);
+}
