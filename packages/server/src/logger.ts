@@ -45,7 +45,12 @@ export function createLogger(level: string, opts: LoggerOptions = {}): Logger {
   if (format === 'pretty' || (format === 'auto' && out.isTTY === true)) {
     return pino(options, prettyDestination(out));
   }
-  return opts.destination ? pino(options, opts.destination as DestinationStream) : pino(options);
+  // Written as each entry is made (pino's default stdout stream buffers): the welcome banner, written to
+  // stdout after the 'started' entry, then comes after it in a pipe or a log file too.
+  return pino(
+    options,
+    (opts.destination as DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: true }),
+  );
 }
 
 /**

@@ -74,6 +74,22 @@ describe('npm start: the terminal output', () => {
     expect(beforeShutdown).not.toMatch(/Applied database migration|Server listening|INFO: started/);
   }, 180_000);
 
+  it('prints the banner after the start-up entries in JSON lines too (a pipe, a log file)', async () => {
+    const server = await spawnServer(await freshDir(), {
+      env: { LOG_FORMAT: 'json', ADMIN_PASSWORD: '' },
+      readyTimeoutMs: 150_000,
+    });
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    const output = server.output();
+    const started = output.indexOf('"msg":"started"');
+    const banner = output.indexOf('TonyPi Fleet Monitor is running');
+    expect(started).toBeGreaterThan(-1);
+    expect(banner).toBeGreaterThan(started);
+    const beforeShutdown = output.slice(banner).split('"msg":"shutting down')[0] ?? '';
+    expect(beforeShutdown).not.toMatch(/Applied database migration|Server listening|"msg":"started"/);
+  }, 180_000);
+
   it('reports a taken HTTP port once, as one line saying what to do, with no stack trace', async () => {
     const taken = net.createServer();
     held.push(taken);
