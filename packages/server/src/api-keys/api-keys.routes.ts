@@ -17,9 +17,9 @@ export const apiKeysRoutes: FastifyPluginAsyncZod<{ keys: ApiKeysService }> = as
           'live stream. The key is in this answer only: it is stored as a keyed hash and never shown again. ' +
           "Its role may be no higher than yours (else 403 forbidden); it acts with at most its creator's " +
           'current role and stops working when its creator is disabled or deleted. Optional expiry: ' +
-          '`expires_at` (ISO-8601, in the future) or `expires_in_days` (1-3650), not both. Permission: api_keys:manage.',
+          '`expires_at` (ISO-8601, in the future) or `expires_in_days` (1-3650), not both.',
         body: ApiKeyCreateRequest,
-        response: { 201: ApiKeyCreated, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+        response: { 201: ApiKeyCreated, 400: ErrorBody, 403: ErrorBody },
       },
     },
     async (req, reply) => reply.status(201).send(await keys.create(req.user, req.body, requestAuditor(req))),
@@ -34,8 +34,8 @@ export const apiKeysRoutes: FastifyPluginAsyncZod<{ keys: ApiKeysService }> = as
         summary: 'List API keys',
         description:
           'Every key, newest first, revoked ones included (with revoked_at); never the key or its hash. ' +
-          'last_used_at is written at most once a minute. Permission: api_keys:manage.',
-        response: { 200: ApiKeyList, 401: ErrorBody, 403: ErrorBody },
+          'last_used_at is written at most once a minute.',
+        response: { 200: ApiKeyList, 403: ErrorBody },
       },
     },
     async () => ({ items: await keys.list() }),
@@ -50,9 +50,9 @@ export const apiKeysRoutes: FastifyPluginAsyncZod<{ keys: ApiKeysService }> = as
         summary: 'Revoke an API key',
         description:
           'The key is refused from now on (401), and live-stream sockets it opened are closed (4401). Revoking ' +
-          'a revoked key again changes nothing (204). Unknown id: 404 api_key_not_found. Permission: api_keys:manage.',
+          'a revoked key again changes nothing (204). Unknown id: 404 api_key_not_found.',
         params: ApiKeyIdParams,
-        response: { 204: z.null(), 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        response: { 204: z.null(), 404: ErrorBody },
       },
     },
     async (req, reply) => {

@@ -14,9 +14,9 @@ export function auditRoutes(log: AuditLog): FastifyPluginAsyncZod {
           description:
             'Who changed what, when, from where, and whether it worked. Filter by actor (id or name), action ' +
             '(exact, or a prefix ending in "." such as user.), target, time and outcome; page with limit and ' +
-            'offset, or with before_id (the previous page’s next_before_id). Permission: audit:read.',
+            'offset, or with before_id (the previous page’s next_before_id).',
           querystring: AuditQuery,
-          response: { 200: AuditList, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+          response: { 200: AuditList, 400: ErrorBody, 403: ErrorBody },
         },
       },
       async (req) => log.query(req.query),

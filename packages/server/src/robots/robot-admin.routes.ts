@@ -29,15 +29,12 @@ export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZo
             `201: a new robot, registered. 200: a robot that registered itself on first contact (pending), or ` +
             `one known without credentials, claimed: it becomes active and from now on connects with ` +
             `credentials only (its anonymous session is closed). 409: the robot has credentials already ` +
-            `(rotate them), or is deleted (restore it). ${SHOWN_ONCE} Audited as robot.register / robot.claim. ` +
-            'Permission: robots:manage.',
+            `(rotate them), or is deleted (restore it). ${SHOWN_ONCE} Audited as robot.register / robot.claim.`,
           body: RegisterRobotRequest,
           response: {
             200: RobotWithCredentials.describe('Claimed: a robot the server knew, now with credentials'),
             201: RobotWithCredentials.describe('Registered'),
             400: ErrorBody,
-            401: ErrorBody,
-            403: ErrorBody,
             409: ErrorBody,
           },
         },
@@ -59,15 +56,12 @@ export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZo
           tags: ['robots'],
           summary: "Change a robot's name, description, location, addresses, thresholds, settings or tags",
           description:
-            'Only the fields given change; null clears one. 409 for a deleted robot. Audited as robot.update. ' +
-            'Permission: robots:manage.',
+            'Only the fields given change; null clears one. 409 for a deleted robot. Audited as robot.update.',
           params: RobotIdParams,
           body: UpdateRobotRequest,
           response: {
             200: RobotSchema,
             400: ErrorBody,
-            401: ErrorBody,
-            403: ErrorBody,
             404: ErrorBody,
             409: ErrorBody,
           },
@@ -86,9 +80,9 @@ export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZo
           description:
             'The robot is disabled (`deleted_at`, `is_active: false`), its MQTT session closed, and its ' +
             'connections and messages refused from now on (`robot_deleted`). 409 when deleted already. ' +
-            'Audited as robot.delete. Permission: robots:manage.',
+            'Audited as robot.delete.',
           params: RobotIdParams,
-          response: { 200: RobotSchema, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+          response: { 200: RobotSchema, 404: ErrorBody, 409: ErrorBody },
         },
       },
       async (req) => admin.remove(req.params.robot_id, requestAuditor(req)),
@@ -102,10 +96,9 @@ export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZo
           tags: ['robots'],
           summary: 'Restore a deleted robot',
           description:
-            'Its credentials (if it has any) work again. 409 when it is not deleted. Audited as robot.restore. ' +
-            'Permission: robots:manage.',
+            'Its credentials (if it has any) work again. 409 when it is not deleted. Audited as robot.restore.',
           params: RobotIdParams,
-          response: { 200: RobotSchema, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+          response: { 200: RobotSchema, 404: ErrorBody, 409: ErrorBody },
         },
       },
       async (req) => admin.restore(req.params.robot_id, requestAuditor(req)),
@@ -121,12 +114,10 @@ export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZo
             "Give a robot a new MQTT secret: the old one stops working and the robot's session is closed",
           description:
             `409 for a robot without credentials (claim it with POST /robots) or a deleted one. ${SHOWN_ONCE} ` +
-            'Audited as robot.credentials.rotate. Permission: robots:manage.',
+            'Audited as robot.credentials.rotate.',
           params: RobotIdParams,
           response: {
             200: RobotWithCredentials,
-            401: ErrorBody,
-            403: ErrorBody,
             404: ErrorBody,
             409: ErrorBody,
           },
@@ -147,11 +138,10 @@ export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZo
           summary: "A robot's uptime share, messages and last message per channel over a period",
           description:
             'Counted by the hour: `from` and `to` (default: the last 24 hours) widen to whole hours, `to` no ' +
-            'later than now; the answer names the period it covers. Online time is counted every 10 s. ' +
-            'Permission: robots:read.',
+            'later than now; the answer names the period it covers. Online time is counted every 10 s.',
           params: RobotIdParams,
           querystring: RobotStatsQuery,
-          response: { 200: RobotStats, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+          response: { 200: RobotStats, 400: ErrorBody, 404: ErrorBody },
         },
       },
       async (req) => admin.stats(req.params.robot_id, req.query),

@@ -15,7 +15,7 @@ import { auditDenials } from '../audit/audit-denials';
 import { type AuditTrail, requestAuditor } from '../audit/audit-trail';
 import type { UsersService } from './users.service';
 
-const refusals = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
+const refusals = { 400: ErrorBody, 403: ErrorBody };
 const ENDS_SESSIONS = "The user's sessions end at once.";
 
 export function usersRoutes(users: UsersService, audit: AuditTrail): FastifyPluginAsyncZod {
@@ -29,8 +29,7 @@ export function usersRoutes(users: UsersService, audit: AuditTrail): FastifyPlug
         schema: {
           tags: ['users'],
           summary: 'List users',
-          description:
-            'Filter by role and active, search username or e-mail (any case); sort and page. Permission: users:manage.',
+          description: 'Filter by role and active, search username or e-mail (any case); sort and page.',
           querystring: UserListQuery,
           response: { 200: UserList, ...refusals },
         },
@@ -47,8 +46,7 @@ export function usersRoutes(users: UsersService, audit: AuditTrail): FastifyPlug
           summary: 'Create a user',
           description:
             'Without a password a temporary one is generated and returned once (temporary_password); the user ' +
-            'must then set their own at first sign-in. 409 conflict names a taken username or e-mail address. ' +
-            'Permission: users:manage.',
+            'must then set their own at first sign-in. 409 conflict names a taken username or e-mail address.',
           body: CreateUserRequest,
           response: { 201: UserWithTemporaryPassword, ...refusals, 409: ErrorBody },
         },
@@ -66,7 +64,6 @@ export function usersRoutes(users: UsersService, audit: AuditTrail): FastifyPlug
         schema: {
           tags: ['users'],
           summary: 'One user',
-          description: 'Permission: users:manage.',
           params: UserIdParams,
           response: { 200: UserAccount, ...refusals, 404: ErrorBody },
         },
@@ -83,7 +80,7 @@ export function usersRoutes(users: UsersService, audit: AuditTrail): FastifyPlug
           summary: "Change a user's e-mail address or role, disable or enable them",
           description:
             `Disabling or changing the role ends the user's sessions at once. Nobody may disable themself, and ` +
-            'the last active admin may not be disabled or demoted (409 conflict). Permission: users:manage.',
+            'the last active admin may not be disabled or demoted (409 conflict).',
           params: UserIdParams,
           body: UpdateUserRequest,
           response: { 200: UserAccount, ...refusals, 404: ErrorBody, 409: ErrorBody },
@@ -101,7 +98,7 @@ export function usersRoutes(users: UsersService, audit: AuditTrail): FastifyPlug
           summary: "Set a user's password, or have a temporary one generated",
           description:
             'With a password, that one; without, a temporary one returned once, which the user must change at ' +
-            `next sign-in. ${ENDS_SESSIONS} Permission: users:manage.`,
+            `next sign-in. ${ENDS_SESSIONS}`,
           params: UserIdParams,
           body: ResetPasswordRequest.nullish().describe(
             'Optional: without a body a temporary password is generated',
@@ -119,9 +116,7 @@ export function usersRoutes(users: UsersService, audit: AuditTrail): FastifyPlug
         schema: {
           tags: ['users'],
           summary: 'Delete a user',
-          description:
-            `${ENDS_SESSIONS} Nobody may delete themself, nor the last active admin (409 conflict). ` +
-            'Permission: users:manage.',
+          description: `${ENDS_SESSIONS} Nobody may delete themself, nor the last active admin (409 conflict).`,
           params: UserIdParams,
           response: {
             204: z.null().describe('Deleted: no content'),
