@@ -88,6 +88,10 @@ export interface ServerEvents {
   'robot.scan': LiveServerEvents['scan'];
   'robot.vision': LiveServerEvents['vision'];
   'robot.command_response': CommandResponseEvent;
+  /** An alert changed (the alert engine, or a person acknowledging, resolving or deleting it). */
+  'alert.changed': LiveServerEvents['alert'];
+  /** A command changed state. */
+  'command.changed': LiveServerEvents['command'];
   /** Once a second: the ingest's own figures. */
   'ingest.report': LiveServerEvents['ingest'];
 }

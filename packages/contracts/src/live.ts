@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { AlertChange, AlertView } from './alerts';
+import type { CommandView } from './commands';
 import type { ErrorCode, IngestRejectReason } from './errors';
 import type { MeasurementName } from './measurements';
 import type { RobotStatus } from './payloads';
@@ -10,7 +12,17 @@ import type { RobotStatus } from './payloads';
  */
 
 /** What a client can subscribe to. Telemetry covers every measurement. */
-export const LIVE_CHANNELS = ['telemetry', 'status', 'log', 'job', 'scan', 'vision', 'ingest'] as const;
+export const LIVE_CHANNELS = [
+  'telemetry',
+  'status',
+  'log',
+  'job',
+  'scan',
+  'vision',
+  'ingest',
+  'alert',
+  'command',
+] as const;
 export type LiveChannel = (typeof LIVE_CHANNELS)[number];
 
 /** Frames per second a client gets at most, per robot and series, for each throttled kind. */
@@ -105,6 +117,10 @@ export interface LiveServerEvents {
     rejected: Partial<Record<IngestRejectReason, number>>;
     queue_depth: number;
   };
+  /** An alert was raised, escalated, updated, acknowledged, resolved or deleted: never throttled. */
+  alert: { change: AlertChange; alert: AlertView };
+  /** A command changed state: never throttled. */
+  command: CommandView;
   heartbeat: { ts: number };
   pong: { id?: string; ts: number };
   error: { code: LiveErrorCode; message: string };
@@ -121,4 +137,6 @@ export const LIVE_EVENT_CHANNEL: Partial<Record<LiveEventType, LiveChannel>> = {
   scan: 'scan',
   vision: 'vision',
   ingest: 'ingest',
+  alert: 'alert',
+  command: 'command',
 };

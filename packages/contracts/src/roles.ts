@@ -21,14 +21,40 @@ export const PERMISSIONS = [
   'users:manage',
   'api_keys:manage',
   'audit:read',
+  /** Read the server's and the robots' logs, and export them (every role). */
+  'logs:read',
+  /** Create, edit and reset alert rules; create and end silences (operator+). */
+  'alerts:configure',
+  /** Delete alerts (admin). */
+  'alerts:delete',
+  /** Notification channels (webhooks, email) and their secrets (admin). */
+  'notifications:manage',
+  /** The item catalogue: create, edit, import, delete items (operator+). */
+  'items:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-const READ: Permission[] = ['public', 'self', 'robots:read', 'telemetry:read', 'live:read', 'system:read'];
-const OPERATE: Permission[] = [...READ, 'robots:control'];
+const READ: Permission[] = [
+  'public',
+  'self',
+  'robots:read',
+  'telemetry:read',
+  'live:read',
+  'system:read',
+  'logs:read',
+];
+const OPERATE: Permission[] = [...READ, 'robots:control', 'alerts:configure', 'items:manage'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
-  admin: new Set<Permission>([...OPERATE, 'robots:manage', 'users:manage', 'api_keys:manage', 'audit:read']),
+  admin: new Set<Permission>([
+    ...OPERATE,
+    'robots:manage',
+    'users:manage',
+    'api_keys:manage',
+    'audit:read',
+    'alerts:delete',
+    'notifications:manage',
+  ]),
   operator: new Set<Permission>(OPERATE),
   viewer: new Set<Permission>(READ),
 };
