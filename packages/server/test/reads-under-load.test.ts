@@ -39,7 +39,7 @@ describe('reads while robots write', () => {
   it('answers 503 with Retry-After when too many queries wait for the store', async () => {
     await robotSpeaks('r1', 80);
     await waitFor(async () => (await t.api(RANGE)).status === 200);
-    vi.spyOn(t.server.store, 'range').mockRejectedValueOnce(new StoreBusyError(8));
+    vi.spyOn(t.server.store, 'rangeJson').mockRejectedValueOnce(new StoreBusyError(8));
 
     const res = await t.api(RANGE);
     expect(res.status).toBe(503);

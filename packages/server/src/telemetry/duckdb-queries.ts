@@ -8,17 +8,27 @@ import { type Meta, type RawTable, readMeta, tableOf } from './duckdb-schema';
 import { big, bucketSql, floorTo, ident, num, parseTags } from './duckdb-sql';
 import { chooseBucketMs, resolutionForBucket } from './range-buckets';
 import {
+  bucketJson,
   type ClosedBuckets,
+  type ClosedSeries,
   closedBuckets,
   firstAtOrAfter,
   type PartialAgg,
   type RangeCache,
+  rangeBucket,
   type SeriesAcc,
   type SeriesAccs,
   seriesKey,
   trimClosed,
 } from './range-cache';
-import type { LatestPoint, RangeBucket, RangeQuery, RangeResult, RangeSeries } from './telemetry-store';
+import type {
+  LatestPoint,
+  RangeBucket,
+  RangeJsonResult,
+  RangeQuery,
+  RangeResult,
+  RangeSeries,
+} from './telemetry-store';
 
 const LATEST_LOOKBACK_MS = 3600_000;
 const FIELDS_LOOKBACK_MS = 24 * 3600_000;
@@ -95,6 +105,28 @@ export async function queryRange(
   q: RangeQuery,
   cache?: RangeCache,
 ): Promise<RangeResult> {
+  const { resolution, bucket_ms, fields, parts } = await rangeParts(withReader, tables, q, cache);
+  return { resolution, bucket_ms, series: assembleSeries(fields, parts) };
+}
+
+/** The same answer as queryRange, its series as the API's JSON text (see RangeJsonResult). */
+export async function queryRangeJson(
+  withReader: WithReader,
+  tables: Tables,
+  q: RangeQuery,
+  cache?: RangeCache,
+): Promise<RangeJsonResult> {
+  const { resolution, bucket_ms, fields, parts } = await rangeParts(withReader, tables, q, cache);
+  return { resolution, bucket_ms, series_json: assembleSeriesJson(fields, parts) };
+}
+
+/** A range query's buckets in parts (head, cached or computed closed buckets, tail), before assembly. */
+async function rangeParts(
+  withReader: WithReader,
+  tables: Tables,
+  q: RangeQuery,
+  cache?: RangeCache,
+): Promise<{ resolution: Resolution; bucket_ms: number; fields: string[]; parts: Part[] }> {
   const t = tableOf(tables, q.measurement);
   const fields = [...new Set(q.fields.length > 0 ? q.fields : t.fields)];
   for (const f of fields) {
@@ -110,9 +142,9 @@ export async function queryRange(
   const span = q.to - q.from;
   const bucket = chooseBucketMs(Math.max(span, 0), q.points);
   const resolution = resolutionForBucket(bucket);
-  const result: RangeResult = { resolution, bucket_ms: bucket, series: [] };
+  const answer = { resolution, bucket_ms: bucket, fields, parts: [] as Part[] };
   // A tag the measurement does not have matches no series.
-  if (span <= 0 || tagFilter.some(([k]) => !t.tags.includes(k))) return result;
+  if (span <= 0 || tagFilter.some(([k]) => !t.tags.includes(k))) return answer;
 
   const known = fields.filter((f) => t.columnIndex.has(f));
   const extraFields = fields.filter((f) => !t.columnIndex.has(f));
@@ -122,7 +154,7 @@ export async function queryRange(
       ? JSON.stringify([q.robot_id, q.measurement, fields, tagFilter, bucket])
       : undefined;
 
-  const parts = await withReader(async (c) => {
+  answer.parts = await withReader(async (c) => {
     // One snapshot for the watermarks, the generation and every part, so maintenance in between cannot hide
     // data nor make a cached part disagree with the rest.
     await c.run('BEGIN TRANSACTION');
@@ -142,8 +174,7 @@ export async function queryRange(
       await c.run('ROLLBACK');
     }
   });
-  result.series = assembleSeries(fields, parts);
-  return result;
+  return answer;
 }
 
 /** What one range query reads with, in its snapshot. */
@@ -230,56 +261,74 @@ async function closedPart(
 }
 
 /**
- * The answer's series from its parts (in time order, never sharing a bucket): ordered by the fields asked
- * for, then by tags; series without any bucket left out.
+ * Walks the answer's series from its parts (in time order, never sharing a bucket): ordered by the fields
+ * asked for, then by tags; series without any bucket left out. `computed` takes the buckets of a collected
+ * part in time order, `cached` a slice [i, end) of a cache entry's series.
  */
-function assembleSeries(fields: readonly string[], parts: readonly Part[]): RangeSeries[] {
-  const series = new Map<string, { field: string; tags: string; buckets: RangeBucket[] }>();
+function walkSeries<S>(
+  fields: readonly string[],
+  parts: readonly Part[],
+  make: () => S,
+  computed: (into: S, t: number, agg: PartialAgg) => void,
+  cached: (into: S, cs: ClosedSeries, i: number, end: number) => void,
+): { field: string; tags: string; acc: S }[] {
+  const series = new Map<string, { field: string; tags: string; acc: S }>();
   const out = (field: string, tags: string) => {
     const key = seriesKey(field, tags);
     let s = series.get(key);
     if (!s) {
-      s = { field, tags, buckets: [] };
+      s = { field, tags, acc: make() };
       series.set(key, s);
     }
-    return s.buckets;
+    return s.acc;
   };
   for (const part of parts) {
     if (part instanceof Map) {
       for (const acc of part.values()) {
         if (acc.buckets.size === 0) continue;
-        const buckets = out(acc.field, acc.tags);
-        for (const bt of [...acc.buckets.keys()].sort((a, b) => a - b)) {
-          buckets.push(rangeBucket(bt, acc.buckets.get(bt)!));
-        }
+        const into = out(acc.field, acc.tags);
+        for (const bt of [...acc.buckets.keys()].sort((a, b) => a - b))
+          computed(into, bt, acc.buckets.get(bt)!);
       }
       continue;
     }
     for (const cs of part.entry.series.values()) {
-      let i = firstAtOrAfter(cs.t, part.from);
+      const i = firstAtOrAfter(cs.t, part.from);
       if (i >= cs.t.length || cs.t[i]! >= part.to) continue;
-      const buckets = out(cs.field, cs.tags);
-      for (; i < cs.t.length && cs.t[i]! < part.to; i++) buckets.push(rangeBucket(cs.t[i]!, cs.aggs[i]!));
+      cached(out(cs.field, cs.tags), cs, i, firstAtOrAfter(cs.t, part.to));
     }
   }
   const order = new Map(fields.map((f, i) => [f, i]));
-  return [...series.values()]
-    .sort(
-      (a, b) => order.get(a.field)! - order.get(b.field)! || (a.tags < b.tags ? -1 : a.tags > b.tags ? 1 : 0),
-    )
-    .map((s): RangeSeries => ({ field: s.field, tags: parseTags(s.tags), buckets: s.buckets }));
+  return [...series.values()].sort(
+    (a, b) => order.get(a.field)! - order.get(b.field)! || (a.tags < b.tags ? -1 : a.tags > b.tags ? 1 : 0),
+  );
 }
 
-function rangeBucket(t: number, p: PartialAgg): RangeBucket {
-  return {
-    t,
-    // Ingest bounds values, but a store fed directly could overflow a sum: no Infinity in JSON.
-    avg: finiteOrNull(p.sum / p.count),
-    min: p.min,
-    max: p.max,
-    last: p.last,
-    count: p.count,
-  };
+function assembleSeries(fields: readonly string[], parts: readonly Part[]): RangeSeries[] {
+  return walkSeries<RangeBucket[]>(
+    fields,
+    parts,
+    () => [],
+    (into, t, agg) => into.push(rangeBucket(t, agg)),
+    (into, cs, i, end) => {
+      for (; i < end; i++) into.push(rangeBucket(cs.t[i]!, cs.aggs[i]!));
+    },
+  ).map((s): RangeSeries => ({ field: s.field, tags: parseTags(s.tags), buckets: s.acc }));
+}
+
+/** The series as the API's JSON text: cached buckets' text is joined, only the others are serialised. */
+function assembleSeriesJson(fields: readonly string[], parts: readonly Part[]): string {
+  const series = walkSeries<string[]>(
+    fields,
+    parts,
+    () => [],
+    (into, t, agg) => into.push(bucketJson(t, agg)),
+    (into, cs, i, end) => into.push(cs.json.slice(i, end).join(',')),
+  ).map(
+    (s) =>
+      `{"field":${JSON.stringify(s.field)},"tags":${JSON.stringify(parseTags(s.tags))},"points":[${s.acc.join(',')}]}`,
+  );
+  return `[${series.join(',')}]`;
 }
 
 export async function queryFields(
@@ -521,8 +570,4 @@ async function rangeNarrow(
 
 function ceilTo(ms: number, step: number): number {
   return Math.ceil(ms / step) * step;
-}
-
-function finiteOrNull(v: number): number | null {
-  return Number.isFinite(v) ? v : null;
 }

@@ -26,7 +26,7 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { MeasurementName, TelemetryPoint } from '@tonypi/contracts';
 import { TelemetryAppender, type WarnLogger } from './duckdb-appender';
-import { queryFields, queryLatest, queryRange, type WithReader } from './duckdb-queries';
+import { queryFields, queryLatest, queryRange, queryRangeJson, type WithReader } from './duckdb-queries';
 import { type MaintenanceContext, rollUpAndExpire } from './duckdb-rollups';
 import { createTables, type RawTable, readMeta } from './duckdb-schema';
 import { DEFAULT_RANGE_CACHE_CELLS, RangeCache, type RangeCacheStats } from './range-cache';
@@ -34,6 +34,7 @@ import { StoreBusyError } from './store-busy-error';
 import type {
   LatestPoint,
   MaintenanceResult,
+  RangeJsonResult,
   RangeQuery,
   RangeResult,
   RetentionPolicy,
@@ -178,6 +179,11 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   async range(q: RangeQuery): Promise<RangeResult> {
     this.assertOpen();
     return queryRange(this.withReaderFn, this.tables, q, this.rangeCache);
+  }
+
+  async rangeJson(q: RangeQuery): Promise<RangeJsonResult> {
+    this.assertOpen();
+    return queryRangeJson(this.withReaderFn, this.tables, q, this.rangeCache);
   }
 
   async fields(robot_id: string, measurement: MeasurementName, lookback_ms?: number): Promise<string[]> {

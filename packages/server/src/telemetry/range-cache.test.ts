@@ -47,34 +47,63 @@ const pitchAndMore: Pick<RangeQuery, 'robot_id' | 'measurement' | 'fields'> = {
   fields: ['pitch_deg', 'extra_gain', 'roll_deg'],
 };
 
+/** The API's `series` of an answer as JSON text, the way the service maps and serialises `range`. */
+function apiSeriesJson(r: RangeResult): string {
+  return JSON.stringify(
+    r.series.map((s) => ({
+      field: s.field,
+      tags: s.tags,
+      points: s.buckets.map((b) => ({ ...b, t: new Date(b.t).toISOString() })),
+    })),
+  );
+}
+
 describe('range answers with the closed-bucket cache', () => {
-  /** The store under test, and the same store without a cache: what every answer must equal. */
+  /**
+   * The store under test, the same store without a cache (what every answer must equal), and another cached
+   * store asked for the same answers as prepared JSON text.
+   */
   let cached: DuckDbTelemetryStore;
   let plain: DuckDbTelemetryStore;
+  let textual: DuckDbTelemetryStore;
 
   beforeEach(async () => {
     cached = new DuckDbTelemetryStore({ path: ':memory:' });
     plain = new DuckDbTelemetryStore({ path: ':memory:', rangeCacheCells: 0 });
+    textual = new DuckDbTelemetryStore({ path: ':memory:' });
     await cached.init();
     await plain.init();
+    await textual.init();
     await both((s) => s.append(history()));
   });
   afterEach(async () => {
     await cached.close();
     await plain.close();
+    await textual.close();
   });
 
+  /** Does the same to every store. */
   async function both(fn: (s: DuckDbTelemetryStore) => Promise<unknown>): Promise<void> {
     await fn(cached);
     await fn(plain);
+    await fn(textual);
   }
 
-  /** Asks both stores; the cached answer must be the uncached one, bucket for bucket. */
+  /**
+   * Asks the stores; the cached answer must be the uncached one, bucket for bucket, and the prepared JSON
+   * text (joined from the cache's bucket text) must be that answer's API series serialised.
+   */
   async function same(q: Omit<RangeQuery, 'robot_id' | 'measurement' | 'fields'> & Partial<RangeQuery>) {
     const query = { ...pitchAndMore, ...q } as RangeQuery;
     const expected = await plain.range(query);
     const actual: RangeResult = await cached.range(query);
     expect(actual).toEqual(expected);
+    const text = await textual.rangeJson(query);
+    expect(text).toEqual({
+      resolution: expected.resolution,
+      bucket_ms: expected.bucket_ms,
+      series_json: apiSeriesJson(expected),
+    });
     return actual;
   }
 
@@ -191,6 +220,11 @@ describe('range answers with the closed-bucket cache', () => {
       answers.push(...(await Promise.all(windows.slice(i, i + 6).map((q) => cached.range(q)))));
     }
     expect(answers).toEqual(expected);
+    const texts = [];
+    for (let i = 0; i < windows.length; i += 6) {
+      texts.push(...(await Promise.all(windows.slice(i, i + 6).map((q) => textual.rangeJson(q)))));
+    }
+    expect(texts.map((t) => t.series_json)).toEqual(expected.map(apiSeriesJson));
   });
 });
 

@@ -17,6 +17,7 @@
  * reads only the buckets that were there when it looked, so a concurrent extension cannot change what it
  * reads, and a replaced entry is never written again.
  */
+import type { RangeBucket } from './telemetry-store';
 
 /** A partial aggregate of one bucket: parts of a bucket combine exactly (avg = sum / count). */
 export interface PartialAgg {
@@ -38,12 +39,17 @@ export interface SeriesAcc {
 /** `field \0 tags` → the series. */
 export type SeriesAccs = Map<string, SeriesAcc>;
 
-/** One series' closed buckets, in time order (`t[i]` is the start of `aggs[i]`). */
+/**
+ * One series' closed buckets, in time order (`t[i]` is the start of `aggs[i]`), and each bucket as the API's
+ * JSON text (`json[i]`, see bucketJson): an answer sent as text joins slices of it instead of building and
+ * serialising a point object per bucket again on every poll.
+ */
 export interface ClosedSeries {
   field: string;
   tags: string;
   t: number[];
   aggs: PartialAgg[];
+  json: string[];
 }
 
 /** The closed buckets [from, to) of one query shape, as of one store generation. */
@@ -72,8 +78,9 @@ export function seriesKey(field: string, tags: string): string {
 }
 
 /**
- * Least recently used entries go first once more than `maxCells` buckets (about 75 bytes each: ~15 MB at the
- * default 200 000; a 24 h answer of 12 fields holds 8 640) or 256 entries are held. `maxCells` 0 disables it.
+ * Least recently used entries go first once more than `maxCells` buckets (about 200 bytes each with their JSON
+ * text: ~40 MB at the default 200 000; a 24 h answer of 12 fields holds 8 640) or 256 entries are held.
+ * `maxCells` 0 disables it.
  */
 export class RangeCache {
   private readonly entries = new Map<string, ClosedBuckets>();
@@ -164,7 +171,13 @@ export function trimClosed(entry: ClosedBuckets, from: number): ClosedBuckets {
   for (const [key, s] of entry.series) {
     const i = firstAtOrAfter(s.t, from);
     if (i === s.t.length) continue;
-    out.series.set(key, { field: s.field, tags: s.tags, t: s.t.slice(i), aggs: s.aggs.slice(i) });
+    out.series.set(key, {
+      field: s.field,
+      tags: s.tags,
+      t: s.t.slice(i),
+      aggs: s.aggs.slice(i),
+      json: s.json.slice(i),
+    });
     out.cells += s.t.length - i;
   }
   return out;
@@ -188,14 +201,40 @@ function appendClosed(entry: ClosedBuckets, accs: SeriesAccs): void {
     if (acc.buckets.size === 0) continue;
     let s = entry.series.get(key);
     if (!s) {
-      s = { field: acc.field, tags: acc.tags, t: [], aggs: [] };
+      s = { field: acc.field, tags: acc.tags, t: [], aggs: [], json: [] };
       entry.series.set(key, s);
     }
     const starts = [...acc.buckets.keys()].sort((a, b) => a - b);
     for (const t of starts) {
+      const agg = acc.buckets.get(t)!;
       s.t.push(t);
-      s.aggs.push(acc.buckets.get(t)!);
+      s.aggs.push(agg);
+      s.json.push(bucketJson(t, agg));
     }
     entry.cells += starts.length;
   }
+}
+
+export function rangeBucket(t: number, p: PartialAgg): RangeBucket {
+  return {
+    t,
+    // Ingest bounds values, but a store fed directly could overflow a sum: no Infinity in JSON.
+    avg: finiteOrNull(p.sum / p.count),
+    min: p.min,
+    max: p.max,
+    last: p.last,
+    count: p.count,
+  };
+}
+
+/**
+ * A bucket as the API's JSON text: the point object of TelemetryResponse (`t` as ISO-8601, then the
+ * aggregates), exactly what JSON.stringify of the service's mapping of `rangeBucket` gives.
+ */
+export function bucketJson(t: number, p: PartialAgg): string {
+  return JSON.stringify({ ...rangeBucket(t, p), t: new Date(t).toISOString() });
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
 }

@@ -39,6 +39,16 @@ export interface RangeResult {
   series: RangeSeries[];
 }
 
+/**
+ * A range answer with its series as the API's JSON text: the `series` array of TelemetryResponse (bucket
+ * times ISO-8601), exactly JSON.stringify of what `range` gives mapped to the API shape.
+ */
+export interface RangeJsonResult {
+  resolution: Resolution;
+  bucket_ms: number;
+  series_json: string;
+}
+
 export interface LatestPoint {
   measurement: MeasurementName;
   tags: Record<string, string>;
@@ -120,6 +130,11 @@ export interface TelemetryStore {
     opts?: { measurement?: MeasurementName; lookback_ms?: number },
   ): Promise<LatestPoint[]>;
   range(query: RangeQuery): Promise<RangeResult>;
+  /**
+   * The same answer as text, for stores that keep prepared answers (the DuckDB store's closed buckets): the
+   * API sends it as is. Stores without it are answered through `range`.
+   */
+  rangeJson?(query: RangeQuery): Promise<RangeJsonResult>;
   /** Field names (known and extra) that hold data for a robot and measurement in the last `lookback_ms`. */
   fields(robot_id: string, measurement: MeasurementName, lookback_ms?: number): Promise<string[]>;
   /** Rolls raw points up into minute/hour buckets and deletes what the policy no longer keeps. */

@@ -6,7 +6,7 @@ import {
   TelemetryResponse,
 } from '@tonypi/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { plainJsonSerializer } from '../http/plain-json';
+import { sendJson } from '../http/plain-json';
 import { unlessBusy } from '../http/unless-busy';
 import type { TelemetryService } from './telemetry.service';
 
@@ -35,10 +35,11 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryServic
           ),
         },
       },
-      // Up to ~1 MB per answer: no zod pass over it on the event loop (see plain-json.ts).
-      serializerCompiler: plainJsonSerializer,
     },
-    async (req, reply) => unlessBusy(reply, () => telemetry.range(req.params.robot_id, req.query)),
+    // Up to ~1 MB per answer, sent as the text the service prepares (no zod pass, no per-poll serialising of
+    // the closed buckets; see plain-json.ts).
+    async (req, reply) =>
+      sendJson(reply, await unlessBusy(reply, () => telemetry.rangeJson(req.params.robot_id, req.query))),
   );
 
   app.get(

@@ -2,12 +2,13 @@ import {
   AGGREGATES,
   MEASUREMENT_NAMES,
   type MeasurementName,
+  type Resolution,
   type TelemetryFieldsResponse,
   type TelemetryQuery,
   type TelemetryResponse,
 } from '@tonypi/contracts';
 import type { z } from 'zod';
-import type { TelemetryStore } from './telemetry-store';
+import type { RangeQuery, TelemetryStore } from './telemetry-store';
 
 /** What the queries need of the robots domain: an unknown robot is a 404 `robot_not_found`. */
 export interface KnownRobots {
@@ -29,30 +30,55 @@ export class TelemetryService {
     q: z.output<typeof TelemetryQuery>,
   ): Promise<z.infer<typeof TelemetryResponse>> {
     await this.robots.require(robot_id);
-    const { from, to } = q.window;
-    const fields = q.field ?? [];
-    const result = await this.store.range({
-      robot_id,
-      measurement: q.measurement,
-      fields,
-      from,
-      to,
-      points: q.points,
-      tags: q.servo_id === undefined ? undefined : { servo_id: q.servo_id },
-    });
+    const result = await this.store.range(this.storeQuery(robot_id, q));
     return {
-      robot_id,
-      measurement: q.measurement,
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-      resolution: result.resolution,
-      bucket_ms: result.bucket_ms,
-      aggregates: [...AGGREGATES],
+      ...this.head(robot_id, q, result),
       series: result.series.map((s) => ({
         field: s.field,
         tags: s.tags,
         points: s.buckets.map((b) => ({ ...b, t: new Date(b.t).toISOString() })),
       })),
+    };
+  }
+
+  /**
+   * The same answer as JSON text, what the route sends: from the store's prepared text when it keeps one
+   * (its closed buckets' text is only joined, not rebuilt per poll), else serialised from `range`.
+   */
+  async rangeJson(robot_id: string, q: z.output<typeof TelemetryQuery>): Promise<string> {
+    if (!this.store.rangeJson) return JSON.stringify(await this.range(robot_id, q));
+    await this.robots.require(robot_id);
+    const result = await this.store.rangeJson(this.storeQuery(robot_id, q));
+    const head = JSON.stringify(this.head(robot_id, q, result));
+    // The head's closing brace gives way to the series: the same text as JSON.stringify of `range`'s answer.
+    return `${head.slice(0, -1)},"series":${result.series_json}}`;
+  }
+
+  private storeQuery(robot_id: string, q: z.output<typeof TelemetryQuery>): RangeQuery {
+    return {
+      robot_id,
+      measurement: q.measurement,
+      fields: q.field ?? [],
+      from: q.window.from,
+      to: q.window.to,
+      points: q.points,
+      tags: q.servo_id === undefined ? undefined : { servo_id: q.servo_id },
+    };
+  }
+
+  private head(
+    robot_id: string,
+    q: z.output<typeof TelemetryQuery>,
+    result: { resolution: Resolution; bucket_ms: number },
+  ): Omit<z.infer<typeof TelemetryResponse>, 'series'> {
+    return {
+      robot_id,
+      measurement: q.measurement,
+      from: new Date(q.window.from).toISOString(),
+      to: new Date(q.window.to).toISOString(),
+      resolution: result.resolution,
+      bucket_ms: result.bucket_ms,
+      aggregates: [...AGGREGATES],
     };
   }
 
