@@ -15,6 +15,7 @@ import type { TelemetryPoint } from '@tonypi/contracts';
 import { startServer } from '../packages/server/src/app';
 import { loadConfig } from '../packages/server/src/config';
 import { createLogger } from '../packages/server/src/logger';
+import { DuckDbTelemetryStore } from '../packages/server/src/telemetry/duckdb-telemetry-store';
 import { loopbackEnv } from '../packages/server/test/helpers/test-server';
 import { BENCH_PASSWORD, benchLogin, sensorHistoryRow } from './bench-fixtures';
 
@@ -121,6 +122,13 @@ async function main(): Promise<void> {
     );
     console.table(rows);
     console.log(`first roll-up of ${hours} h: ${maintainMs} ms`);
+    if (server.store instanceof DuckDbTelemetryStore) {
+      const c = server.store.rangeCacheStats();
+      console.log(
+        `range cache: ${c.hits} answers used closed buckets kept, ${c.misses} computed them, ` +
+          `${c.tail_hits} shared a recent fresh tail`,
+      );
+    }
     const [cold, , steady] = rows;
     console.log(
       `query: ${hours} h of ${hz} Hz → 1000 points, 1 field median ${steady!.median_ms} ms ` +

@@ -132,6 +132,7 @@ const EnvSchema = z.object({
   QUERY_QUEUE_LIMIT: z.coerce.number().int().min(0).max(10_000).default(4),
   READER_SHED_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(200),
   ROBOT_LIST_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  RANGE_TAIL_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   CLOCK_SKEW_MAX_S: z.coerce.number().int().min(1).max(86_400).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -209,6 +210,8 @@ function toConfig(e: Env) {
       readers: e.QUERY_READERS,
       queueLimit: e.QUERY_QUEUE_LIMIT,
       shedLoopDelayMs: e.READER_SHED_LOOP_DELAY_MS,
+      /** How long a range query's fresh tail answers the next queries of the same shape. */
+      rangeTailMaxAgeMs: e.RANGE_TAIL_MAX_AGE_MS,
     },
     logLevel: e.LOG_LEVEL,
     /** `auto`: coloured lines for a person when stdout is a terminal, JSON lines otherwise. */

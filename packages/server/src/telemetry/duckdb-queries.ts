@@ -12,6 +12,7 @@ import {
   type ClosedBuckets,
   type ClosedSeries,
   closedBuckets,
+  closedText,
   firstAtOrAfter,
   type PartialAgg,
   type RangeCache,
@@ -154,6 +155,19 @@ async function rangeParts(
       ? JSON.stringify([q.robot_id, q.measurement, fields, tagFilter, bucket])
       : undefined;
 
+  // The fresh tail is shared for a moment (RecentTails): a query whose head, closed buckets and tail roll-ups
+  // are those of a recent snapshot only folds that snapshot's raw rows up to its own `to`.
+  const tails = key && extraFields.length === 0 && cache!.tails.enabled ? cache!.tails : undefined;
+  const readAt = Date.now();
+  if (tails) {
+    const snap = tails.get(key!, readAt) as TailSnapshot | undefined;
+    if (snap && snapFits(snap, q.from, q.to, bucket)) {
+      tails.hits++;
+      answer.parts = [snap.head, ...snap.closed, tailUpTo(snap, known, bucket, q.to)];
+      return answer;
+    }
+  }
+
   answer.parts = await withReader(async (c) => {
     // One snapshot for the watermarks, the generation and every part, so maintenance in between cannot hide
     // data nor make a cached part disagree with the rest.
@@ -167,6 +181,30 @@ async function rangeParts(
       if (!key || closedTo <= closedFrom) return [await collect(scan, q.from, q.to)];
       const head = await collect(scan, q.from, closedFrom, true);
       const closed = await closedPart(scan, cache!, key, closedFrom, closedTo);
+      // A head with raw rows in it depends on the exact `from`: such a window's tail is not shared.
+      const shareable =
+        tails &&
+        q.to > meta.w1m &&
+        !segments(resolution, q.from, closedFrom, meta).some((seg) => seg.source === 'raw');
+      if (shareable) {
+        // The tail's roll-ups (the last bucket's minutes), then its raw rows, read a moment beyond `to`.
+        const tailRollups = await collect(scan, closedTo, meta.w1m, true);
+        const raw = await readRawRows(c, t, q.robot_id, known, meta.w1m, q.to + tails.maxAgeMs, tagFilter);
+        if (raw) {
+          const snap: TailSnapshot = {
+            closedFrom,
+            headMinute: ceilTo(q.from, MINUTE_MS),
+            w1m: meta.w1m,
+            readTo: q.to + tails.maxAgeMs,
+            head,
+            closed,
+            tailRollups,
+            raw,
+          };
+          tails.set(key, snap, readAt);
+          return [head, ...closed, tailUpTo(snap, known, bucket, q.to)];
+        }
+      }
       // Roll-ups of the tail are those of the last, unfinished bucket; raw rows after W_1m are aggregated in SQL.
       const tail = await collect(scan, closedTo, q.to, true);
       return [head, ...closed, tail];
@@ -175,6 +213,58 @@ async function rangeParts(
     }
   });
   return answer;
+}
+
+const MINUTE_MS = 60_000;
+
+/** What a query read after its closed buckets, shared for a moment (RecentTails in range-cache.ts). */
+interface TailSnapshot {
+  /** The first closed bucket, and `from` rounded up to the minute: the head's roll-up rows are those after it. */
+  closedFrom: number;
+  headMinute: number;
+  w1m: number;
+  /** Raw rows were read up to here (exclusive). */
+  readTo: number;
+  head: SeriesAccs;
+  closed: Part[];
+  /** The roll-ups of the last bucket, before the minute watermark. */
+  tailRollups: SeriesAccs;
+  /** The raw rows since the minute watermark, in time order. */
+  raw: RawRows;
+}
+
+/**
+ * Whether a window's answer is the snapshot's with only its raw rows cut at another `to`: the same first
+ * closed bucket, its head the same roll-up rows (roll-ups are taken by minute or hour start), its end past
+ * the watermark and within what was read. The closed buckets then end at the same place too.
+ */
+function snapFits(snap: TailSnapshot, from: number, to: number, bucket: number): boolean {
+  return (
+    ceilTo(from, bucket) === snap.closedFrom &&
+    ceilTo(from, MINUTE_MS) === snap.headMinute &&
+    to > snap.w1m &&
+    to <= snap.readTo
+  );
+}
+
+/** The tail of an answer ending at `to`: the snapshot's roll-ups (copied) with its raw rows before `to`. */
+function tailUpTo(snap: TailSnapshot, fields: readonly string[], bucket: number, to: number): SeriesAccs {
+  const tail: SeriesAccs = new Map();
+  for (const [key, acc] of snap.tailRollups) {
+    const buckets = new Map<number, PartialAgg>();
+    for (const [bt, p] of acc.buckets) buckets.set(bt, { ...p });
+    tail.set(key, { field: acc.field, tags: acc.tags, buckets });
+  }
+  foldRows(snap.raw, fields, bucket, to, (field, tags) => {
+    const key = seriesKey(field, tags);
+    let a = tail.get(key);
+    if (!a) {
+      a = { field, tags, buckets: new Map<number, PartialAgg>() };
+      tail.set(key, a);
+    }
+    return a;
+  });
+  return tail;
 }
 
 /** What one range query reads with, in its snapshot. */
@@ -316,20 +406,33 @@ function assembleSeries(fields: readonly string[], parts: readonly Part[]): Rang
   ).map((s): RangeSeries => ({ field: s.field, tags: parseTags(s.tags), buckets: s.acc }));
 }
 
-/** The series as the API's JSON text: cached buckets' text is joined, only the others are serialised. */
-function assembleSeriesJson(fields: readonly string[], parts: readonly Part[]): string {
-  const series = walkSeries<string[]>(
+/**
+ * The series as the API's JSON text in UTF-8: cached buckets' text is sliced from the cache, only the others
+ * are serialised.
+ */
+function assembleSeriesJson(fields: readonly string[], parts: readonly Part[]): Buffer {
+  const series = walkSeries<(string | Buffer)[]>(
     fields,
     parts,
     () => [],
     (into, t, agg) => into.push(bucketJson(t, agg)),
-    (into, cs, i, end) => into.push(cs.json.slice(i, end).join(',')),
-  ).map(
-    (s) =>
-      `{"field":${JSON.stringify(s.field)},"tags":${JSON.stringify(parseTags(s.tags))},"points":[${s.acc.join(',')}]}`,
+    (into, cs, i, end) => into.push(closedText(cs, i, end)),
   );
-  return `[${series.join(',')}]`;
+  const out: Buffer[] = [Buffer.from('[')];
+  series.forEach((s, k) => {
+    const head = `${k > 0 ? ',' : ''}{"field":${JSON.stringify(s.field)},"tags":${JSON.stringify(parseTags(s.tags))},"points":[`;
+    out.push(Buffer.from(head));
+    s.acc.forEach((piece, j) => {
+      if (j > 0) out.push(COMMA);
+      out.push(typeof piece === 'string' ? Buffer.from(piece) : piece);
+    });
+    out.push(Buffer.from(']}'));
+  });
+  out.push(Buffer.from(']'));
+  return Buffer.concat(out);
 }
+
+const COMMA = Buffer.from(',');
 
 export async function queryFields(
   withReader: WithReader,
@@ -424,6 +527,69 @@ function addPartial(acc: SeriesAcc, t: number, p: PartialAgg): void {
 /** The most raw rows a short part folds in JS; more are aggregated in SQL (maintenance may lag behind). */
 const MAX_FOLDED_RAW_ROWS = 20_000;
 
+/** Raw rows of known fields in time order, column by column. */
+interface RawRows {
+  n: number;
+  ts: DuckDBValue[];
+  tags: DuckDBValue[];
+  /** One column per field, in the order the fields were asked for. */
+  values: DuckDBValue[][];
+}
+
+/** The raw rows [from, to) of known fields in time order; null when there are more than MAX_FOLDED_RAW_ROWS. */
+async function readRawRows(
+  c: DuckDBConnection,
+  t: RawTable,
+  robot: string,
+  fields: readonly string[],
+  from: number,
+  to: number,
+  tagFilter: [string, string][],
+): Promise<RawRows | null> {
+  const params: DuckDBValue[] = [robot, big(from), big(to)];
+  const tagWhere = tagFilter.map(([k, v]) => ` AND ${ident(k)} = $${params.push(v)}`).join('');
+  const reader = await c.runAndReadAll(
+    `SELECT ts::DOUBLE, ${t.tagsSql}, ${fields.map(ident).join(', ')}
+     FROM ${t.table} WHERE robot_id = $1 AND ts >= $2 AND ts < $3${tagWhere}
+     ORDER BY ts LIMIT ${MAX_FOLDED_RAW_ROWS + 1}`,
+    params,
+  );
+  const n = reader.currentRowCount;
+  if (n > MAX_FOLDED_RAW_ROWS) return null;
+  const [ts, tags, ...values] = reader.getColumns();
+  return { n, ts: ts!, tags: tags!, values };
+}
+
+/** Folds raw rows before `until` into their buckets (rows in time order: the later row's value is `last`). */
+function foldRows(
+  rows: RawRows,
+  fields: readonly string[],
+  bucket: number,
+  until: number,
+  accOf: AccOf,
+): void {
+  let n = rows.n;
+  while (n > 0 && num(rows.ts[n - 1]!)! >= until) n--;
+  fields.forEach((f, i) => {
+    const column = rows.values[i]!;
+    for (let r = 0; r < n; r++) {
+      const v = column[r];
+      if (typeof v !== 'number') continue;
+      const bt = floorTo(num(rows.ts[r]!)!, bucket);
+      const acc = accOf(f, String(rows.tags[r]));
+      const b = acc.buckets.get(bt);
+      if (!b) acc.buckets.set(bt, { min: v, max: v, sum: v, count: 1, last: v });
+      else {
+        if (v < b.min) b.min = v;
+        if (v > b.max) b.max = v;
+        b.sum += v;
+        b.count++;
+        b.last = v;
+      }
+    }
+  });
+}
+
 /**
  * Known fields of a short raw segment (the fresh tail: the rows since the last roll-up, typically a minute),
  * folded in JS from the rows in time order: for a few hundred rows a third of the CPU of the 5-aggregates-per-
@@ -440,35 +606,9 @@ async function foldRawRows(
   tagFilter: [string, string][],
   accOf: AccOf,
 ): Promise<boolean> {
-  const params: DuckDBValue[] = [robot, big(seg.from), big(seg.to)];
-  const tagWhere = tagFilter.map(([k, v]) => ` AND ${ident(k)} = $${params.push(v)}`).join('');
-  const reader = await c.runAndReadAll(
-    `SELECT ts::DOUBLE, ${t.tagsSql}, ${fields.map(ident).join(', ')}
-     FROM ${t.table} WHERE robot_id = $1 AND ts >= $2 AND ts < $3${tagWhere}
-     ORDER BY ts LIMIT ${MAX_FOLDED_RAW_ROWS + 1}`,
-    params,
-  );
-  const n = reader.currentRowCount;
-  if (n > MAX_FOLDED_RAW_ROWS) return false;
-  const [ts, tags, ...values] = reader.getColumns();
-  fields.forEach((f, i) => {
-    const column = values[i]!;
-    for (let r = 0; r < n; r++) {
-      const v = column[r];
-      if (typeof v !== 'number') continue;
-      const bt = floorTo(num(ts![r])!, bucket);
-      const acc = accOf(f, String(tags![r]));
-      const b = acc.buckets.get(bt);
-      if (!b) acc.buckets.set(bt, { min: v, max: v, sum: v, count: 1, last: v });
-      else {
-        if (v < b.min) b.min = v;
-        if (v > b.max) b.max = v;
-        b.sum += v;
-        b.count++;
-        b.last = v;
-      }
-    }
-  });
+  const rows = await readRawRows(c, t, robot, fields, seg.from, seg.to, tagFilter);
+  if (!rows) return false;
+  foldRows(rows, fields, bucket, seg.to, accOf);
   return true;
 }
 

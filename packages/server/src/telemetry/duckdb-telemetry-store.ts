@@ -29,7 +29,12 @@ import { TelemetryAppender, type WarnLogger } from './duckdb-appender';
 import { queryFields, queryLatest, queryRange, queryRangeJson, type WithReader } from './duckdb-queries';
 import { type MaintenanceContext, rollUpAndExpire } from './duckdb-rollups';
 import { createTables, type RawTable, readMeta } from './duckdb-schema';
-import { DEFAULT_RANGE_CACHE_CELLS, RangeCache, type RangeCacheStats } from './range-cache';
+import {
+  DEFAULT_RANGE_CACHE_CELLS,
+  DEFAULT_RANGE_TAIL_MAX_AGE_MS,
+  RangeCache,
+  type RangeCacheStats,
+} from './range-cache';
 import { StoreBusyError } from './store-busy-error';
 import type {
   LatestPoint,
@@ -70,9 +75,14 @@ export interface DuckDbTelemetryStoreOptions {
   maxWaitingReads?: number;
   /**
    * Closed buckets of range answers kept between queries (range-cache.ts), counted in buckets over all
-   * series; default 200 000 (≈ 15 MB), 0 keeps none.
+   * series; default 200 000 (≈ 40 MB), 0 keeps none.
    */
   rangeCacheCells?: number;
+  /**
+   * How long what a range query read after its closed buckets (the fresh tail) answers the next queries of the
+   * same shape (RecentTails in range-cache.ts); default 1000 ms, 0 reads it for every query.
+   */
+  rangeTailMaxAgeMs?: number;
 }
 
 const DEFAULT_READERS = 2;
@@ -127,7 +137,10 @@ export class DuckDbTelemetryStore implements TelemetryStore {
 
   constructor(private readonly opts: DuckDbTelemetryStoreOptions) {
     this.reopenDelayMs = (opts.reopenBackoffMs ?? DEFAULT_REOPEN_BACKOFF_MS).first;
-    this.rangeCache = new RangeCache(opts.rangeCacheCells ?? DEFAULT_RANGE_CACHE_CELLS);
+    this.rangeCache = new RangeCache(
+      opts.rangeCacheCells ?? DEFAULT_RANGE_CACHE_CELLS,
+      opts.rangeTailMaxAgeMs ?? DEFAULT_RANGE_TAIL_MAX_AGE_MS,
+    );
   }
 
   async init(): Promise<void> {
@@ -204,6 +217,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       if (!this.instance) throw this.notOpenError();
       try {
         const result = await rollUpAndExpire(this.maintenance!, now, policy);
+        // The minute watermark moved: the fresh tails read before it are not the tails of later queries.
+        this.rangeCache.tails.clear();
         await this.checkpointNow();
         return result;
       } catch (err) {

@@ -1,7 +1,7 @@
 import type { TelemetryPoint } from '@tonypi/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
-import { closedBuckets, RangeCache, type SeriesAccs } from './range-cache';
+import { closedBuckets, RangeCache, RecentTails, type SeriesAccs } from './range-cache';
 import type { RangeQuery, RangeResult, RetentionPolicy } from './telemetry-store';
 
 const SECOND = 1000;
@@ -99,7 +99,7 @@ describe('range answers with the closed-bucket cache', () => {
     const actual: RangeResult = await cached.range(query);
     expect(actual).toEqual(expected);
     const text = await textual.rangeJson(query);
-    expect(text).toEqual({
+    expect({ ...text, series_json: text.series_json.toString() }).toEqual({
       resolution: expected.resolution,
       bucket_ms: expected.bucket_ms,
       series_json: apiSeriesJson(expected),
@@ -137,7 +137,7 @@ describe('range answers with the closed-bucket cache', () => {
     expect(gap.at(-1)).toMatchObject({ t: T0 + 3 * HOUR - 2 * MINUTE, count: 12 });
     // 76 queries of 4 shapes: all but the first of each shape (and the odd window starting earlier) used the cache.
     expect(cached.rangeCacheStats().hits).toBeGreaterThan(60);
-  });
+  }, 120_000); // 76 windows on three stores: more than the default timeout on a busy machine
 
   it('answers a window crossing hour roll-ups, minute roll-ups and raw points as the uncached store does', async () => {
     // W_1h = T0 + 3 h, W_1m = T0 + 3.5 h: hours, then minutes, then raw.
@@ -204,6 +204,59 @@ describe('range answers with the closed-bucket cache', () => {
     expect(cached.rangeCacheStats().misses).toBe(misses + 1);
   });
 
+  it('answers windows ending a moment apart from one read of the fresh tail, each cut at its own end', async () => {
+    await both((s) => s.maintain(T0 + 3 * HOUR + 30 * SECOND, KEEP_ALL));
+    // A dashboard polling: the window ends 0.2–0.9 s later each time, its start in the same minute.
+    const ends = [0, 230, 450, 690, 900].map((ms) => T0 + 3 * HOUR + 40 * SECOND + ms);
+    const before = cached.rangeCacheStats().tail_hits;
+    // Known fields only: a window with fields stored narrow (extra_gain) reads its tail every time.
+    const fields = ['pitch_deg', 'roll_deg'];
+    for (const to of ends) await same({ fields, from: to - 2 * HOUR, to, points: 60 });
+    // The first read the store; the other four folded its raw rows up to their own `to`.
+    expect(cached.rangeCacheStats().tail_hits).toBe(before + 4);
+    // A window whose start crosses a minute takes other roll-up rows into its head: it reads the store.
+    await same({ fields, from: ends[0]! - 2 * HOUR + MINUTE, to: ends[0]! + MINUTE, points: 60 });
+    await same({ from: ends[0]! - 2 * HOUR, to: ends[0]! + 100, points: 60 });
+    expect(cached.rangeCacheStats().tail_hits).toBe(before + 4);
+  });
+
+  it('holds what was stored when its tail was read, until maintenance moves the watermark', async () => {
+    const store = new DuckDbTelemetryStore({ path: ':memory:', rangeTailMaxAgeMs: 60_000 });
+    await store.init();
+    try {
+      await store.append(history());
+      await store.maintain(T0 + 3 * HOUR + 30 * SECOND, KEEP_ALL);
+      const q: RangeQuery = {
+        ...pitchAndMore,
+        fields: ['pitch_deg', 'roll_deg'],
+        from: T0 + HOUR + 45 * SECOND,
+        to: T0 + 3 * HOUR + 45 * SECOND,
+        points: 60,
+      };
+      const first = await store.range(q);
+      // A point stored after that read, inside the next query's window (10 ms later, no history point in
+      // between): shared tails do not show it yet.
+      await store.append([
+        {
+          ...pitchAndMore,
+          measurement: 'sensors',
+          ts: T0 + 3 * HOUR + 35 * SECOND + 1,
+          fields: { pitch_deg: 1000 },
+        },
+      ]);
+      const shared = await store.range({ ...q, from: q.from + 10, to: q.to + 10 });
+      expect(shared).toEqual(first);
+      expect(store.rangeCacheStats().tail_hits).toBe(1);
+      // Maintenance (here: nothing new to roll up, the watermark stays) clears the shared tails: read again.
+      await store.maintain(T0 + 3 * HOUR + 30 * SECOND, KEEP_ALL);
+      const fresh = await store.range({ ...q, from: q.from + 10, to: q.to + 10 });
+      expect(fresh.series[0]!.buckets.at(-1)!.max).toBe(1000);
+      expect(store.rangeCacheStats().tail_hits).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('answers many overlapping windows at once as the uncached store does', async () => {
     await both((s) => s.maintain(T0 + 3 * HOUR + 30 * SECOND, KEEP_ALL));
     const windows = Array.from({ length: 24 }, (_, k) => ({
@@ -224,7 +277,7 @@ describe('range answers with the closed-bucket cache', () => {
     for (let i = 0; i < windows.length; i += 6) {
       texts.push(...(await Promise.all(windows.slice(i, i + 6).map((q) => textual.rangeJson(q)))));
     }
-    expect(texts.map((t) => t.series_json)).toEqual(expected.map(apiSeriesJson));
+    expect(texts.map((t) => t.series_json.toString())).toEqual(expected.map(apiSeriesJson));
   });
 });
 
@@ -250,6 +303,20 @@ describe('RangeCache', () => {
     // An entry larger than the whole budget is not kept at all.
     cache.set('d', entry(101));
     expect(cache.peek('d')).toBeUndefined();
+  });
+
+  it('shares a fresh tail for its maximum age only, and not at all at 0', () => {
+    const tails = new RecentTails<string>(1000);
+    tails.set('a', 'tail', 5000);
+    expect(tails.get('a', 5000)).toBe('tail');
+    expect(tails.get('a', 6000)).toBe('tail');
+    expect(tails.get('a', 6001)).toBeUndefined();
+    // Gone once expired, and a clock that went back does not make an old one young.
+    tails.set('b', 'tail', 5000);
+    expect(tails.get('b', 4999)).toBeUndefined();
+    const off = new RecentTails<string>(0);
+    off.set('a', 'tail', 5000);
+    expect(off.get('a', 5000)).toBeUndefined();
   });
 
   it('keeps nothing when its budget is 0', () => {

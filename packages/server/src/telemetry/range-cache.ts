@@ -40,16 +40,27 @@ export interface SeriesAcc {
 export type SeriesAccs = Map<string, SeriesAcc>;
 
 /**
- * One series' closed buckets, in time order (`t[i]` is the start of `aggs[i]`), and each bucket as the API's
- * JSON text (`json[i]`, see bucketJson): an answer sent as text joins slices of it instead of building and
- * serialising a point object per bucket again on every poll.
+ * One series' closed buckets, in time order (`t[i]` is the start of `aggs[i]`), and the buckets as the API's
+ * JSON text, UTF-8 in one buffer (`text`, bucket i from `offs[i]`, each followed by a comma, `bytes` used): an
+ * answer sends a slice of it instead of building, serialising and encoding a point object per bucket again
+ * on every poll (for a 24 h answer of 12 fields ~0.3 ms against ~15 ms to join the buckets' strings and ~20 ms
+ * more to encode them, on the event loop the ingest shares). The text only grows at its end: a slice taken
+ * before an extension reads the same bytes after it, whichever buffer holds them.
  */
 export interface ClosedSeries {
   field: string;
   tags: string;
   t: number[];
   aggs: PartialAgg[];
-  json: string[];
+  text: Buffer;
+  offs: number[];
+  bytes: number;
+}
+
+/** The JSON text of buckets [i, end) of a series, without a trailing comma. */
+export function closedText(s: ClosedSeries, i: number, end: number): Buffer {
+  const stop = end < s.offs.length ? s.offs[end]! : s.bytes;
+  return s.text.subarray(s.offs[i]!, stop - 1);
 }
 
 /** The closed buckets [from, to) of one query shape, as of one store generation. */
@@ -68,9 +79,12 @@ export interface RangeCacheStats {
   cells: number;
   hits: number;
   misses: number;
+  /** Queries answered from a recent query's snapshot of the fresh tail, without reading the store. */
+  tail_hits: number;
 }
 
 export const DEFAULT_RANGE_CACHE_CELLS = 200_000;
+export const DEFAULT_RANGE_TAIL_MAX_AGE_MS = 1000;
 const MAX_ENTRIES = 256;
 
 export function seriesKey(field: string, tags: string): string {
@@ -89,7 +103,15 @@ export class RangeCache {
   hits = 0;
   misses = 0;
 
-  constructor(private readonly maxCells = DEFAULT_RANGE_CACHE_CELLS) {}
+  /** Recent snapshots of the part after the closed buckets (see RecentTails). */
+  readonly tails: RecentTails<unknown>;
+
+  constructor(
+    private readonly maxCells = DEFAULT_RANGE_CACHE_CELLS,
+    tailMaxAgeMs = DEFAULT_RANGE_TAIL_MAX_AGE_MS,
+  ) {
+    this.tails = new RecentTails(maxCells > 0 ? tailMaxAgeMs : 0);
+  }
 
   get enabled(): boolean {
     return this.maxCells > 0;
@@ -131,10 +153,17 @@ export class RangeCache {
   clear(): void {
     this.entries.clear();
     this.cells = 0;
+    this.tails.clear();
   }
 
   stats(): RangeCacheStats {
-    return { entries: this.entries.size, cells: this.cells, hits: this.hits, misses: this.misses };
+    return {
+      entries: this.entries.size,
+      cells: this.cells,
+      hits: this.hits,
+      misses: this.misses,
+      tail_hits: this.tails.hits,
+    };
   }
 
   private remove(key: string): void {
@@ -149,6 +178,51 @@ export class RangeCache {
       if (this.cells <= this.maxCells && this.entries.size <= MAX_ENTRIES) return;
       this.remove(key);
     }
+  }
+}
+
+/**
+ * What a query read after its closed buckets (the roll-ups of the last bucket and the raw rows since the
+ * minute watermark), kept for `maxAgeMs` so the queries of the next moment — a dashboard's charts, several
+ * people watching one robot — fold the same rows up to their own `to` instead of each reading the store
+ * again: on a busy store each such read waits for a reader behind the others. An answer so made holds what was
+ * stored up to `maxAgeMs` before it, as `GET /robots` answers do (ROBOT_LIST_MAX_AGE_MS). Maintenance clears
+ * them (the watermark moves). `maxAgeMs` 0 keeps none.
+ */
+export class RecentTails<T> {
+  private readonly snapshots = new Map<string, { at: number; value: T }>();
+  hits = 0;
+
+  constructor(readonly maxAgeMs: number) {}
+
+  get enabled(): boolean {
+    return this.maxAgeMs > 0;
+  }
+
+  /** The snapshot of a query shape read at most maxAgeMs before `now`. */
+  get(key: string, now: number): T | undefined {
+    const s = this.snapshots.get(key);
+    if (!s) return undefined;
+    if (now - s.at > this.maxAgeMs || now < s.at) {
+      this.snapshots.delete(key);
+      return undefined;
+    }
+    return s.value;
+  }
+
+  /** Keeps a snapshot read at `at` (when its read began); the oldest go first beyond 256. */
+  set(key: string, value: T, at: number): void {
+    if (!this.enabled) return;
+    this.snapshots.delete(key);
+    this.snapshots.set(key, { at, value });
+    for (const k of this.snapshots.keys()) {
+      if (this.snapshots.size <= MAX_ENTRIES) break;
+      this.snapshots.delete(k);
+    }
+  }
+
+  clear(): void {
+    this.snapshots.clear();
   }
 }
 
@@ -171,12 +245,15 @@ export function trimClosed(entry: ClosedBuckets, from: number): ClosedBuckets {
   for (const [key, s] of entry.series) {
     const i = firstAtOrAfter(s.t, from);
     if (i === s.t.length) continue;
+    const start = s.offs[i]!;
     out.series.set(key, {
       field: s.field,
       tags: s.tags,
       t: s.t.slice(i),
       aggs: s.aggs.slice(i),
-      json: s.json.slice(i),
+      text: Buffer.from(s.text.subarray(start, s.bytes)),
+      offs: s.offs.slice(i).map((o) => o - start),
+      bytes: s.bytes - start,
     });
     out.cells += s.t.length - i;
   }
@@ -201,20 +278,39 @@ function appendClosed(entry: ClosedBuckets, accs: SeriesAccs): void {
     if (acc.buckets.size === 0) continue;
     let s = entry.series.get(key);
     if (!s) {
-      s = { field: acc.field, tags: acc.tags, t: [], aggs: [], json: [] };
+      s = { field: acc.field, tags: acc.tags, t: [], aggs: [], text: EMPTY, offs: [], bytes: 0 };
       entry.series.set(key, s);
     }
     const starts = [...acc.buckets.keys()].sort((a, b) => a - b);
+    const texts: string[] = [];
     for (const t of starts) {
       const agg = acc.buckets.get(t)!;
       s.t.push(t);
       s.aggs.push(agg);
-      s.json.push(bucketJson(t, agg));
+      texts.push(`${bucketJson(t, agg)},`);
     }
+    appendText(s, texts);
     entry.cells += starts.length;
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** Writes buckets' text at the end of a series' buffer, moving to one twice the size when it is full. */
+function appendText(s: ClosedSeries, texts: readonly string[]): void {
+  const need = s.bytes + texts.reduce((n, x) => n + Buffer.byteLength(x), 0);
+  if (need > s.text.length) {
+    const grown = Buffer.allocUnsafe(Math.max(need, 2 * s.text.length));
+    s.text.copy(grown, 0, 0, s.bytes);
+    s.text = grown;
+  }
+  for (const x of texts) {
+    s.offs.push(s.bytes);
+    s.bytes += s.text.write(x, s.bytes);
+  }
+}
+
+/** A bucket as the API answers it: start, avg, min, max, last, count. */
 export function rangeBucket(t: number, p: PartialAgg): RangeBucket {
   return {
     t,

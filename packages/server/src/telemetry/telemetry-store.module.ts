@@ -28,7 +28,11 @@ export const telemetryStoreModule = defineModule({
 /** The store TELEMETRY_URL names: unset, the embedded DuckDB file in the data dir. */
 export function openTelemetryStore(config: Readonly<Config>, logger: Logger): TelemetryStore {
   const url = config.telemetryUrl;
-  const readers = { readers: config.query.readers, maxWaitingReads: config.query.queueLimit };
+  const readers = {
+    readers: config.query.readers,
+    maxWaitingReads: config.query.queueLimit,
+    rangeTailMaxAgeMs: config.query.rangeTailMaxAgeMs,
+  };
   if (!url) {
     return new DuckDbTelemetryStore({
       path: path.join(config.dataDir, 'telemetry.duckdb'),

@@ -40,13 +40,13 @@ export interface RangeResult {
 }
 
 /**
- * A range answer with its series as the API's JSON text: the `series` array of TelemetryResponse (bucket
- * times ISO-8601), exactly JSON.stringify of what `range` gives mapped to the API shape.
+ * A range answer with its series as the API's JSON text in UTF-8: the `series` array of TelemetryResponse
+ * (bucket times ISO-8601), exactly JSON.stringify of what `range` gives mapped to the API shape.
  */
 export interface RangeJsonResult {
   resolution: Resolution;
   bucket_ms: number;
-  series_json: string;
+  series_json: Buffer;
 }
 
 export interface LatestPoint {

@@ -10,6 +10,8 @@ import {
 import type { z } from 'zod';
 import type { RangeQuery, TelemetryStore } from './telemetry-store';
 
+const CLOSE = Buffer.from('}');
+
 /** What the queries need of the robots domain: an unknown robot is a 404 `robot_not_found`. */
 export interface KnownRobots {
   require(robot_id: string): Promise<unknown>;
@@ -42,16 +44,16 @@ export class TelemetryService {
   }
 
   /**
-   * The same answer as JSON text, what the route sends: from the store's prepared text when it keeps one
+   * The same answer as JSON text (UTF-8 bytes when prepared), what the route sends: from the store's prepared text when it keeps one
    * (its closed buckets' text is only joined, not rebuilt per poll), else serialised from `range`.
    */
-  async rangeJson(robot_id: string, q: z.output<typeof TelemetryQuery>): Promise<string> {
+  async rangeJson(robot_id: string, q: z.output<typeof TelemetryQuery>): Promise<string | Buffer> {
     if (!this.store.rangeJson) return JSON.stringify(await this.range(robot_id, q));
     await this.robots.require(robot_id);
     const result = await this.store.rangeJson(this.storeQuery(robot_id, q));
     const head = JSON.stringify(this.head(robot_id, q, result));
     // The head's closing brace gives way to the series: the same text as JSON.stringify of `range`'s answer.
-    return `${head.slice(0, -1)},"series":${result.series_json}}`;
+    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"series":`), result.series_json, CLOSE]);
   }
 
   private storeQuery(robot_id: string, q: z.output<typeof TelemetryQuery>): RangeQuery {
