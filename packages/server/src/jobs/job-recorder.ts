@@ -126,11 +126,6 @@ export class JobRecorder {
     this.ignored.flushSummary('jobs: messages not recorded since the last line');
   }
 
-  /** Resolves once everything queued so far is written (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.queued > 0 || this.running) await (this.running ?? Promise.resolve());
-  }
-
   private push(op: Op): void {
     if (this.stopped) return;
     if (this.queued >= this.queueLimit) {
