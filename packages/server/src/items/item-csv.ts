@@ -1,5 +1,6 @@
+import { Readable } from 'node:stream';
 import { ITEM_CSV_COLUMNS, ITEM_IMPORT_MAX_ROWS, ItemFields } from '@tonypi/contracts';
-import { CsvError, parse } from 'csv-parse/sync';
+import { CsvError, parse } from 'csv-parse';
 import { ApiError } from '../errors';
 
 /**
@@ -34,18 +35,29 @@ export interface ParsedItemCsv {
 
 const invalidCsv = (message: string, details?: unknown) => new ApiError(400, 'invalid_csv', message, details);
 
-export function parseItemCsv(text: string): ParsedItemCsv {
-  let records: string[][];
+/** The text is fed to the parser in pieces of this many characters, so a large file does not hold up the event loop. */
+const PARSE_CHUNK_CHARS = 64 * 1024;
+
+export async function parseItemCsv(text: string): Promise<ParsedItemCsv> {
+  const records: string[][] = [];
   try {
-    records = parse(text, {
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      trim: true,
-      max_record_size: 64 * 1024,
-      // One more than allowed, to tell "too many" from "exactly the limit".
-      to_line: ITEM_IMPORT_MAX_ROWS + 2,
-    }) as string[][];
+    const parser = Readable.from(chunks(text)).pipe(
+      parse({
+        bom: true,
+        skip_empty_lines: true,
+        relax_column_count: true,
+        trim: true,
+        max_record_size: 64 * 1024,
+      }),
+    );
+    for await (const record of parser) {
+      records.push(record as string[]);
+      // One more than allowed (and the header), to tell "too many" from "exactly the limit".
+      if (records.length > ITEM_IMPORT_MAX_ROWS + 1) {
+        parser.destroy();
+        break;
+      }
+    }
   } catch (err) {
     if (err instanceof CsvError)
       throw invalidCsv(`Not readable as CSV: ${err.message}`, { csv_error: err.code });
@@ -114,6 +126,10 @@ export function parseItemCsv(text: string): ParsedItemCsv {
     errors.push(...rowErrors);
   }
   return { columns, rows, errors, records: data.length };
+}
+
+function* chunks(text: string): Generator<string> {
+  for (let i = 0; i < text.length; i += PARSE_CHUNK_CHARS) yield text.slice(i, i + PARSE_CHUNK_CHARS);
 }
 
 /** A cell as its field's value: empty is null (cleared), or missing for the required text columns. */

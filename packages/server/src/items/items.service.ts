@@ -119,7 +119,7 @@ export class ItemsService {
    * updates the item of a code already in the catalogue (only the columns the file has); `insert` reports it.
    */
   async importCsv(text: string, mode: 'upsert' | 'insert', by: Auditor): Promise<ItemImportReport> {
-    const parsed = parseItemCsv(text);
+    const parsed = await parseItemCsv(text);
     const errors = [...parsed.errors];
     let created = 0;
     let updated = 0;
