@@ -48,7 +48,8 @@ describe('readJobMessage', () => {
   });
 });
 
-describe('JobRecorder', () => {
+// The first database of a worker is migrated from scratch (then cloned): slow on a busy machine.
+describe('JobRecorder', { timeout: 120_000 }, () => {
   function recorder(db: Awaited<ReturnType<typeof openTestPGlite>>, queueLimit?: number) {
     const { logger, lines } = capturingLogger();
     return {

@@ -114,7 +114,7 @@ export class JobRecorder {
     this.kick();
   }
 
-  /** Writes what is queued (for at most a few seconds), then stops. */
+  /** Writes what is queued (for at most a few seconds; the rest is counted as not recorded), then stops. */
   async stop(): Promise<void> {
     const deadline = Date.now() + STOP_DRAIN_MS;
     while (this.queued > 0 && Date.now() < deadline && this.started) {
@@ -123,6 +123,14 @@ export class JobRecorder {
     }
     this.stopped = true;
     await this.running;
+    const left = this.queued;
+    if (left > 0) {
+      for (let i = 0; i < left; i++) {
+        this.ignored.note('shed', { queued: left }, 'jobs: messages not recorded at shutdown');
+      }
+      this.queue = [];
+      this.head = 0;
+    }
     this.ignored.flushSummary('jobs: messages not recorded since the last line');
   }
 
@@ -150,7 +158,7 @@ export class JobRecorder {
   }
 
   private async drain(): Promise<void> {
-    while (this.head < this.queue.length) {
+    while (this.head < this.queue.length && !this.stopped) {
       const op = this.queue[this.head]!;
       this.queue[this.head] = undefined as never;
       this.head++;
