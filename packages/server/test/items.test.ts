@@ -328,15 +328,18 @@ describe('a robot’s scan', () => {
 });
 
 describe('the demo catalogue', () => {
+  let demo: TestServer;
+  beforeAll(async () => {
+    demo = await startTestServer({ SIMULATED_ROBOTS: '1', SIMULATED_RATE_HZ: '1' });
+  });
+  afterAll(async () => {
+    await demo?.close();
+  });
+
   it('is seeded only with simulated robots on the embedded database, with every code they scan', async () => {
     expect((await (await t.api('/api/v1/items?q=Demo%20item')).json()).total).toBe(0);
-    const demo = await startTestServer({ SIMULATED_ROBOTS: '1', SIMULATED_RATE_HZ: '1' });
-    try {
-      const body = await (await demo.api('/api/v1/items?qr_code=TP-A-0001')).json();
-      expect(body.items[0]).toMatchObject({ qr_code: 'TP-A-0001', location: 'Station A' });
-      expect((await (await demo.api('/api/v1/items?limit=1')).json()).total).toBe(1000);
-    } finally {
-      await demo.close();
-    }
+    const body = await (await demo.api('/api/v1/items?qr_code=TP-A-0001')).json();
+    expect(body.items[0]).toMatchObject({ qr_code: 'TP-A-0001', location: 'Station A' });
+    expect((await (await demo.api('/api/v1/items?limit=1')).json()).total).toBe(1000);
   });
 });

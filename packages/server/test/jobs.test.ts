@@ -386,7 +386,10 @@ describe('GET /api/v1/jobs/stats', () => {
 });
 
 describe('a job’s item history', () => {
-  it('is the scans counted into it, kept in the database across a restart', async () => {
+  // Two servers start and stop in this test: slow on a busy machine.
+  it('is the scans counted into it, kept in the database across a restart', {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-jobs-restart-'));
     dirs.push(dataDir);
     const first = await startTestServer({}, { keepDataDir: dataDir });
