@@ -3,7 +3,14 @@ export { type ExecutionPlan, executeCommand } from './command-executor';
 export { Fleet, type FleetOptions, type FleetStats, fleetRobotIds } from './fleet';
 export { createLegacyProtocol } from './legacy-protocol';
 export { createPrng, deriveSeed, type Prng } from './prng';
-export { type JobSpec, RobotModel, type RobotModelOptions } from './robot-model';
+export {
+  type JobSpec,
+  RobotModel,
+  type RobotModelOptions,
+  SCAN_CODES_PER_STATION,
+  scanCode,
+  simulatedScanCodes,
+} from './robot-model';
 export type { Activity, JobSnapshot, ModelEvent, RobotReadings } from './robot-readings';
 export {
   AGENT_VERSION,

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_V, FULL_V, openCircuitVoltage, percentFromVoltage } from './battery-model';
 import { CHARGER, FLOOR_SIZE_M, STATIONS } from './floor-plan';
-import { LOW_BATTERY_SOC, RESUME_SOC, RobotModel, type RobotModelOptions } from './robot-model';
+import {
+  LOW_BATTERY_SOC,
+  RESUME_SOC,
+  RobotModel,
+  type RobotModelOptions,
+  SCAN_CODES_PER_STATION,
+  simulatedScanCodes,
+} from './robot-model';
 import type { ModelEvent } from './robot-readings';
 import { AMBIENT_C, MAX_TEMPERATURE_C, POSITION_MAX, POSITION_MIN } from './servo-model';
 
@@ -183,6 +190,16 @@ describe('navigation', () => {
 });
 
 describe('jobs', () => {
+  it('scan only codes of simulatedScanCodes (what the demo catalogue holds), at the station they belong to', () => {
+    const codes = new Map(simulatedScanCodes().map((c) => [c.code, c.station]));
+    expect(codes.size).toBe(STATIONS.length * SCAN_CODES_PER_STATION);
+    const m = model({ autonomy: false, initialSoc: 1 });
+    m.startJob({ job_id: 'job-codes', items_total: 8 });
+    const scans = run(m, 3600).filter((e) => e.kind === 'scan');
+    expect(scans.length).toBe(8);
+    for (const s of scans) expect(codes.get(s.code)).toBe(s.station_name);
+  });
+
   it('visit stations, scan an item at each, report progress and complete', () => {
     const m = model({ autonomy: false, initialSoc: 1 });
     m.startJob({ job_id: 'job-1', task_name: 'Pick run', items_total: 3 });

@@ -452,7 +452,7 @@ export class RobotModel implements RobotReadings {
     this.activity = 'idle';
     const job = this.job;
     const station = this.nearestStation();
-    const code = `TP-${station.name.slice(-1)}-${String(this.rng.int(1, 250)).padStart(4, '0')}`;
+    const code = scanCode(station, this.rng.int(1, SCAN_CODES_PER_STATION));
     this.events.push({ kind: 'scan', code, station_name: station.name, action: 'pick' });
     if (!job) return;
     job.items_done++;
@@ -588,3 +588,21 @@ export class RobotModel implements RobotReadings {
 }
 
 const NO_EVENTS: readonly ModelEvent[] = Object.freeze([]);
+
+/** How many item codes each station holds: a robot scans one of them, at random, at each stop. */
+export const SCAN_CODES_PER_STATION = 250;
+
+/** The code of a station's n-th item (1-based), e.g. `TP-A-0042` at Station A. */
+export function scanCode(station: Station, n: number): string {
+  return `TP-${station.name.slice(-1)}-${String(n).padStart(4, '0')}`;
+}
+
+/** Every code the simulated robots can scan, with its station: what a demo catalogue holds. */
+export function simulatedScanCodes(): Array<{ code: string; station: string }> {
+  return STATIONS.flatMap((station) =>
+    Array.from({ length: SCAN_CODES_PER_STATION }, (_, i) => ({
+      code: scanCode(station, i + 1),
+      station: station.name,
+    })),
+  );
+}

@@ -31,6 +31,14 @@ export const ERROR_CODES = [
   'rate_limited',
   'service_unavailable',
   'internal_error',
+  /** 404: no job with that id (GET /api/v1/jobs/{id}). */
+  'job_not_found',
+  /** 404: no item with that id in the catalogue. */
+  'item_not_found',
+  /** 409: an item with that qr_code is in the catalogue already. */
+  'item_exists',
+  /** 400: a CSV import whose body is not CSV the importer can read (no header, no qr_code/name column, …). */
+  'invalid_csv',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -7,6 +7,8 @@ export * from './errors';
 export * from './events';
 export * from './fields';
 export * from './http-url';
+export * from './items';
+export * from './jobs';
 export * from './json-shape';
 export * from './live';
 export * from './measurements';

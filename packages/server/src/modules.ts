@@ -4,6 +4,8 @@ import { authModule } from './auth/auth.module';
 import { brokerModule } from './broker/broker.module';
 import type { DomainModule } from './core/module';
 import { ingestModule } from './ingest/ingest.module';
+import { itemsModule } from './items/items.module';
+import { jobsModule } from './jobs/jobs.module';
 import { liveModule } from './live/live.module';
 import { robotAdminModule } from './robots/robot-admin.module';
 import { robotsModule } from './robots/robots.module';
@@ -30,8 +32,10 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   robotsModule,
   liveModule,
   ingestModule,
+  jobsModule,
   brokerModule,
   robotAdminModule,
+  itemsModule,
   telemetryModule,
   systemModule,
   simulatorModule,

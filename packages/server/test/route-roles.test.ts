@@ -146,6 +146,17 @@ describe('every operation in the OpenAPI document, with each role', () => {
         'POST /api/v1/users/{id}/reset-password',
         'DELETE /api/v1/users/{id}',
         'GET /api/v1/audit',
+        'GET /api/v1/jobs',
+        'GET /api/v1/jobs/stats',
+        'GET /api/v1/jobs/{id}',
+        'GET /api/v1/robots/{robot_id}/jobs/current',
+        'GET /api/v1/scans',
+        'GET /api/v1/items',
+        'POST /api/v1/items',
+        'PATCH /api/v1/items/{id}',
+        'DELETE /api/v1/items/{id}',
+        'POST /api/v1/items/import',
+        'GET /api/v1/items/export',
       ]),
     );
   });
