@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   'rate_limited',
   'service_unavailable',
   'internal_error',
+  /** 404: no alert with that id (the alerts API; deleted alerts are gone). */
+  'alert_not_found',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -1,3 +1,4 @@
+import { alertsApiModule } from './alerts-api/alerts-api.module';
 import { apiKeysModule } from './api-keys/api-keys.module';
 import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';
@@ -32,6 +33,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   ingestModule,
   brokerModule,
   robotAdminModule,
+  alertsApiModule,
   telemetryModule,
   systemModule,
   simulatorModule,

@@ -146,6 +146,10 @@ describe('every operation in the OpenAPI document, with each role', () => {
         'POST /api/v1/users/{id}/reset-password',
         'DELETE /api/v1/users/{id}',
         'GET /api/v1/audit',
+        'GET /api/v1/alerts',
+        'POST /api/v1/alerts/acknowledge',
+        'POST /api/v1/alerts/{id}/acknowledge',
+        'DELETE /api/v1/alerts/{id}',
       ]),
     );
   });

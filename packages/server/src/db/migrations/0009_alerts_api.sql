@@ -1,0 +1,15 @@
+-- The alerts API (issue #7 §1): what acknowledging, resolving and listing alerts need of the alerts table.
+
+-- The list pages by (created_at, id): a row without a creation time would sort before every other one and
+-- could never be reached by a cursor. The seed allowed NULL; no writer leaves it out.
+UPDATE alerts SET created_at = COALESCE(acknowledged_at, resolved_at, updated_at) WHERE created_at IS NULL;
+ALTER TABLE alerts ALTER COLUMN created_at SET NOT NULL;
+
+-- The original did not validate a manual alert's severity: a row of another word would break every list
+-- that holds it. Known words in another case keep their meaning; anything else becomes a warning.
+UPDATE alerts SET severity = CASE lower(severity) WHEN 'critical' THEN 'critical' WHEN 'info' THEN 'info' ELSE 'warning' END
+    WHERE severity NOT IN ('info', 'warning', 'critical');
+ALTER TABLE alerts ADD CONSTRAINT ck_alerts_severity CHECK (severity IN ('info', 'warning', 'critical'));
+
+-- Why a person resolved an alert (acknowledge_note's counterpart); NULL when the engine resolved it.
+ALTER TABLE alerts ADD COLUMN resolve_note TEXT;
