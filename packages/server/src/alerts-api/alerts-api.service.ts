@@ -54,10 +54,13 @@ export class AlertsApiService {
     const filter = this.filterOf(q);
     const rows = await this.opts.repo.page(filter, q.limit, q.cursor);
     const page = rows.slice(0, q.limit);
-    // Counted for the first page only; the cursor carries the count on (a page of 100 needs no scan of 10,000).
+    // Counted for the first page only, and only when it is not the last: the cursor carries the count on
+    // (a later page needs no scan of up to 1,000 matches), and a first page that holds every match is its own count.
     const { total, capped } = q.cursor
       ? { total: q.cursor.total, capped: q.cursor.capped }
-      : await this.opts.repo.count(filter);
+      : rows.length <= q.limit
+        ? { total: rows.length, capped: false }
+        : await this.opts.repo.count(filter);
     const last = page.at(-1);
     return {
       items: page.map((r) => r.view),

@@ -105,8 +105,8 @@ function conditions(f: AlertFilter, p: Params): string[] {
   if (f.from !== undefined) out.push(`created_at >= ${p.add(new Date(f.from))}`);
   if (f.to !== undefined) out.push(`created_at < ${p.add(new Date(f.to))}`);
   if (f.search !== undefined && f.search !== '') {
-    const pattern = p.add(`%${escapeLike(f.search)}%`);
-    out.push(`(title ILIKE ${pattern} ESCAPE '\\' OR message ILIKE ${pattern} ESCAPE '\\')`);
+    // search_text is lower(title || newline || message) (migration 0009): one LIKE, not two ILIKEs.
+    out.push(`search_text LIKE lower(${p.add(`%${escapeLike(f.search)}%`)}) ESCAPE '\\'`);
   }
   return out;
 }

@@ -13,3 +13,11 @@ ALTER TABLE alerts ADD CONSTRAINT ck_alerts_severity CHECK (severity IN ('info',
 
 -- Why a person resolved an alert (acknowledge_note's counterpart); NULL when the engine resolved it.
 ALTER TABLE alerts ADD COLUMN resolve_note TEXT;
+
+-- Text search (`?search=`) looks for a substring of the title or the message in any case. ILIKE over both
+-- columns costs ~10 µs a row on PGlite (a second for 100,000 alerts); LIKE over one lower-cased copy a
+-- twentieth of that. The newline keeps a search from matching across the two.
+ALTER TABLE alerts ADD COLUMN search_text TEXT GENERATED ALWAYS AS (lower(title || E'\n' || message)) STORED;
+
+-- Muted alerts are few: the list's `muted=true` and its count read them from this index, not from every row.
+CREATE INDEX idx_alerts_muted_created ON alerts (created_at DESC, id DESC) WHERE muted;
