@@ -187,6 +187,24 @@ describe('GET /api/v1/alerts', () => {
     expect((await list('?limit=4')).total).toBe(12);
   });
 
+  it('walks alerts created microseconds apart exactly once, in order (the cursor keeps PostgreSQL’s µs)', async () => {
+    const { rows } = await t.server.db.query<{ id: number }>(
+      `INSERT INTO alerts (robot_id, alert_type, severity, title, message, created_at)
+       SELECT 'r_us', 'threshold', 'info', 'x', 'y', timestamptz '2026-11-30 12:00:00.000001+00' + i * interval '1 microsecond'
+         FROM generate_series(1, 9) AS i
+       RETURNING id`,
+    );
+    const expected = rows.map((r) => Number(r.id)).reverse();
+    const walked: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const body = await list(`?robot_id=r_us&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      walked.push(...idsOf(body));
+      cursor = body.next_cursor;
+    } while (cursor);
+    expect(walked).toEqual(expected);
+  });
+
   it('keeps the filter across pages and says null on the last one', async () => {
     await insertAlerts(
       t,
@@ -650,6 +668,23 @@ describe('the live stream’s alert channel', () => {
     } finally {
       onlyR1.close();
       every.close();
+    }
+  });
+
+  it('relays alert.changed from any publisher (the alert engine too), at once', async () => {
+    const live = await subscriber(['*']);
+    try {
+      const [id] = await insertAlerts(t, [{ robot_id: 'tonypi_01', title: 'Servo 2 hot' }]);
+      const alert = await (await t.api(`/api/v1/alerts/${id}`)).json();
+      t.server
+        .service('events')
+        .publish('alert.changed', { change: 'escalated', alert: { ...alert, severity: 'critical' } });
+      expect(await live.next('alert')).toMatchObject({
+        change: 'escalated',
+        alert: { id, severity: 'critical' },
+      });
+    } finally {
+      live.close();
     }
   });
 
