@@ -21,3 +21,7 @@ ALTER TABLE alerts ADD COLUMN search_text TEXT GENERATED ALWAYS AS (lower(title 
 
 -- Muted alerts are few: the list's `muted=true` and its count read them from this index, not from every row.
 CREATE INDEX idx_alerts_muted_created ON alerts (created_at DESC, id DESC) WHERE muted;
+
+-- No other index: EXPLAIN on PGlite with 100,000 alerts (npm run bench:alerts-api -- --explain) reads a page
+-- of a common robot, type, rule or severity in list order from 0001/0007's indexes (a backward scan of
+-- created_at, filtered), and a rare one from its single-column index and a sort of the few matches.
