@@ -37,6 +37,8 @@ export const AlertView = z
     acknowledge_note: z.string().nullable(),
     resolved_by: z.string().nullable().describe('null when the engine resolved it'),
     resolved_at: Iso.nullable(),
+    /** The note of the person who resolved it (POST /alerts/{id}/resolve); absent where a writer has none. */
+    resolve_note: z.string().nullable().optional(),
     created_at: Iso,
     updated_at: Iso,
     details: z.record(z.string(), z.unknown()).nullable(),

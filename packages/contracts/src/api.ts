@@ -342,11 +342,12 @@ function offsetMinutes(zone: string | undefined): number | undefined {
   return (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes);
 }
 
-const TIME_FORMATS =
+export const TIME_FORMATS =
   'ISO-8601 date or date-time (UTC unless it has an offset), epoch milliseconds, or a duration back ' +
   'from now (15m, 6h, 7d); between 1970-01-01 and 9999-12-31';
 
-const timeParam = z
+/** A query's time (`from`, `to`): see TIME_FORMATS. Other APIs with a time range reuse it. */
+export const timeParam = z
   .string()
   .max(40)
   .transform((value, ctx): TimeParam => {

@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   'item_exists',
   /** 400: a CSV import whose body is not CSV the importer can read (no header, no qr_code/name column, …). */
   'invalid_csv',
+  /** 404: no alert with that id (the alerts API; deleted alerts are gone). */
+  'alert_not_found',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

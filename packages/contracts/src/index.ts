@@ -1,4 +1,5 @@
 export * from './alerts';
+export * from './alerts-api';
 export * from './api';
 export * from './audit';
 export * from './auth-api';

@@ -1,3 +1,4 @@
+import { alertsApiModule } from './alerts-api/alerts-api.module';
 import { apiKeysModule } from './api-keys/api-keys.module';
 import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';
@@ -36,6 +37,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   brokerModule,
   robotAdminModule,
   itemsModule,
+  alertsApiModule,
   telemetryModule,
   systemModule,
   simulatorModule,

@@ -157,6 +157,10 @@ describe('every operation in the OpenAPI document, with each role', () => {
         'DELETE /api/v1/items/{id}',
         'POST /api/v1/items/import',
         'GET /api/v1/items/export',
+        'GET /api/v1/alerts',
+        'POST /api/v1/alerts/acknowledge',
+        'POST /api/v1/alerts/{id}/acknowledge',
+        'DELETE /api/v1/alerts/{id}',
       ]),
     );
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describeAlertsRepositoryContract } from '../alerts-api/alerts.repository.contract';
 import { describeAuditLogContract } from '../audit/audit-log.contract';
 import { describeAuditTrailContract } from '../audit/audit-trail.contract';
 import { redactUrl } from '../logger';
@@ -25,6 +26,7 @@ describe('on PostgreSQL', () => {
   describeAuditTrailContract(open);
   describeAuditLogContract(open);
   describeRobotsRepositoryContract(open);
+  describeAlertsRepositoryContract(open);
 
   describe('PostgresDatabase', () => {
     it('is what openDatabase returns when a URL is set', async () => {

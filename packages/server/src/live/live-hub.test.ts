@@ -1,4 +1,4 @@
-import type { LiveChannel, TelemetryPoint } from '@tonypi/contracts';
+import type { AlertView, LiveChannel, TelemetryPoint } from '@tonypi/contracts';
 import { describe, expect, it, vi } from 'vitest';
 import { capturingLogger, FakeLiveSocket } from '../test-fakes';
 import { LiveHub } from './live-hub';
@@ -41,6 +41,29 @@ const servo = (robot_id: string, servo_id: string, position: number): TelemetryP
 });
 
 const status = (robot_id: string, s: 'online' | 'offline' = 'online') => ({ robot_id, status: s, ts: T0 });
+
+const alert = (id: number, robot_id: string | null): AlertView => ({
+  id,
+  robot_id,
+  alert_type: 'threshold',
+  severity: 'warning',
+  state: 'open',
+  title: `alert ${id}`,
+  message: 'cpu high',
+  rule_id: null,
+  source: 'cpu',
+  value: 91,
+  threshold: 90,
+  muted: false,
+  acknowledged_by: null,
+  acknowledged_at: null,
+  acknowledge_note: null,
+  resolved_by: null,
+  resolved_at: null,
+  created_at: new Date(T0).toISOString(),
+  updated_at: new Date(T0).toISOString(),
+  details: null,
+});
 
 describe('LiveHub', () => {
   describe('telemetry throttling', () => {
@@ -236,6 +259,49 @@ describe('LiveHub', () => {
       hub.flush();
       expect(hub.clientCount).toBe(0);
       expect(socket.sent).toEqual([]);
+    });
+  });
+
+  describe('alert frames', () => {
+    it('sends every alert change at once, none coalesced: 100 changes of one robot in a burst are 100 frames', () => {
+      const { hub, connect } = setup();
+      const { socket } = connect(['r1'], ['alert', 'telemetry']);
+      for (let i = 1; i <= 100; i++) {
+        hub.event('alert', { change: 'updated', alert: alert(i, 'r1') });
+        hub.telemetry(battery('r1', i));
+      }
+      // Before any flush: the alerts are out, the telemetry waits for its tick (and is then one frame).
+      expect(socket.framesOf('alert').map((f) => (f.alert as AlertView).id)).toEqual(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
+      hub.flush();
+      hub.flush();
+      expect(socket.framesOf('telemetry')).toHaveLength(1);
+    });
+
+    it("filters alerts by their alert's robot, and sends a fleet alert (robot_id null) to every alert subscriber", () => {
+      const { hub, connect } = setup();
+      const r1 = connect(['r1'], ['alert']);
+      const every = connect(['*'], ['alert']);
+      const noAlerts = connect(['*'], ['status']);
+      hub.event('alert', { change: 'raised', alert: alert(1, 'r1') });
+      hub.event('alert', { change: 'raised', alert: alert(2, 'r2') });
+      hub.event('alert', { change: 'raised', alert: alert(3, null) });
+
+      const ids = (c: { socket: FakeLiveSocket }) =>
+        c.socket.framesOf('alert').map((f) => (f.alert as AlertView).id);
+      expect(ids(r1)).toEqual([1, 3]);
+      expect(ids(every)).toEqual([1, 2, 3]);
+      expect(noAlerts.socket.sent).toEqual([]);
+    });
+
+    it('still sends alerts to a client above the soft buffer limit (they are never skipped like telemetry)', () => {
+      const { hub, connect } = setup();
+      const slow = connect(['*'], ['alert']);
+      slow.socket.bufferedAmount = SOFT + 1;
+      hub.event('alert', { change: 'raised', alert: alert(1, 'r1') });
+      expect(slow.socket.framesOf('alert')).toHaveLength(1);
+      expect(hub.counters.frames_skipped).toBe(0);
     });
   });
 

@@ -53,8 +53,8 @@ const TELEMETRY_EVERY = Math.max(1, Math.round(LIVE_RATES_HZ.location / LIVE_RAT
 /**
  * Fans live updates out to browsers. A client's subscription is a set of robots (or every robot)
  * and a set of channels; it gets an event when both match. Telemetry is latest-value: per robot and series only the
- * newest point waits to be sent, at 10 Hz (location at 20 Hz). Events (status, logs, jobs, scans)
- * are sent at once and never dropped; a client too slow even for them is disconnected.
+ * newest point waits to be sent, at 10 Hz (location at 20 Hz). Events (status, logs, jobs, scans,
+ * alerts, commands) are sent at once and never dropped; a client too slow even for them is disconnected.
  */
 export class LiveHub {
   private readonly clients = new Set<Client>();
@@ -149,7 +149,7 @@ export class LiveHub {
   event<K extends Exclude<LiveEventType, 'telemetry'>>(type: K, body: LiveServerEvents[K]): void {
     if (this.clients.size === 0) return;
     const channel = LIVE_EVENT_CHANNEL[type];
-    const robot = (body as { robot_id?: string }).robot_id;
+    const robot = robotOf(body);
     // Serialised once, for the first client that wants it: none may want it (sockets still authenticating).
     let frame: string | undefined;
     for (const client of this.clients) {
@@ -246,6 +246,16 @@ export class LiveHub {
 }
 
 export type LiveClient = ReturnType<LiveHub['add']>;
+
+/**
+ * The robot an event is about, for the subscription's robot filter: its `robot_id`, or its alert's. Null or
+ * none (an alert about the fleet): every subscriber of the channel gets it.
+ */
+function robotOf(body: object): string | null | undefined {
+  if ('robot_id' in body) return body.robot_id as string | null | undefined;
+  if ('alert' in body) return (body.alert as { robot_id?: string | null } | undefined)?.robot_id;
+  return undefined;
+}
 
 function seriesKey(p: TelemetryPoint): string {
   const servo = p.tags?.servo_id;

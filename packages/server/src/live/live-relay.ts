@@ -3,7 +3,7 @@ import type { LiveHub } from './live-hub';
 
 /**
  * What the live stream relays from the event bus: every accepted message's points (latest-value,
- * throttled by the hub), status changes, the structured robot events and the ingest's 1 Hz figures.
+ * throttled by the hub), status changes, the structured robot events, the ingest's 1 Hz figures and every alert change.
  * Returns the unsubscribe.
  */
 export function relayToLive(events: EventSubscriber, live: LiveHub): () => void {
@@ -17,6 +17,8 @@ export function relayToLive(events: EventSubscriber, live: LiveHub): () => void 
     events.subscribe('robot.scan', (e) => live.event('scan', e)),
     events.subscribe('robot.vision', (e) => live.event('vision', e)),
     events.subscribe('ingest.report', (e) => live.event('ingest', e)),
+    // Every change, at once: alerts are events, never latest-value telemetry.
+    events.subscribe('alert.changed', (e) => live.event('alert', e)),
   ];
   return () => {
     for (const off of offs) off();
