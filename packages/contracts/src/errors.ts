@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   'rate_limited',
   'service_unavailable',
   'internal_error',
+  /** 404: no notification channel with that id (issue #7 §1). */
+  'notification_channel_not_found',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

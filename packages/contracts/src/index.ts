@@ -10,6 +10,7 @@ export * from './http-url';
 export * from './json-shape';
 export * from './live';
 export * from './measurements';
+export * from './notifications';
 export * from './payloads';
 export * from './roles';
 export * from './topics';
