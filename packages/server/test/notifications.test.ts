@@ -29,7 +29,7 @@ const receivers: WebhookReceiver[] = [];
 /** Every secret given to a channel: none may reach an answer or a log line. */
 const secrets: string[] = [];
 
-const TIMEOUT_MS = 400;
+const TIMEOUT_MS = 1000;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-notify-'));
@@ -495,6 +495,9 @@ describe('webhook delivery', () => {
       ]),
     );
     expect((await api(`/notification-channels/${id}`)).body.consecutive_failures).toBe(3);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^tonypi_notifications_total\{outcome="failed"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^tonypi_notifications_failing_channels 1$/m);
   });
 });
 
@@ -573,6 +576,16 @@ describe('email delivery', () => {
 });
 
 describe('secrets of channels', () => {
+  it('are stored sealed: no row of the database holds one in clear', async () => {
+    const { rows } = await server.db.query('SELECT * FROM notification_channels');
+    expect(rows.length).toBeGreaterThan(0);
+    const text = JSON.stringify(rows);
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    const audit = JSON.stringify((await server.db.query('SELECT * FROM audit_events')).rows);
+    expect(audit).toContain('notification_channel.create');
+    for (const secret of secrets) expect(audit).not.toContain(secret);
+  });
+
   it('never reach a log line (the server logs at trace)', async () => {
     expect(secrets.length).toBeGreaterThanOrEqual(6);
     expect(logLines.length).toBeGreaterThan(10);

@@ -133,8 +133,10 @@ export class DeliveryQueue<T> {
       });
       await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
       clearTimeout(timer);
-      this.abort.abort(new Error('stopping'));
-      await Promise.allSettled([...this.inFlight]);
+      if (this.inFlight.size > 0) {
+        this.abort.abort(new Error('stopping'));
+        await Promise.allSettled([...this.inFlight]);
+      }
     }
     this.held = 0;
     waitingRetry.push(...this.lateRetries.splice(0));

@@ -294,6 +294,20 @@ export class Notifier {
     return this.send(channel, `alert.${n.change}`, n.change, n.alert, n.key, signal);
   }
 
+  /** A channel whose secrets cannot be opened sends nothing: not unsigned, nor without its password. */
+  private unusable(channel: Channel): AttemptOutcome | undefined {
+    if (!this.unreadable.has(channel.id)) return undefined;
+    return {
+      ok: false,
+      retryable: false,
+      code: null,
+      response: null,
+      error:
+        'its secrets were sealed under another notification key (NOTIFICATION_SECRET_KEY): set them again',
+      durationMs: 0,
+    };
+  }
+
   private send(
     channel: Channel,
     event: string,
@@ -302,6 +316,8 @@ export class Notifier {
     key: string,
     signal: AbortSignal,
   ): Promise<AttemptOutcome> {
+    const unusable = this.unusable(channel);
+    if (unusable) return Promise.resolve(unusable);
     const timeoutMs = this.opts.settings.timeoutMs;
     if (channel.kind === 'webhook') {
       const body = JSON.stringify({ event, alert, sent_at: new Date(this.now()).toISOString() });
