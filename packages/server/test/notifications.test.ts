@@ -29,7 +29,8 @@ const receivers: WebhookReceiver[] = [];
 /** Every secret given to a channel: none may reach an answer or a log line. */
 const secrets: string[] = [];
 
-const TIMEOUT_MS = 1000;
+/** Per attempt: long enough for a busy machine's loopback, short enough for the timeout test's 4 attempts. */
+const TIMEOUT_MS = 2000;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-notify-'));
@@ -113,7 +114,7 @@ async function deliveriesOf(channelId: number, until: (items: Array<Record<strin
       last = (await api(`/notification-channels/${channelId}/deliveries`)).body.items;
       return until(last) || undefined;
     },
-    10_000,
+    25_000,
     `deliveries of channel ${channelId}`,
   );
   return last;
@@ -543,8 +544,10 @@ describe('email delivery', () => {
       source: 'servo:3',
     });
     publish('raised', alert);
-    await waitFor(() => smtp.mails.length === 1 || undefined, 10_000, 'the mail');
-    const [mail] = smtp.mails;
+    const [row] = await deliveriesOf(id, (items) => items[0]?.status === 'sent');
+    // One mail; two only if a busy machine made the first attempt time out after the server took it.
+    expect(smtp.mails).toHaveLength(row?.attempts as number);
+    const mail = smtp.mails.at(-1);
     if (!mail) throw new Error('no mail');
     expect(mail.user).toBe(account.user);
     expect(mail.rcptTo).toEqual(['ops@example.com', 'oncall@example.com']);
@@ -553,8 +556,7 @@ describe('email delivery', () => {
     expect(mail.parsed.text).toContain(alert.message);
     expect(mail.parsed.text).toContain('Source: servo:3');
     expect(mail.parsed.html).toContain('Servo 3 temperature above 75 °C');
-    const [row] = await deliveriesOf(id, (items) => items[0]?.status === 'sent');
-    expect(row).toMatchObject({ status: 'sent', attempts: 1, response_code: 250 });
+    expect(row).toMatchObject({ status: 'sent', response_code: 250 });
     expect(String(row?.response)).toContain('Message queued as test-1');
   });
 
