@@ -24,6 +24,8 @@ import { usersModule } from './users/users.module';
  */
 export const DOMAIN_MODULES: readonly DomainModule[] = [
   auditModule,
+  // Subscribes to alert.changed when created; stops after the domains that raise alerts, so it sends their last.
+  notificationsModule,
   authModule,
   apiKeysModule,
   usersModule,
@@ -34,7 +36,6 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   brokerModule,
   robotAdminModule,
   telemetryModule,
-  notificationsModule,
   systemModule,
   simulatorModule,
 ];

@@ -28,14 +28,16 @@ export const notificationsModule = defineModule({
     const box = new SecretBox(await loadNotificationSecretKey(settings.secretKey, ctx.config.dataDir));
     const notifier = new Notifier({ repo, logger: ctx.logger, settings });
     const service = new NotificationsService({ db, repo, box, audit: ctx.get('audit'), notifier });
-    let unsubscribe: (() => void) | undefined;
+    // Subscribed from creation, not start: a domain that starts before this one may raise alerts at once.
+    await service.reload();
+    let unsubscribe: (() => void) | undefined = ctx
+      .get('events')
+      .subscribe('alert.changed', notifier.onAlertChanged);
     let reloader: ReturnType<typeof setInterval> | undefined;
     return {
       provides: { notifications: service, notifier },
       routes: notificationsRoutes(service),
-      async start() {
-        await service.reload();
-        unsubscribe = ctx.get('events').subscribe('alert.changed', notifier.onAlertChanged);
+      start() {
         reloader = setInterval(() => {
           service.reload().catch((err) => ctx.logger.warn({ err }, 'notifications: channels not reloaded'));
         }, RELOAD_INTERVAL_MS);
