@@ -577,6 +577,34 @@ describe('email delivery', () => {
   });
 });
 
+describe('email over STARTTLS', () => {
+  it('refuses a server whose certificate it cannot verify, and sends nothing', async () => {
+    const smtp = await MailReceiver.start({ user: 'u', pass: 'p' }, { starttls: true });
+    try {
+      const res = await api('/notification-channels', {
+        json: {
+          kind: 'email',
+          name: 'tls mail',
+          email: {
+            host: '127.0.0.1',
+            port: smtp.port,
+            security: 'starttls',
+            from: 'a@example.com',
+            to: ['b@example.com'],
+          },
+        },
+      });
+      expect(res.status).toBe(201);
+      const sent = await api(`/notification-channels/${res.body.id}/test`, { method: 'POST' });
+      expect(sent.body).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(sent.body.error).toMatch(/certificate/i);
+      expect(smtp.mails).toHaveLength(0);
+    } finally {
+      await smtp.close();
+    }
+  });
+});
+
 describe('secrets of channels', () => {
   it('are stored sealed: no row of the database holds one in clear', async () => {
     const { rows } = await server.db.query('SELECT * FROM notification_channels');

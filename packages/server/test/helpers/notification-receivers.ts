@@ -76,11 +76,15 @@ export class MailReceiver {
     readonly port: number,
   ) {}
 
-  static async start(account: { user: string; pass: string }): Promise<MailReceiver> {
+  /** `starttls`: offers STARTTLS with smtp-server's built-in self-signed certificate (no client can verify it). */
+  static async start(
+    account: { user: string; pass: string },
+    opts: { starttls?: boolean } = {},
+  ): Promise<MailReceiver> {
     let receiver: MailReceiver | undefined;
     const server = new SMTPServer({
       logger: false,
-      disabledCommands: ['STARTTLS'],
+      disabledCommands: opts.starttls ? [] : ['STARTTLS'],
       allowInsecureAuth: true,
       onAuth(auth, _session, callback) {
         if (auth.username === account.user && auth.password === account.pass) {
