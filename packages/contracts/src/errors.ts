@@ -41,6 +41,8 @@ export const ERROR_CODES = [
   'invalid_csv',
   /** 404: no alert with that id (the alerts API; deleted alerts are gone). */
   'alert_not_found',
+  /** 404: no notification channel with that id (issue #7 §1). */
+  'notification_channel_not_found',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -13,6 +13,7 @@ export * from './jobs';
 export * from './json-shape';
 export * from './live';
 export * from './measurements';
+export * from './notifications';
 export * from './payloads';
 export * from './roles';
 export * from './topics';

@@ -138,6 +138,13 @@ const EnvSchema = z.object({
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   CORS_ORIGINS: origins.optional(),
   TRUST_PROXY: trustProxy.default(false),
+  NOTIFICATION_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  NOTIFICATION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  NOTIFICATION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  NOTIFICATION_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  NOTIFICATION_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(2000),
+  NOTIFICATION_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5000),
+  NOTIFICATION_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -221,6 +228,22 @@ function toConfig(e: Env) {
       corsOrigins: (e.CORS_ORIGINS ?? []) as readonly string[],
       /** Fastify's `trustProxy`: whose X-Forwarded-For/-Proto/-Host to believe. */
       trustProxy: e.TRUST_PROXY as boolean | readonly string[],
+    },
+    /** Alert notifications (webhooks, email): the delivery queue, retries and the key channel secrets are sealed with. */
+    notifications: {
+      /** undefined = generated and kept in DATA_DIR. */
+      secretKey: e.NOTIFICATION_SECRET_KEY,
+      /** Deliveries waiting, in flight or between attempts, over every channel; past it new ones are dropped (counted). */
+      queueLimit: e.NOTIFICATION_QUEUE_LIMIT,
+      /** Deliveries in flight at once per channel. */
+      concurrency: e.NOTIFICATION_CONCURRENCY,
+      attempts: e.NOTIFICATION_ATTEMPTS,
+      /** The first retry waits about this long, each later one twice as long (with jitter). */
+      retryBaseMs: e.NOTIFICATION_RETRY_BASE_MS,
+      /** Per attempt. */
+      timeoutMs: e.NOTIFICATION_TIMEOUT_MS,
+      /** At shutdown, how long attempts in flight may still finish. */
+      shutdownGraceMs: e.NOTIFICATION_SHUTDOWN_GRACE_MS,
     },
   };
 }

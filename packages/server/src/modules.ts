@@ -8,6 +8,7 @@ import { ingestModule } from './ingest/ingest.module';
 import { itemsModule } from './items/items.module';
 import { jobsModule } from './jobs/jobs.module';
 import { liveModule } from './live/live.module';
+import { notificationsModule } from './notifications/notifications.module';
 import { robotAdminModule } from './robots/robot-admin.module';
 import { robotsModule } from './robots/robots.module';
 import { simulatorModule } from './simulator/simulator.module';
@@ -26,6 +27,8 @@ import { usersModule } from './users/users.module';
  */
 export const DOMAIN_MODULES: readonly DomainModule[] = [
   auditModule,
+  // Subscribes to alert.changed when created; stops after the domains that raise alerts, so it sends their last.
+  notificationsModule,
   authModule,
   apiKeysModule,
   usersModule,

@@ -35,3 +35,13 @@ export function loadJwtSecret(configured: string | undefined, dataDir: string): 
 export function loadRobotSecretKey(configured: string | undefined, dataDir: string): Promise<string> {
   return loadSecret('robot-secret-key', configured, dataDir);
 }
+
+/**
+ * The key notification channels' secrets (webhook signing secrets and header values, SMTP passwords) are
+ * encrypted with: NOTIFICATION_SECRET_KEY, or DATA_DIR/secrets/notification-key. Those secrets must be read
+ * back to be used, so they are sealed, not hashed; the key lives outside the database. Losing it makes the
+ * stored secrets unreadable (set them again).
+ */
+export function loadNotificationSecretKey(configured: string | undefined, dataDir: string): Promise<string> {
+  return loadSecret('notification-key', configured, dataDir);
+}
