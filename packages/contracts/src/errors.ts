@@ -31,6 +31,10 @@ export const ERROR_CODES = [
   'rate_limited',
   'service_unavailable',
   'internal_error',
+  /** 404: no alert rule with that id (`/api/v1/alert-rules/{id}`). */
+  'alert_rule_not_found',
+  /** 404: no alert silence with that id (`/api/v1/alert-silences/{id}`). */
+  'alert_silence_not_found',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

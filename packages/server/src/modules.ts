@@ -1,3 +1,4 @@
+import { alertEngineModule } from './alerts/alert-engine.module';
 import { apiKeysModule } from './api-keys/api-keys.module';
 import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';
@@ -30,6 +31,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   robotsModule,
   liveModule,
   ingestModule,
+  alertEngineModule,
   brokerModule,
   robotAdminModule,
   telemetryModule,
