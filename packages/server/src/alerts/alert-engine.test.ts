@@ -220,6 +220,16 @@ describe('the alert engine: thresholds', () => {
     expect(keys).toEqual(['rule:1/percent/critical', 'rule:2/servo:3/warning', 'rule:2/servo:4/warning']);
   });
 
+  it('finds the rule of each field when a measurement has many rules (most for fields the message lacks)', () => {
+    const many = Array.from({ length: 20 }, (_, i) => ({
+      id: i + 1,
+      field: i === 0 ? 'cpu_percent' : i === 1 ? 'memory_percent' : `extra_${i}`,
+    }));
+    const h = harness(many);
+    h.send('r1', 'system', { cpu_percent: 10, memory_percent: 80, uptime_s: 5 });
+    expect(h.writes.map((w) => w.key.dedup_key)).toEqual(['rule:2']);
+  });
+
   it('a disabled robot rule disables the fleet rule for that robot: no fallback, other robots unaffected', () => {
     const h = harness([{ id: 1 }, { id: 2, robot_id: 'quiet', enabled: false }]);
     h.send('quiet', 'system', { cpu_percent: 99 });

@@ -1,5 +1,13 @@
 import type { AlertSeverity, DecodedMessage, ServerEvents, TelemetryPoint } from '@tonypi/contracts';
-import { type CompiledRule, entry, isClear, type RuleTable, severityOf, tagsMatch } from './rule-table';
+import {
+  type CompiledRule,
+  entry,
+  type FieldRules,
+  isClear,
+  type RuleTable,
+  severityOf,
+  tagsMatch,
+} from './rule-table';
 import type { SilenceTable } from './silence-table';
 
 /** Which open alert a write is about: one unresolved alert per robot + key + source (`uq_alerts_unresolved`). */
@@ -82,6 +90,8 @@ interface EventState {
   lastWrittenAt: number;
 }
 
+/** Up to this many rules per measurement, each rule's field is looked up in the message; beyond, each field's rule. */
+const FEW_RULES = 8;
 const RANK: Record<Level, number> = { warning: 1, critical: 2 };
 /** A pending condition (bad, not yet sustained) without a sample for this long is dropped. */
 const PENDING_STALE_MS = 10 * 60_000;
@@ -114,32 +124,52 @@ export class AlertEngine {
   }
 
   private point(table: RuleTable, p: TelemetryPoint, at: number): void {
-    const groups = table.for(p.robot_id, p.measurement);
-    if (groups === undefined) return;
+    const set = table.for(p.robot_id, p.measurement);
+    if (set === undefined) return;
     const robotStates = this.states.get(p.robot_id);
-    for (let g = 0; g < groups.length; g++) {
-      const group = groups[g]!;
-      const v = p.fields[group.field];
-      if (v === undefined) continue;
-      // The most specific rule whose tag filter matches decides; a disabled one disables (no fallback).
-      let rule: CompiledRule | undefined;
-      const candidates = group.candidates;
-      for (let c = 0; c < candidates.length; c++) {
-        if (tagsMatch(candidates[c]!, p.tags)) {
-          rule = candidates[c];
-          break;
-        }
+    const fields = p.fields;
+    const list = set.list;
+    if (list.length <= FEW_RULES) {
+      for (let g = 0; g < list.length; g++) {
+        const group = list[g]!;
+        const v = fields[group.field];
+        if (v !== undefined) this.field(group, p, v, robotStates, at);
       }
-      if (rule === undefined || !rule.enabled) continue;
-      this.counters.evaluated++;
-      const bySource = robotStates?.get(rule.id);
-      const bad = rule.above ? v >= rule.entry : v <= rule.entry;
-      if (bySource === undefined && !bad) continue;
-      const source = sourceOf(p.tags, rule.field);
-      const state = bySource?.get(source);
-      if (state === undefined && !bad) continue;
-      this.sample(rule, p.robot_id, source, state, v, at);
+      return;
     }
+    // Many rules (most for fields this message lacks): look up the message's own fields instead.
+    const byField = set.byField;
+    for (const name in fields) {
+      const group = byField.get(name);
+      if (group !== undefined) this.field(group, p, fields[name]!, robotStates, at);
+    }
+  }
+
+  private field(
+    group: FieldRules,
+    p: TelemetryPoint,
+    v: number,
+    robotStates: Map<number, Map<string, RuleState>> | undefined,
+    at: number,
+  ): void {
+    // The most specific rule whose tag filter matches decides; a disabled one disables (no fallback).
+    let rule: CompiledRule | undefined;
+    const candidates = group.candidates;
+    for (let c = 0; c < candidates.length; c++) {
+      if (tagsMatch(candidates[c]!, p.tags)) {
+        rule = candidates[c];
+        break;
+      }
+    }
+    if (rule === undefined || !rule.enabled) return;
+    this.counters.evaluated++;
+    const bySource = robotStates?.get(rule.id);
+    const bad = rule.above ? v >= rule.entry : v <= rule.entry;
+    if (bySource === undefined && !bad) return;
+    const source = sourceOf(p.tags, rule.field);
+    const state = bySource?.get(source);
+    if (state === undefined && !bad) return;
+    this.sample(rule, p.robot_id, source, state, v, at);
   }
 
   private sample(

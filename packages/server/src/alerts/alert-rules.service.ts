@@ -66,6 +66,11 @@ export class AlertRulesService {
     private readonly knowsRobot: (robot_id: string) => boolean,
   ) {}
 
+  /** Reads rules and silences again now (after changes written around the API, e.g. a bulk load). */
+  refresh(): Promise<void> {
+    return this.cache.reload();
+  }
+
   async list(
     q: AlertRuleListQuery,
   ): Promise<{ items: Array<AlertRule & { overridden: boolean }>; total: number }> {

@@ -28,7 +28,13 @@ export interface FieldRules {
   readonly candidates: readonly CompiledRule[];
 }
 
-export type MeasurementRules = ReadonlyMap<string, readonly FieldRules[]>;
+/** One measurement's rules: as a list, and by field (a point with fewer fields than rules is looked up field by field). */
+export interface FieldRuleSet {
+  readonly list: readonly FieldRules[];
+  readonly byField: ReadonlyMap<string, FieldRules>;
+}
+
+export type MeasurementRules = ReadonlyMap<string, FieldRuleSet>;
 
 export function compile(row: RuleRow): CompiledRule {
   const entry = (row.warning_level ?? row.critical_level) as number;
@@ -123,7 +129,7 @@ export class RuleTable {
   }
 
   /** The rules a robot's points of this measurement are evaluated against; undefined when none. */
-  for(robot_id: string, measurement: string): readonly FieldRules[] | undefined {
+  for(robot_id: string, measurement: string): FieldRuleSet | undefined {
     return (this.perRobot.get(robot_id) ?? this.fleet).get(measurement);
   }
 
@@ -151,7 +157,7 @@ function arrange(rules: readonly CompiledRule[]): MeasurementRules {
     const list = entry(fields, r.field, () => []);
     list.push(r);
   }
-  const out = new Map<string, FieldRules[]>();
+  const out = new Map<string, FieldRuleSet>();
   for (const [measurement, fields] of byMeasurement) {
     const groups: FieldRules[] = [];
     for (const [field, list] of fields) {
@@ -161,7 +167,8 @@ function arrange(rules: readonly CompiledRule[]): MeasurementRules {
       // A group whose every rule is disabled evaluates nothing: leave it out.
       if (list.some((r) => r.enabled)) groups.push({ field, candidates: list });
     }
-    if (groups.length > 0) out.set(measurement, groups);
+    if (groups.length > 0)
+      out.set(measurement, { list: groups, byField: new Map(groups.map((g) => [g.field, g])) });
   }
   return out;
 }
