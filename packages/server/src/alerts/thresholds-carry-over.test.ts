@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { loadMigrations, migrate } from '../db/migrate';
+import { loadMigrations } from '../db/migrate';
 import { openTestPGlite } from '../db/test-databases';
 import { AlertRulesRepository } from './alert-rules.repository';
 
 describe('migration 0008: the old alert_thresholds become alert rules once', () => {
   it('carries custom fleet rows and every robot row over, leaves seed rows to the defaults, and orders inverted levels', async () => {
-    const db = await openTestPGlite({ migrated: false });
-    const all = await loadMigrations();
-    await migrate(db, { migrations: all.filter((m) => m.version <= 7) });
+    // A database as 0007 left it: the seed's thresholds, no rules yet (0008 runs once, on the first start after).
+    const db = await openTestPGlite();
+    const carryOver = (await loadMigrations()).find((m) => m.version === 8)!;
+    expect(carryOver.name).toBe('0008_alert_rules_from_thresholds');
     await db.exec(`
+      DELETE FROM alert_rules;
       UPDATE alert_thresholds SET warning_threshold = 80, critical_threshold = 95 WHERE metric_type = 'cpu';
       UPDATE alert_thresholds SET enabled = FALSE WHERE metric_type = 'memory';
       INSERT INTO alert_thresholds (robot_id, metric_type, warning_threshold, critical_threshold, enabled) VALUES
@@ -16,7 +18,7 @@ describe('migration 0008: the old alert_thresholds become alert rules once', () 
         ('tonypi_07', 'servo_temp', 65, 80, FALSE),
         ('tonypi_07', 'disk', 80, 90, TRUE);
     `);
-    await migrate(db, { migrations: all });
+    await db.exec(carryOver.sql);
     const repo = new AlertRulesRepository(db);
     await repo.insertMissingDefaults();
     const rows = await repo.listRules();
