@@ -48,9 +48,27 @@ export class AlertConfigCache {
     return this.loading;
   }
 
+  /** The periodic refresh: reloads only when the tables changed since the last load (another server's change). */
+  async refreshIfChanged(): Promise<void> {
+    if (this.loading) return;
+    try {
+      if ((await this.repo.fingerprint()) === this.loadedFingerprint) return;
+    } catch (err) {
+      this.counters.reload_errors++;
+      this.logger.error({ err }, 'alert rules: change check failed');
+      return;
+    }
+    await this.reload();
+  }
+
+  private loadedFingerprint = '';
+
   private async load(): Promise<void> {
     try {
+      // The digest first: a change made while the tables are read shows at the next refresh.
+      const fingerprint = await this.repo.fingerprint();
       const [rules, silences] = await Promise.all([this.repo.listRules(), this.repo.listSilences()]);
+      this.loadedFingerprint = fingerprint;
       this.ruleTable = new RuleTable(rules);
       this.silenceTable = new SilenceTable(
         silences.map((s) => ({

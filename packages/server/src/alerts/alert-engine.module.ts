@@ -18,7 +18,7 @@ declare module '../core/module' {
 
 /** How often the engine resolves alerts whose value stayed good without a new sample, and writes counts. */
 const TICK_MS = 1000;
-/** How often rules and silences are read again (changes made through another server). */
+/** How often the engine checks whether rules or silences changed through another server (and reads them then). */
 const REFRESH_MS = 10_000;
 
 /**
@@ -99,7 +99,7 @@ export const alertEngineModule = defineModule({
       routes: alertRulesRoutes(service),
       start: () => {
         timers.push(setInterval(() => alertEngine.tick(), TICK_MS).unref());
-        timers.push(setInterval(() => void cache.reload(), REFRESH_MS).unref());
+        timers.push(setInterval(() => void cache.refreshIfChanged(), REFRESH_MS).unref());
       },
       stop: async () => {
         for (const t of timers) clearInterval(t);

@@ -31,6 +31,10 @@ export interface RuleFilter {
 export class AlertRulesRepository {
   constructor(private readonly db: Queryable) {}
 
+  fingerprint(): Promise<string> {
+    return configFingerprint(this.db);
+  }
+
   async listRules(filter: RuleFilter = {}, q: Queryable = this.db): Promise<RuleRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -181,6 +185,21 @@ export class AlertRulesRepository {
     );
     return rows[0];
   }
+}
+
+/**
+ * A cheap digest of both tables: it changes with any insert, update or delete of a rule or silence, so a
+ * periodic refresh reads the tables only when another server changed them.
+ */
+export async function configFingerprint(q: Queryable): Promise<string> {
+  const { rows } = await q.query<{ fp: string }>(
+    `SELECT (SELECT count(*) || ':' || COALESCE(max(id), 0) || ':' || COALESCE(max(updated_at)::text, '')
+               FROM alert_rules)
+       || '/' ||
+           (SELECT count(*) || ':' || COALESCE(max(id), 0) || ':' ||
+                   COALESCE(sum(extract(epoch FROM ends_at)), 0)::text FROM alert_silences) AS fp`,
+  );
+  return rows[0]?.fp ?? '';
 }
 
 function specParams(s: RuleSpec): unknown[] {

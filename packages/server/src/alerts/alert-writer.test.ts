@@ -4,6 +4,7 @@ import { EventBus } from '../core/event-bus';
 import type { Database } from '../db/database';
 import { openTestPGlite } from '../db/test-databases';
 import { createLogger } from '../logger';
+import { AlertConfigCache } from './alert-config-cache';
 import { AlertEngine } from './alert-engine';
 import { AlertRulesRepository } from './alert-rules.repository';
 import { AlertWriter } from './alert-writer';
@@ -131,5 +132,34 @@ describe('the alert writer on the database', () => {
     a.engine.observe(cpu('r1', 62, clock.now));
     await a.writer.idle();
     expect((await alertsOf(db)).map((r) => r.state)).toEqual(['resolved', 'open']);
+  });
+});
+
+describe('the rule and silence cache', () => {
+  it("reads the tables again on the periodic refresh only when they changed (another server's change)", async () => {
+    const db = await openTestPGlite();
+    const repo = new AlertRulesRepository(db);
+    await repo.insertMissingDefaults();
+    const cache = new AlertConfigCache(repo, logger);
+    await cache.reload();
+    expect(cache.rules.size).toBe(6);
+    await cache.refreshIfChanged();
+    expect(cache.counters.reloads).toBe(1);
+
+    // Another server disables a rule, adds one and a silence: each shows at the next refresh.
+    await db.query(`UPDATE alert_rules SET enabled = FALSE, updated_at = now()
+                    WHERE field = 'cpu_percent'`);
+    await cache.refreshIfChanged();
+    expect(cache.counters.reloads).toBe(2);
+    const cpu = (await repo.listRules()).find((r) => r.field === 'cpu_percent')!;
+    expect(cache.rules.applies('r1', cpu.id)).toBe(false);
+    await db.query(
+      `INSERT INTO alert_silences (robot_id, starts_at, ends_at, reason) VALUES ('r1', now(), now() + interval '1 hour', 'x')`,
+    );
+    await cache.refreshIfChanged();
+    expect(cache.silences.mutes('r1', null, Date.now())).toBe(true);
+    await db.query(`UPDATE alert_silences SET ends_at = now()`);
+    await cache.refreshIfChanged();
+    expect(cache.counters.reloads).toBe(4);
   });
 });
