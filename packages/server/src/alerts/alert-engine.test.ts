@@ -318,10 +318,19 @@ describe('the alert engine: offline, emergency stop, robot faults', () => {
     expect(h.writes[0]!.key).toEqual({ robot_id: 'r1', dedup_key: 'robot_offline', source: null });
   });
 
-  it('does not raise robot_offline for a robot an admin deleted', () => {
-    const h = harness([]);
-    h.engine.status({ robot_id: 'r1', status: 'offline', ts: h.now, reason: 'robot deleted' });
+  it('does not raise robot_offline for a robot an admin deleted, and resolves what it had open', () => {
+    const h = harness([{ id: 1 }]);
+    h.engine.status({ robot_id: 'r2', status: 'offline', ts: h.now, reason: 'robot deleted' });
     expect(h.writes).toEqual([]);
+    h.send('r1', 'system', { cpu_percent: 80 });
+    h.engine.log({ robot_id: 'r1', ts: h.now, level: 'error', message: 'fault' });
+    h.engine.status({ robot_id: 'r1', status: 'offline', ts: h.now, reason: 'robot deleted' });
+    expect(h.writes.map((w) => `${w.kind}:${w.key.dedup_key}`)).toEqual([
+      'upsert:rule:1',
+      'upsert:robot_error',
+      'resolve:rule:1',
+      'resolve:robot_error',
+    ]);
   });
 
   it('raises a critical emergency_stop alert, kept while offline, resolved when the robot leaves the status', () => {

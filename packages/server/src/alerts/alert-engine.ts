@@ -399,8 +399,11 @@ export class AlertEngine {
   status(e: ServerEvents['robot.status']): void {
     const { robot_id, status } = e;
     if (status === 'offline') {
-      // A deleted robot is gone on purpose: nothing to alert about.
-      if (e.reason === 'robot deleted') return;
+      // A deleted robot is gone on purpose: nothing to alert about, and nothing of it stays open.
+      if (e.reason === 'robot deleted') {
+        this.resolveRobot(robot_id, 'robot deleted');
+        return;
+      }
       this.raiseEvent(robot_id, 'robot_offline', 'warning', `Robot ${robot_id} offline`, offlineMessage(e));
       return;
     }
@@ -527,6 +530,18 @@ export class AlertEngine {
     if (kinds!.size === 0) this.events.delete(robot_id);
     this.counters.resolved++;
     this.opts.sink.write({ kind: 'resolve', key: state.key, reason });
+  }
+
+  /** Every open alert and condition of a robot resolves (an admin deleted it). */
+  private resolveRobot(robot_id: string, reason: string): void {
+    for (const bySource of this.states.get(robot_id)?.values() ?? []) {
+      for (const state of bySource.values()) {
+        if (state.raised) this.resolveRule(state, reason);
+        else this.drop(state);
+      }
+    }
+    for (const kind of [...(this.events.get(robot_id)?.keys() ?? [])])
+      this.resolveEvent(robot_id, kind, reason);
   }
 
   /** Open alerts and conditions this engine follows (health). */
