@@ -504,6 +504,8 @@ export class AlertEngine {
     state.dirty = false;
     state.lastWrittenAt = now;
     const { key } = state;
+    // Robot errors and failed jobs are counted; offline and emergency stop are states.
+    const counted = key.dedup_key === 'robot_error' || key.dedup_key === 'job_failed';
     this.opts.sink.write({
       kind: 'upsert',
       key,
@@ -511,12 +513,12 @@ export class AlertEngine {
         alert_type: key.dedup_key,
         severity: state.severity,
         title,
-        message: state.count > 1 ? `${state.message} (${state.count} so far)` : state.message,
+        message: counted && state.count > 1 ? `${state.message} (${state.count} so far)` : state.message,
         rule_id: null,
-        value: key.dedup_key === 'robot_error' || key.dedup_key === 'job_failed' ? state.count : null,
+        value: counted ? state.count : null,
         threshold: null,
         muted: this.opts.silences().mutes(key.robot_id, null, now),
-        details: { count: state.count },
+        details: counted ? { count: state.count } : {},
         at: now,
       },
     });
