@@ -86,6 +86,8 @@ describe('alert rules: the defaults', () => {
       ].sort(),
     );
     expect(items.every((r) => r.robot_id === null)).toBe(true);
+    const health = await (await t.api('/api/v1/health', { anonymous: true })).json();
+    expect(health.alert_engine).toMatchObject({ rules: 6, write_errors: 0, dropped: 0 });
   });
 
   it('cannot be deleted (409: disable it), and reset-defaults sets a changed one back', async () => {
