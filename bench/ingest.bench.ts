@@ -1,8 +1,12 @@
 /**
- * `npm run bench:ingest -- [--robots 100] [--rate 250] [--duration 60] [--qos 0] [--credentials]`
+ * `npm run bench:ingest -- [--robots 100] [--rate 250] [--duration 60] [--qos 0] [--credentials] [--rules 50]`
  *
  * `--credentials`: the robots are registered first (POST /api/v1/robots) and connect with their own secrets,
  * so every message passes the broker's robot ACL; without it they connect anonymously (ALLOW_ANONYMOUS_ROBOTS).
+ *
+ * `--rules N`: each robot gets N alert rules of its own on the `sensors` measurement the load sends (the alert
+ * engine evaluates every message against them): one per field of the message (12), the rest on fields the
+ * message lacks (looked up and skipped), all with levels the values never reach — the engine's steady cost.
  *
  * The real server (embedded Aedes, PGlite, DuckDB) in this process; the robots in a child
  * process. Prints accepted messages/s, stored points/s, loss, publish → stored and publish →
@@ -30,6 +34,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '60' },
     qos: { type: 'string', default: '0' },
     credentials: { type: 'boolean', default: false },
+    rules: { type: 'string', default: '0' },
     prepare: { type: 'string' },
   },
 });
@@ -38,6 +43,43 @@ const ratePerRobot = Number(values.rate);
 const durationS = Number(values.duration);
 const qos = Number(values.qos) as 0 | 1;
 const FIELDS_PER_MESSAGE = 12;
+const rulesPerRobot = Number(values.rules);
+/** The fields of the load generator's `sensors` message. */
+const SENSOR_FIELDS = [
+  'accel_x_ms2',
+  'accel_y_ms2',
+  'accel_z_ms2',
+  'gyro_x_dps',
+  'gyro_y_dps',
+  'gyro_z_dps',
+  'roll_deg',
+  'pitch_deg',
+  'yaw_deg',
+  'ultrasonic_distance_cm',
+  'light_level_percent',
+  'light_dark',
+];
+
+/** `rulesPerRobot` robot rules per robot, written in bulk, then read into the engine's cache. */
+async function addRules(server: Awaited<ReturnType<typeof startPreparedServer>> & object): Promise<void> {
+  if (rulesPerRobot <= 0) return;
+  const fields = Array.from({ length: rulesPerRobot }, (_, i) => SENSOR_FIELDS[i] ?? `bench_extra_${i}`);
+  const db = server.server.service('db');
+  for (const robot_id of benchRobotIds(robots)) {
+    const values: string[] = [];
+    const params: unknown[] = [robot_id];
+    for (const field of fields) {
+      params.push(field);
+      values.push(`($1, 'bench ' || $${params.length}, 'sensors', $${params.length}, 'above', 1e9, 2e9)`);
+    }
+    await db.query(
+      `INSERT INTO alert_rules (robot_id, name, measurement, field, direction, warning_level, critical_level)
+       VALUES ${values.join(', ')}`,
+      params,
+    );
+  }
+  await server.server.service('alertRules').refresh();
+}
 
 interface LoadResult {
   published: number;
@@ -64,6 +106,7 @@ async function main(): Promise<void> {
   const started = await startPreparedServer(import.meta.filename, values.prepare, benchConfig);
   if (!started) return;
   const { server, dataDir } = started;
+  await addRules(started);
   const token = await benchLogin(server.url);
   const passwords = values.credentials
     ? await registerRobots(server.url, token, benchRobotIds(robots))
@@ -76,7 +119,8 @@ async function main(): Promise<void> {
 
   console.log(
     `bench:ingest — ${robots} robots × ${ratePerRobot} Hz = ${robots * ratePerRobot} msg/s offered for ${durationS} s, QoS ${qos}, ` +
-      `${FIELDS_PER_MESSAGE} fields per message, robots ${passwords ? 'with credentials' : 'anonymous'}`,
+      `${FIELDS_PER_MESSAGE} fields per message, robots ${passwords ? 'with credentials' : 'anonymous'}, ` +
+      `${rulesPerRobot} alert rules per robot`,
   );
   const before = server.pipeline.stats();
   const child = fork(

@@ -117,6 +117,26 @@ export const HealthResponse = z.object({
     frames_dropped: z.number().int(),
   }),
   ingest: IngestStats,
+  /** The alert engine (issue #7 §1): rules and silences cached, conditions followed, writes. */
+  alert_engine: z
+    .object({
+      rules: z.number().int(),
+      silences: z.number().int(),
+      /** Robot + rule + source combinations on the bad side (pending or raised). */
+      conditions: z.number().int(),
+      open: z.number().int(),
+      evaluated: z.number().int(),
+      raised: z.number().int(),
+      escalated: z.number().int(),
+      resolved: z.number().int(),
+      forgotten: z.number().int(),
+      queue_depth: z.number().int(),
+      written: z.number().int(),
+      dropped: z.number().int(),
+      write_errors: z.number().int(),
+      reload_errors: z.number().int(),
+    })
+    .optional(),
   warnings: z.array(z.string()),
 });
 

@@ -43,6 +43,10 @@ export const ERROR_CODES = [
   'alert_not_found',
   /** 404: no notification channel with that id (issue #7 §1). */
   'notification_channel_not_found',
+  /** 404: no alert rule with that id (`/api/v1/alert-rules/{id}`). */
+  'alert_rule_not_found',
+  /** 404: no alert silence with that id (`/api/v1/alert-silences/{id}`). */
+  'alert_silence_not_found',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -1,3 +1,4 @@
+export * from './alert-rules';
 export * from './alerts';
 export * from './alerts-api';
 export * from './api';

@@ -133,6 +133,8 @@ const EnvSchema = z.object({
   READER_SHED_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(200),
   ROBOT_LIST_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   RANGE_TAIL_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  OFFLINE_AFTER_S: z.coerce.number().int().min(1).max(86_400).default(30),
+  ALERT_RESOLVE_AFTER_S: z.coerce.number().int().min(0).max(86_400).default(30),
   CLOCK_SKEW_MAX_S: z.coerce.number().int().min(1).max(86_400).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -205,6 +207,12 @@ function toConfig(e: Env) {
       confirmAfterMs: e.ROBOT_CONFIRM_AFTER_S * 1000,
       /** How long one serialised `GET /robots` answer is shared. */
       listMaxAgeMs: e.ROBOT_LIST_MAX_AGE_MS,
+      /** A robot silent this long is offline (the legacy client has no Last Will). */
+      offlineAfterMs: e.OFFLINE_AFTER_S * 1000,
+    },
+    alerts: {
+      /** An alert's value on the good side of the rule's clear level this long resolves it. */
+      resolveAfterMs: e.ALERT_RESOLVE_AFTER_S * 1000,
     },
     retention: {
       raw_ms: e.RETENTION_RAW_DAYS * DAY_MS,

@@ -1,4 +1,5 @@
 import { alertsApiModule } from './alerts-api/alerts-api.module';
+import { alertEngineModule } from './alerts/alert-engine.module';
 import { apiKeysModule } from './api-keys/api-keys.module';
 import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';
@@ -37,6 +38,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   liveModule,
   ingestModule,
   jobsModule,
+  alertEngineModule,
   brokerModule,
   robotAdminModule,
   itemsModule,

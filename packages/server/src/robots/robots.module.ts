@@ -15,9 +15,6 @@ declare module '../core/module' {
   }
 }
 
-/** A robot silent this long is offline (the legacy client has no Last Will). */
-const OFFLINE_AFTER_MS = 30_000;
-
 export const robotsModule = defineModule({
   name: 'robots',
   async create(ctx) {
@@ -34,7 +31,7 @@ export const robotsModule = defineModule({
         confirmAfterMs: config.robots.confirmAfterMs,
       },
       resetStatusesOnStart: !config.mqtt.url,
-      offlineAfterMs: OFFLINE_AFTER_MS,
+      offlineAfterMs: config.robots.offlineAfterMs,
       events,
     });
     registry.follow(events);
