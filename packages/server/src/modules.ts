@@ -1,5 +1,5 @@
-import { alertsApiModule } from './alerts-api/alerts-api.module';
 import { alertEngineModule } from './alerts/alert-engine.module';
+import { alertsApiModule } from './alerts-api/alerts-api.module';
 import { apiKeysModule } from './api-keys/api-keys.module';
 import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';

@@ -13,3 +13,9 @@ export function sendJson<T>(reply: FastifyReply, json: string | Buffer): T {
   // The reply is sent; what the handler "returns" is never serialised.
   return reply as unknown as T;
 }
+
+/**
+ * A route serializer for large answers built from typed DTOs (`z.infer` of the response schema): plain
+ * `JSON.stringify`, without the zod encode pass over the whole answer (see sendJson).
+ */
+export const plainJsonSerializer = () => (data: unknown) => JSON.stringify(data);
