@@ -1,5 +1,6 @@
 import type { AlertCursor, AlertSeverity, AlertState, AlertStats, AlertView } from '@tonypi/contracts';
 import { ALERT_SEVERITIES, ALERT_STATES, ALERTS_TOTAL_CAP } from '@tonypi/contracts';
+import { ALERT_COLUMNS, type AlertRow, alertView } from '../alerts/alert-rows';
 import type { Queryable } from '../db/database';
 import { escapeLike } from '../robots/robots.repository';
 
@@ -40,34 +41,12 @@ export interface NewAlert {
   details: Record<string, unknown> | null;
 }
 
-interface AlertRow {
-  id: number;
-  robot_id: string | null;
-  alert_type: string;
-  severity: AlertSeverity;
-  state: AlertState;
-  title: string;
-  message: string;
-  rule_id: number | null;
-  source: string | null;
-  value: number | null;
-  threshold: number | null;
-  muted: boolean;
-  acknowledged_by: string | null;
-  acknowledged_at: Date | null;
-  acknowledge_note: string | null;
-  resolved_by: string | null;
-  resolved_at: Date | null;
-  resolve_note: string | null;
-  created_at: Date;
-  updated_at: Date;
-  details: unknown;
+/** A row and its creation time in µs (the list's cursor). */
+interface ListedRow extends AlertRow {
   created_us: string;
 }
 
-const COLUMNS = `id, robot_id, alert_type, severity, state, title, message, rule_id, source, value, threshold, muted,
-  acknowledged_by, acknowledged_at, acknowledge_note, resolved_by, resolved_at, resolve_note, created_at, updated_at,
-  details, (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_us`;
+const COLUMNS = `${ALERT_COLUMNS}, (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_us`;
 
 /** The instant a cursor names, exact to the µs: the epoch plus a whole number of microseconds. */
 const CURSOR_TIME = (p: string) => `(timestamptz 'epoch' + ${p}::bigint * interval '1 microsecond')`;
@@ -127,7 +106,7 @@ export class AlertsRepository {
     if (cursor) {
       parts.push(`(created_at, id) < (${CURSOR_TIME(p.add(cursor.created_us))}, ${p.add(cursor.id)})`);
     }
-    const { rows } = await this.db.query<AlertRow>(
+    const { rows } = await this.db.query<ListedRow>(
       `SELECT ${COLUMNS} FROM alerts ${where(parts)} ORDER BY created_at DESC, id DESC LIMIT ${p.add(limit + 1)}`,
       p.values,
     );
@@ -148,7 +127,7 @@ export class AlertsRepository {
 
   async findById(id: number, db: Queryable = this.db): Promise<AlertView | undefined> {
     const { rows } = await db.query<AlertRow>(`SELECT ${COLUMNS} FROM alerts WHERE id = $1`, [id]);
-    return rows[0] && toView(rows[0]);
+    return rows[0] && alertView(rows[0]);
   }
 
   /** Counts by severity and state, type, robot (and muted) in one pass over the range. */
@@ -226,7 +205,7 @@ export class AlertsRepository {
         RETURNING ${COLUMNS}`,
       [id, by, note],
     );
-    return rows[0] && toView(rows[0]);
+    return rows[0] && alertView(rows[0]);
   }
 
   /** Acknowledges every open alert of the ids, or matching the filter; returns those it changed. */
@@ -247,7 +226,7 @@ export class AlertsRepository {
         RETURNING ${COLUMNS}`,
       p.values,
     );
-    return rows.map(toView);
+    return rows.map(alertView);
   }
 
   /** Resolves an alert that is not resolved yet; undefined when it is (or is not there). */
@@ -260,12 +239,12 @@ export class AlertsRepository {
         RETURNING ${COLUMNS}`,
       [id, by, note],
     );
-    return rows[0] && toView(rows[0]);
+    return rows[0] && alertView(rows[0]);
   }
 
   async remove(tx: Queryable, id: number): Promise<AlertView | undefined> {
     const { rows } = await tx.query<AlertRow>(`DELETE FROM alerts WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
-    return rows[0] && toView(rows[0]);
+    return rows[0] && alertView(rows[0]);
   }
 
   /** A manual alert: open, no rule, no dedup key (people's alerts are not merged). */
@@ -286,45 +265,10 @@ export class AlertsRepository {
         alert.details === null ? null : JSON.stringify(alert.details),
       ],
     );
-    return toView(rows[0] as AlertRow);
+    return alertView(rows[0] as AlertRow);
   }
 }
 
-const iso = (d: Date | null) => (d === null ? null : d.toISOString());
-
-function toRecord(row: AlertRow): AlertRecord {
-  return { view: toView(row), created_us: row.created_us };
-}
-
-export function toView(row: AlertRow): AlertView {
-  return {
-    id: Number(row.id),
-    robot_id: row.robot_id,
-    alert_type: row.alert_type,
-    severity: row.severity,
-    state: row.state,
-    title: row.title,
-    message: row.message,
-    rule_id: row.rule_id,
-    source: row.source,
-    value: row.value,
-    threshold: row.threshold,
-    muted: row.muted,
-    acknowledged_by: row.acknowledged_by,
-    acknowledged_at: iso(row.acknowledged_at),
-    acknowledge_note: row.acknowledge_note,
-    resolved_by: row.resolved_by,
-    resolved_at: iso(row.resolved_at),
-    resolve_note: row.resolve_note,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-    details: detailsObject(row.details),
-  };
-}
-
-/** `details` as the view has it: an object. A seed-era row may hold another JSON value: it is wrapped. */
-function detailsObject(details: unknown): Record<string, unknown> | null {
-  if (details === null || details === undefined) return null;
-  if (typeof details === 'object' && !Array.isArray(details)) return details as Record<string, unknown>;
-  return { value: details };
+function toRecord(row: ListedRow): AlertRecord {
+  return { view: alertView(row), created_us: row.created_us };
 }
