@@ -117,6 +117,19 @@ export const HealthResponse = z.object({
     frames_dropped: z.number().int(),
   }),
   ingest: IngestStats,
+  /** The server's log (issue #7 §5): entries waiting for the database, written, dropped, pruned. */
+  logs: z
+    .object({
+      queue: z.number().int(),
+      queued: z.number().int(),
+      written: z.number().int(),
+      dropped_queue_full: z.number().int(),
+      write_errors: z.number().int(),
+      dropped_write_error: z.number().int(),
+      pruned: z.number().int(),
+      prune_errors: z.number().int(),
+    })
+    .optional(),
   warnings: z.array(z.string()),
 });
 
@@ -342,11 +355,12 @@ function offsetMinutes(zone: string | undefined): number | undefined {
   return (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes);
 }
 
-const TIME_FORMATS =
+export const TIME_FORMATS =
   'ISO-8601 date or date-time (UTC unless it has an offset), epoch milliseconds, or a duration back ' +
   'from now (15m, 6h, 7d); between 1970-01-01 and 9999-12-31';
 
-const timeParam = z
+/** A `from`/`to` query parameter, read as `parseTimeParam` does (exported for other domains' queries). */
+export const timeParam = z
   .string()
   .max(40)
   .transform((value, ctx): TimeParam => {

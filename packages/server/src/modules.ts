@@ -5,6 +5,7 @@ import { brokerModule } from './broker/broker.module';
 import type { DomainModule } from './core/module';
 import { ingestModule } from './ingest/ingest.module';
 import { liveModule } from './live/live.module';
+import { logsModule } from './logs/logs.module';
 import { robotAdminModule } from './robots/robot-admin.module';
 import { robotsModule } from './robots/robots.module';
 import { simulatorModule } from './simulator/simulator.module';
@@ -29,6 +30,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   telemetryStoreModule,
   robotsModule,
   liveModule,
+  logsModule,
   ingestModule,
   brokerModule,
   robotAdminModule,
