@@ -3,6 +3,7 @@ import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';
 import { brokerModule } from './broker/broker.module';
 import type { DomainModule } from './core/module';
+import { diagnosticsModule } from './diagnostics/diagnostics.module';
 import { ingestModule } from './ingest/ingest.module';
 import { liveModule } from './live/live.module';
 import { logsModule } from './logs/logs.module';
@@ -31,6 +32,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   robotsModule,
   liveModule,
   logsModule,
+  diagnosticsModule,
   ingestModule,
   brokerModule,
   robotAdminModule,
