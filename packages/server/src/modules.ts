@@ -7,6 +7,7 @@ import { diagnosticsModule } from './diagnostics/diagnostics.module';
 import { ingestModule } from './ingest/ingest.module';
 import { liveModule } from './live/live.module';
 import { logsModule } from './logs/logs.module';
+import { robotConfigModule } from './robot-config/robot-config.module';
 import { robotAdminModule } from './robots/robot-admin.module';
 import { robotsModule } from './robots/robots.module';
 import { simulatorModule } from './simulator/simulator.module';
@@ -36,6 +37,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   ingestModule,
   brokerModule,
   robotAdminModule,
+  robotConfigModule,
   telemetryModule,
   systemModule,
   simulatorModule,
