@@ -15,7 +15,7 @@ declare module '../core/module' {
 
 /** Entries waiting for the database at most; a flood beyond it is dropped, counted. */
 const LOG_QUEUE_LIMIT = 20_000;
-/** How often retention runs (and once a minute after the start). */
+/** How often retention and ANALYZE run (and once a minute after the start). */
 const PRUNE_INTERVAL_MS = 3600_000;
 const FIRST_PRUNE_MS = 60_000;
 
@@ -44,8 +44,8 @@ export const logsModule = defineModule({
       start: () => {
         writer.start();
         system('Server started');
-        const first = setTimeout(() => void logs.prune(), FIRST_PRUNE_MS);
-        const every = setInterval(() => void logs.prune(), PRUNE_INTERVAL_MS);
+        const first = setTimeout(() => void logs.maintain(), FIRST_PRUNE_MS);
+        const every = setInterval(() => void logs.maintain(), PRUNE_INTERVAL_MS);
         first.unref();
         every.unref();
         timers.push(first, every);

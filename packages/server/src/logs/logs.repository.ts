@@ -170,6 +170,14 @@ export class LogsRepository {
     return out;
   }
 
+  /**
+   * Fresh planner statistics. PGlite runs no autovacuum: without them, after a burst of inserts the planner
+   * takes the table for empty and sorts a whole range instead of walking the (timestamp, id) index.
+   */
+  async analyze(): Promise<void> {
+    await this.db.query('ANALYZE system_logs');
+  }
+
   /** Deletes entries older than `before` (epoch ms), at most `batch` at a time; returns how many. */
   async deleteOlderThan(before: number, batch: number): Promise<number> {
     const { rowCount } = await this.db.query(

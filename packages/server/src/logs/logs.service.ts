@@ -70,6 +70,16 @@ export class LogsService {
     return { stream: exportStream(this.opts.repo, q, format), fileName: exportFileName(q.window, format) };
   }
 
+  /** The periodic job: retention, then fresh planner statistics for the reads. */
+  async maintain(): Promise<void> {
+    await this.prune();
+    try {
+      await this.opts.repo.analyze();
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'logs: ANALYZE failed, tried again at the next run');
+    }
+  }
+
   /** Deletes entries older than the retention (LOG_RETENTION_DAYS); returns how many went. */
   async prune(): Promise<number> {
     const before = this.now() - this.opts.retentionMs;
