@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Fleet } from '@tonypi/agent';
 import type { DecodedMessage } from '@tonypi/contracts';
 import type { MqttClient } from 'mqtt';
@@ -140,6 +143,48 @@ describe('robot configuration', () => {
     ]) {
       expect(res.status).toBe(404);
       expect((await res.json()).error.code).toBe('robot_not_found');
+    }
+  });
+});
+
+describe('robot configuration across a restart', () => {
+  it('is retained again after the server restarts (the embedded broker keeps retained messages in memory)', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-cfg-restart-'));
+    try {
+      let s = await startTestServer({}, { keepDataDir: dataDir });
+      const c = await connectMqtt(s.mqttUrl, { clientId: 'cfg_restart' });
+      await c.publishAsync(
+        'tonypi/cfg_restart/status',
+        JSON.stringify({ ts: Date.now(), status: 'online' }),
+        { qos: 1 },
+      );
+      await waitFor(
+        async () => (await s.api('/api/v1/robots/cfg_restart')).status === 200,
+        5000,
+        'robot known',
+      );
+      await c.endAsync(true);
+      const res = await s.api('/api/v1/robots/cfg_restart/config', {
+        method: 'PUT',
+        json: { config: { publish_rates_hz: { telemetry: 5 } } },
+      });
+      expect(res.status).toBe(200);
+      await s.close();
+
+      s = await startTestServer({}, { keepDataDir: dataDir });
+      try {
+        const robot = await connectMqtt(s.mqttUrl, { clientId: 'cfg_restart' });
+        const received = new Promise<Record<string, unknown>>((resolve) =>
+          robot.on('message', (_topic, payload) => resolve(JSON.parse(payload.toString()))),
+        );
+        await robot.subscribeAsync('tonypi/cfg_restart/config', { qos: 1 });
+        expect(await received).toMatchObject({ version: 1, publish_rates_hz: { telemetry: 5 } });
+        await robot.endAsync(true);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
