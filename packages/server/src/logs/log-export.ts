@@ -9,15 +9,18 @@ export const EXPORT_CHUNK_ROWS = 5000;
 const CONTROL = /[\u0000-\u001f\u007f]/g;
 /** What a spreadsheet reads as a formula at the start of a cell (OWASP's CSV injection list). */
 const FORMULA_START = /^[=+\-@\t\r]/;
+/** Whether a cell needs any of csvCell's treatments: most do not, and are written as they are. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it matches
+const NEEDS_CARE = /^[=+\-@]|[\u0000-\u001f\u007f",]/;
 
 /**
  * One CSV cell, safe to open in a spreadsheet: control characters (line breaks too) become spaces, a value
  * that a spreadsheet would run as a formula (`=cmd|…`, `+`, `-`, `@`) is prefixed with `'`, and the cell is
  * quoted when it holds a comma or a quote (RFC 4180).
  */
-export function csvCell(value: string | number | null): string {
+export function csvCell(value: string | null): string {
   if (value === null) return '';
-  if (typeof value === 'number') return String(value);
+  if (!NEEDS_CARE.test(value)) return value;
   let s = value;
   if (FORMULA_START.test(s)) s = `'${s}`;
   s = s.replace(CONTROL, ' ');
@@ -25,9 +28,9 @@ export function csvCell(value: string | number | null): string {
 }
 
 function csvLine(r: LogExportRow): string {
-  return `${[r.id, r.timestamp.toISOString(), r.level, r.category, r.robot_id, r.source, r.message, r.details]
-    .map(csvCell)
-    .join(',')}\r\n`;
+  return `${r.id},${r.timestamp.toISOString()},${csvCell(r.level)},${csvCell(r.category)},${csvCell(
+    r.robot_id,
+  )},${csvCell(r.source)},${csvCell(r.message)},${csvCell(r.details)}\r\n`;
 }
 
 /** One NDJSON line; details are the database's JSON text as they are. */
