@@ -44,7 +44,7 @@ const COMMAND_LEVEL: Partial<Record<CommandState, SystemLogLevel>> = {
 export function recordToLog(events: EventSubscriber<ServerEvents>, writer: LogWriter): () => void {
   const offs = [
     events.subscribe('robot.log', (e) =>
-      writer.add(
+      writer.add(() =>
         logEntry({
           ts: e.ts,
           level: toSystemLogLevel(e.level),

@@ -34,12 +34,13 @@ export class LogWriter {
     this.batchSize = opts.batchSize ?? 500;
   }
 
-  add(entry: NewLogEntry): void {
+  add(entry: NewLogEntry | (() => NewLogEntry)): void {
     if (this.queue.length >= this.opts.queueLimit) {
       this.counters.dropped_queue_full++;
       return;
     }
-    this.queue.push(entry);
+    // Built only when there is room: a flood beyond the limit costs a compare and an increment.
+    this.queue.push(typeof entry === 'function' ? entry() : entry);
     this.counters.queued++;
   }
 
