@@ -116,10 +116,11 @@ describe('canonical protocol: commands', () => {
   const cmd = (body: unknown, topic = 'tonypi/tonypi_07/command') =>
     protocol.decodeCommand(topic, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
 
-  it('subscribes to its command topic and the fleet broadcast at QoS 1', () => {
+  it('subscribes to its command topic, the fleet broadcast and its config at QoS 1', () => {
     expect(protocol.subscriptions()).toEqual({
       'tonypi/tonypi_07/command': { qos: 1 },
       'tonypi/system/broadcast': { qos: 1 },
+      'tonypi/tonypi_07/config': { qos: 1 },
     });
   });
 

@@ -43,7 +43,12 @@ export function createCanonicalProtocol(identity: RobotIdentity): WireProtocol {
 
     lastWill: (ts) => msg(statusTopic, { status: 'offline', ts }, 1, true),
 
-    subscriptions: () => ({ [commandTopic]: { qos: 1 }, [topics.broadcast]: { qos: 1 } }),
+    // Its configuration too (retained: the current one arrives on every connect).
+    subscriptions: () => ({
+      [commandTopic]: { qos: 1 },
+      [topics.broadcast]: { qos: 1 },
+      [topics.config(id)]: { qos: 1 },
+    }),
 
     status(r, status, ts) {
       return msg(

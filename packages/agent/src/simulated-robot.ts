@@ -1,10 +1,11 @@
 import type { Socket } from 'node:net';
-import type { RobotProtocol } from '@tonypi/contracts';
+import { type RobotProtocol, topics } from '@tonypi/contracts';
 import { connect, type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { createCanonicalProtocol } from './canonical-protocol';
 import { type ExecutionPlan, executeCommand } from './command-executor';
 import { createLegacyProtocol } from './legacy-protocol';
 import { ReconnectBackoff } from './reconnect-backoff';
+import { type AppliedConfig, readConfig } from './robot-config';
 import { RobotModel, type RobotModelOptions } from './robot-model';
 import type { ModelEvent } from './robot-readings';
 import type { OutboundMessage, Publish, QoS, RobotCommand, WireProtocol } from './wire-protocol';
@@ -83,6 +84,9 @@ export class SimulatedRobot {
   private stopping: Promise<void> | null = null;
   private errorLogged = false;
   private lastError: string | null = null;
+  /** The configuration the server sent last (canonical protocol); null = none. */
+  private config: AppliedConfig | null = null;
+  private nextTelemetryAt = 0;
 
   constructor(private readonly opts: SimulatedRobotOptions) {
     this.id = opts.id;
@@ -205,14 +209,57 @@ export class SimulatedRobot {
     const events = this.model.drainEvents();
     const writable = this.writable();
     if (writable) {
-      this.protocol.telemetry(this.model, epochMs, this.publish);
-      this.opts.counters.telemetry++;
+      if (this.telemetryDue(epochMs)) {
+        this.protocol.telemetry(this.model, epochMs, this.publish);
+        this.opts.counters.telemetry++;
+      }
       const refresh = this.protocol.statusRefreshMs;
       if (refresh !== null && epochMs >= this.nextStatusAt) this.publishStatus(epochMs);
     } else {
       this.opts.counters.dropped++;
     }
     for (const e of events) this.onModelEvent(e, epochMs, writable);
+  }
+
+  /** The configuration it applies (tests read it). */
+  get appliedConfig(): AppliedConfig | null {
+    return this.config;
+  }
+
+  /** Whether this tick publishes telemetry: always, unless the config asks for a lower rate than the fleet's. */
+  private telemetryDue(epochMs: number): boolean {
+    const interval = this.config?.telemetryIntervalMs ?? null;
+    if (interval === null) return true;
+    if (epochMs < this.nextTelemetryAt) return false;
+    // At most the configured rate: samples are at least one interval apart (a late tick delays the next one).
+    this.nextTelemetryAt = epochMs + interval;
+    return true;
+  }
+
+  /** A configuration from the server: applied and reported in the robot's log, or refused there. */
+  private applyConfig(payload: Buffer): void {
+    // An empty retained message clears the retained config: nothing to apply.
+    if (payload.length === 0) return;
+    const read = readConfig(payload);
+    const ts = Date.now();
+    if (!read.ok) {
+      this.opts.logger.warn({ robot_id: this.id, reason: read.message }, 'config not applied');
+      this.send(
+        this.protocol.event(
+          { kind: 'log', level: 'warning', message: read.message, source: 'config' },
+          this.model,
+          ts,
+        ),
+      );
+      return;
+    }
+    this.config = read.config;
+    this.nextTelemetryAt = 0;
+    const interval = read.config.telemetryIntervalMs;
+    const rate = interval === null ? 'the fleet rate' : `${Math.round((1000 / interval) * 1000) / 1000} Hz`;
+    const message = `config version ${read.config.version} applied: telemetry at ${rate}`;
+    this.opts.logger.info({ robot_id: this.id, version: read.config.version }, 'config applied');
+    this.send(this.protocol.event({ kind: 'log', level: 'info', message, source: 'config' }, this.model, ts));
   }
 
   /** A fault: kill the socket without a DISCONNECT, so the broker publishes the Last Will. */
@@ -280,7 +327,8 @@ export class SimulatedRobot {
   private onMessage(topic: string, payload: Buffer): void {
     if (this.state !== 'running') return;
     try {
-      this.handleCommand(topic, payload);
+      if (topic === topics.config(this.id)) this.applyConfig(payload);
+      else this.handleCommand(topic, payload);
     } catch (err) {
       // A command must never take the agent down.
       this.opts.logger.warn(

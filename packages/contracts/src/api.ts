@@ -137,6 +137,19 @@ export const HealthResponse = z.object({
       reload_errors: z.number().int(),
     })
     .optional(),
+  /** The server's log (issue #7 §5): entries waiting for the database, written, dropped, pruned. */
+  logs: z
+    .object({
+      queue: z.number().int(),
+      queued: z.number().int(),
+      written: z.number().int(),
+      dropped_queue_full: z.number().int(),
+      write_errors: z.number().int(),
+      dropped_write_error: z.number().int(),
+      pruned: z.number().int(),
+      prune_errors: z.number().int(),
+    })
+    .optional(),
   warnings: z.array(z.string()),
 });
 

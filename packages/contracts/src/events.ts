@@ -1,5 +1,6 @@
 import type { RobotLocation } from './api';
-import type { IngestDropReason } from './errors';
+import type { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES } from './audit';
+import type { IngestDropReason, IngestRejectReason } from './errors';
 import type { LiveServerEvents } from './live';
 import type { TelemetryPoint } from './measurements';
 import type { RobotStatus } from './payloads';
@@ -94,5 +95,57 @@ export interface ServerEvents {
   'command.changed': LiveServerEvents['command'];
   /** Once a second: the ingest's own figures. */
   'ingest.report': LiveServerEvents['ingest'];
+  /** A robot message the ingest refused (published only while someone listens: diagnostics, logs). */
+  'ingest.rejected': IngestRejection;
+  /** Something the embedded broker refused a client: a publish or subscription outside its ACL, a CONNECT. */
+  'broker.refused': BrokerRefusalEvent;
+  /** An audit event was written (the audit trail publishes it after the insert). */
+  'audit.recorded': AuditRecorded;
+  /** A request failed with a server error (5xx): what the HTTP layer logs as `request failed`. */
+  'server.error': ServerErrorEvent;
+}
+
+export interface IngestRejection {
+  /** The robot the topic or payload names; undefined when none could be read. */
+  robot_id: string | undefined;
+  /** Who published it, where the broker knows (differs from robot_id for `acl_denied`). */
+  publisher: string | undefined;
+  reason: IngestRejectReason;
+  detail: string;
+  topic: string;
+  received_at: number;
+  /** The payload's first bytes (at most 256), undecoded. */
+  excerpt: Buffer;
+  payload_bytes: number;
+}
+
+export interface BrokerRefusalEvent {
+  /** The broker's reason (`acl_denied`, `subscribe_denied`, `auth_refused`, …: BROKER_REFUSALS). */
+  reason: string;
+  /** The client id (a robot's id), when the client sent a well-formed one. */
+  client_id: string | undefined;
+  topic?: string;
+  /** For `auth_refused`: why (bad_credentials, anonymous_refused, …). */
+  refusal?: string;
+  at: number;
+}
+
+export interface AuditRecorded {
+  actor: { type: (typeof AUDIT_ACTOR_TYPES)[number]; id: string | null; name: string | null };
+  action: string;
+  target?: { type: string; id: string };
+  outcome: (typeof AUDIT_OUTCOMES)[number];
+  address?: string;
+  /** As written (scrubbed of secrets). */
+  details?: Record<string, unknown>;
+  at: number;
+}
+
+export interface ServerErrorEvent {
+  method: string;
+  url: string;
+  status: number;
+  message: string;
+  at: number;
 }
 export type ServerEventName = keyof ServerEvents;

@@ -6,6 +6,7 @@ import { MAX_URL_LENGTH } from './http-url';
 import { MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_WIDTH } from './json-shape';
 import { LIVE_CLOSE, LIVE_ERROR_CODES } from './live';
 import { BroadcastPayload, CHANNEL_SCHEMAS, CommandPayload, MAX_PAYLOAD_BYTES } from './payloads';
+import { RobotConfigPayload } from './robot-config';
 import { decodeTopic, isValidRobotId, ROBOT_CHANNELS, type RobotChannel, topics } from './topics';
 
 /**
@@ -144,6 +145,9 @@ describe('docs/protocol.md examples', () => {
         expect(parsed.success ? 'ok' : parsed.error.issues, name(e)).toBe('ok');
       } else if (kind === 'broadcast') {
         const parsed = BroadcastPayload.safeParse(payload);
+        expect(parsed.success ? 'ok' : parsed.error.issues, name(e)).toBe('ok');
+      } else if (kind === 'config') {
+        const parsed = RobotConfigPayload.safeParse(payload);
         expect(parsed.success ? 'ok' : parsed.error.issues, name(e)).toBe('ok');
       }
     });

@@ -104,13 +104,14 @@ export async function startServer(
 
     const services = new ServiceRegistry();
     const statusBoard = new StatusBoard({ version: VERSION, startedAt: started });
+    const events = new EventBus({ logger });
     services.provide('core', {
       config,
       logger,
       db,
       userRepository: users,
       jwtSecret,
-      events: new EventBus({ logger }),
+      events,
       statusBoard,
     });
     if (opts.telemetryStore) services.provide('core', { telemetryStoreOverride: opts.telemetryStore });
@@ -136,6 +137,9 @@ export async function startServer(
       web: config.web,
       moduleRoutes: host.routes(),
       rootRoutes: host.rootRoutes(),
+      // Without the query string: it may hold what nobody should read in a log (a token, a search).
+      onServerError: (e) =>
+        events.publish('server.error', { ...e, url: e.url.split('?')[0]!, at: Date.now() }),
     });
     try {
       await http.listen({ port: config.http.port, host: config.http.host });

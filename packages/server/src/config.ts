@@ -127,6 +127,7 @@ const EnvSchema = z.object({
   RETENTION_RAW_DAYS: z.coerce.number().positive().max(3650).default(7),
   RETENTION_MINUTE_DAYS: z.coerce.number().positive().max(3650).default(90),
   RETENTION_HOUR_DAYS: z.coerce.number().positive().max(36500).default(730),
+  LOG_RETENTION_DAYS: z.coerce.number().positive().max(36500).default(30),
   INGEST_QUEUE_LIMIT: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
   QUERY_READERS: z.coerce.number().int().min(1).max(64).default(2),
   QUERY_QUEUE_LIMIT: z.coerce.number().int().min(0).max(10_000).default(4),
@@ -219,6 +220,8 @@ function toConfig(e: Env) {
       minute_ms: e.RETENTION_MINUTE_DAYS * DAY_MS,
       hour_ms: e.RETENTION_HOUR_DAYS * DAY_MS,
     },
+    /** The server's log (system_logs): entries older than this are deleted by a job. */
+    logs: { retentionMs: e.LOG_RETENTION_DAYS * DAY_MS },
     ingest: { queueLimit: e.INGEST_QUEUE_LIMIT, clockSkewMaxMs: e.CLOCK_SKEW_MAX_S * 1000 },
     /** Telemetry reads: connections that run them, and how many may wait before one is refused (503). */
     query: {

@@ -5,11 +5,14 @@ import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';
 import { brokerModule } from './broker/broker.module';
 import type { DomainModule } from './core/module';
+import { diagnosticsModule } from './diagnostics/diagnostics.module';
 import { ingestModule } from './ingest/ingest.module';
 import { itemsModule } from './items/items.module';
 import { jobsModule } from './jobs/jobs.module';
 import { liveModule } from './live/live.module';
+import { logsModule } from './logs/logs.module';
 import { notificationsModule } from './notifications/notifications.module';
+import { robotConfigModule } from './robot-config/robot-config.module';
 import { robotAdminModule } from './robots/robot-admin.module';
 import { robotsModule } from './robots/robots.module';
 import { simulatorModule } from './simulator/simulator.module';
@@ -36,6 +39,8 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   telemetryStoreModule,
   robotsModule,
   liveModule,
+  logsModule,
+  diagnosticsModule,
   ingestModule,
   jobsModule,
   alertEngineModule,
@@ -43,6 +48,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   robotAdminModule,
   itemsModule,
   alertsApiModule,
+  robotConfigModule,
   telemetryModule,
   systemModule,
   simulatorModule,

@@ -1,5 +1,6 @@
 import { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES } from '@tonypi/contracts';
 import type { FastifyRequest } from 'fastify';
+import type { EventPublisher } from '../core/event-bus';
 import type { Queryable } from '../db/database';
 import type { Logger } from '../logger';
 
@@ -66,9 +67,13 @@ export class AuditTrail {
   constructor(
     private readonly db: Queryable,
     private readonly logger: Logger,
+    /** Where `audit.recorded` goes once an event is written (the server's log records it). */
+    private readonly events?: EventPublisher,
   ) {}
 
   async record(entry: AuditEntry, tx?: Queryable): Promise<void> {
+    const details =
+      entry.details === undefined ? undefined : (scrub(entry.details) as Record<string, unknown>);
     const params = [
       entry.actor.type,
       clip(entry.actor.id, 64),
@@ -79,7 +84,7 @@ export class AuditTrail {
       entry.outcome,
       clip(entry.address, MAX_TEXT.address),
       clip(entry.user_agent, MAX_TEXT.user_agent),
-      entry.details === undefined ? null : JSON.stringify(scrub(entry.details)),
+      details === undefined ? null : JSON.stringify(details),
     ];
     const sql = `INSERT INTO audit_events
       (actor_type, actor_id, actor_name, action, target_type, target_id, outcome, address, user_agent, details)
@@ -87,15 +92,32 @@ export class AuditTrail {
     if (tx) {
       await tx.query(sql, params);
       this.counters.recorded++;
+      this.published(entry, details);
       return;
     }
     try {
       await this.db.query(sql, params);
       this.counters.recorded++;
+      this.published(entry, details);
     } catch (err) {
       this.counters.write_errors++;
       this.logger.error({ err, action: entry.action, outcome: entry.outcome }, 'audit: event not written');
     }
+  }
+
+  /** Written (inside a transaction: written by it; one that rolls back later still told its listeners). */
+  private published(entry: AuditEntry, details: Record<string, unknown> | undefined): void {
+    if (!this.events?.hasSubscribers('audit.recorded')) return;
+    const { actor, action, target, outcome, address } = entry;
+    this.events.publish('audit.recorded', {
+      actor,
+      action,
+      target,
+      outcome,
+      address,
+      details,
+      at: Date.now(),
+    });
   }
 }
 

@@ -14,7 +14,7 @@ export const auditModule = defineModule({
   name: 'audit',
   create(ctx) {
     const db = ctx.get('db');
-    const audit = new AuditTrail(db, ctx.logger);
+    const audit = new AuditTrail(db, ctx.logger, ctx.get('events'));
     return { provides: { audit }, routes: auditRoutes(new AuditLog(db)) };
   },
 });

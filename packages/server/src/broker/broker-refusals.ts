@@ -26,12 +26,19 @@ export type BrokerRefusal = (typeof BROKER_REFUSALS)[number];
 export class BrokerRefusals {
   private readonly log: ReasonLog<BrokerRefusal>;
 
-  constructor(logger: Logger, intervalMs = 10_000, now: () => number = Date.now) {
+  constructor(
+    logger: Logger,
+    intervalMs = 10_000,
+    now: () => number = Date.now,
+    /** Told of every refusal, with its details (a robot's diagnostics keep its ACL denials). */
+    private readonly listener?: (reason: BrokerRefusal, details: Record<string, unknown>) => void,
+  ) {
     this.log = new ReasonLog<BrokerRefusal>(logger, intervalMs, now);
   }
 
   note(reason: BrokerRefusal, details: Record<string, unknown>, message: string): void {
     this.log.note(reason, details, message);
+    this.listener?.(reason, details);
   }
 
   /** Every reason, 0 for those that never happened. */

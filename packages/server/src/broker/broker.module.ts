@@ -3,6 +3,7 @@ import { defineModule } from '../core/module';
 import type { Sampled } from '../http/metrics';
 import { redactUrl } from '../logger';
 import { publicHost } from '../public-host';
+import type { BrokerRefusal } from './broker-refusals';
 import { EmbeddedBroker } from './embedded-broker';
 import { EmbeddedBus, ExternalBus, type MessageBus } from './message-bus';
 import { robotAuth } from './robot-auth';
@@ -59,7 +60,20 @@ export const brokerModule = defineModule({
       });
       endpoint = { url: config.mqtt.url };
     } else {
+      const events = ctx.get('events');
       broker = await EmbeddedBroker.start({
+        // What a robot was refused, for its diagnostics (the refusals themselves are counted and logged).
+        onRefusal: (reason, d) => {
+          if (!ACL_REFUSALS.has(reason) || !events.hasSubscribers('broker.refused')) return;
+          const client = d.robot ?? d.client;
+          events.publish('broker.refused', {
+            reason,
+            client_id: typeof client === 'string' ? client : undefined,
+            topic: typeof (d.topic ?? d.filter) === 'string' ? String(d.topic ?? d.filter) : undefined,
+            refusal: typeof d.refusal === 'string' ? d.refusal : undefined,
+            at: Date.now(),
+          });
+        },
         ...config.mqtt.embedded,
         auth: robotAuth({
           access: ctx.get('robotCredentials'),
@@ -109,6 +123,9 @@ export const brokerModule = defineModule({
     };
   },
 });
+
+/** The refusals that are a robot's ACL denials. */
+const ACL_REFUSALS = new Set<BrokerRefusal>(['acl_denied', 'subscribe_denied', 'auth_refused']);
 
 function anonymousWarnings(config: Readonly<Config>): string[] {
   return config.robots.allowAnonymous

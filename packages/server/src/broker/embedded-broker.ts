@@ -88,6 +88,8 @@ export interface EmbeddedBrokerOptions {
   maxConnectionsPerAddress?: number;
   /** Bounds on the retained messages clients leave in the broker. */
   retained?: RetainedLimits;
+  /** Told of every refusal (an ACL denial, a refused CONNECT …) with what the log line says of it. */
+  onRefusal?: (reason: BrokerRefusal, details: Record<string, unknown>) => void;
 }
 
 export const DEFAULT_RETAINED_LIMITS: RetainedLimits = { maxBytes: 8192, perRobot: 16, total: 10_000 };
@@ -142,7 +144,7 @@ export class EmbeddedBroker {
     const { auth, logger } = opts;
     const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
     const refusals = { count: 0 };
-    const limits = new BrokerRefusals(logger);
+    const limits = new BrokerRefusals(logger, undefined, undefined, opts.onRefusal);
     const retained = new RetainedLimiter(opts.retained ?? DEFAULT_RETAINED_LIMITS);
     const connections = new ConnectionLimiter(opts.maxConnectionsPerAddress ?? 256);
     /** Connections accepted beyond their address's limit: their CONNECT is refused. */

@@ -37,7 +37,15 @@ const envelope = (code: ErrorCode, message: string, details?: unknown): ApiError
   error: details === undefined ? { code, message } : { code, message, details },
 });
 
-export function errorHandler(logger: Logger) {
+/** A request that failed with a server error, as the error handler reports it beside its log line. */
+export type ServerErrorListener = (e: {
+  method: string;
+  url: string;
+  status: number;
+  message: string;
+}) => void;
+
+export function errorHandler(logger: Logger, onServerError?: ServerErrorListener) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     // The envelope is sent as it is: a route's response schema for this status (health declares
     // 503 as a health report) must not turn a refusal into a serialisation failure.
@@ -62,11 +70,18 @@ export function errorHandler(logger: Logger) {
     }
     if (isResponseSerializationError(err)) {
       logger.error({ err, url: req.url }, 'response does not match its schema');
+      onServerError?.({
+        method: req.method,
+        url: req.url,
+        status: 500,
+        message: 'response does not match its schema',
+      });
       return reply.status(500).send({ error: { code: 'internal_error', message: 'Internal server error' } });
     }
     const status = err.statusCode ?? 500;
     if (status >= 500) {
       logger.error({ err, url: req.url, method: req.method }, 'request failed');
+      onServerError?.({ method: req.method, url: req.url, status, message: err.message });
       return reply
         .status(status)
         .send({ error: { code: 'internal_error', message: 'Internal server error' } });

@@ -14,7 +14,7 @@ import {
 import { authPlugin } from '../auth/auth';
 import { ApiError } from '../errors';
 import type { Logger } from '../logger';
-import { clientErrorHandler, errorHandler, UnmatchedRoutes } from './api-error';
+import { clientErrorHandler, errorHandler, type ServerErrorListener, UnmatchedRoutes } from './api-error';
 import { type IngestPressure, PRESSURE_RETRY_AFTER_S } from './ingest-pressure';
 import { documentPermission } from './route-permissions';
 import {
@@ -39,11 +39,13 @@ export interface HttpDeps {
   rootRoutes?: readonly FastifyPluginAsyncZod[];
   /** CORS origins and the proxies to trust. */
   web: WebSecurityOptions;
+  /** Told of every request that fails with a server error (the server's log records it). */
+  onServerError?: ServerErrorListener;
 }
 
 /** Plugins in layers: external (docs, websocket, rate limit) → app (auth, errors) → routes. */
 export async function buildHttp(deps: HttpDeps) {
-  const onError = errorHandler(deps.logger);
+  const onError = errorHandler(deps.logger, deps.onServerError);
   const app = Fastify({
     loggerInstance: deps.logger,
     // Every answer, including those Fastify and Node give before a route runs, is in the error envelope.

@@ -13,6 +13,8 @@ import { LagReservoir } from './lag-reservoir';
 import { normalize } from './normalize';
 import { RejectionLog } from './rejection-log';
 
+/** How much of a rejected payload `ingest.rejected` carries. */
+const REJECTED_EXCERPT_BYTES = 256;
 /** Waits between stop()'s attempts to write what is left while the store fails (1.5 s in all). */
 const STOP_RETRY_DELAYS_MS = [100, 200, 400, 800] as const;
 /** stop() makes at most this many writes, so points that keep arriving cannot hold up the shutdown. */
@@ -125,24 +127,39 @@ export class IngestPipeline {
       result = normalize(topic, payload, { receivedAt, clockSkewMaxMs: this.opts.clockSkewMaxMs });
     } catch (err) {
       // A bug, not bad input: count it and keep going.
-      if (counting) this.reject('invalid_payload', `internal: ${(err as Error).message}`, undefined, topic);
+      if (counting)
+        this.reject(
+          'invalid_payload',
+          `internal: ${(err as Error).message}`,
+          undefined,
+          topic,
+          payload,
+          identity,
+        );
       return;
     }
     if (!result.ok) {
       if (!counting) return;
       if (result.reason === 'outbound') this.counters.ignored_outbound++;
-      else this.reject(result.reason, result.detail, result.robot_id, topic);
+      else this.reject(result.reason, result.detail, result.robot_id, topic, payload, identity);
       return;
     }
     const msg = result.message;
     if (identity !== undefined && identity !== msg.robot_id) {
       if (counting)
-        this.reject('acl_denied', `published by robot ${identity.slice(0, 64)}`, msg.robot_id, topic);
+        this.reject(
+          'acl_denied',
+          `published by robot ${identity.slice(0, 64)}`,
+          msg.robot_id,
+          topic,
+          payload,
+          identity,
+        );
       return;
     }
     const refused = this.opts.admission.admit(msg.robot_id, role !== 'store');
     if (refused) {
-      if (counting) this.reject(refused.reason, refused.detail, msg.robot_id, topic);
+      if (counting) this.reject(refused.reason, refused.detail, msg.robot_id, topic, payload, identity);
       return;
     }
     if (role !== 'store') this.observe(msg);
@@ -214,9 +231,25 @@ export class IngestPipeline {
     detail: string,
     robot_id: string | undefined,
     topic: string,
+    payload: Buffer,
+    publisher: string | undefined,
   ): void {
     this.counters.messages_rejected++;
     this.rejections.note(reason, robot_id, detail, topic);
+    // For the robot's diagnostics: a view of the payload's first bytes, no copy (whoever keeps it copies).
+    const events = this.opts.events;
+    if (events.hasSubscribers('ingest.rejected')) {
+      events.publish('ingest.rejected', {
+        robot_id,
+        publisher,
+        reason,
+        detail: detail.slice(0, 500),
+        topic: topic.slice(0, 200),
+        received_at: this.now(),
+        excerpt: payload.subarray(0, REJECTED_EXCERPT_BYTES),
+        payload_bytes: payload.length,
+      });
+    }
   }
 
   /** Writes what is waiting. One write at a time; callers may await the current one. */
