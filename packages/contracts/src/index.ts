@@ -2,6 +2,7 @@ export * from './alerts';
 export * from './api';
 export * from './audit';
 export * from './auth-api';
+export * from './command-vocabulary';
 export * from './commands';
 export * from './errors';
 export * from './events';

@@ -127,6 +127,8 @@ const EnvSchema = z.object({
   RETENTION_RAW_DAYS: z.coerce.number().positive().max(3650).default(7),
   RETENTION_MINUTE_DAYS: z.coerce.number().positive().max(3650).default(90),
   RETENTION_HOUR_DAYS: z.coerce.number().positive().max(36500).default(730),
+  COMMANDS_PER_USER_PER_S: z.coerce.number().positive().max(100_000).default(5),
+  COMMAND_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
   INGEST_QUEUE_LIMIT: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
   QUERY_READERS: z.coerce.number().int().min(1).max(64).default(2),
   QUERY_QUEUE_LIMIT: z.coerce.number().int().min(0).max(10_000).default(4),
@@ -203,6 +205,8 @@ function toConfig(e: Env) {
       minute_ms: e.RETENTION_MINUTE_DAYS * DAY_MS,
       hour_ms: e.RETENTION_HOUR_DAYS * DAY_MS,
     },
+    /** Commands a user may send: a burst of `burst`, refilled at `perUserPerS` (emergency stops: never limited). */
+    commands: { perUserPerS: e.COMMANDS_PER_USER_PER_S, burst: e.COMMAND_BURST },
     ingest: { queueLimit: e.INGEST_QUEUE_LIMIT, clockSkewMaxMs: e.CLOCK_SKEW_MAX_S * 1000 },
     /** Telemetry reads: connections that run them, and how many may wait before one is refused (503). */
     query: {

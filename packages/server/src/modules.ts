@@ -2,6 +2,7 @@ import { apiKeysModule } from './api-keys/api-keys.module';
 import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';
 import { brokerModule } from './broker/broker.module';
+import { commandsModule } from './commands/commands.module';
 import type { DomainModule } from './core/module';
 import { ingestModule } from './ingest/ingest.module';
 import { liveModule } from './live/live.module';
@@ -31,6 +32,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   liveModule,
   ingestModule,
   brokerModule,
+  commandsModule,
   robotAdminModule,
   telemetryModule,
   systemModule,

@@ -17,6 +17,8 @@ export function relayToLive(events: EventSubscriber, live: LiveHub): () => void 
     events.subscribe('robot.scan', (e) => live.event('scan', e)),
     events.subscribe('robot.vision', (e) => live.event('vision', e)),
     events.subscribe('ingest.report', (e) => live.event('ingest', e)),
+    // Never throttled: every state change of a command reaches the browser.
+    events.subscribe('command.changed', (e) => live.event('command', e)),
   ];
   return () => {
     for (const off of offs) off();
