@@ -242,10 +242,15 @@ describe('POST /api/v1/robots/:id/commands', () => {
     await online(CANON);
   });
 
-  it('times a command out when the robot never answers', async () => {
-    const id = await accepted(MUTE, { command: 'status_request', params: {}, timeout_s: 0.5 });
+  it('times a command out when the robot never answers, and lets no other robot answer for it', async () => {
+    const id = await accepted(MUTE, { command: 'status_request', params: {}, timeout_s: 1 });
+    // Another robot claims to have done it: not its command.
+    rawLegacy.publish(
+      'tonypi/commands/response',
+      JSON.stringify({ robot_id: RAW_LEGACY, command_id: id, success: true, message: 'not mine' }),
+    );
     const done = await settled(id);
-    expect(done).toMatchObject({ status: 'timed_out', message: 'no answer from the robot within 0.5 s' });
+    expect(done).toMatchObject({ status: 'timed_out', message: 'no answer from the robot within 1 s' });
     expect(done.sent_at).not.toBeNull();
   });
 
@@ -424,6 +429,59 @@ describe('GET /api/v1/robots/:id/commands', () => {
     expect(page2.items[0].command_id).toBe(ids[0]);
     const failed = await (await t.api(`/api/v1/robots/${LEGACY}/commands?status=failed`)).json();
     expect(failed.items.every((c: { status: string }) => c.status === 'failed')).toBe(true);
+  });
+});
+
+describe('POST /api/v1/robots/:id/emergency-stop', () => {
+  it('holds a robot that is offline stopped, and sends it the stop when it reconnects', async () => {
+    const reg = await t.api('/api/v1/robots', { method: 'POST', json: { robot_id: 'cmd_away_1' } });
+    const { mqtt: creds } = await reg.json();
+    const res = await t.api('/api/v1/robots/cmd_away_1/emergency-stop', {
+      method: 'POST',
+      json: { reason: 'stopped while away' },
+    });
+    expect(res.status).toBe(202);
+    const { stop_id, robots } = await res.json();
+    expect(robots).toBe(1);
+    const before = await (await t.api(`/api/v1/emergency-stops/${stop_id}`)).json();
+    expect(before).toMatchObject({ robots: 1, acknowledged: 0, by_status: { rejected: 1 } });
+    expect(before.items[0].message).toContain('robot_offline');
+
+    const robot = await Fleet.start({
+      brokerUrl: t.mqttUrl,
+      robots: 1,
+      robotIds: ['cmd_away_1'],
+      faults: false,
+      autonomy: false,
+      logger: silent,
+      credentials: () => ({ username: creds.username, password: creds.password }),
+    });
+    try {
+      const after = await waitFor(
+        async () => {
+          const v = await (await t.api(`/api/v1/emergency-stops/${stop_id}`)).json();
+          return v.acknowledged === 1 ? v : undefined;
+        },
+        5000,
+        'the stop delivered on reconnect',
+      );
+      expect(after.items).toHaveLength(2);
+      expect(robot.robots[0]?.model.emergency).toEqual({ reason: 'stopped while away' });
+      expect(await robotStatus('cmd_away_1')).toBe('emergency_stopped');
+      const resume = await t.api('/api/v1/robots/cmd_away_1/resume', { method: 'POST', json: {} });
+      const { stop_id: resume_id } = await resume.json();
+      await waitFor(
+        async () => (await (await t.api(`/api/v1/emergency-stops/${resume_id}`)).json()).acknowledged === 1,
+      );
+      expect(robot.robots[0]?.model.emergency).toBeNull();
+      await online('cmd_away_1');
+      const audit = await (await t.api('/api/v1/audit?target_id=cmd_away_1')).json();
+      expect(audit.items.map((a: { action: string }) => a.action)).toEqual(
+        expect.arrayContaining(['robot.emergency_stop', 'robot.resume']),
+      );
+    } finally {
+      await robot.stop();
+    }
   });
 });
 

@@ -117,9 +117,9 @@ export class CommandService {
         requested_by_id: last.requested_by_id,
       };
       this.lastStop.set(last.robot_id, held);
-      if (this.o.registry.get(last.robot_id)?.status === 'offline') {
-        this.undelivered.set(last.robot_id, held);
-      }
+      if (this.o.registry.get(last.robot_id)?.status === 'offline') this.undelivered.set(last.robot_id, held);
+      // Already back (robots connect as soon as the broker runs): it gets the stop now.
+      else this.track(this.stopRobots([last.robot_id], last.batch_id, reason, systemActor(held), false));
     }
     this.offs.push(
       this.o.events.subscribe('robot.command_response', (e) => this.track(this.onResponse(e))),
@@ -371,7 +371,6 @@ export class CommandService {
     const rows: NewCommand[] = [];
     for (const robot_id of ids) {
       const robot = this.o.registry.get(robot_id);
-      this.o.registry.holdEmergencyStop(robot_id, reason);
       const online = robot !== undefined && robot.status !== 'offline';
       const id = randomUUID();
       const held: HeldStop = {
@@ -381,12 +380,11 @@ export class CommandService {
         requested_by_id: who.actor.id,
       };
       this.lastStop.set(robot_id, held);
-      if (online) {
-        this.undelivered.delete(robot_id);
-        publishes.push(this.publishStop(robot_id, robot.protocol === 'legacy', id, reason, now));
-      } else {
-        this.undelivered.set(robot_id, held);
-      }
+      // Before the hold: the status change it publishes must not find this stop undelivered.
+      if (online) this.undelivered.delete(robot_id);
+      else this.undelivered.set(robot_id, held);
+      this.o.registry.holdEmergencyStop(robot_id, reason);
+      if (online) publishes.push(this.publishStop(robot_id, robot.protocol === 'legacy', id, reason, now));
       rows.push({
         id,
         robot_id,
@@ -622,13 +620,7 @@ export class CommandService {
     const stop = this.undelivered.get(robot_id);
     if (stop && this.o.registry.isEmergencyHeld(robot_id)) {
       this.undelivered.delete(robot_id);
-      await this.stopRobots(
-        [robot_id],
-        stop.batch_id,
-        stop.reason,
-        { actor: { type: 'system', id: stop.requested_by_id, name: stop.requested_by } },
-        false,
-      );
+      await this.stopRobots([robot_id], stop.batch_id, stop.reason, systemActor(stop), false);
     }
     const now = this.now();
     for (const queued of await this.o.repo.queuedFor(robot_id, new Date(now))) {
@@ -674,6 +666,11 @@ export class CommandService {
       .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
   }
+}
+
+/** A stop the server sends again on its own, in the name of who asked for it. */
+function systemActor(stop: HeldStop): Pick<Requester, 'actor'> {
+  return { actor: { type: 'system', id: stop.requested_by_id, name: stop.requested_by } };
 }
 
 /**
