@@ -29,7 +29,8 @@ export interface NewCommand {
   robot_id: string;
   command: CommandType;
   params: Record<string, unknown>;
-  status: 'pending' | 'rejected';
+  /** `sent`: published before it was stored (an emergency stop). */
+  status: 'pending' | 'sent' | 'rejected';
   message?: string | null;
   timeout_s: number;
   queue_until?: Date | null;
@@ -125,9 +126,10 @@ export class CommandsRepository {
     if (cs.length === 0) return [];
     const { rows } = await this.db.query<CommandRow>(
       `INSERT INTO commands (id, robot_id, command, params, status, message, timeout_s, deadline_at, batch_id,
-         requested_by, requested_by_id, finished_at)
+         requested_by, requested_by_id, finished_at, sent_at)
        SELECT id, robot_id, command, params, status, message, timeout_s, deadline_at, batch_id, requested_by,
-         requested_by_id, CASE WHEN status = 'rejected' THEN CURRENT_TIMESTAMP END
+         requested_by_id, CASE WHEN status = 'rejected' THEN CURRENT_TIMESTAMP END,
+         CASE WHEN status = 'sent' THEN CURRENT_TIMESTAMP END
        FROM jsonb_to_recordset($1::jsonb) AS r(id text, robot_id text, command text, params jsonb, status text,
          message text, timeout_s double precision, deadline_at timestamptz, batch_id text, requested_by text,
          requested_by_id text)
@@ -255,6 +257,40 @@ export class CommandsRepository {
       params,
     );
     return rows[0];
+  }
+
+  /**
+   * Robots' answers, many in one statement: `acknowledged` ones, or final ones (`succeeded` / `failed`). Only
+   * a row of the answering robot still in a state that may move (FROM) changes; the changed rows are returned.
+   */
+  async applyAnswers(
+    kind: 'acknowledged' | 'final',
+    answers: ReadonlyArray<{
+      id: string;
+      robot_id: string;
+      status: 'acknowledged' | 'succeeded' | 'failed';
+      message: string | null;
+      result: unknown;
+    }>,
+  ): Promise<CommandRow[]> {
+    if (answers.length === 0) return [];
+    const set =
+      kind === 'acknowledged'
+        ? `status = 'acknowledged', acknowledged_at = CURRENT_TIMESTAMP`
+        : `status = r.status, finished_at = CURRENT_TIMESTAMP, result = COALESCE(r.result, c.result)`;
+    const from = (kind === 'acknowledged' ? FROM.acknowledged : FROM.succeeded)
+      .map((s) => `'${s}'`)
+      .join(', ');
+    const { rows } = await this.db.query<CommandRow>(
+      `UPDATE commands c SET ${set}, message = COALESCE(r.message, c.message)
+       FROM jsonb_to_recordset($1::jsonb) AS r(id text, robot_id text, status text, message text, result jsonb)
+       WHERE c.id = r.id AND c.robot_id = r.robot_id AND c.status IN (${from})
+       RETURNING ${COLUMNS.split(',')
+         .map((c) => `c.${c.trim()}`)
+         .join(', ')}`,
+      [JSON.stringify(answers.map((a) => ({ ...a, result: a.result ?? null })))],
+    );
+    return rows;
   }
 
   /**

@@ -96,6 +96,9 @@ export class CommandService {
   /** Each held robot's newest stop: what is sent again if it drops off before resuming. */
   private readonly lastStop = new Map<string, HeldStop>();
   private readonly offs: Array<() => void> = [];
+  /** Robots' answers waiting for the batch being written (see onResponse). */
+  private answers: CommandResponseEvent[] = [];
+  private writingAnswers: Promise<void> | undefined;
   /** Work started from event handlers, awaited at stop. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -172,8 +175,8 @@ export class CommandService {
     }
     const params = parsed.data as Record<string, unknown>;
     if (req.command === 'resume') {
-      const { command_id } = await this.resumeOne(robot_id, {}, who);
-      return { command_id, status: 'pending' };
+      const { command_id, status } = await this.resumeOne(robot_id, {}, who);
+      return { command_id, status };
     }
 
     let request_hash: string | undefined;
@@ -390,7 +393,7 @@ export class CommandService {
         robot_id,
         command: 'emergency_stop',
         params: { reason },
-        status: online ? 'pending' : 'rejected',
+        status: online ? 'sent' : 'rejected',
         message: online ? null : 'robot_offline: held stopped; the stop is sent when the robot reconnects',
         timeout_s: STOP_TIMEOUT_S,
         deadline_at: online ? new Date(now + STOP_TIMEOUT_S * 1000) : null,
@@ -409,8 +412,8 @@ export class CommandService {
       for (const r of rows) this.inserting.delete(r.id);
     }
     for (const row of stored) {
+      if (row.status === 'sent') this.counters.sent++;
       this.changed(row);
-      if (row.status === 'pending') this.track(this.markSent(row.id));
     }
     const failed = published.filter((p) => p.status === 'rejected');
     if (failed.length > 0) {
@@ -455,7 +458,7 @@ export class CommandService {
     robot_id: string,
     opts: { reason?: string },
     who: Requester,
-  ): Promise<{ batch_id: string; command_id: string }> {
+  ): Promise<{ batch_id: string; command_id: string; status: CommandState }> {
     const batch_id = randomUUID();
     const [row] = await this.resumeRobots([robot_id], batch_id, who, false);
     void this.o.audit.record({
@@ -465,7 +468,8 @@ export class CommandService {
       outcome: 'success',
       details: { resume_id: batch_id, ...(opts.reason ? { reason: opts.reason } : {}) },
     });
-    return { batch_id, command_id: row!.id };
+    // `rejected` when the robot is offline (the hold is released all the same).
+    return { batch_id, command_id: row!.id, status: row!.status === 'rejected' ? 'rejected' : 'pending' };
   }
 
   /** POST /fleet/resume: every robot held or reporting an emergency stop. */
@@ -583,29 +587,59 @@ export class CommandService {
     return this.o.bus.publish(topic, JSON.stringify(body), { qos: 1 });
   }
 
-  private async onResponse(e: CommandResponseEvent): Promise<void> {
+  /**
+   * Answers are written in batches: whatever arrived while the previous batch was being written goes in the
+   * next one, two statements each (acknowledgements, then results). A fleet stop's hundred answers cost a
+   * few statements, not two hundred, and a lone answer is written at once.
+   */
+  private onResponse(e: CommandResponseEvent): Promise<void> {
     this.counters.responses++;
-    const pending = this.inserting.get(e.command_id);
-    if (pending) await pending.catch(() => undefined);
-    const to: Exclude<CommandState, 'pending'> =
-      e.status === 'accepted'
-        ? 'acknowledged'
-        : e.status === 'succeeded' || (e.status === undefined && e.success === true)
-          ? 'succeeded'
-          : e.status === 'failed' || (e.status === undefined && e.success === false)
-            ? 'failed'
-            : 'acknowledged';
-    const row = await this.o.repo.transition(e.command_id, to, {
-      robot_id: e.robot_id,
-      ...(e.message !== undefined ? { message: e.message } : {}),
-      ...(e.data.result !== undefined ? { result: e.data.result } : {}),
-    });
-    if (!row) {
-      // Unknown, another robot's, or finished already (a late answer after the time-out).
-      this.counters.responses_unmatched++;
-      return;
+    this.answers.push(e);
+    if (!this.writingAnswers) this.writingAnswers = this.writeAnswers();
+    return this.writingAnswers;
+  }
+
+  private async writeAnswers(): Promise<void> {
+    try {
+      while (this.answers.length > 0) {
+        const batch = this.answers.splice(0);
+        const waits = batch.map((e) => this.inserting.get(e.command_id)).filter((p) => p !== undefined);
+        if (waits.length > 0) await Promise.allSettled(waits);
+        const acks: Parameters<CommandsRepository['applyAnswers']>[1][number][] = [];
+        const finals = new Map<string, Parameters<CommandsRepository['applyAnswers']>[1][number]>();
+        for (const e of batch) {
+          const to =
+            e.status === 'succeeded' || (e.status === undefined && e.success === true)
+              ? 'succeeded'
+              : e.status === 'failed' || (e.status === undefined && e.success === false)
+                ? 'failed'
+                : 'acknowledged';
+          const answer = {
+            id: e.command_id,
+            robot_id: e.robot_id,
+            status: to,
+            message: e.message ?? null,
+            result: e.data.result,
+          } as const;
+          if (to === 'acknowledged') acks.push(answer);
+          // One result per command: the first counts (a row never finishes twice).
+          else if (!finals.has(e.command_id)) finals.set(e.command_id, answer);
+        }
+        let matched = 0;
+        for (const row of await this.o.repo.applyAnswers('acknowledged', acks)) {
+          matched++;
+          this.changed(row);
+        }
+        for (const row of await this.o.repo.applyAnswers('final', [...finals.values()])) {
+          matched++;
+          this.changed(row);
+        }
+        // Unknown, another robot's, or finished already (a late answer after the time-out).
+        this.counters.responses_unmatched += batch.length - matched;
+      }
+    } finally {
+      this.writingAnswers = undefined;
     }
-    this.changed(row);
   }
 
   private noteOffline(robot_id: string): void {
