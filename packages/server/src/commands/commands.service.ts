@@ -13,6 +13,7 @@ import {
   type EmergencyStopAccepted,
   type EmergencyStopView,
   POWER_COMMANDS,
+  type RobotStatus,
   type Role,
   roleMay,
   topics,
@@ -99,6 +100,8 @@ export class CommandService {
   /** Robots' answers waiting for the batch being written (see onResponse). */
   private answers: CommandResponseEvent[] = [];
   private writingAnswers: Promise<void> | undefined;
+  /** Each robot's status as the last `robot.status` said: to tell a robot coming back from one already here. */
+  private readonly lastStatus = new Map<string, RobotStatus>();
   /** Work started from event handlers, awaited at stop. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -124,14 +127,16 @@ export class CommandService {
       // Already back (robots connect as soon as the broker runs): it gets the stop now.
       else this.track(this.stopRobots([last.robot_id], last.batch_id, reason, systemActor(held), false));
     }
+    for (const r of this.o.registry.all()) this.lastStatus.set(r.robot_id, r.status);
     this.offs.push(
       this.o.events.subscribe('robot.command_response', (e) => this.track(this.onResponse(e))),
       this.o.events.subscribe('robot.status', (change) => {
-        if (change.status === 'offline') {
-          this.noteOffline(change.robot_id);
-          return;
-        }
-        this.track(this.onBack(change.robot_id));
+        // A robot not seen before was offline (registered, never connected).
+        const before = this.lastStatus.get(change.robot_id) ?? 'offline';
+        this.lastStatus.set(change.robot_id, change.status);
+        if (change.status === 'offline') this.noteOffline(change.robot_id);
+        // Only a robot coming back has anything waiting (not one changing between online and stopped).
+        else if (before === 'offline') this.track(this.onBack(change.robot_id));
       }),
     );
     this.sweepTimer = setInterval(() => this.track(this.sweep()), SWEEP_INTERVAL_MS);
