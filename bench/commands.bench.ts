@@ -164,16 +164,26 @@ const resumeAck = new LatencyHistogram(60_000);
 async function fleetAction(p: string, command: 'emergency_stop' | 'resume', into: LatencyHistogram) {
   const t0 = performance.now();
   const confirmed = new Set<string>();
+  let firstFrame: number | undefined;
+  let firstAck: number | undefined;
   const all = until((f) => {
     if (f.type !== 'command' || f.command !== command || !f.robot_id) return undefined;
+    firstFrame ??= performance.now() - t0;
     if (f.status !== 'acknowledged' && f.status !== 'succeeded') return undefined;
+    firstAck ??= performance.now() - t0;
     confirmed.add(f.robot_id);
     return confirmed.size >= robots ? true : undefined;
   }, 30_000);
   const res = await post(p, { reason: 'benchmark' });
   if (res.status !== 202) throw new Error(`${p}: ${res.status} ${await res.text()}`);
+  const answered = performance.now() - t0;
   await all;
   into.add(performance.now() - t0);
+  if (process.env.BENCH_TRACE) {
+    console.log(
+      `${command}: 202 after ${answered.toFixed(0)} ms, first row frame ${firstFrame?.toFixed(0)} ms, first ack ${firstAck?.toFixed(0)} ms, all ${(performance.now() - t0).toFixed(0)} ms`,
+    );
+  }
 }
 for (let i = 0; i < stopCount; i++) {
   await fleetAction('/fleet/emergency-stop', 'emergency_stop', stopAck);

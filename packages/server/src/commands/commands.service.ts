@@ -511,17 +511,20 @@ export class CommandService {
         }),
       ]);
     }
+    // As for a stop: published first, stored after (one statement, the rows as `sent`).
+    const publishes: Promise<void>[] = [];
     const rows: NewCommand[] = ids.map((robot_id) => {
       this.o.registry.releaseEmergencyStop(robot_id);
       this.undelivered.delete(robot_id);
       this.lastStop.delete(robot_id);
-      const online = this.o.registry.get(robot_id)?.status !== 'offline';
-      return {
+      const robot = this.o.registry.get(robot_id);
+      const online = robot !== undefined && robot.status !== 'offline';
+      const row = {
         id: randomUUID(),
         robot_id,
-        command: 'resume',
+        command: 'resume' as const,
         params: {},
-        status: online ? 'pending' : 'rejected',
+        status: online ? ('sent' as const) : ('rejected' as const),
         message: online
           ? null
           : 'robot_offline: released; the robot reports its own state when it reconnects',
@@ -531,12 +534,24 @@ export class CommandService {
         requested_by: who.actor.name,
         requested_by_id: who.actor.id,
       };
+      if (online) publishes.push(this.publish(...wireMessage(row, robot.protocol === 'legacy', now)));
+      return row;
     });
-    const stored = await this.o.repo.insertMany(rows);
-    for (const row of stored) {
-      this.changed(row);
-      if (row.status === 'pending') this.track(this.dispatch(row));
+    const inserted = this.o.repo.insertMany(rows);
+    for (const r of rows) this.inserting.set(r.id, inserted);
+    const published = await Promise.allSettled(publishes);
+    let stored: CommandRow[];
+    try {
+      stored = await inserted;
+    } finally {
+      for (const r of rows) this.inserting.delete(r.id);
     }
+    for (const row of stored) {
+      if (row.status === 'sent') this.counters.sent++;
+      this.changed(row);
+    }
+    const failed = published.filter((p) => p.status === 'rejected').length;
+    if (failed > 0) this.o.logger.error({ failed, batch_id }, 'resume: publishing failed');
     return stored;
   }
 
