@@ -19,10 +19,19 @@ const cmd = (type: CommandType, params: Record<string, unknown> = {}): RobotComm
   origin: 'command',
 });
 
+/** Parameters each command needs (the others need none). */
+const VALID: Partial<Record<CommandType, Record<string, unknown>>> = {
+  set_servo: { servo_id: 5, position: 700 },
+  turn: { direction: 'left', angle_deg: 45 },
+  action: { name: 'wave' },
+  speak: { text: 'hello' },
+  set_config: { values: { telemetry_hz: 5 } },
+};
+
 describe('executeCommand', () => {
   it.each(COMMAND_TYPES)('%s succeeds with valid parameters', (type) => {
     const m = robot();
-    const params: Record<string, unknown> = type === 'set_servo' ? { servo_id: 5, position: 700 } : {};
+    const params: Record<string, unknown> = VALID[type] ?? {};
     if (type === 'stop_job') m.startJob();
     const plan = executeCommand(m, cmd(type, params));
     expect(plan).toMatchObject({ ok: true, message: expect.any(String) });
@@ -37,6 +46,42 @@ describe('executeCommand', () => {
     executeCommand(m, cmd('move', { x_m: 6, y_m: 7 }));
     for (let i = 0; i < 60; i++) m.step(0.5);
     expect([m.x_m, m.y_m]).toEqual([6, 7]);
+  });
+
+  it('turn turns the robot in place by the angle, left counter-clockwise', () => {
+    const m = robot();
+    const plan = executeCommand(m, cmd('turn', { direction: 'left', angle_deg: 90 }));
+    expect(plan).toMatchObject({ ok: true, duration_s: 1.5, message: 'turning left 90 deg' });
+    for (let i = 0; i < 10; i++) m.step(0.5);
+    expect(m.heading_deg).toBeCloseTo(90, 0);
+    expect([m.x_m, m.y_m]).toEqual([5, 5]);
+    executeCommand(m, cmd('turn', { direction: 'right', angle_deg: 30 }));
+    for (let i = 0; i < 10; i++) m.step(0.5);
+    expect(m.heading_deg).toBeCloseTo(60, 0);
+  });
+
+  it('refuses an action group the robot does not have, and speech or settings out of bounds', () => {
+    expect(executeCommand(robot(), cmd('action', { name: 'moonwalk' }))).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("no action group 'moonwalk' on this robot"),
+    });
+    expect(executeCommand(robot(), cmd('speak', { text: 'x'.repeat(501) }))).toMatchObject({ ok: false });
+    expect(executeCommand(robot(), cmd('set_config', { values: { a: { nested: 1 } } }))).toMatchObject({
+      ok: false,
+      message: 'values.a must be a number, boolean or string',
+    });
+  });
+
+  it('set_config keeps the settings it applied; reboot asks the connection to restart', () => {
+    const m = robot();
+    expect(executeCommand(m, cmd('set_config', { values: { telemetry_hz: 5, lights: true } }))).toMatchObject(
+      {
+        ok: true,
+        result: { applied: ['telemetry_hz', 'lights'] },
+      },
+    );
+    expect(m.settings).toEqual({ telemetry_hz: 5, lights: true });
+    expect(executeCommand(m, cmd('reboot'))).toMatchObject({ ok: true, followUp: 'reboot' });
   });
 
   it('move reports how long the walk will take', () => {

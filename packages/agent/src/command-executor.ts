@@ -21,7 +21,7 @@ export type ExecutionPlan =
       message: string;
       result?: unknown;
       /** Work for the connection layer once the command has been applied. */
-      followUp?: 'publish_status' | 'publish_battery' | 'shutdown';
+      followUp?: 'publish_status' | 'publish_battery' | 'shutdown' | 'reboot';
       /** Fails as "interrupted" if the robot's motion changes before it finishes (stop, new move). */
       interruptible?: boolean;
     }
@@ -41,6 +41,20 @@ const ALLOWED_IN_EMERGENCY = new Set<CommandType>([
 const DIRECTIONS = ['forward', 'backward', 'left', 'right'] as const;
 type Direction = (typeof DIRECTIONS)[number];
 const MAX_MOVE_M = 10;
+const MAX_SPEAK_CHARS = 500;
+/** The action groups a TonyPi ships with (HiWonder's `.d6a` files), and how long each runs. */
+const ACTION_GROUPS: Readonly<Record<string, number>> = {
+  wave: 2.5,
+  bow: 2,
+  stand: 1,
+  sit_down: 2,
+  stand_up: 2,
+  twist: 3,
+  left_kick: 1.5,
+  right_kick: 1.5,
+  chest: 2,
+};
+const MAX_SETTINGS = 64;
 
 class ParamError extends Error {}
 
@@ -137,6 +151,68 @@ function run(model: RobotModel, type: CommandType, p: Readonly<Record<string, un
         result: { servo_id, position },
       };
     }
+    case 'turn': {
+      const direction = p.direction;
+      if (direction !== 'left' && direction !== 'right')
+        throw new ParamError('direction must be left or right');
+      const angle = optionalNumber(p, ['angle_deg', 'angle'], 0, 360) ?? 90;
+      if (angle <= 0) throw new ParamError('angle_deg must be greater than 0 (degrees, at most 360)');
+      const duration_s = model.turnBy(direction === 'left' ? angle : -angle);
+      return { ok: true, duration_s, message: `turning ${direction} ${angle} deg`, interruptible: true };
+    }
+    case 'action': {
+      const name = optionalString(p, 'name', 64);
+      if (name === undefined) throw new ParamError('name is required');
+      const once_s = ACTION_GROUPS[name];
+      if (once_s === undefined) {
+        throw new ParamError(
+          `no action group '${name}' on this robot (it has ${Object.keys(ACTION_GROUPS).join(', ')})`,
+        );
+      }
+      const repeat = optionalNumber(p, ['repeat'], 1, 10) ?? 1;
+      model.halt();
+      return {
+        ok: true,
+        duration_s: once_s * repeat,
+        message: `action ${name} ×${repeat}`,
+        interruptible: true,
+      };
+    }
+    case 'speak': {
+      const text = optionalString(p, 'text', MAX_SPEAK_CHARS);
+      if (text === undefined) throw new ParamError('text is required');
+      return {
+        ok: true,
+        duration_s: Math.max(0.3, text.length / 15),
+        message: `said ${text.length} characters`,
+      };
+    }
+    case 'set_config': {
+      const values = p.values;
+      if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+        throw new ParamError('values must be an object of settings');
+      }
+      const entries = Object.entries(values as Record<string, unknown>);
+      if (entries.length === 0) throw new ParamError('values must name at least one setting');
+      for (const [k, v] of entries) {
+        if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string') {
+          throw new ParamError(`values.${k} must be a number, boolean or string`);
+        }
+      }
+      if (Object.keys({ ...model.settings, ...(values as object) }).length > MAX_SETTINGS) {
+        throw new ParamError(`at most ${MAX_SETTINGS} settings`);
+      }
+      Object.assign(model.settings, values);
+      return {
+        ok: true,
+        duration_s: 0,
+        message: `applied ${entries.length} setting(s)`,
+        result: { applied: entries.map(([k]) => k) },
+      };
+    }
+    case 'reboot':
+      model.halt();
+      return { ok: true, duration_s: 0.2, message: 'rebooting', followUp: 'reboot' };
     case 'emergency_stop': {
       const reason = optionalString(p, 'reason', 500) ?? 'emergency stop';
       model.emergencyStop(reason);

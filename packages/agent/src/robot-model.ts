@@ -124,6 +124,8 @@ export class RobotModel implements RobotReadings {
   readonly servos: ServoState[] = createServos();
   activity: Activity = 'idle';
   emergency: { reason: string } | null = null;
+  /** Settings a `set_config` command applied (the simulator keeps them; a real agent would act on them). */
+  readonly settings: Record<string, number | string | boolean> = {};
   /** Stopped by a command: no walking until resume (or a new move / job). */
   halted = false;
   /** Bumped whenever motion is redirected (stop, move, job): a pending move then reports "interrupted". */
@@ -136,6 +138,8 @@ export class RobotModel implements RobotReadings {
   private readonly id: string;
   private events: ModelEvent[] = [];
   private goal: Goal | null = null;
+  /** A `turn` command's heading: turned to in place, then the robot holds there. */
+  private turnGoal: number | null = null;
   /** After a manual move the robot stays where it was sent until resumed or given a job. */
   private manualHold = false;
   private job: Job | null = null;
@@ -203,6 +207,7 @@ export class RobotModel implements RobotReadings {
     const p = clampToFloor(target);
     const speed = Math.min(MAX_WALK_SPEED_MPS, Math.max(0.02, speed_mps));
     this.goal = { kind: 'manual', x: p.x, y: p.y, station: null, speed, reverse };
+    this.turnGoal = null;
     this.motionEpoch++;
     this.halted = false;
     this.manualHold = false;
@@ -225,10 +230,22 @@ export class RobotModel implements RobotReadings {
     return this.moveTo(target, speed_mps, direction === 'backward');
   }
 
+  /** Turns in place by `angle_deg` (positive: left, counter-clockwise). Returns the time it takes. */
+  turnBy(angle_deg: number): number {
+    this.goal = null;
+    this.turnGoal = normalizeHeading(this.heading_deg + angle_deg);
+    this.motionEpoch++;
+    this.halted = false;
+    this.manualHold = true;
+    this.clearLegOverrides();
+    return Math.abs(angle_deg) / TURN_RATE_DPS;
+  }
+
   halt(): void {
     this.motionEpoch++;
     this.halted = true;
     this.goal = null;
+    this.turnGoal = null;
     if (this.activity !== 'charging') this.activity = 'idle';
   }
 
@@ -395,6 +412,16 @@ export class RobotModel implements RobotReadings {
     this.speed_mps = 0;
     this.yawRate_dps = 0;
     if (!goal) {
+      if (this.turnGoal !== null && !this.emergency && !this.halted) {
+        const err = headingError(this.heading_deg, this.turnGoal);
+        const maxTurn = TURN_RATE_DPS * dt;
+        const turn = clamp(err, -maxTurn, maxTurn);
+        this.heading_deg = normalizeHeading(this.heading_deg + turn);
+        this.yawRate_dps = dt > 0 ? turn / dt : 0;
+        this.activity = 'turning';
+        if (Math.abs(err) <= maxTurn) this.turnGoal = null;
+        return;
+      }
       if (this.activity === 'walking' || this.activity === 'turning') this.activity = 'idle';
       return;
     }

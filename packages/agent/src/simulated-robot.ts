@@ -376,6 +376,11 @@ export class SimulatedRobot {
         ? { ok: false, message: `${cmd.type} interrupted: the robot was stopped or sent elsewhere` }
         : { ok: true, message: plan.message, ...(plan.result === undefined ? {} : { result: plan.result }) };
       this.send(this.protocol.finished(cmd, outcome, Date.now()));
+      if (plan.followUp === 'reboot') {
+        // The agent restarts: the link drops (the Last Will, where there is one) and comes back.
+        this.opts.logger.info({ robot_id: this.id }, 'robot rebooting on command');
+        this.dropConnection();
+      }
       if (plan.followUp === 'shutdown') {
         this.opts.logger.info({ robot_id: this.id }, 'robot shutting down on command');
         void this.stop();

@@ -47,6 +47,12 @@ export const ERROR_CODES = [
   'alert_rule_not_found',
   /** 404: no alert silence with that id (`/api/v1/alert-silences/{id}`). */
   'alert_silence_not_found',
+  /** 409: a command to a robot that is offline, sent without `queue_ttl_s`. */
+  'robot_offline',
+  'command_not_found',
+  /** 409: an Idempotency-Key this user already used, within 24 h, for a different command. */
+  'idempotency_key_reused',
+  'emergency_stop_not_found',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -4,6 +4,7 @@ export * from './alerts-api';
 export * from './api';
 export * from './audit';
 export * from './auth-api';
+export * from './command-vocabulary';
 export * from './commands';
 export * from './diagnostics';
 export * from './errors';

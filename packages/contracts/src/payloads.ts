@@ -258,6 +258,11 @@ export const COMMAND_TYPES = [
   'stop_job',
   'set_servo',
   'emergency_stop',
+  'turn',
+  'action',
+  'speak',
+  'set_config',
+  'reboot',
 ] as const;
 export const CommandType = z.enum(COMMAND_TYPES);
 export type CommandType = z.infer<typeof CommandType>;

@@ -31,6 +31,8 @@ export const PERMISSIONS = [
   'notifications:manage',
   /** The item catalogue: create, edit, import, delete items (operator+). */
   'items:manage',
+  /** Commands that take a robot out of service: `shutdown` and `reboot` (admin). */
+  'robots:power',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -54,6 +56,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     'audit:read',
     'alerts:delete',
     'notifications:manage',
+    'robots:power',
   ]),
   operator: new Set<Permission>(OPERATE),
   viewer: new Set<Permission>(READ),

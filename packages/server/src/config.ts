@@ -128,6 +128,8 @@ const EnvSchema = z.object({
   RETENTION_MINUTE_DAYS: z.coerce.number().positive().max(3650).default(90),
   RETENTION_HOUR_DAYS: z.coerce.number().positive().max(36500).default(730),
   LOG_RETENTION_DAYS: z.coerce.number().positive().max(36500).default(30),
+  COMMANDS_PER_USER_PER_S: z.coerce.number().positive().max(100_000).default(5),
+  COMMAND_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
   INGEST_QUEUE_LIMIT: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
   QUERY_READERS: z.coerce.number().int().min(1).max(64).default(2),
   QUERY_QUEUE_LIMIT: z.coerce.number().int().min(0).max(10_000).default(4),
@@ -222,6 +224,8 @@ function toConfig(e: Env) {
     },
     /** The server's log (system_logs): entries older than this are deleted by a job. */
     logs: { retentionMs: e.LOG_RETENTION_DAYS * DAY_MS },
+    /** Commands a user may send: a burst of `burst`, refilled at `perUserPerS` (emergency stops: never limited). */
+    commands: { perUserPerS: e.COMMANDS_PER_USER_PER_S, burst: e.COMMAND_BURST },
     ingest: { queueLimit: e.INGEST_QUEUE_LIMIT, clockSkewMaxMs: e.CLOCK_SKEW_MAX_S * 1000 },
     /** Telemetry reads: connections that run them, and how many may wait before one is refused (503). */
     query: {

@@ -242,6 +242,22 @@ describe('normalize: the original robot client (legacy layout)', () => {
     expect(m.channel).toBe('command/response');
     expect(m.robot_id).toBe('r1');
   });
+
+  it("reads the original client's emergency-stop answer, which may name the command `id`", () => {
+    const m = ok(
+      run('tonypi/emergency_stop/response', {
+        robot_id: 'r1',
+        id: 'stop-7',
+        type: 'emergency_stop',
+        success: true,
+        message: 'stopped',
+      }),
+    );
+    expect(m.event).toMatchObject({ type: 'command_response', command_id: 'stop-7', success: true });
+    // Without either it is still refused, with the reason.
+    const bad = run('tonypi/emergency_stop/response', { robot_id: 'r1', success: true });
+    expect(bad.ok ? 'accepted' : bad.reason).toBe('invalid_payload');
+  });
 });
 
 describe('normalize: what each bad input gets', () => {

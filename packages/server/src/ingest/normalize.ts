@@ -252,6 +252,15 @@ const CHANNEL_DECODERS: Record<RobotChannel, Decoder> = {
     out.event = { type: 'log', level: normalizeLevel(l.level), message: l.message, source: l.source };
   },
   'command/response': (obj, out) => {
+    // The original client's emergency-stop answer may name the command `id` instead of `command_id`.
+    const id = obj.id;
+    if (
+      out.layout === 'legacy' &&
+      obj.command_id == null &&
+      (typeof id === 'string' || typeof id === 'number')
+    ) {
+      obj = { ...obj, command_id: String(id).slice(0, 64) };
+    }
     const r = parseWith('command/response', obj);
     out.event = {
       type: 'command_response',

@@ -19,6 +19,8 @@ export function relayToLive(events: EventSubscriber, live: LiveHub): () => void 
     events.subscribe('ingest.report', (e) => live.event('ingest', e)),
     // Every change, at once: alerts are events, never latest-value telemetry.
     events.subscribe('alert.changed', (e) => live.event('alert', e)),
+    // Never throttled: every state change of a command reaches the browser.
+    events.subscribe('command.changed', (e) => live.event('command', e)),
   ];
   return () => {
     for (const off of offs) off();

@@ -86,6 +86,48 @@ function setup(overrides: Partial<RobotRegistryOptions> = {}) {
 }
 
 describe('RobotRegistry', () => {
+  describe('an emergency stop held by the server', () => {
+    it('shows emergency_stopped from the stop until release, whatever the robot says meanwhile', () => {
+      const { registry, changes } = setup();
+      registry.observe(message('r1', { status: { status: 'online' } }));
+      registry.holdEmergencyStop('r1', 'person in the aisle');
+      expect(registry.get('r1')).toMatchObject({
+        status: 'emergency_stopped',
+        status_reason: 'person in the aisle',
+      });
+      expect(changes.at(-1)).toMatchObject({ robot_id: 'r1', status: 'emergency_stopped' });
+
+      // A status message sent before the robot got the stop (or a robot that ignores it).
+      registry.observe(message('r1', { status: { status: 'online' } }));
+      registry.observe(message('r1'));
+      expect(registry.get('r1')?.status).toBe('emergency_stopped');
+      expect(changes.filter((c) => c.status === 'emergency_stopped')).toHaveLength(1);
+
+      registry.releaseEmergencyStop('r1');
+      expect(registry.get('r1')).toMatchObject({ status: 'online', status_reason: 'resumed' });
+      expect(registry.isEmergencyHeld('r1')).toBe(false);
+    });
+
+    it('lets a held robot go offline, and shows it stopped again when it is back', () => {
+      const { registry } = setup();
+      registry.observe(message('r1', { status: { status: 'online' } }));
+      registry.holdEmergencyStop('r1', 'drill');
+      registry.observe(message('r1', { status: { status: 'offline' } }));
+      expect(registry.get('r1')?.status).toBe('offline');
+      registry.observe(message('r1', { status: { status: 'online' } }));
+      expect(registry.get('r1')?.status).toBe('emergency_stopped');
+    });
+
+    it('after release, the robot’s own emergency_stopped still counts', () => {
+      const { registry } = setup();
+      registry.observe(message('r1', { status: { status: 'online' } }));
+      registry.holdEmergencyStop('r1', 'drill');
+      registry.releaseEmergencyStop('r1');
+      registry.observe(message('r1', { status: { status: 'emergency_stopped', reason: 'bumper' } }));
+      expect(registry.get('r1')).toMatchObject({ status: 'emergency_stopped', status_reason: 'bumper' });
+    });
+  });
+
   describe('first contact', () => {
     it('registers an unknown robot on the next flush and announces it online', async () => {
       const { repo, registry, changes } = setup();

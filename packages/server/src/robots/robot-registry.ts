@@ -104,6 +104,11 @@ export class RobotRegistry {
   private pending = 0;
   /** Robots confirmed since their registration was last written. */
   private readonly confirmed = new Set<string>();
+  /**
+   * Robots an emergency stop holds, with its reason: they show `emergency_stopped` (unless offline) until
+   * resumed, whatever their own status messages say meanwhile (the commands domain holds and releases).
+   */
+  private readonly stopHeld = new Map<string, string>();
   readonly counters = { registered: 0, flushes: 0, flush_errors: 0, dropped_writes: 0 };
 
   constructor(private readonly opts: RobotRegistryOptions) {
@@ -300,10 +305,15 @@ export class RobotRegistry {
       if (s.camera_url !== undefined) robot.camera_url = s.camera_url;
     }
     // Any message but an explicit offline means the robot is alive.
-    const next: RobotStatus = s?.status ?? (robot.status === 'offline' ? 'online' : robot.status);
-    if (next !== robot.status || (s?.status && s.reason !== undefined && s.reason !== robot.status_reason)) {
+    let next: RobotStatus = s?.status ?? (robot.status === 'offline' ? 'online' : robot.status);
+    const held = this.stopHeld.get(robot.robot_id);
+    if (held !== undefined && next !== 'offline') next = 'emergency_stopped';
+    if (
+      next !== robot.status ||
+      (held === undefined && s?.status && s.reason !== undefined && s.reason !== robot.status_reason)
+    ) {
       robot.status = next;
-      robot.status_reason = s?.reason ?? null;
+      robot.status_reason = held ?? s?.reason ?? null;
       this.opts.events.publish('robot.status', {
         robot_id: robot.robot_id,
         status: next,
@@ -315,6 +325,39 @@ export class RobotRegistry {
     }
     if (robot.registration === 'pending') this.confirmIfTalking(robot, receivedAt);
     this.dirty.add(robot.robot_id);
+  }
+
+  /** An emergency stop was sent: the robot shows `emergency_stopped` from now until `releaseEmergencyStop`. */
+  holdEmergencyStop(robot_id: string, reason: string): void {
+    this.stopHeld.set(robot_id, reason);
+    const robot = this.robots.get(robot_id);
+    if (!robot || robot.status === 'offline' || robot.status === 'emergency_stopped') return;
+    this.changeStatus(robot, 'emergency_stopped', reason);
+  }
+
+  /** Resumed: the robot's own status counts again (online until it says otherwise). */
+  releaseEmergencyStop(robot_id: string): void {
+    if (!this.stopHeld.delete(robot_id)) return;
+    const robot = this.robots.get(robot_id);
+    if (robot?.status === 'emergency_stopped') this.changeStatus(robot, 'online', 'resumed');
+  }
+
+  isEmergencyHeld(robot_id: string): boolean {
+    return this.stopHeld.has(robot_id);
+  }
+
+  private changeStatus(robot: RobotRuntime, status: RobotStatus, reason: string): void {
+    robot.status = status;
+    robot.status_reason = reason;
+    this.dirty.add(robot.robot_id);
+    this.opts.events.publish('robot.status', {
+      robot_id: robot.robot_id,
+      status,
+      ts: this.now(),
+      ip_address: robot.ip_address,
+      camera_url: robot.camera_url,
+      reason,
+    });
   }
 
   /** A pending robot is confirmed once its messages have kept coming, without it going offline, long enough. */
