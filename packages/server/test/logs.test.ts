@@ -101,8 +101,18 @@ describe("a robot's log messages", () => {
     expect(warnings.items.map((e) => e.message).sort()).toEqual(
       ['battery cell failed', 'camera not found', 'left knee servo warm', 'legacy warning'].sort(),
     );
-    const errors = await list('robot_id=log_bot_1&level=ERROR');
+    const errors = await list('robot_id=log_bot_1&category=robot&level=ERROR');
     expect(errors.items.map((e) => e.level).sort()).toEqual(['CRITICAL', 'ERROR']);
+    // The robot's error logs also raised a robot_error alert (the alert engine), logged under `alert`.
+    const alerts = await waitFor(
+      async () => {
+        const page = await list('robot_id=log_bot_1&category=alert');
+        return page.items.length > 0 ? page : undefined;
+      },
+      5000,
+      'the robot_error alert logged',
+    );
+    expect(alerts.items[0]!.level).toBe('CRITICAL');
   });
 });
 
