@@ -9,9 +9,16 @@ export type IngestRole = 'all' | 'store' | 'observe';
 /**
  * `identity`: the robot that published the message, when the broker tells (the embedded broker does: a
  * client's identity is its client id, which for a robot with credentials is its username; an external
- * broker's subscribers do not learn it: the ACL there comes with the production setup).
+ * broker's subscribers do not learn it: the ACL there comes with the production setup). `own`: this server
+ * published it itself (the embedded broker tells: an in-process publish has no client).
  */
-export type MessageHandler = (topic: string, payload: Buffer, role: IngestRole, identity?: string) => void;
+export type MessageHandler = (
+  topic: string,
+  payload: Buffer,
+  role: IngestRole,
+  identity?: string,
+  own?: boolean,
+) => void;
 
 export interface PublishOptions {
   qos: 0 | 1;
@@ -38,7 +45,7 @@ export class EmbeddedBus implements MessageBus {
   async subscribeIngest(handler: MessageHandler): Promise<void> {
     for (const topic of INGEST_SUBSCRIPTIONS) {
       // Aedes stamps a client's publish (and its Last Will) with the client's id, its identity (robot-auth.ts);
-      // the server's own have none.
+      // the server's own (commands, answers to scans, configs) have none.
       const deliver = (
         packet: { topic: string; payload: Buffer | string; clientId?: string },
         cb: () => void,
@@ -48,6 +55,7 @@ export class EmbeddedBus implements MessageBus {
           typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
           'all',
           packet.clientId,
+          packet.clientId === undefined,
         );
         cb();
       };

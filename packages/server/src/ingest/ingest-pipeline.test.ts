@@ -295,6 +295,19 @@ describe('IngestPipeline', () => {
     expect(registry.size).toBe(0);
   });
 
+  it("does not count the server's own publishes on those topics (a command, an answer to a scan)", () => {
+    const { pipeline } = setup();
+    const own = (topic: string, payload: unknown) =>
+      pipeline.handle(topic, Buffer.from(JSON.stringify(payload)), 'all', undefined, true);
+    own('tonypi/r1/command', { command_id: 'c1', type: 'stop' });
+    own('tonypi/items/r1', { robot_id: 'r1', qr: 'A-1', found: false, message: 'unknown code' });
+    expect(pipeline.stats()).toMatchObject({
+      ignored_outbound: 0,
+      messages_rejected: 0,
+      messages_accepted: 0,
+    });
+  });
+
   describe('overload', () => {
     it('sheds points beyond the queue limit while the store is behind, counting the batch being written', async () => {
       const { pipeline, store, sendBattery, storedPercents } = setup({ queueLimit: 5 });

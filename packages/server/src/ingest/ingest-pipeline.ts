@@ -117,8 +117,16 @@ export class IngestPipeline {
    * robot, whose client id is its robot id; an anonymous client's identity is its client id). A message about
    * another robot — in its topic, or the payload's `robot_id` on `tonypi/battery` and `tonypi/location` — is
    * refused (`acl_denied`). Undefined: the server's own publish, or an external broker (which enforces its ACL).
+   * `own`: the server's own publish (a command, an answer to a scan), as the embedded broker tells: it comes
+   * back on a server → robot topic and is not counted as `ignored_outbound`, which counts others' publishes.
    */
-  readonly handle = (topic: string, payload: Buffer, role: IngestRole = 'all', identity?: string): void => {
+  readonly handle = (
+    topic: string,
+    payload: Buffer,
+    role: IngestRole = 'all',
+    identity?: string,
+    own = false,
+  ): void => {
     const receivedAt = this.now();
     // Rejections are counted where the message is observed, not a second time where it is stored.
     const counting = role !== 'store';
@@ -140,8 +148,9 @@ export class IngestPipeline {
     }
     if (!result.ok) {
       if (!counting) return;
-      if (result.reason === 'outbound') this.counters.ignored_outbound++;
-      else this.reject(result.reason, result.detail, result.robot_id, topic, payload, identity);
+      if (result.reason === 'outbound') {
+        if (!own) this.counters.ignored_outbound++;
+      } else this.reject(result.reason, result.detail, result.robot_id, topic, payload, identity);
       return;
     }
     const msg = result.message;
