@@ -157,62 +157,82 @@ async function rangeParts(
 
   // The fresh tail is shared for a moment (RecentTails): a query whose head, closed buckets and tail roll-ups
   // are those of a recent snapshot only folds that snapshot's raw rows up to its own `to`.
+  // While a query of the same shape is reading, the next ones wait for its snapshot rather than queue for a
+  // reader of their own (a dashboard's clients all miss at once when the watermark moves).
   const tails = key && extraFields.length === 0 && cache!.tails.enabled ? cache!.tails : undefined;
-  const readAt = Date.now();
   if (tails) {
-    const snap = tails.get(key!, readAt) as TailSnapshot | undefined;
-    if (snap && snapFits(snap, q.from, q.to, bucket)) {
+    const shared = () => {
+      const snap = tails.get(key!, Date.now()) as TailSnapshot | undefined;
+      if (!snap || !snapFits(snap, q.from, q.to, bucket)) return undefined;
       tails.hits++;
-      answer.parts = [snap.head, ...snap.closed, tailUpTo(snap, known, bucket, q.to)];
+      return [snap.head, ...snap.closed, tailUpTo(snap, known, bucket, q.to)];
+    };
+    let parts = shared();
+    const reading = parts ? undefined : tails.reading(key!);
+    if (reading) {
+      await reading;
+      parts = shared();
+    }
+    if (parts) {
+      answer.parts = parts;
       return answer;
     }
   }
-
-  answer.parts = await withReader(async (c) => {
-    // One snapshot for the watermarks, the generation and every part, so maintenance in between cannot hide
-    // data nor make a cached part disagree with the rest.
-    await c.run('BEGIN TRANSACTION');
-    try {
-      const meta = await readMeta(c);
-      const scan: Scan = { c, t, robot: q.robot_id, fields, known, extraFields, bucket, tagFilter, meta };
-      // The closed buckets: whole buckets of the window that lie before the minute watermark.
-      const closedFrom = ceilTo(q.from, bucket);
-      const closedTo = floorTo(Math.min(q.to, meta.w1m), bucket);
-      if (!key || closedTo <= closedFrom) return [await collect(scan, q.from, q.to)];
-      const head = await collect(scan, q.from, closedFrom, true);
-      const closed = await closedPart(scan, cache!, key, closedFrom, closedTo);
-      // A head with raw rows in it depends on the exact `from`: such a window's tail is not shared.
-      const shareable =
-        tails &&
-        q.to > meta.w1m &&
-        !segments(resolution, q.from, closedFrom, meta).some((seg) => seg.source === 'raw');
-      if (shareable) {
-        // The tail's roll-ups (the last bucket's minutes), then its raw rows, read a moment beyond `to`.
-        const tailRollups = await collect(scan, closedTo, meta.w1m, true);
-        const raw = await readRawRows(c, t, q.robot_id, known, meta.w1m, q.to + tails.maxAgeMs, tagFilter);
-        if (raw) {
-          const snap: TailSnapshot = {
-            closedFrom,
-            headMinute: ceilTo(q.from, MINUTE_MS),
-            w1m: meta.w1m,
-            readTo: q.to + tails.maxAgeMs,
-            head,
-            closed,
-            tailRollups,
-            raw,
-          };
-          tails.set(key, snap, readAt);
-          return [head, ...closed, tailUpTo(snap, known, bucket, q.to)];
-        }
-      }
-      // Roll-ups of the tail are those of the last, unfinished bucket; raw rows after W_1m are aggregated in SQL.
-      const tail = await collect(scan, closedTo, q.to, true);
-      return [head, ...closed, tail];
-    } finally {
-      await c.run('ROLLBACK');
-    }
-  });
+  const readAt = Date.now();
+  const done = tails?.beginRead(key!);
+  try {
+    answer.parts = await readParts();
+  } finally {
+    done?.();
+  }
   return answer;
+
+  function readParts(): Promise<Part[]> {
+    return withReader(async (c) => {
+      // One snapshot for the watermarks, the generation and every part, so maintenance in between cannot hide
+      // data nor make a cached part disagree with the rest.
+      await c.run('BEGIN TRANSACTION');
+      try {
+        const meta = await readMeta(c);
+        const scan: Scan = { c, t, robot: q.robot_id, fields, known, extraFields, bucket, tagFilter, meta };
+        // The closed buckets: whole buckets of the window that lie before the minute watermark.
+        const closedFrom = ceilTo(q.from, bucket);
+        const closedTo = floorTo(Math.min(q.to, meta.w1m), bucket);
+        if (!key || closedTo <= closedFrom) return [await collect(scan, q.from, q.to)];
+        const head = await collect(scan, q.from, closedFrom, true);
+        const closed = await closedPart(scan, cache!, key, closedFrom, closedTo);
+        // A head with raw rows in it depends on the exact `from`: such a window's tail is not shared.
+        const shareable =
+          tails &&
+          q.to > meta.w1m &&
+          !segments(resolution, q.from, closedFrom, meta).some((seg) => seg.source === 'raw');
+        if (shareable) {
+          // The tail's roll-ups (the last bucket's minutes), then its raw rows, read a moment beyond `to`.
+          const tailRollups = await collect(scan, closedTo, meta.w1m, true);
+          const raw = await readRawRows(c, t, q.robot_id, known, meta.w1m, q.to + tails.maxAgeMs, tagFilter);
+          if (raw) {
+            const snap: TailSnapshot = {
+              closedFrom,
+              headMinute: ceilTo(q.from, MINUTE_MS),
+              w1m: meta.w1m,
+              readTo: q.to + tails.maxAgeMs,
+              head,
+              closed,
+              tailRollups,
+              raw,
+            };
+            tails.set(key, snap, readAt);
+            return [head, ...closed, tailUpTo(snap, known, bucket, q.to)];
+          }
+        }
+        // Roll-ups of the tail are those of the last, unfinished bucket; raw rows after W_1m are aggregated in SQL.
+        const tail = await collect(scan, closedTo, q.to, true);
+        return [head, ...closed, tail];
+      } finally {
+        await c.run('ROLLBACK');
+      }
+    });
+  }
 }
 
 const MINUTE_MS = 60_000;

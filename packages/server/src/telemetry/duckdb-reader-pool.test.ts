@@ -24,7 +24,14 @@ describe('DuckDbTelemetryStore reads beyond its readers', () => {
   });
 
   async function open(readers: number, maxWaitingReads: number) {
-    const store = new DuckDbTelemetryStore({ path: ':memory:', readers, maxWaitingReads });
+    // Fresh tails not shared: queries of one shape asked at once would otherwise wait for one read instead
+    // of each taking a reader (range-cache.test.ts covers that).
+    const store = new DuckDbTelemetryStore({
+      path: ':memory:',
+      readers,
+      maxWaitingReads,
+      rangeTailMaxAgeMs: 0,
+    });
     await store.init();
     stores.push(store);
     await store.append([

@@ -220,6 +220,21 @@ describe('range answers with the closed-bucket cache', () => {
     expect(cached.rangeCacheStats().tail_hits).toBe(before + 4);
   });
 
+  it('lets queries of one shape asked at once wait for one read of the store, each cut at its own end', async () => {
+    await both((s) => s.maintain(T0 + 3 * HOUR + 30 * SECOND, KEEP_ALL));
+    const fields = ['pitch_deg', 'roll_deg'];
+    const windows = [0, 100, 200, 300, 400, 500].map((ms) => {
+      const to = T0 + 3 * HOUR + 40 * SECOND + ms;
+      return { ...pitchAndMore, fields, from: to - 2 * HOUR, to, points: 60 };
+    });
+    const expected = [];
+    for (const q of windows) expected.push(await plain.range(q));
+    const before = cached.rangeCacheStats().tail_hits;
+    expect(await Promise.all(windows.map((q) => cached.range(q)))).toEqual(expected);
+    // The first read the store; the five asked while it read waited for its snapshot.
+    expect(cached.rangeCacheStats().tail_hits).toBe(before + 5);
+  });
+
   it('holds what was stored when its tail was read, until maintenance moves the watermark', async () => {
     const store = new DuckDbTelemetryStore({ path: ':memory:', rangeTailMaxAgeMs: 60_000 });
     await store.init();

@@ -191,6 +191,8 @@ export class RangeCache {
  */
 export class RecentTails<T> {
   private readonly snapshots = new Map<string, { at: number; value: T }>();
+  /** Query shapes being read now, resolved when the read ends (with a snapshot or not). */
+  private readonly reads = new Map<string, Promise<void>>();
   hits = 0;
 
   constructor(readonly maxAgeMs: number) {}
@@ -223,6 +225,24 @@ export class RecentTails<T> {
 
   clear(): void {
     this.snapshots.clear();
+  }
+
+  /** The read of a query shape under way, if any: its snapshot is there (or not) once it resolves. */
+  reading(key: string): Promise<void> | undefined {
+    return this.reads.get(key);
+  }
+
+  /** Marks a read of a query shape as under way; call the returned function when it ends. */
+  beginRead(key: string): () => void {
+    let end!: () => void;
+    const read = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    if (this.enabled && !this.reads.has(key)) this.reads.set(key, read);
+    return () => {
+      if (this.reads.get(key) === read) this.reads.delete(key);
+      end();
+    };
   }
 }
 
