@@ -279,7 +279,8 @@ describe('the live stream with an API key', () => {
   });
 
   it('closes the socket with 4401 when the key expires', async () => {
-    const soon = new Date(Date.now() + 1500).toISOString();
+    // Far enough ahead that the socket is open before it (a busy CI machine took over 1.5 s to get there).
+    const soon = new Date(Date.now() + 5000).toISOString();
     const key = await createKey({ name: 'expiring', role: 'viewer', expires_at: soon });
     const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/api/v1/stream`, {
       headers: { authorization: `Bearer ${key.key}` },

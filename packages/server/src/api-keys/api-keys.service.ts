@@ -211,7 +211,9 @@ export class ApiKeysService {
     const row = await this.row(session.sid);
     if (!row) return 'API key no longer exists';
     const refusal = this.refusal(row);
-    if (refusal) return refusal.message;
+    // A socket's timer may fire a moment before the session's `exp`: an expired key is still "expired".
+    if (refusal)
+      return refusal.reason === 'expired' ? { message: refusal.message, expired: true } : refusal.message;
     if (ROLE_RANK[lower(row.role, row.creator_role as Role)] < ROLE_RANK[session.role]) {
       return "The API key's role was lowered: connect again";
     }

@@ -79,8 +79,14 @@ export type SessionCheck = (session: Session) => Promise<SessionCheckResult> | S
 
 export type SessionCheckResult = SessionRevocation | { restriction: SessionRestriction } | undefined;
 
-/** Why a check refuses a session: a sentence, or a sentence with its own error code. */
-export type SessionRevocation = string | { message: string; code: 'account_disabled' };
+/**
+ * Why a check refuses a session: a sentence, a sentence with its own error code, or one saying the session
+ * ran out (an API key past its expiry, found so before the session's own rounded-up `exp`).
+ */
+export type SessionRevocation =
+  | string
+  | { message: string; code: 'account_disabled' }
+  | { message: string; expired: true };
 
 /**
  * Verifies tokens that are not session JWTs (API keys: `tpk_…`); returns undefined for a token it
@@ -177,6 +183,7 @@ export class Sessions {
       if (result === undefined) continue;
       if (typeof result === 'string') throw new SessionRefused('revoked', result);
       if ('restriction' in result) restriction ??= result.restriction;
+      else if ('expired' in result) throw new SessionRefused('expired', result.message);
       else throw new SessionRefused('revoked', result.message, result.code);
     }
     if (restriction) session.restriction = restriction;
