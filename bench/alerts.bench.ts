@@ -17,6 +17,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DecodedMessage, ServerEvents } from '@tonypi/contracts';
+import { MEASUREMENTS } from '@tonypi/contracts';
 import { AlertEngine } from '../packages/server/src/alerts/alert-engine';
 import { DEFAULT_RULES, type RuleRow } from '../packages/server/src/alerts/alert-rules';
 import { RuleTable } from '../packages/server/src/alerts/rule-table';
@@ -57,20 +58,7 @@ const q = (h: LatencyHistogram, p: number) => h.quantile(p);
 
 /** The engine alone: ns per message with 50 rules per robot, none of them firing. */
 function engineOnly(): void {
-  const fields = [
-    'accel_x_ms2',
-    'accel_y_ms2',
-    'accel_z_ms2',
-    'gyro_x_dps',
-    'gyro_y_dps',
-    'gyro_z_dps',
-    'roll_deg',
-    'pitch_deg',
-    'yaw_deg',
-    'ultrasonic_distance_cm',
-    'light_level_percent',
-    'light_dark',
-  ];
+  const fields = MEASUREMENTS.sensors.fields;
   const rows: RuleRow[] = [];
   let id = 1;
   const stamp = { is_default: false, created_at: new Date(), updated_at: new Date(), updated_by: null };

@@ -17,6 +17,7 @@ import { fork } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { MEASUREMENTS } from '@tonypi/contracts';
 import { loadConfig } from '../packages/server/src/config';
 import { loopbackEnv } from '../packages/server/test/helpers/test-server';
 import {
@@ -45,20 +46,7 @@ const qos = Number(values.qos) as 0 | 1;
 const FIELDS_PER_MESSAGE = 12;
 const rulesPerRobot = Number(values.rules);
 /** The fields of the load generator's `sensors` message. */
-const SENSOR_FIELDS = [
-  'accel_x_ms2',
-  'accel_y_ms2',
-  'accel_z_ms2',
-  'gyro_x_dps',
-  'gyro_y_dps',
-  'gyro_z_dps',
-  'roll_deg',
-  'pitch_deg',
-  'yaw_deg',
-  'ultrasonic_distance_cm',
-  'light_level_percent',
-  'light_dark',
-];
+const SENSOR_FIELDS = MEASUREMENTS.sensors.fields;
 
 /** `rulesPerRobot` robot rules per robot, written in bulk, then read into the engine's cache. */
 async function addRules(server: Awaited<ReturnType<typeof startPreparedServer>> & object): Promise<void> {
