@@ -1,13 +1,48 @@
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * `npm test`: three projects in one run.
+ * - server: unit and integration tests of the server, agent and contracts (real embedded engines).
+ * - web: the web app's components and live data source in jsdom, against fakes.
+ * - e2e: Debian's Chromium driven by playwright-core against the real server with simulated robots
+ *   (e2e/global-setup.ts builds the app and checks for the browser first).
+ */
 export default defineConfig({
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
-    // Suites against real PostgreSQL/Mosquitto/InfluxDB run with `npm run test:services`.
-    exclude: ['**/node_modules/**', '**/*.services.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration tests start real servers (PGlite, DuckDB, Aedes); two cores do not run many at once.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'server',
+          include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+          // Suites against real PostgreSQL/Mosquitto/InfluxDB run with `npm run test:services`.
+          exclude: ['**/node_modules/**', '**/*.services.test.ts', 'packages/web/**'],
+        },
+      },
+      {
+        extends: true,
+        plugins: [react()],
+        test: {
+          name: 'web',
+          include: ['packages/web/src/**/*.test.{ts,tsx}'],
+          environment: 'jsdom',
+          setupFiles: ['packages/web/src/test/setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.test.ts'],
+          globalSetup: ['e2e/global-setup.ts'],
+          testTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

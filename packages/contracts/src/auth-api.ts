@@ -82,3 +82,9 @@ export const MeResponse = z.object({
    */
   must_change_password: z.boolean(),
 });
+
+/** `GET /api/v1/auth/session`: always 200, signed in or not (the web app asks it at start-up). */
+export const SessionResponse = z.discriminatedUnion('signed_in', [
+  z.object({ signed_in: z.literal(false), reason: z.string() }),
+  MeResponse.extend({ signed_in: z.literal(true) }),
+]);

@@ -128,6 +128,8 @@ const EnvSchema = z.object({
   RETENTION_MINUTE_DAYS: z.coerce.number().positive().max(3650).default(90),
   RETENTION_HOUR_DAYS: z.coerce.number().positive().max(36500).default(730),
   LOG_RETENTION_DAYS: z.coerce.number().positive().max(36500).default(30),
+  /** The built web app (`npm run build -w @tonypi/web`); unset = packages/web/dist of this checkout. */
+  WEB_APP_DIR: z.string().min(1).optional(),
   COMMANDS_PER_USER_PER_S: z.coerce.number().positive().max(100_000).default(5),
   COMMAND_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
   INGEST_QUEUE_LIMIT: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
@@ -243,6 +245,8 @@ function toConfig(e: Env) {
       corsOrigins: (e.CORS_ORIGINS ?? []) as readonly string[],
       /** Fastify's `trustProxy`: whose X-Forwarded-For/-Proto/-Host to believe. */
       trustProxy: e.TRUST_PROXY as boolean | readonly string[],
+      /** The built web app served at `/`; undefined = packages/web/dist beside the server's sources. */
+      appDir: e.WEB_APP_DIR,
     },
     /** Alert notifications (webhooks, email): the delivery queue, retries and the key channel secrets are sealed with. */
     notifications: {

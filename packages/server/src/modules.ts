@@ -21,6 +21,7 @@ import { systemModule } from './system/system.module';
 import { telemetryModule } from './telemetry/telemetry.module';
 import { telemetryStoreModule } from './telemetry/telemetry-store.module';
 import { usersModule } from './users/users.module';
+import { webAppModule } from './web-app/web-app.module';
 
 /**
  * The server's domains in dependency order: each may `get` what the ones before it provide, starts after
@@ -53,5 +54,6 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   robotConfigModule,
   telemetryModule,
   systemModule,
+  webAppModule,
   simulatorModule,
 ];

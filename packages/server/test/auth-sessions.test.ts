@@ -155,6 +155,48 @@ describe('GET /api/v1/auth/me', () => {
   });
 });
 
+describe('GET /api/v1/auth/session', () => {
+  const session = async (headers: Record<string, string> = {}) => {
+    const res = await fetch(`${t.url}/api/v1/auth/session`, { headers });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('answers 200 signed_in: false, with why, to a client without a session (no credential, a forged or ended one)', async () => {
+    expect(await session()).toEqual({
+      status: 200,
+      body: { signed_in: false, reason: expect.stringContaining('Sign in first') },
+    });
+    expect(await session({ cookie: 'tonypi_session=forged.token.value' })).toMatchObject({
+      status: 200,
+      body: { signed_in: false },
+    });
+    const { token } = await login('admin', ADMIN_PASSWORD);
+    await as(token, '/api/v1/auth/logout', { method: 'POST' });
+    expect(await session({ cookie: `tonypi_session=${token}` })).toEqual({
+      status: 200,
+      body: { signed_in: false, reason: 'Signed out: sign in again' },
+    });
+  });
+
+  it('answers what GET /auth/me does, with signed_in: true, to a signed-in browser (cookie) or client (bearer)', async () => {
+    const { token } = await login('admin', ADMIN_PASSWORD);
+    const me = (await (await as(token, '/api/v1/auth/me')).json()) as Record<string, unknown>;
+    expect(await session({ cookie: `tonypi_session=${token}` })).toEqual({
+      status: 200,
+      body: { signed_in: true, ...me },
+    });
+    expect((await session({ authorization: `Bearer ${token}` })).body).toEqual({ signed_in: true, ...me });
+  });
+
+  it('says signed_in: false for a disabled account', async () => {
+    const u = await makeUser('sally-disabled', 'sally-password-123');
+    const { token } = await login('sally-disabled', 'sally-password-123');
+    const off = await t.api(`/api/v1/users/${u.id}`, { method: 'PATCH', json: { is_active: false } });
+    expect(off.status).toBe(200);
+    expect((await session({ authorization: `Bearer ${token}` })).body).toMatchObject({ signed_in: false });
+  });
+});
+
 describe('POST /api/v1/auth/logout', () => {
   it('ends the session: the token is refused at once on REST and its open socket is closed with 4401', async () => {
     const { token } = await login('admin', ADMIN_PASSWORD);

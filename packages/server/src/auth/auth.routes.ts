@@ -1,11 +1,18 @@
-import { ErrorBody, LoginRequest, LoginResponse, MeResponse, PasswordChangeRequest } from '@tonypi/contracts';
+import {
+  ErrorBody,
+  LoginRequest,
+  LoginResponse,
+  MeResponse,
+  PasswordChangeRequest,
+  SessionResponse,
+} from '@tonypi/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requestAuditor } from '../audit/audit-trail';
 import { ApiError } from '../errors';
 import type { UsersRepository } from '../users/users.repository';
-import { presentedToken } from './auth';
+import { authenticate, presentedToken } from './auth';
 import type { AuthService } from './auth.service';
 import { DeviceCookies } from './device-cookie';
 import { clearedSessionCookie, sessionCookie } from './session-cookie';
@@ -109,6 +116,50 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     },
   );
 
+  /** What GET /auth/me answers for the request's (already verified) session. */
+  async function describeSession(req: FastifyRequest): Promise<z.infer<typeof MeResponse>> {
+    const session = req.user;
+    const user = await opts.users.findById(session.user_id);
+    if (!user) throw new ApiError(401, 'unauthorized', 'Your account no longer exists');
+    const expires_at = session.exp === null ? null : new Date(session.exp * 1000).toISOString();
+    return {
+      kind: session.kind,
+      user: { id: user.id, username: user.username, email: user.email, role: user.role },
+      role: session.role,
+      expires_at,
+      ...(session.kind === 'user'
+        ? { session_id: session.sid }
+        : { api_key: { id: session.sid, name: session.username, expires_at } }),
+      must_change_password: session.restriction?.code === 'password_change_required',
+    };
+  }
+
+  app.get(
+    '/auth/session',
+    {
+      config: { permission: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Whether this client is signed in, and as whom',
+        description:
+          'For the web app at start-up: always 200, `{ signed_in: false, reason }` without a valid session (no ' +
+          'credential, an expired or ended one, a disabled account) and `{ signed_in: true, ...GET /auth/me }` ' +
+          'with one. A page asking this sees no failed request in the browser console. Permission: public.',
+        response: { 200: SessionResponse },
+      },
+    },
+    async (req) => {
+      try {
+        await authenticate(req, app.sessions);
+        return { signed_in: true as const, ...(await describeSession(req)) };
+      } catch (err) {
+        if (err instanceof ApiError && (err.statusCode === 401 || err.statusCode === 403))
+          return { signed_in: false as const, reason: err.message };
+        throw err;
+      }
+    },
+  );
+
   app.get(
     '/auth/me',
     {
@@ -123,24 +174,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
         response: { 200: MeResponse, 401: ErrorBody, 403: ErrorBody },
       },
     },
-    async (req) => {
-      const session = req.user;
-      const user = await opts.users.findById(session.user_id);
-      // The session check refuses sessions of deleted users, so this is a race with a deletion.
-      if (!user) throw new ApiError(401, 'unauthorized', 'Your account no longer exists');
-      const expires_at = session.exp === null ? null : new Date(session.exp * 1000).toISOString();
-      return {
-        kind: session.kind,
-        user: { id: user.id, username: user.username, email: user.email, role: user.role },
-        role: session.role,
-        expires_at,
-        ...(session.kind === 'user'
-          ? { session_id: session.sid }
-          : { api_key: { id: session.sid, name: session.username, expires_at } }),
-        // What the guard enforces for this session (from the session check, not the row read above).
-        must_change_password: session.restriction?.code === 'password_change_required',
-      };
-    },
+    async (req) => describeSession(req),
   );
 
   app.post(

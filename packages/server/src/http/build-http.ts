@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import { ErrorBody, PROTOCOL_VERSION } from '@tonypi/contracts';
+import { PROTOCOL_VERSION } from '@tonypi/contracts';
 import Fastify, { LogController } from 'fastify';
 import {
   type FastifyPluginAsyncZod,
@@ -133,11 +133,6 @@ export async function buildHttp(deps: HttpDeps) {
     { prefix: '/api/v1' },
   );
   for (const routes of deps.rootRoutes ?? []) await app.register(routes);
-  app.get(
-    '/',
-    { config: { permission: 'public' }, schema: { hide: true, response: { 404: ErrorBody } } },
-    async (_req, reply) => reply.redirect('/docs'),
-  );
   return app;
 }
 

@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
@@ -52,6 +53,18 @@ export const BASELINE_HEADERS: Readonly<Record<string, string>> = {
 
 /** The live-stream sources of a page (its own host, by the scheme the browser used), set per request. */
 const liveSources = new WeakMap<IncomingMessage, string>();
+/** Each web-app page's style nonce (see `styleNonce`), per response. */
+const styleNonces = new WeakMap<ServerResponse, string>();
+
+/**
+ * The nonce a web-app page's own `<style>` elements carry: the dialog and menu primitives lock page
+ * scrolling with a style element they add at run time, which `style-src 'self'` alone would refuse. A fresh
+ * one per page load (set for every GET outside the API), named in the policy and handed to the page.
+ */
+export function styleNonce(res: ServerResponse): string | undefined {
+  return styleNonces.get(res);
+}
+
 /** A Host header fit to go into a header value (anything else is left out of the policy, not echoed). */
 const SAFE_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
@@ -66,7 +79,13 @@ const APP_DIRECTIVES = {
   'base-uri': ["'self'"],
   'script-src': ["'self'"],
   'script-src-attr': ["'none'"],
-  'style-src': ["'self'"],
+  'style-src': [
+    "'self'",
+    (_req: IncomingMessage, res: ServerResponse) => {
+      const nonce = styleNonces.get(res);
+      return nonce ? `'nonce-${nonce}'` : '';
+    },
+  ],
   'img-src': ["'self'", 'data:', 'blob:'],
   'font-src': ["'self'", 'data:'],
   'connect-src': ["'self'", (req: IncomingMessage) => liveSources.get(req) ?? ''],
@@ -160,9 +179,12 @@ export const webSecurity = fp<WebSecurityOptions>(
       }
     });
     // Before helmet's hook: its connect-src reads what this puts down.
-    app.addHook('onRequest', async (req: FastifyRequest) => {
+    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       if (SAFE_HOST.test(req.host)) {
         liveSources.set(req.raw, `${req.protocol === 'https' ? 'wss' : 'ws'}://${req.host}`);
+      }
+      if (req.method === 'GET' && !req.url.startsWith('/api/')) {
+        styleNonces.set(reply.raw, randomBytes(16).toString('base64'));
       }
     });
     await app.register(helmet, helmetOptions);

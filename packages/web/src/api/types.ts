@@ -1,0 +1,23 @@
+import type * as C from '@tonypi/contracts';
+import type { z } from 'zod';
+
+/**
+ * The API's shapes, inferred from the schemas in `contracts` that the server validates and documents with:
+ * types only (`import type`), so not a byte of zod reaches the browser.
+ */
+export type Robot = z.infer<typeof C.Robot>;
+export type RobotList = z.infer<typeof C.RobotList>;
+export type Me = z.infer<typeof C.MeResponse>;
+export type SessionResponse = z.infer<typeof C.SessionResponse>;
+export type LoginResponse = z.infer<typeof C.LoginResponse>;
+export type Health = z.infer<typeof C.HealthResponse>;
+export type TelemetryResponse = z.infer<typeof C.TelemetryResponse>;
+export type ErrorEnvelope = z.infer<typeof C.ErrorBody>;
+export type {
+  LiveChannel,
+  LiveFrame,
+  LiveServerEvents,
+  Permission,
+  RobotStatus,
+  Role,
+} from '@tonypi/contracts';
