@@ -17,15 +17,13 @@ describe('FleetOverviewPage', () => {
     expect(within(card).getByText('Picker 1')).toBeTruthy();
     expect(within(card).getByTestId('battery').textContent).toBe('80%');
     live.open();
-    live
-      .socket()
-      .frame({
-        type: 'telemetry',
-        robot_id: 'r1',
-        measurement: 'battery',
-        ts: Date.now(),
-        fields: { percent: 42 },
-      });
+    live.socket().frame({
+      type: 'telemetry',
+      robot_id: 'r1',
+      measurement: 'battery',
+      ts: Date.now(),
+      fields: { percent: 42 },
+    });
     // Applied at the next animation frame, not per message.
     expect(within(card).getByTestId('battery').textContent).toBe('80%');
     live.flush();
