@@ -28,5 +28,8 @@ const sources = Math.max(
 );
 if (built > 0 && built >= sources) process.exit(0);
 console.log(built === 0 ? 'web app: building (first start)…' : 'web app: sources changed, building…');
+// A production build whatever the caller's NODE_ENV (the test runner sets `test`, which would bundle
+// React's development build).
+process.env.NODE_ENV = 'production';
 const { build } = await import('vite');
 await build({ root, logLevel: 'warn' });
