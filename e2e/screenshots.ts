@@ -1,0 +1,57 @@
+/**
+ * `npm run screenshots`: every page of the web app, light and dark, desktop (1280 × 860) and phone
+ * (390 × 844), into docs/screenshots/<page>-<theme>-<desktop|phone>.png, from the real server with four
+ * simulated robots (in this process, temp data dir, stopped at the end).
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { startTestServer } from '../packages/server/test/helpers/test-server';
+import setup from './global-setup';
+import { launchBrowser, signIn } from './helpers';
+
+/** Each page: its path and what shows it has loaded. */
+const PAGES: { name: string; path: string; ready: string }[] = [
+  { name: 'fleet', path: '/', ready: '[data-testid^=robot-card-]' },
+  { name: 'robot', path: '/robots/tonypi_sim_01', ready: '[data-testid=chart] canvas' },
+  { name: 'system', path: '/system', ready: '[data-testid=health-status]' },
+];
+
+const OUT = path.join(import.meta.dirname, '..', 'docs', 'screenshots');
+const SIZES = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } } as const;
+
+async function main(): Promise<void> {
+  setup();
+  await mkdir(OUT, { recursive: true });
+  const server = await startTestServer({ SIMULATED_ROBOTS: '4', SIMULATED_RATE_HZ: '2' });
+  const browser = await launchBrowser();
+  try {
+    for (const theme of ['light', 'dark'] as const) {
+      for (const [size, viewport] of Object.entries(SIZES)) {
+        const context = await browser.newContext({ baseURL: server.url, viewport, colorScheme: theme });
+        const page = await context.newPage();
+        await page.goto('/sign-in');
+        await page.getByLabel('Username').waitFor();
+        await page.screenshot({ path: path.join(OUT, `sign-in-${theme}-${size}.png`) });
+        await signIn(page);
+        await page.locator('[data-testid=connection-state][data-state=live]').waitFor();
+        for (const p of PAGES) {
+          await page.goto(p.path);
+          await page.locator(p.ready).first().waitFor({ timeout: 30_000 });
+          // Live values and charts settle.
+          await page.waitForTimeout(2500);
+          await page.screenshot({ path: path.join(OUT, `${p.name}-${theme}-${size}.png`) });
+        }
+        await context.close();
+      }
+    }
+    console.log(`screenshots written to ${path.relative(process.cwd(), OUT)}/`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
