@@ -74,6 +74,8 @@ const fleet = fork(
   [JSON.stringify({ mqttUrl: server.mqttUrl, rateHz, canonical: secrets, legacy: legacyIds })],
   { execArgv: ['--import', 'tsx'] },
 );
+// A benchmark that fails (a live frame that never comes) must not leave the fleet process behind.
+process.once('exit', () => fleet.kill());
 await new Promise<void>((resolve, reject) => {
   fleet.once('message', () => resolve());
   fleet.once('exit', (code) => reject(new Error(`the fleet process exited (${code})`)));

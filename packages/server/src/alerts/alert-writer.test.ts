@@ -135,6 +135,50 @@ describe('the alert writer on the database', () => {
   });
 });
 
+describe('the alert writer under a burst', () => {
+  it("writes a fleet's emergency-stop alerts in one statement, and their resolutions in another", async () => {
+    const db = await openTestPGlite();
+    const statements: string[] = [];
+    const counting: Database = Object.assign(Object.create(db), {
+      query: (sql: string, params?: readonly unknown[]) => {
+        statements.push(sql.trim().split(/\s+/)[0]!);
+        return db.query(sql, params);
+      },
+    });
+    const events = new EventBus({ logger });
+    const changes: ServerEvents['alert.changed'][] = [];
+    events.subscribe('alert.changed', (c) => changes.push(c));
+    const writer = new AlertWriter({ db: counting, events, logger, onGone: () => undefined });
+    const engine = new AlertEngine({
+      sink: writer,
+      rules: () => new RuleTable([]),
+      silences: () => new SilenceTable([]),
+      resolveAfterMs: 0,
+    });
+    const ids = Array.from({ length: 100 }, (_, i) => `r${i}`);
+    for (const robot_id of ids)
+      engine.status({ robot_id, status: 'emergency_stopped', ts: Date.now(), reason: 'x' });
+    await writer.idle();
+    expect(statements).toEqual(['INSERT']);
+    expect(changes.map((c) => c.change)).toEqual(ids.map(() => 'raised'));
+    expect(new Set(changes.map((c) => c.alert.robot_id))).toEqual(new Set(ids));
+
+    // Raised again (a second stop) while open: updated in place, not duplicated.
+    for (const robot_id of ids.slice(0, 10)) engine.status({ robot_id, status: 'offline', ts: Date.now() });
+    for (const robot_id of ids) engine.status({ robot_id, status: 'online', ts: Date.now() });
+    await writer.idle();
+    expect(statements).toEqual(['INSERT', 'INSERT', 'UPDATE']);
+    const { rows } = await db.query<{ alert_type: string; state: string; n: number }>(
+      `SELECT alert_type, state, count(*)::int AS n FROM alerts GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    expect(rows).toEqual([
+      { alert_type: 'emergency_stop', state: 'resolved', n: 100 },
+      { alert_type: 'robot_offline', state: 'resolved', n: 10 },
+    ]);
+    expect(changes.filter((c) => c.change === 'resolved')).toHaveLength(110);
+  });
+});
+
 describe('the rule and silence cache', () => {
   it("reads the tables again on the periodic refresh only when they changed (another server's change)", async () => {
     const db = await openTestPGlite();

@@ -28,7 +28,11 @@ const MATCH_OPEN = `COALESCE(robot_id, '') = $1 AND dedup_key = $2 AND COALESCE(
 const UPSERT = `INSERT INTO alerts
     (robot_id, alert_type, severity, title, message, source, value, threshold, rule_id, state, muted, dedup_key,
      details, created_at, updated_at, acknowledged, resolved)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12::jsonb, $13, CURRENT_TIMESTAMP, FALSE, FALSE)
+  SELECT r.robot_id, r.alert_type, r.severity, r.title, r.message, r.source, r.value, r.threshold, r.rule_id,
+    'open', r.muted, r.dedup_key, r.details, r.created_at, CURRENT_TIMESTAMP, FALSE, FALSE
+  FROM jsonb_to_recordset($1::jsonb) AS r(robot_id text, alert_type text, severity text, title text, message text,
+    source text, value double precision, threshold double precision, rule_id integer, muted boolean,
+    dedup_key text, details jsonb, created_at timestamptz)
   ON CONFLICT ${UNRESOLVED_KEY} DO UPDATE SET
     severity = CASE WHEN EXCLUDED.severity = 'critical' THEN 'critical' ELSE alerts.severity END,
     threshold = CASE WHEN EXCLUDED.severity = 'critical' AND alerts.severity <> 'critical'
@@ -49,10 +53,19 @@ const UPSERT = `INSERT INTO alerts
 const UPDATE = `UPDATE alerts SET value = $4, message = $5, details = $6::jsonb, updated_at = CURRENT_TIMESTAMP
   WHERE ${MATCH_OPEN} RETURNING ${ALERT_COLUMNS}`;
 
-const RESOLVE = `UPDATE alerts SET state = 'resolved', resolved = TRUE, resolved_at = CURRENT_TIMESTAMP,
+/** Several open alerts resolved in one statement: their keys and reasons as a JSON array. */
+const RESOLVE = `UPDATE alerts a SET state = 'resolved', resolved = TRUE, resolved_at = CURRENT_TIMESTAMP,
     resolved_by = NULL, updated_at = CURRENT_TIMESTAMP,
-    details = COALESCE(details, '{}'::jsonb) || jsonb_build_object('resolved_reason', $4::text)
-  WHERE ${MATCH_OPEN} RETURNING ${ALERT_COLUMNS}`;
+    details = COALESCE(a.details, '{}'::jsonb) || jsonb_build_object('resolved_reason', r.reason)
+  FROM jsonb_to_recordset($1::jsonb) AS r(robot_id text, dedup_key text, source text, reason text)
+  WHERE COALESCE(a.robot_id, '') = r.robot_id AND a.dedup_key = r.dedup_key
+    AND COALESCE(a.source, '') = r.source AND a.state <> 'resolved'
+  RETURNING ${ALERT_COLUMNS.split(', ')
+    .map((c) => `a.${c}`)
+    .join(', ')}`;
+
+/** Most writes of one statement. */
+const MAX_BATCH = 500;
 
 const keyOf = (k: AlertKey) => `${k.robot_id}\u0000${k.dedup_key}\u0000${k.source ?? ''}`;
 
@@ -107,16 +120,27 @@ export class AlertWriter implements AlertSink {
     while (this.draining) await this.draining;
   }
 
+  /**
+   * Runs of raises (or of resolutions) of different alerts go in one statement: a fleet's emergency stop
+   * raises a hundred alerts at once, and a hundred statements in a row, each awaited after the other, held
+   * the event loop (PGlite runs on it) for a quarter of a second. Order is kept: a run ends at another kind
+   * of write or at a second write of the same alert.
+   */
   private async drain(): Promise<void> {
     try {
-      for (let op = this.queue.shift(); op; op = this.queue.shift()) {
-        if (op.kind === 'update') this.waitingUpdates.delete(keyOf(op.key));
+      // Writes queued in the same turn of the event loop (one status event per robot of a fleet) go together.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.queue.length > 0) {
+        const run = this.takeRun();
         try {
-          await this.apply(op);
-          this.counters.written++;
+          await this.apply(run);
+          this.counters.written += run.length;
         } catch (err) {
-          this.counters.write_errors++;
-          this.opts.logger.error({ err, op: op.kind, key: op.key }, 'alert engine: write failed');
+          this.counters.write_errors += run.length;
+          this.opts.logger.error(
+            { err, op: run[0]!.kind, key: run[0]!.key, writes: run.length },
+            'alert engine: write failed',
+          );
         }
       }
     } finally {
@@ -124,37 +148,60 @@ export class AlertWriter implements AlertSink {
     }
   }
 
-  private async apply(op: AlertWrite): Promise<void> {
-    const { robot_id, dedup_key, source } = op.key;
+  private takeRun(): AlertWrite[] {
+    const first = this.queue.shift()!;
+    if (first.kind === 'update') {
+      this.waitingUpdates.delete(keyOf(first.key));
+      return [first];
+    }
+    const run: AlertWrite[] = [first];
+    const keys = new Set([keyOf(first.key)]);
+    while (run.length < MAX_BATCH) {
+      const next = this.queue[0];
+      if (!next || next.kind !== first.kind || keys.has(keyOf(next.key))) break;
+      keys.add(keyOf(next.key));
+      run.push(this.queue.shift()!);
+    }
+    return run;
+  }
+
+  private async apply(run: AlertWrite[]): Promise<void> {
+    const op = run[0]!;
     if (op.kind === 'upsert') {
-      const a = op.alert;
+      const ups = run as Array<Extract<AlertWrite, { kind: 'upsert' }>>;
       const { rows } = await this.opts.db.query<AlertRow & { previous_severity: string | null }>(UPSERT, [
-        robot_id,
-        a.alert_type,
-        a.severity,
-        a.title.slice(0, 200),
-        a.message,
-        source,
-        a.value,
-        a.threshold,
-        a.rule_id,
-        a.muted,
-        dedup_key,
-        JSON.stringify(a.details),
-        new Date(a.at),
+        JSON.stringify(
+          ups.map(({ key, alert: a }) => ({
+            robot_id: key.robot_id,
+            alert_type: a.alert_type,
+            severity: a.severity,
+            title: a.title.slice(0, 200),
+            message: a.message,
+            source: key.source,
+            value: a.value,
+            threshold: a.threshold,
+            rule_id: a.rule_id,
+            muted: a.muted,
+            dedup_key: key.dedup_key,
+            details: a.details,
+            created_at: new Date(a.at).toISOString(),
+          })),
+        ),
       ]);
-      const row = rows[0]!;
-      const previous = row.previous_severity;
-      const change: AlertChange =
-        previous === null
-          ? 'raised'
-          : previous !== 'critical' && row.severity === 'critical'
-            ? 'escalated'
-            : 'updated';
-      this.publish(change, row);
+      for (const row of rows) {
+        const previous = row.previous_severity;
+        const change: AlertChange =
+          previous === null
+            ? 'raised'
+            : previous !== 'critical' && row.severity === 'critical'
+              ? 'escalated'
+              : 'updated';
+        this.publish(change, row);
+      }
       return;
     }
     if (op.kind === 'update') {
+      const { robot_id, dedup_key, source } = op.key;
       const { rows } = await this.opts.db.query<AlertRow>(UPDATE, [
         robot_id,
         dedup_key,
@@ -167,14 +214,19 @@ export class AlertWriter implements AlertSink {
       else this.opts.onGone(op.key);
       return;
     }
+    const resolves = run as Array<Extract<AlertWrite, { kind: 'resolve' }>>;
     const { rows } = await this.opts.db.query<AlertRow>(RESOLVE, [
-      robot_id,
-      dedup_key,
-      source ?? '',
-      op.reason,
+      JSON.stringify(
+        resolves.map(({ key, reason }) => ({
+          robot_id: key.robot_id,
+          dedup_key: key.dedup_key,
+          source: key.source ?? '',
+          reason,
+        })),
+      ),
     ]);
-    // Nothing open: another server resolved it first, or a person did.
-    if (rows[0]) this.publish('resolved', rows[0]);
+    // An alert not among them had nothing open: another server resolved it first, or a person did.
+    for (const row of rows) this.publish('resolved', row);
   }
 
   private publish(change: AlertChange, row: AlertRow): void {

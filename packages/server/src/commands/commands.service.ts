@@ -64,6 +64,12 @@ export interface CommandServiceOptions {
   now?: () => number;
 }
 
+/**
+ * How long a stop or resume waits for the broker to confirm its publishes before holding or releasing the
+ * robots and storing the rows anyway (an external broker that is unreachable never confirms).
+ */
+const PUBLISH_WAIT_MS = 2000;
+
 /** A stop a robot has not received yet (it was offline): sent again when it comes back. */
 interface HeldStop {
   reason: string;
@@ -351,9 +357,11 @@ export class CommandService {
   }
 
   /**
-   * Holds the robots stopped, publishes first (broadcasts, then one message per robot that is online) and
-   * stores the rows after: the stop must not wait for the database. An answer arriving before its row is
-   * written waits for the insert (`inserting`).
+   * Publishes first (broadcasts, then one message per robot that is online) and waits until the broker has
+   * them; only then holds the robots stopped and stores the rows. Each hold fires `robot.status`, whose
+   * subscribers (the alert engine, the log, the live stream) start database work that runs on this thread
+   * (PGlite): done first, it kept the stop messages from the robots' sockets for most of a second. An answer
+   * arriving before its row is written waits for the insert (`inserting`).
    */
   private async stopRobots(
     ids: readonly string[],
@@ -381,17 +389,6 @@ export class CommandService {
       const robot = this.o.registry.get(robot_id);
       const online = robot !== undefined && robot.status !== 'offline';
       const id = randomUUID();
-      const held: HeldStop = {
-        reason,
-        batch_id: stop_id,
-        requested_by: who.actor.name,
-        requested_by_id: who.actor.id,
-      };
-      this.lastStop.set(robot_id, held);
-      // Before the hold: the status change it publishes must not find this stop undelivered.
-      if (online) this.undelivered.delete(robot_id);
-      else this.undelivered.set(robot_id, held);
-      this.o.registry.holdEmergencyStop(robot_id, reason);
       if (online) publishes.push(this.publishStop(robot_id, robot.protocol === 'legacy', id, reason, now));
       rows.push({
         id,
@@ -407,12 +404,31 @@ export class CommandService {
         requested_by_id: who.actor.id,
       });
     }
-    const inserted = this.o.repo.insertMany(rows);
-    for (const r of rows) this.inserting.set(r.id, inserted);
-    const published = await Promise.allSettled(publishes);
+    // A robot may answer before the broker reports its publish done: its answer waits for the row.
+    const inserted = deferred<CommandRow[]>();
+    for (const r of rows) this.inserting.set(r.id, inserted.promise);
+    const published = await settledWithin(publishes, PUBLISH_WAIT_MS);
+
+    const held: HeldStop = {
+      reason,
+      batch_id: stop_id,
+      requested_by: who.actor.name,
+      requested_by_id: who.actor.id,
+    };
+    for (const row of rows) {
+      this.lastStop.set(row.robot_id, held);
+      // Before the hold: the status change it publishes must not find this stop undelivered.
+      if (row.status === 'sent') this.undelivered.delete(row.robot_id);
+      else this.undelivered.set(row.robot_id, held);
+      this.o.registry.holdEmergencyStop(row.robot_id, reason);
+    }
     let stored: CommandRow[];
     try {
-      stored = await inserted;
+      stored = await this.o.repo.insertMany(rows);
+      inserted.resolve(stored);
+    } catch (err) {
+      inserted.reject(err);
+      throw err;
     } finally {
       for (const r of rows) this.inserting.delete(r.id);
     }
@@ -420,11 +436,29 @@ export class CommandService {
       if (row.status === 'sent') this.counters.sent++;
       this.changed(row);
     }
+    this.reportPublishFailures(published, publishes.length, { stop_id }, 'emergency stop: publishing failed');
+  }
+
+  /** Logs publishes that failed, or that the broker had not confirmed when the bookkeeping went ahead. */
+  private reportPublishFailures(
+    published: Array<PromiseSettledResult<void>> | undefined,
+    total: number,
+    ids: Record<string, string>,
+    msg: string,
+  ): void {
+    if (published === undefined) {
+      this.o.logger.error(
+        { ...ids, publishes: total, wait_ms: PUBLISH_WAIT_MS },
+        `${msg}: the broker did not confirm within the wait`,
+      );
+      return;
+    }
     const failed = published.filter((p) => p.status === 'rejected');
     if (failed.length > 0) {
+      this.counters.publish_errors += failed.length;
       this.o.logger.error(
-        { err: (failed[0] as PromiseRejectedResult).reason, failed: failed.length, stop_id },
-        'emergency stop: publishing failed',
+        { err: (failed[0] as PromiseRejectedResult).reason, failed: failed.length, ...ids },
+        msg,
       );
     }
   }
@@ -501,22 +535,19 @@ export class CommandService {
     broadcast: boolean,
   ): Promise<CommandRow[]> {
     const now = this.now();
+    // As for a stop: published first, then released and stored (one statement, the rows as `sent`).
+    const publishes: Promise<void>[] = [];
     if (broadcast) {
-      await Promise.allSettled([
+      publishes.push(
         this.publish(topics.broadcast, { type: 'resume', ts: now }),
         this.publish(topics.legacy.commandBroadcast, {
           type: 'resume',
           id: batch_id,
           timestamp: new Date(now).toISOString(),
         }),
-      ]);
+      );
     }
-    // As for a stop: published first, stored after (one statement, the rows as `sent`).
-    const publishes: Promise<void>[] = [];
     const rows: NewCommand[] = ids.map((robot_id) => {
-      this.o.registry.releaseEmergencyStop(robot_id);
-      this.undelivered.delete(robot_id);
-      this.lastStop.delete(robot_id);
       const robot = this.o.registry.get(robot_id);
       const online = robot !== undefined && robot.status !== 'offline';
       const row = {
@@ -537,12 +568,21 @@ export class CommandService {
       if (online) publishes.push(this.publish(...wireMessage(row, robot.protocol === 'legacy', now)));
       return row;
     });
-    const inserted = this.o.repo.insertMany(rows);
-    for (const r of rows) this.inserting.set(r.id, inserted);
-    const published = await Promise.allSettled(publishes);
+    const inserted = deferred<CommandRow[]>();
+    for (const r of rows) this.inserting.set(r.id, inserted.promise);
+    const published = await settledWithin(publishes, PUBLISH_WAIT_MS);
+    for (const robot_id of ids) {
+      this.o.registry.releaseEmergencyStop(robot_id);
+      this.undelivered.delete(robot_id);
+      this.lastStop.delete(robot_id);
+    }
     let stored: CommandRow[];
     try {
-      stored = await inserted;
+      stored = await this.o.repo.insertMany(rows);
+      inserted.resolve(stored);
+    } catch (err) {
+      inserted.reject(err);
+      throw err;
     } finally {
       for (const r of rows) this.inserting.delete(r.id);
     }
@@ -550,8 +590,7 @@ export class CommandService {
       if (row.status === 'sent') this.counters.sent++;
       this.changed(row);
     }
-    const failed = published.filter((p) => p.status === 'rejected').length;
-    if (failed > 0) this.o.logger.error({ failed, batch_id }, 'resume: publishing failed');
+    this.reportPublishFailures(published, publishes.length, { batch_id }, 'resume: publishing failed');
     return stored;
   }
 
@@ -608,19 +647,21 @@ export class CommandService {
   }
 
   /**
-   * Answers are written in batches: whatever arrived while the previous batch was being written goes in the
-   * next one, two statements each (acknowledgements, then results). A fleet stop's hundred answers cost a
+   * Answers are written in batches: those read in the same turn of the event loop, then whatever arrived
+   * while the previous batch was being written, two statements each (acknowledgements, then results). A fleet stop's hundred answers cost a
    * few statements, not two hundred, and a lone answer is written at once.
    */
   private onResponse(e: CommandResponseEvent): Promise<void> {
     this.counters.responses++;
     this.answers.push(e);
-    if (!this.writingAnswers) this.writingAnswers = this.writeAnswers();
+    this.writingAnswers ??= this.writeAnswers();
     return this.writingAnswers;
   }
 
   private async writeAnswers(): Promise<void> {
     try {
+      // Answers read in the same turn of the event loop (a fleet's, from a hundred sockets) go in one batch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       while (this.answers.length > 0) {
         const batch = this.answers.splice(0);
         const waits = batch.map((e) => this.inserting.get(e.command_id)).filter((p) => p !== undefined);
@@ -720,6 +761,34 @@ export class CommandService {
       .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
   }
+}
+
+/** Every promise settled, or undefined when `ms` passed first. */
+async function settledWithin<T>(
+  ps: ReadonlyArray<Promise<T>>,
+  ms: number,
+): Promise<Array<PromiseSettledResult<T>> | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([Promise.allSettled(ps), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve(v: T): void; reject(err: unknown): void } {
+  let resolve!: (v: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Waiters use allSettled; a failed insert is reported by the stop itself.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 /** A stop the server sends again on its own, in the name of who asked for it. */
