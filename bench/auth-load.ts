@@ -15,6 +15,12 @@ const plan = JSON.parse(process.argv[2] ?? '{}') as Plan;
 async function storm(p: Extract<Plan, { mode: 'storm' }>): Promise<void> {
   const ids = Object.keys(p.passwords);
   const latencies = new LatencyHistogram(60_000);
+  // The steps of each robot's connect, to see where a slow storm spends its time.
+  const toConnack = new LatencyHistogram(60_000);
+  const toSuback = new LatencyHistogram(60_000);
+  const toTcp = new LatencyHistogram(60_000);
+  let lastConnectCall = 0;
+  let lastConnack = 0;
   const clients: MqttClient[] = [];
   let refused = 0;
   const why: Record<string, number> = {};
@@ -28,6 +34,7 @@ async function storm(p: Extract<Plan, { mode: 'storm' }>): Promise<void> {
     process.send?.({ phase: 'ready' });
   });
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   process.send?.({ phase: 'storm_started', at: Date.now() });
   await Promise.all(
     ids.map(
@@ -43,13 +50,20 @@ async function storm(p: Extract<Plan, { mode: 'storm' }>): Promise<void> {
             connectTimeout: 30_000,
           });
           clients.push(client);
+          client.stream.once('connect', () => toTcp.add(performance.now() - t0));
+          lastConnectCall = performance.now() - started;
           client.once('connect', () => {
+            const t1 = performance.now();
+            toConnack.add(t1 - t0);
+            lastConnack = t1 - started;
             client.subscribe(
               { [`tonypi/${id}/command`]: { qos: 1 }, 'tonypi/system/broadcast': { qos: 1 } },
               (err, granted) => {
                 if (err) count(err.message);
                 else if (granted?.some((g) => g.qos === 128)) count('SUBACK failure');
-                latencies.add(performance.now() - t0);
+                const t2 = performance.now();
+                latencies.add(t2 - t0);
+                toSuback.add(t2 - t1);
                 resolve();
               },
             );
@@ -62,6 +76,7 @@ async function storm(p: Extract<Plan, { mode: 'storm' }>): Promise<void> {
     ),
   );
   const allMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuAtStart);
   process.send?.({ phase: 'storm_done', at: Date.now() });
   await Promise.all(clients.map((c) => c.endAsync(true)));
   process.send?.({
@@ -72,6 +87,15 @@ async function storm(p: Extract<Plan, { mode: 'storm' }>): Promise<void> {
     all_subscribed_ms: Math.round(allMs),
     connect_to_suback_p50_ms: latencies.quantile(0.5),
     connect_to_suback_p99_ms: latencies.quantile(0.99),
+    connect_to_tcp_p50_ms: toTcp.quantile(0.5),
+    connect_to_tcp_p99_ms: toTcp.quantile(0.99),
+    connect_to_connack_p50_ms: toConnack.quantile(0.5),
+    connect_to_connack_p99_ms: toConnack.quantile(0.99),
+    connack_to_suback_p50_ms: toSuback.quantile(0.5),
+    connack_to_suback_p99_ms: toSuback.quantile(0.99),
+    last_connect_call_ms: Math.round(lastConnectCall),
+    last_connack_ms: Math.round(lastConnack),
+    client_cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
   });
 }
 

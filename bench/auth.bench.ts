@@ -8,6 +8,10 @@
  * 2. a connected fleet (`--fleet` robots with credentials, `--rate` msg/s each) publishing while `--storm`
  *    robots connect at once with their credentials, each subscribing to its command topic and the broadcast:
  *    the time until all are authenticated and subscribed, and the fleet's ingest rate before and during it.
+ * The storm's figures split each robot's wait into its steps (TCP connected, CONNACK, SUBACK) and give the CPU
+ * time the server and the storm's clients spent: on a shared machine the wall time follows the load, the CPU
+ * time much less. `BENCH_CPU_PROF_DIR=dir` writes a CPU profile of every child process there (run this one
+ * with `node --cpu-prof --import tsx bench/auth.bench.ts` for the server's).
  * Prints figures only: it never passes or fails on a time.
  */
 import { fork } from 'node:child_process';
@@ -52,8 +56,9 @@ type Report = Record<string, unknown> & { phase: string; at?: number };
 
 /** Runs a child script with a plan; `onPhase` hears its progress; `done` resolves with its final report. */
 function child(script: string, plan: unknown, onPhase: (m: Report) => void = () => undefined) {
+  const profile = process.env.BENCH_CPU_PROF_DIR;
   const proc = fork(path.join(import.meta.dirname, script), [JSON.stringify(plan)], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
   });
   const done = new Promise<Report>((resolve, reject) => {
     proc.on('message', (m: Report) => (m.phase === 'done' ? resolve(m) : onPhase(m)));
@@ -78,12 +83,15 @@ async function main(): Promise<void> {
   const stormPasswords = await registerRobots(server.url, token, benchRobotIds(stormRobots, 'storm_'));
 
   // The fleet's ingest, sampled every 250 ms: accepted messages since its start.
-  const samples: Array<{ at: number; accepted: number }> = [];
+  // And the server's CPU time (this process runs only the server): a figure the machine's load barely moves.
+  const samples: Array<{ at: number; accepted: number; cpuMs: number }> = [];
   const base = server.pipeline.stats();
   const sampler = setInterval(() => {
+    const cpu = process.cpuUsage();
     samples.push({
       at: Date.now(),
       accepted: server.pipeline.stats().messages_accepted - base.messages_accepted,
+      cpuMs: (cpu.user + cpu.system) / 1000,
     });
   }, 250);
   let publishStart = 0;
@@ -126,12 +134,18 @@ async function main(): Promise<void> {
   const stormed = await storm.done;
   await new Promise((r) => setTimeout(r, 1000));
   clearInterval(sampler);
-  const rate = (from: number, to: number) => {
+  /** Per second of wall time between `from` and `to`: messages accepted, or the server's CPU ms. */
+  const rate = (from: number, to: number, of: 'accepted' | 'cpuMs' = 'accepted') => {
     const inside = samples.filter((s) => s.at >= from && s.at <= to);
     if (inside.length < 2) return null;
     const first = inside[0]!;
     const last = inside.at(-1)!;
-    return Math.round(((last.accepted - first.accepted) * 1000) / (last.at - first.at));
+    return Math.round(((last[of] - first[of]) * 1000) / (last.at - first.at));
+  };
+  /** The server's CPU time between `from` and `to` (the samples nearest inside). */
+  const cpuBetween = (from: number, to: number) => {
+    const inside = samples.filter((s) => s.at >= from && s.at <= to);
+    return inside.length < 2 ? null : Math.round(inside.at(-1)!.cpuMs - inside[0]!.cpuMs);
   };
   const accepted = server.pipeline.stats().messages_accepted - base.messages_accepted;
   const figures = {
@@ -146,9 +160,21 @@ async function main(): Promise<void> {
     storm_all_subscribed_ms: stormed.all_subscribed_ms,
     storm_connect_to_suback_p50_ms: stormed.connect_to_suback_p50_ms,
     storm_connect_to_suback_p99_ms: stormed.connect_to_suback_p99_ms,
+    storm_connect_to_tcp_p50_ms: stormed.connect_to_tcp_p50_ms,
+    storm_connect_to_tcp_p99_ms: stormed.connect_to_tcp_p99_ms,
+    storm_connect_to_connack_p50_ms: stormed.connect_to_connack_p50_ms,
+    storm_connect_to_connack_p99_ms: stormed.connect_to_connack_p99_ms,
+    storm_connack_to_suback_p50_ms: stormed.connack_to_suback_p50_ms,
+    storm_connack_to_suback_p99_ms: stormed.connack_to_suback_p99_ms,
+    storm_last_connect_call_ms: stormed.last_connect_call_ms,
+    storm_last_connack_ms: stormed.last_connack_ms,
+    storm_client_cpu_ms: stormed.client_cpu_ms,
     fleet_offered_msg_s: load.offered_msg_s,
     fleet_accepted_msg_s_before_storm: rate(publishStart + 1000, stormStart),
     fleet_accepted_msg_s_during_storm: rate(stormStart, Math.max(stormEnd, stormStart + 1000)),
+    server_cpu_ms_per_s_before_storm: rate(publishStart + 1000, stormStart, 'cpuMs'),
+    server_cpu_ms_per_s_during_storm: rate(stormStart, Math.max(stormEnd, stormStart + 1000), 'cpuMs'),
+    server_cpu_ms_during_storm: cpuBetween(stormStart - 250, stormEnd + 250),
     fleet_published: load.published,
     fleet_lost: Number(load.published) - accepted,
   };

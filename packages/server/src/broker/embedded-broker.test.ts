@@ -266,6 +266,89 @@ describe('EmbeddedBroker limits', () => {
       expect(await retainedTopics()).toEqual([]);
       expect(broker.limitRefusals()).toMatchObject({ retained_not_owner: 1 });
     });
+
+    /** The retained messages a new subscription to `filters` is sent (they come first, with the retain flag). */
+    async function retainedFor(filters: string[]): Promise<string[]> {
+      const c = await client(`sub_${Math.random().toString(36).slice(2, 8)}`);
+      const got: string[] = [];
+      c.on('message', (topic, payload, packet) => {
+        if (packet.retain) got.push(`${topic} ${payload.toString()}`);
+      });
+      await c.subscribeAsync(filters.map((f) => f));
+      // A marker published after the subscription arrives after every retained message.
+      await c.subscribeAsync('marker/#');
+      const marker = new Promise<void>((resolve) =>
+        c.on('message', (t) => t.startsWith('marker/') && resolve()),
+      );
+      await c.publishAsync(`marker/${c.options.clientId}`, 'x', { qos: 1 });
+      await marker;
+      return got.sort();
+    }
+
+    it('sends a new subscription the retained messages its exact and wildcard filters match, each once', async () => {
+      await start({ retained: { maxBytes: 64, perRobot: 4, total: 10 } });
+      const r1 = await client('tonypi_r1');
+      await r1.publishAsync('tonypi/tonypi_r1/status', 'online', { qos: 1, retain: true });
+      await r1.publishAsync('tonypi/tonypi_r1/job', 'idle', { qos: 1, retain: true });
+      const r2 = await client('tonypi_r2');
+      await r2.publishAsync('tonypi/tonypi_r2/status', 'charging', { qos: 1, retain: true });
+      expect(await retainedFor(['tonypi/tonypi_r1/status'])).toEqual(['tonypi/tonypi_r1/status online']);
+      expect(await retainedFor(['tonypi/+/status', 'tonypi/tonypi_r1/#'])).toEqual([
+        'tonypi/tonypi_r1/job idle',
+        'tonypi/tonypi_r1/status online',
+        'tonypi/tonypi_r2/status charging',
+      ]);
+      expect(await retainedFor(['tonypi/nobody/status'])).toEqual([]);
+      // Cleared (an empty retained payload): no longer sent.
+      await r1.publishAsync('tonypi/tonypi_r1/status', '', { qos: 1, retain: true });
+      expect(await retainedFor(['tonypi/+/status'])).toEqual(['tonypi/tonypi_r2/status charging']);
+      expect(broker.retainedMessages).toBe(2);
+    });
+
+    it('matches + to an empty level for retained messages as it does for live ones (MQTT-4.7.1-3)', async () => {
+      await start({ retained: { maxBytes: 64, perRobot: 4, total: 10 } });
+      const live = await record('tonypi/+/status');
+      const c = await client('legacy_client');
+      await c.publishAsync('tonypi//status', 'empty level', { qos: 1, retain: true });
+      await waitFor(() => live.length === 1, 5000, 'live delivery');
+      expect(await retainedFor(['tonypi/+/status'])).toEqual(['tonypi//status empty level']);
+    });
+  });
+
+  describe('persistent sessions', () => {
+    it('delivers a QoS 1 message queued while a robot was away when it reconnects to its session', async () => {
+      await start();
+      const first = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+        clientId: 'tonypi_away',
+        clean: false,
+        reconnectPeriod: 0,
+      });
+      await first.subscribeAsync('tonypi/tonypi_away/command', { qos: 1 });
+      await first.endAsync();
+      await new Promise<void>((resolve) =>
+        broker.aedes.publish(
+          {
+            cmd: 'publish',
+            topic: 'tonypi/tonypi_away/command',
+            payload: Buffer.from('{"type":"stop"}'),
+            qos: 1,
+            retain: false,
+            dup: false,
+          },
+          () => resolve(),
+        ),
+      );
+      const again = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, {
+        clientId: 'tonypi_away',
+        clean: false,
+        reconnectPeriod: 0,
+      });
+      cleanups.push(() => again.endAsync(true));
+      const received = await new Promise<string[]>((resolve) =>
+        again.once('message', (topic, payload) => resolve([topic, payload.toString()])),
+      );
+      expect(received).toEqual(['tonypi/tonypi_away/command', '{"type":"stop"}']);
+    });
   });
 
   describe('connections per address', () => {

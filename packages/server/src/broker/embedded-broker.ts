@@ -7,6 +7,7 @@ import { Aedes, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
 import { StartupError } from '../startup-error';
+import { BrokerPersistence } from './broker-persistence';
 import { type BrokerRefusal, BrokerRefusals } from './broker-refusals';
 import { addressKey, ConnectionLimiter } from './connection-limit';
 import { DEFAULT_MAX_PACKET_BYTES, guardPacketSize, type PacketRefusal } from './packet-size-guard';
@@ -171,6 +172,8 @@ export class EmbeddedBroker {
     const aedes = await Aedes.createBroker({
       // Deliveries to in-process subscribers run this many at once: the ingest is one of them.
       concurrency: 1000,
+      // Retained messages indexed by topic, no second stream per CONNECT and SUBSCRIBE (broker-persistence.ts).
+      persistence: new BrokerPersistence(),
       preConnect: (client, packet, done) => {
         for (const [what, value] of [
           ['client id', packet.clientId],
