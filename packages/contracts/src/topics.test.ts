@@ -95,6 +95,15 @@ describe('decodeTopic', () => {
 });
 
 describe('the robot ACL', () => {
+  it('gives no inherited property name (constructor, toString, __proto__) a channel: not a topic anyone owns', () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      expect(robotMayPublish('r1', name)).toBe(false);
+      expect(robotMayPublish('r1', `tonypi/${name}/r1`)).toBe(false);
+      expect(decodeTopic(name)).toEqual({ ok: false, reason: 'not_a_robot_topic' });
+      expect(decodeTopic(`tonypi/r1/${name}`)).toEqual({ ok: false, reason: 'unknown_channel' });
+    }
+  });
+
   it('lets a robot publish on its own topics in both layouts, and on the shared legacy topics', () => {
     for (const topic of [
       'tonypi/r1/telemetry',

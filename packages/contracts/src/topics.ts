@@ -116,12 +116,17 @@ export type DecodedTopic =
 const LEGACY_OUTBOUND = new Set(['commands', 'emergency_stop', 'items', 'system']);
 const CANONICAL_OUTBOUND = new Set(['command', 'config']);
 
+/** A table's own entry: never an inherited name like `constructor` or `toString`, which a topic may spell. */
+function lookup<V>(table: Readonly<Record<string, V>>, key: string): V | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /**
  * Maps a topic to its channel and robot. `robot_id` is null when the topic carries none
  * (legacy shared topics): the payload must then name the robot.
  */
 export function decodeTopic(topic: string): DecodedTopic {
-  const shared = LEGACY_SHARED[topic];
+  const shared = lookup(LEGACY_SHARED, topic);
   if (shared) return { ok: true, channel: shared, layout: 'legacy', robot_id: null };
   const parts = topic.split('/');
   if (parts[0] !== TOPIC_ROOT || parts.length < 3 || parts.length > 4) {
@@ -131,7 +136,7 @@ export function decodeTopic(topic: string): DecodedTopic {
   const third = parts[2]!;
   if (parts.length === 3 && RESERVED.has(second)) {
     // Legacy: tonypi/{channel}/{robot_id}
-    const channel = LEGACY_PER_ROBOT[second];
+    const channel = lookup(LEGACY_PER_ROBOT, second);
     if (!channel)
       return { ok: false, reason: LEGACY_OUTBOUND.has(second) ? 'outbound' : 'not_a_robot_topic' };
     if (!isValidRobotId(third)) return { ok: false, reason: 'bad_robot_id' };
@@ -145,7 +150,7 @@ export function decodeTopic(topic: string): DecodedTopic {
     return { ok: false, reason: 'unknown_channel' };
   }
   if (CANONICAL_OUTBOUND.has(third)) return { ok: false, reason: 'outbound' };
-  const channel = CANONICAL_CHANNEL_ALIASES[third];
+  const channel = lookup(CANONICAL_CHANNEL_ALIASES, third);
   if (!channel) return { ok: false, reason: 'unknown_channel' };
   return { ok: true, channel, layout: 'canonical', robot_id: second };
 }
@@ -192,11 +197,11 @@ export const INGEST_SUBSCRIPTIONS = [
 export function robotMayPublish(robot_id: string, topic: string): boolean {
   // A client id that is no robot id (a legacy channel word, a slash …) owns no topic.
   if (!isValidRobotId(robot_id)) return false;
-  if (LEGACY_SHARED[topic]) return true;
+  if (lookup(LEGACY_SHARED, topic)) return true;
   const parts = topic.split('/');
   if (parts[0] !== TOPIC_ROOT || parts.length < 3) return false;
   if (parts[1] === robot_id) return !isServerTopic(topic);
-  return parts.length === 3 && parts[2] === robot_id && LEGACY_PER_ROBOT[parts[1]!] !== undefined;
+  return parts.length === 3 && parts[2] === robot_id && lookup(LEGACY_PER_ROBOT, parts[1]!) !== undefined;
 }
 
 /**
