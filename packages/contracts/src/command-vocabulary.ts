@@ -1,4 +1,18 @@
 import { z } from 'zod';
+import {
+  ACTION_NAME_RE,
+  CONFIG_KEY_RE,
+  DEFAULT_WALK_SPEED_MPS,
+  JOB_ID_RE,
+  MAX_MOVE_DISTANCE_M,
+  MAX_SPEAK_CHARS,
+  MAX_WALK_SPEED_MPS,
+  MOVE_DIRECTIONS,
+  POWER_COMMAND_TYPES,
+  SERVO_IDS,
+  SERVO_POSITION,
+  TURN_RATE_DPS,
+} from './command-limits';
 import { COMMAND_STATES, CommandView } from './commands';
 import { COMMAND_TYPES, type CommandType, text } from './payloads';
 
@@ -8,22 +22,17 @@ import { COMMAND_TYPES, type CommandType, text } from './payloads';
  * side (a real robot has limits of its own: a refusal there comes back as `failed`).
  */
 
-/** Walking directions of `move` (the original client's words). */
-export const MOVE_DIRECTIONS = ['forward', 'backward', 'left', 'right'] as const;
-export const MAX_MOVE_DISTANCE_M = 10;
-/** The TonyPi walks at about 0.15 m/s; faster than this it falls over. */
-export const MAX_WALK_SPEED_MPS = 0.25;
-export const DEFAULT_WALK_SPEED_MPS = 0.15;
-export const TURN_RATE_DPS = 60;
-/** The six bus servos: ids 1..6 (Left Hip, Left Knee, Right Hip, Right Knee, Head Pan, Head Tilt). */
-export const SERVO_IDS = { min: 1, max: 6 } as const;
-/** HiWonder bus servo positions: 0..1000, 500 the centre. */
-export const SERVO_POSITION = { min: 0, max: 1000 } as const;
-export const MAX_SPEAK_CHARS = 500;
-/** An action group's file name on the robot (`wave`, `bow`, `sit_down` …): no paths, no spaces. */
-export const ACTION_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-const CONFIG_KEY_RE = /^[a-z][a-z0-9_]{0,63}$/;
-const JOB_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+export {
+  ACTION_NAME_RE,
+  DEFAULT_WALK_SPEED_MPS,
+  MAX_MOVE_DISTANCE_M,
+  MAX_SPEAK_CHARS,
+  MAX_WALK_SPEED_MPS,
+  MOVE_DIRECTIONS,
+  SERVO_IDS,
+  SERVO_POSITION,
+  TURN_RATE_DPS,
+};
 
 /** Text a person typed for a robot: bounded, no control characters (a speech engine reads it). */
 const plainText = (max: number) =>
@@ -84,7 +93,7 @@ export const REQUESTABLE_COMMANDS = COMMAND_TYPES.filter(
 );
 
 /** Commands that take a robot out of service: the `robots:power` permission (admin). */
-export const POWER_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>(['shutdown', 'reboot']);
+export const POWER_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>(POWER_COMMAND_TYPES);
 
 export const MAX_COMMAND_TIMEOUT_S = 3600;
 export const MAX_QUEUE_TTL_S = 24 * 3600;

@@ -13,6 +13,14 @@ export type LoginResponse = z.infer<typeof C.LoginResponse>;
 export type Health = z.infer<typeof C.HealthResponse>;
 export type TelemetryResponse = z.infer<typeof C.TelemetryResponse>;
 export type ErrorEnvelope = z.infer<typeof C.ErrorBody>;
+export type CommandView = z.infer<typeof C.CommandView>;
+export type CommandList = z.infer<typeof C.CommandList>;
+export type CommandAccepted = z.infer<typeof C.CommandAccepted>;
+export type CommandRequest = z.input<typeof C.CommandRequest>;
+export type RequestableCommand = (typeof C.REQUESTABLE_COMMANDS)[number];
+export type AlertRuleListItem = z.infer<typeof C.AlertRuleListItem>;
+export type RobotWithCredentials = z.infer<typeof C.RobotWithCredentials>;
+export type UpdateRobotRequest = z.input<typeof C.UpdateRobotRequest>;
 export type {
   LiveChannel,
   LiveFrame,

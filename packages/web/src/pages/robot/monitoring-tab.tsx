@@ -2,22 +2,14 @@ import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { useSearchParams } from 'react-router';
 import { api } from '../../api/client';
-import type { Robot } from '../../api/types';
+import type { AlertRuleListItem, Robot } from '../../api/types';
 import { type ChartThreshold, TimeSeriesChart } from '../../components/chart/time-series-chart';
 import { Card, cx, ErrorState, inputClass, Loading } from '../../components/ui';
 import { fieldLabel, formatValue } from '../../lib/format';
 import { PRESETS, type TimeWindow, useTelemetrySeries, windowFromParams } from '../../lib/telemetry';
 import { useLive } from '../../live/live-context';
 
-interface RuleItem {
-  measurement: string;
-  field: string;
-  enabled: boolean;
-  overridden: boolean;
-  warning_level: number | null;
-  critical_level: number | null;
-  tag_filter: Record<string, string>;
-}
+type RuleItem = AlertRuleListItem;
 
 /** The rules that apply to the robot (its own and the global ones it does not override). */
 export function useRobotRules(robotId: string) {
@@ -63,7 +55,10 @@ export function MetricChart({
   onZoom,
   rules,
   labels = {},
+  servoId,
 }: {
+  /** One servo's series of `servos`. */
+  servoId?: string;
   robot: Robot;
   title: string;
   /** Names for fields whose own name says too little (battery `percent`). */
@@ -81,6 +76,7 @@ export function MetricChart({
     fields,
     window,
     points: POINTS,
+    servoId,
   });
   const series = useMemo(
     () =>
@@ -129,7 +125,7 @@ export function MetricChart({
   );
 }
 
-function LiveValue({
+export function LiveValue({
   robot,
   measurement,
   field,

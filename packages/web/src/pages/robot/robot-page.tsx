@@ -9,10 +9,20 @@ import { RobotStopControls } from '../../components/emergency-stop';
 import { EmptyState, ErrorState, Loading, StatusBadge, Time } from '../../components/ui';
 import { formatAgo } from '../../lib/format';
 import { useLive, useLiveChannels } from '../../live/live-context';
+import { CommandsTab } from './commands-tab';
 import { MonitoringTab } from './monitoring-tab';
+import { SensorsTab } from './sensors-tab';
+import { ServosTab } from './servos-tab';
+import { SettingsTab } from './settings-tab';
 
 /** The robot page's tabs, by the `tab` URL parameter (Monitoring when absent). */
-const TABS = [{ key: 'monitoring', label: 'Monitoring', Panel: MonitoringTab }] as const;
+const TABS = [
+  { key: 'monitoring', label: 'Monitoring', Panel: MonitoringTab },
+  { key: 'sensors', label: 'Sensors', Panel: SensorsTab },
+  { key: 'servos', label: 'Servos', Panel: ServosTab },
+  { key: 'commands', label: 'Commands', Panel: CommandsTab },
+  { key: 'settings', label: 'Settings', Panel: SettingsTab },
+] as const;
 
 export function useRobot(robotId: string) {
   return useQuery({
