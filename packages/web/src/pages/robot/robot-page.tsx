@@ -9,10 +9,14 @@ import { RobotStopControls } from '../../components/emergency-stop';
 import { EmptyState, ErrorState, Loading, StatusBadge, Time } from '../../components/ui';
 import { formatAgo } from '../../lib/format';
 import { useLive, useLiveChannels } from '../../live/live-context';
+import { AlertsTab } from './alerts-tab';
 import { MonitoringTab } from './monitoring-tab';
 
 /** The robot page's tabs, by the `tab` URL parameter (Monitoring when absent). */
-const TABS = [{ key: 'monitoring', label: 'Monitoring', Panel: MonitoringTab }] as const;
+const TABS = [
+  { key: 'monitoring', label: 'Monitoring', Panel: MonitoringTab },
+  { key: 'alerts', label: 'Alerts', Panel: AlertsTab },
+] as const;
 
 export function useRobot(robotId: string) {
   return useQuery({
