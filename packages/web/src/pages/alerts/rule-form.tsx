@@ -54,7 +54,7 @@ export function RuleForm({
       rule
         ? api<AlertRule>(`/alert-rules/${rule.id}`, { method: 'PATCH', body })
         : api<AlertRule>('/alert-rules', { method: 'POST', body }),
-    onSuccess: onSaved,
+    onSuccess: (saved) => onSaved(saved),
   });
   const apiErrors = fieldErrors(save.error);
   const errors = { ...apiErrors, ...localErrors };
