@@ -4,6 +4,7 @@ import { api } from '../api/client';
 import type { LiveServerEvents } from '../api/types';
 import { useToast } from '../components/toasts';
 import { useLiveChannels, useLiveFrames } from '../live/live-context';
+import { alertSettings, playAlertSound, showBrowserNotification } from './alert-settings';
 
 type AlertView = LiveServerEvents['alert']['alert'];
 export const UNRESOLVED_KEY = ['alerts', 'unresolved'] as const;
@@ -27,7 +28,8 @@ export function useUnresolvedAlerts() {
 
 /**
  * Mounted once in the signed-in app: folds each alert change into the unresolved list (no polling) and
- * tells the user at once, wherever they are, when a critical alert is raised.
+ * tells the user at once, wherever they are, when a critical alert is raised: a toast, and on a device that
+ * opted in (Alerts page) a sound and a browser notification.
  */
 export function AlertFeed() {
   const client = useQueryClient();
@@ -44,18 +46,21 @@ export function AlertFeed() {
       }
       return { ...page, items: items.slice(0, MAX), total: items.length };
     });
+    let critical = false;
     for (const { change, alert } of frames) {
       const key = `${alert.id}:${alert.severity}`;
       if (alert.severity !== 'critical' || (change !== 'raised' && change !== 'escalated') || alert.muted)
         continue;
       if (seen.current.has(key)) continue;
       seen.current.add(key);
-      toast.push({
-        tone: 'critical',
-        title: `Critical: ${alert.title}`,
-        description: alert.robot_id ? `${alert.robot_id} — ${alert.message}` : alert.message,
-      });
+      critical = true;
+      const title = `Critical: ${alert.title}`;
+      const description = alert.robot_id ? `${alert.robot_id} — ${alert.message}` : alert.message;
+      toast.push({ tone: 'critical', title, description });
+      if (alertSettings().notify) showBrowserNotification(title, description, `alert-${alert.id}`);
     }
+    // One sound per batch, however many alerts it raised.
+    if (critical && alertSettings().sound) playAlertSound();
   });
   return null;
 }

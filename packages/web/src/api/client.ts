@@ -105,3 +105,18 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * The API's per-field validation messages (`details.fields`, e.g. `body.warning_level`), keyed by the
+ * field's name without the `body.` prefix, for showing next to each input.
+ */
+export function fieldErrors(err: unknown): Record<string, string> {
+  if (!(err instanceof ApiError) || err.code !== 'validation_error') return {};
+  const fields = (err.details as { fields?: { field: string; message: string }[] } | undefined)?.fields;
+  const out: Record<string, string> = {};
+  for (const f of fields ?? []) {
+    const name = f.field.replace(/^body\.?/, '') || 'body';
+    out[name] ??= f.message;
+  }
+  return out;
+}

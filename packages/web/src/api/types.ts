@@ -29,3 +29,18 @@ export type {
   RobotStatus,
   Role,
 } from '@tonypi/contracts';
+
+export type AlertView = z.infer<typeof C.AlertView>;
+export type AlertList = z.infer<typeof C.AlertList>;
+export type AlertSeverity = C.AlertSeverity;
+export type AlertState = C.AlertState;
+export type AlertRule = z.infer<typeof C.AlertRuleListItem>;
+export type AlertRuleList = z.infer<typeof C.AlertRuleList>;
+export type CreateAlertRuleRequest = z.input<typeof C.CreateAlertRuleRequest>;
+export type AlertSilence = z.infer<typeof C.AlertSilence>;
+export type AlertSilenceList = z.infer<typeof C.AlertSilenceList>;
+export type CreateAlertSilenceRequest = z.input<typeof C.CreateAlertSilenceRequest>;
+export type NotificationChannel = z.infer<typeof C.NotificationChannel>;
+export type NotificationChannelList = z.infer<typeof C.NotificationChannelList>;
+export type CreateNotificationChannelRequest = z.input<typeof C.CreateNotificationChannelRequest>;
+export type NotificationDelivery = z.infer<typeof C.NotificationDelivery>;

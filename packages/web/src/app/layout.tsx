@@ -33,6 +33,7 @@ interface NavItem {
 /** The app's pages, as far as the role may see them. */
 export const NAV: readonly NavItem[] = [
   { to: '/', label: 'Fleet', icon: LayoutGrid, permission: 'robots:read', end: true },
+  { to: '/alerts', label: 'Alerts', icon: Bell, permission: 'robots:read' },
   { to: '/system', label: 'System', icon: Server, permission: 'system:read' },
 ];
 
@@ -125,24 +126,26 @@ function UserMenu() {
   );
 }
 
+/** The open alerts, live: a link to them (red while one is critical). */
 function AlertCount() {
   const alerts = useUnresolvedAlerts();
   const items = alerts.data?.items ?? [];
   const open = items.filter((a) => a.state === 'open');
   const critical = open.some((a) => a.severity === 'critical');
   return (
-    <span
+    <Link
+      to="/alerts?state=open"
       data-testid="open-alerts"
       title={`${open.length} open alerts (${items.length - open.length} acknowledged)`}
       className={cx(
-        'flex items-center gap-1 rounded-md px-2 py-1.5 text-sm',
+        'flex items-center gap-1 rounded-md px-2 py-1.5 text-sm hover:bg-slate-100 dark:hover:bg-slate-800',
         critical ? 'text-red-700 dark:text-red-400' : 'text-slate-700 dark:text-slate-300',
       )}
     >
       <Bell aria-hidden className="size-4" />
       <span>{open.length}</span>
       <span className="sr-only">open alerts</span>
-    </span>
+    </Link>
   );
 }
 

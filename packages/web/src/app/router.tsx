@@ -36,6 +36,9 @@ export const router = createBrowserRouter([
         children: [
           { index: true, Component: FleetOverviewPage },
           { path: 'robots/:robotId', ...lazyPage(() => import('../pages/robot/robot-page')) },
+          { path: 'alerts', ...lazyPage(() => import('../pages/alerts/alerts-page')) },
+          { path: 'alerts/rules', ...lazyPage(() => import('../pages/alerts/rules-page')) },
+          { path: 'alerts/channels', ...lazyPage(() => import('../pages/alerts/channels-page')) },
           { path: 'system', ...lazyPage(() => import('../pages/system-page')) },
           { path: 'account/password', ...lazyPage(() => import('../pages/change-password')) },
           { path: '*', Component: NotFound },

@@ -1,4 +1,4 @@
-import type { Robot } from '../api/types';
+import type { AlertView, Robot } from '../api/types';
 
 /** A robot as GET /robots lists it; everything not given has a plain default. */
 export function robotFixture(robot_id: string, over: Partial<Robot> = {}): Robot {
@@ -29,6 +29,34 @@ export function robotFixture(robot_id: string, over: Partial<Robot> = {}): Robot
       },
       servos: {},
     },
+    ...over,
+  };
+}
+
+export function alertFixture(id: number, over: Partial<AlertView> = {}): AlertView {
+  const now = new Date().toISOString();
+  return {
+    id,
+    robot_id: 'r1',
+    alert_type: 'threshold',
+    severity: 'warning',
+    state: 'open',
+    title: `CPU busy ${id}`,
+    message: 'cpu_percent 93 above 90',
+    rule_id: 7,
+    source: 'cpu',
+    value: 93,
+    threshold: 90,
+    muted: false,
+    acknowledged_by: null,
+    acknowledged_at: null,
+    acknowledge_note: null,
+    resolved_by: null,
+    resolved_at: null,
+    resolve_note: null,
+    created_at: now,
+    updated_at: now,
+    details: null,
     ...over,
   };
 }

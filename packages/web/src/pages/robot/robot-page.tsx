@@ -9,6 +9,7 @@ import { RobotStopControls } from '../../components/emergency-stop';
 import { EmptyState, ErrorState, Loading, StatusBadge, Time } from '../../components/ui';
 import { formatAgo } from '../../lib/format';
 import { useLive, useLiveChannels } from '../../live/live-context';
+import { AlertsTab } from './alerts-tab';
 import { CommandsTab } from './commands-tab';
 import { MonitoringTab } from './monitoring-tab';
 import { SensorsTab } from './sensors-tab';
@@ -20,6 +21,7 @@ const TABS = [
   { key: 'monitoring', label: 'Monitoring', Panel: MonitoringTab },
   { key: 'sensors', label: 'Sensors', Panel: SensorsTab },
   { key: 'servos', label: 'Servos', Panel: ServosTab },
+  { key: 'alerts', label: 'Alerts', Panel: AlertsTab },
   { key: 'commands', label: 'Commands', Panel: CommandsTab },
   { key: 'settings', label: 'Settings', Panel: SettingsTab },
 ] as const;
