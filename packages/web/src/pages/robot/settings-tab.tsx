@@ -264,7 +264,7 @@ export function SettingsTab({ robot }: { robot: Robot }) {
             Thresholds for this robot: its own rules and the fleet's rules it inherits.
           </p>
           <Link
-            to={`/alerts/rules?robot_id=${encodeURIComponent(robot.robot_id)}`}
+            to={`/alerts/rules?robot=${encodeURIComponent(robot.robot_id)}`}
             className={cx('text-sm font-medium text-teal-800 underline dark:text-teal-300')}
           >
             This robot's alert rules
