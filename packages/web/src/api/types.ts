@@ -13,6 +13,15 @@ export type LoginResponse = z.infer<typeof C.LoginResponse>;
 export type Health = z.infer<typeof C.HealthResponse>;
 export type TelemetryResponse = z.infer<typeof C.TelemetryResponse>;
 export type ErrorEnvelope = z.infer<typeof C.ErrorBody>;
+export type RobotWithCredentials = z.infer<typeof C.RobotWithCredentials>;
+export type UserAccount = z.infer<typeof C.UserAccount>;
+export type UserList = z.infer<typeof C.UserList>;
+export type UserWithTemporaryPassword = z.infer<typeof C.UserWithTemporaryPassword>;
+export type ApiKey = z.infer<typeof C.ApiKey>;
+export type ApiKeyList = z.infer<typeof C.ApiKeyList>;
+export type ApiKeyCreated = z.infer<typeof C.ApiKeyCreated>;
+export type AuditEvent = z.infer<typeof C.AuditEvent>;
+export type AuditList = z.infer<typeof C.AuditList>;
 export type {
   LiveChannel,
   LiveFrame,

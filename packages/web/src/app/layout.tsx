@@ -3,14 +3,17 @@ import {
   Bell,
   Bot,
   ChevronDown,
+  KeyRound,
   LayoutGrid,
   LogOut,
   Menu,
   Monitor,
   Moon,
+  ScrollText,
   Server,
   Sun,
   UserRound,
+  Users,
   X,
 } from 'lucide-react';
 import { DropdownMenu } from 'radix-ui';
@@ -33,6 +36,10 @@ interface NavItem {
 /** The app's pages, as far as the role may see them. */
 export const NAV: readonly NavItem[] = [
   { to: '/', label: 'Fleet', icon: LayoutGrid, permission: 'robots:read', end: true },
+  { to: '/robots', label: 'Robots', icon: Bot, permission: 'robots:read', end: true },
+  { to: '/users', label: 'Users', icon: Users, permission: 'users:manage' },
+  { to: '/api-keys', label: 'API keys', icon: KeyRound, permission: 'api_keys:manage' },
+  { to: '/audit', label: 'Audit', icon: ScrollText, permission: 'audit:read' },
   { to: '/system', label: 'System', icon: Server, permission: 'system:read' },
 ];
 

@@ -35,8 +35,12 @@ export const router = createBrowserRouter([
         Component: Layout,
         children: [
           { index: true, Component: FleetOverviewPage },
+          { path: 'robots', ...lazyPage(() => import('../pages/robots/robots-page')) },
           { path: 'robots/:robotId', ...lazyPage(() => import('../pages/robot/robot-page')) },
           { path: 'system', ...lazyPage(() => import('../pages/system-page')) },
+          { path: 'users', ...lazyPage(() => import('../pages/users/users-page')) },
+          { path: 'api-keys', ...lazyPage(() => import('../pages/api-keys-page')) },
+          { path: 'audit', ...lazyPage(() => import('../pages/audit-page')) },
           { path: 'account/password', ...lazyPage(() => import('../pages/change-password')) },
           { path: '*', Component: NotFound },
         ],
