@@ -38,7 +38,7 @@ describe('UsersPage', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Create a user' }));
     await userEvent.type(screen.getByLabelText('Username'), 'olga');
     await userEvent.type(screen.getByLabelText('E-mail'), 'olga@example.com');
-    await userEvent.selectOptions(screen.getByLabelText('Role'), 'operator');
+    await userEvent.selectOptions(within(screen.getByRole('dialog')).getByLabelText('Role'), 'operator');
     await userEvent.click(screen.getByRole('button', { name: 'Create' }));
     expect((await screen.findByTestId('temporary-password')).textContent).toBe('temp-Pass-0001-xyz');
     expect(api.calls.find((c) => c.method === 'POST')?.body).toEqual({
