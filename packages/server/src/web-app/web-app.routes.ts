@@ -18,6 +18,10 @@ export const WEB_APP_PATHS = [
   '/alerts',
   '/alerts/rules',
   '/alerts/channels',
+  '/robots',
+  '/users',
+  '/api-keys',
+  '/audit',
 ] as const;
 
 export interface WebAppOptions {

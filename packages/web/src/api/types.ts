@@ -21,6 +21,14 @@ export type RequestableCommand = (typeof C.REQUESTABLE_COMMANDS)[number];
 export type AlertRuleListItem = z.infer<typeof C.AlertRuleListItem>;
 export type RobotWithCredentials = z.infer<typeof C.RobotWithCredentials>;
 export type UpdateRobotRequest = z.input<typeof C.UpdateRobotRequest>;
+export type UserAccount = z.infer<typeof C.UserAccount>;
+export type UserList = z.infer<typeof C.UserList>;
+export type UserWithTemporaryPassword = z.infer<typeof C.UserWithTemporaryPassword>;
+export type ApiKey = z.infer<typeof C.ApiKey>;
+export type ApiKeyList = z.infer<typeof C.ApiKeyList>;
+export type ApiKeyCreated = z.infer<typeof C.ApiKeyCreated>;
+export type AuditEvent = z.infer<typeof C.AuditEvent>;
+export type AuditList = z.infer<typeof C.AuditList>;
 export type {
   LiveChannel,
   LiveFrame,

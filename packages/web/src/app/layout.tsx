@@ -3,14 +3,17 @@ import {
   Bell,
   Bot,
   ChevronDown,
+  KeyRound,
   LayoutGrid,
   LogOut,
   Menu,
   Monitor,
   Moon,
+  ScrollText,
   Server,
   Sun,
   UserRound,
+  Users,
   X,
 } from 'lucide-react';
 import { DropdownMenu } from 'radix-ui';
@@ -33,7 +36,11 @@ interface NavItem {
 /** The app's pages, as far as the role may see them. */
 export const NAV: readonly NavItem[] = [
   { to: '/', label: 'Fleet', icon: LayoutGrid, permission: 'robots:read', end: true },
+  { to: '/robots', label: 'Robots', icon: Bot, permission: 'robots:read', end: true },
   { to: '/alerts', label: 'Alerts', icon: Bell, permission: 'robots:read' },
+  { to: '/users', label: 'Users', icon: Users, permission: 'users:manage' },
+  { to: '/api-keys', label: 'API keys', icon: KeyRound, permission: 'api_keys:manage' },
+  { to: '/audit', label: 'Audit', icon: ScrollText, permission: 'audit:read' },
   { to: '/system', label: 'System', icon: Server, permission: 'system:read' },
 ];
 
@@ -150,6 +157,7 @@ function AlertCount() {
 }
 
 export function Layout() {
+  const me = useMe();
   const [menuOpen, setMenuOpen] = useState(false);
   return (
     <div className="min-h-screen">
@@ -163,7 +171,7 @@ export function Layout() {
         <div className="mx-auto flex h-14 max-w-screen-2xl items-center gap-3 px-3 sm:px-5">
           <button
             type="button"
-            className="rounded p-1.5 md:hidden"
+            className="rounded p-1.5 lg:hidden"
             aria-label={menuOpen ? 'Close menu' : 'Open menu'}
             aria-expanded={menuOpen}
             onClick={() => setMenuOpen((o) => !o)}
@@ -172,22 +180,23 @@ export function Layout() {
           </button>
           <Link to="/" className="flex items-center gap-2 font-semibold">
             <Bot aria-hidden className="size-6 text-teal-700 dark:text-teal-400" />
-            <span className="hidden lg:inline">TonyPi Fleet Monitor</span>
-            <span className="lg:hidden">TonyPi</span>
+            <span className="hidden 2xl:inline">TonyPi Fleet Monitor</span>
+            <span className="2xl:hidden">TonyPi</span>
           </Link>
-          <nav aria-label="Main" className="ml-4 hidden items-center gap-1 md:flex">
+          <nav aria-label="Main" className="ml-2 hidden items-center gap-0.5 lg:flex">
             <NavLinks />
           </nav>
           <div className="ml-auto flex items-center gap-1 sm:gap-3">
             <ConnectionIndicator />
-            <AlertCount />
+            {/* A temporary password allows nothing but setting a new one: no alerts to ask for yet. */}
+            {!me.must_change_password && <AlertCount />}
             <UserMenu />
           </div>
         </div>
         {menuOpen && (
           <nav
             aria-label="Main"
-            className="flex flex-col gap-1 border-t border-slate-200 p-2 md:hidden dark:border-slate-800"
+            className="flex flex-col gap-1 border-t border-slate-200 p-2 lg:hidden dark:border-slate-800"
           >
             <NavLinks onNavigate={() => setMenuOpen(false)} />
           </nav>

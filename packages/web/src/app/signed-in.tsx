@@ -7,11 +7,13 @@ import { LiveProvider } from '../live/live-context';
 import { LiveSource, liveUrl } from '../live/live-source';
 
 /** The live stream of one signed-in session: opened on sign-in, closed on sign-out. */
-function SessionLive({ children }: { children: React.ReactNode }) {
+function SessionLive({ enabled, children }: { enabled: boolean; children: React.ReactNode }) {
   const { refresh } = useAuth();
   // Keyed by the session (below): a new session gets a new source.
   const [source] = useState(() => new LiveSource({ url: liveUrl(window.location) }));
   useEffect(() => {
+    // A session on a temporary password may open no stream (4403): it starts once the password is set.
+    if (!enabled) return;
     source.start();
     const off = source.onConnection(() => {
       // The server ended the session (expired, revoked): ask who is signed in, which leads to sign-in.
@@ -21,7 +23,7 @@ function SessionLive({ children }: { children: React.ReactNode }) {
       off();
       source.stop();
     };
-  }, [source, refresh]);
+  }, [source, refresh, enabled]);
   return <LiveProvider source={source}>{children}</LiveProvider>;
 }
 
@@ -48,7 +50,10 @@ export function SignedIn() {
       />
     );
   return (
-    <SessionLive key={state.me.session_id ?? state.me.user.id}>
+    <SessionLive
+      key={`${state.me.session_id ?? state.me.user.id}:${state.me.must_change_password}`}
+      enabled={!state.me.must_change_password}
+    >
       {!state.me.must_change_password && <AlertFeed />}
       <Outlet />
     </SessionLive>
