@@ -9,7 +9,16 @@ import { styleNonce } from '../http/web-security';
  * The paths the web app's router owns (packages/web/src/app/router.tsx): each answers the app's page, so a
  * refresh or a shared link opens the same page. Anything else outside the API stays a JSON 404.
  */
-export const WEB_APP_PATHS = ['/', '/sign-in', '/robots/:robot_id', '/system', '/account/password'] as const;
+export const WEB_APP_PATHS = [
+  '/',
+  '/sign-in',
+  '/robots/:robot_id',
+  '/system',
+  '/logs',
+  '/jobs',
+  '/items',
+  '/account/password',
+] as const;
 
 export interface WebAppOptions {
   /** The built app: `index.html` and `assets/`. */

@@ -13,6 +13,18 @@ export type LoginResponse = z.infer<typeof C.LoginResponse>;
 export type Health = z.infer<typeof C.HealthResponse>;
 export type TelemetryResponse = z.infer<typeof C.TelemetryResponse>;
 export type ErrorEnvelope = z.infer<typeof C.ErrorBody>;
+export type LogEntry = z.infer<typeof C.LogEntry>;
+export type LogList = z.infer<typeof C.LogList>;
+export type Job = z.infer<typeof C.JobView>;
+export type JobDetail = z.infer<typeof C.JobDetail>;
+export type JobList = z.infer<typeof C.JobList>;
+export type JobStats = z.infer<typeof C.JobStats>;
+export type JobFigures = z.infer<typeof C.JobFigures>;
+export type Scan = z.infer<typeof C.ScanView>;
+export type ScanList = z.infer<typeof C.ScanList>;
+export type Item = z.infer<typeof C.ItemView>;
+export type ItemList = z.infer<typeof C.ItemList>;
+export type ItemImportReport = z.infer<typeof C.ItemImportReport>;
 export type {
   LiveChannel,
   LiveFrame,

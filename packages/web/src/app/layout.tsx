@@ -4,10 +4,13 @@ import {
   Bot,
   ChevronDown,
   LayoutGrid,
+  ListChecks,
   LogOut,
   Menu,
   Monitor,
   Moon,
+  Package,
+  ScrollText,
   Server,
   Sun,
   UserRound,
@@ -33,6 +36,9 @@ interface NavItem {
 /** The app's pages, as far as the role may see them. */
 export const NAV: readonly NavItem[] = [
   { to: '/', label: 'Fleet', icon: LayoutGrid, permission: 'robots:read', end: true },
+  { to: '/jobs', label: 'Jobs', icon: ListChecks, permission: 'robots:read' },
+  { to: '/items', label: 'Items', icon: Package, permission: 'robots:read' },
+  { to: '/logs', label: 'Logs', icon: ScrollText, permission: 'logs:read' },
   { to: '/system', label: 'System', icon: Server, permission: 'system:read' },
 ];
 

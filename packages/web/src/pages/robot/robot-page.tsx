@@ -9,10 +9,16 @@ import { RobotStopControls } from '../../components/emergency-stop';
 import { EmptyState, ErrorState, Loading, StatusBadge, Time } from '../../components/ui';
 import { formatAgo } from '../../lib/format';
 import { useLive, useLiveChannels } from '../../live/live-context';
+import { JobsTab } from './jobs-tab';
+import { LogsTab } from './logs-tab';
 import { MonitoringTab } from './monitoring-tab';
 
 /** The robot page's tabs, by the `tab` URL parameter (Monitoring when absent). */
-const TABS = [{ key: 'monitoring', label: 'Monitoring', Panel: MonitoringTab }] as const;
+const TABS = [
+  { key: 'monitoring', label: 'Monitoring', Panel: MonitoringTab },
+  { key: 'jobs', label: 'Jobs', Panel: JobsTab },
+  { key: 'logs', label: 'Logs', Panel: LogsTab },
+] as const;
 
 export function useRobot(robotId: string) {
   return useQuery({
