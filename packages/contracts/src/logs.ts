@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { QUERY_WINDOW_MAX_MS, resolveWindow, TIME_FORMATS, timeParam } from './api';
+import { LOG_CATEGORIES, type LogCategory, SYSTEM_LOG_LEVELS, type SystemLogLevel } from './log-levels';
 import { ROBOT_ID_RE } from './topics';
+
+export * from './log-levels';
 
 /**
  * The server's log (issue #7 §5): every robot's `log` messages and the server's own events (robot
@@ -8,55 +11,6 @@ import { ROBOT_ID_RE } from './topics';
  * `system_logs`, searchable and exportable.
  */
 const Iso = z.string().describe('ISO-8601 UTC');
-
-/** The seeds' levels, lowest first; `?level=` means "this one or worse". */
-export const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
-export type SystemLogLevel = (typeof SYSTEM_LOG_LEVELS)[number];
-
-/** A level's rank as stored (`system_logs.level_rank`): 10 for DEBUG … 50 for CRITICAL. */
-export function logLevelRank(level: SystemLogLevel): number {
-  return (SYSTEM_LOG_LEVELS.indexOf(level) + 1) * 10;
-}
-
-const LEVEL_ALIASES: Readonly<Record<string, SystemLogLevel>> = {
-  trace: 'DEBUG',
-  debug: 'DEBUG',
-  info: 'INFO',
-  information: 'INFO',
-  notice: 'INFO',
-  warn: 'WARNING',
-  warning: 'WARNING',
-  error: 'ERROR',
-  err: 'ERROR',
-  critical: 'CRITICAL',
-  crit: 'CRITICAL',
-  fatal: 'CRITICAL',
-  emergency: 'CRITICAL',
-  alert: 'CRITICAL',
-};
-
-/** The level a robot's free-form level word means (Python's logging names, syslog's, pino's); INFO if none. */
-export function toSystemLogLevel(level: string | undefined): SystemLogLevel {
-  return LEVEL_ALIASES[(level ?? '').trim().toLowerCase()] ?? 'INFO';
-}
-
-/**
- * What a log entry is about. `robot`: a robot's own `log` message; `mqtt`: robots connecting, going
- * offline, changing status; `alert`, `command`: the alert engine and the command service; `auth`: sign-ins,
- * sign-outs, sessions; `audit`: other audited changes (users, robots, config); `api`: server errors
- * answering a request; `system`: the server itself.
- */
-export const LOG_CATEGORIES = [
-  'robot',
-  'mqtt',
-  'alert',
-  'command',
-  'auth',
-  'audit',
-  'api',
-  'system',
-] as const;
-export type LogCategory = (typeof LOG_CATEGORIES)[number];
 
 export const LogEntry = z
   .object({

@@ -22,6 +22,9 @@ export const WEB_APP_PATHS = [
   '/users',
   '/api-keys',
   '/audit',
+  '/logs',
+  '/jobs',
+  '/items',
 ] as const;
 
 export interface WebAppOptions {

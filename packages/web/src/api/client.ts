@@ -46,6 +46,8 @@ export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   query?: Record<string, QueryValue>;
   body?: unknown;
+  /** A body sent as it is (a CSV import), with its content type, instead of JSON. */
+  text?: { body: string; type: string };
   signal?: AbortSignal;
 }
 
@@ -59,6 +61,9 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
   if (opts.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(opts.body);
+  } else if (opts.text) {
+    headers['content-type'] = opts.text.type;
+    body = opts.text.body;
   }
   let res: Response;
   try {

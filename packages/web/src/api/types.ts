@@ -29,6 +29,18 @@ export type ApiKeyList = z.infer<typeof C.ApiKeyList>;
 export type ApiKeyCreated = z.infer<typeof C.ApiKeyCreated>;
 export type AuditEvent = z.infer<typeof C.AuditEvent>;
 export type AuditList = z.infer<typeof C.AuditList>;
+export type LogEntry = z.infer<typeof C.LogEntry>;
+export type LogList = z.infer<typeof C.LogList>;
+export type Job = z.infer<typeof C.JobView>;
+export type JobDetail = z.infer<typeof C.JobDetail>;
+export type JobList = z.infer<typeof C.JobList>;
+export type JobStats = z.infer<typeof C.JobStats>;
+export type JobFigures = z.infer<typeof C.JobFigures>;
+export type Scan = z.infer<typeof C.ScanView>;
+export type ScanList = z.infer<typeof C.ScanList>;
+export type Item = z.infer<typeof C.ItemView>;
+export type ItemList = z.infer<typeof C.ItemList>;
+export type ItemImportReport = z.infer<typeof C.ItemImportReport>;
 export type {
   LiveChannel,
   LiveFrame,

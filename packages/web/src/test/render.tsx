@@ -23,7 +23,7 @@ export function meAs(role: Role): Me {
   };
 }
 
-type Handler = (req: { url: URL; method: string; body: unknown }) => unknown | Response;
+type Handler = (req: { url: URL; method: string; body: unknown; headers: Headers }) => unknown | Response;
 
 /**
  * Stubs `fetch` for the API: `routes['GET /robots']` answers that path (query ignored unless the key has
@@ -42,7 +42,14 @@ export function mockApi(routes: Record<string, Handler | unknown>, opts: { role?
     const url = new URL(String(input), 'http://app.test');
     const method = init.method ?? 'GET';
     const path = url.pathname.replace(/^\/api\/v1/, '');
-    const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
+    const headers = new Headers(init.headers);
+    // JSON bodies arrive parsed; others (a CSV import) as the text sent.
+    const body =
+      typeof init.body !== 'string'
+        ? undefined
+        : headers.get('content-type')?.includes('json')
+          ? JSON.parse(init.body)
+          : init.body;
     calls.push({ method, path, search: url.search, body });
     const handler = all[`${method} ${path}${url.search}`] ?? all[`${method} ${path}`];
     if (handler === undefined)
@@ -52,7 +59,8 @@ export function mockApi(routes: Record<string, Handler | unknown>, opts: { role?
           status: 404,
         },
       );
-    const out = typeof handler === 'function' ? await (handler as Handler)({ url, method, body }) : handler;
+    const out =
+      typeof handler === 'function' ? await (handler as Handler)({ url, method, body, headers }) : handler;
     if (out instanceof Response) return out;
     return new Response(out === undefined ? null : JSON.stringify(out), {
       status: out === undefined ? 204 : 200,

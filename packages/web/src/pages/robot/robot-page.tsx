@@ -11,6 +11,8 @@ import { formatAgo } from '../../lib/format';
 import { useLive, useLiveChannels } from '../../live/live-context';
 import { AlertsTab } from './alerts-tab';
 import { CommandsTab } from './commands-tab';
+import { JobsTab } from './jobs-tab';
+import { LogsTab } from './logs-tab';
 import { MonitoringTab } from './monitoring-tab';
 import { SensorsTab } from './sensors-tab';
 import { ServosTab } from './servos-tab';
@@ -19,10 +21,12 @@ import { SettingsTab } from './settings-tab';
 /** The robot page's tabs, by the `tab` URL parameter (Monitoring when absent). */
 const TABS = [
   { key: 'monitoring', label: 'Monitoring', Panel: MonitoringTab },
-  { key: 'sensors', label: 'Sensors', Panel: SensorsTab },
-  { key: 'servos', label: 'Servos', Panel: ServosTab },
   { key: 'alerts', label: 'Alerts', Panel: AlertsTab },
   { key: 'commands', label: 'Commands', Panel: CommandsTab },
+  { key: 'jobs', label: 'Jobs', Panel: JobsTab },
+  { key: 'logs', label: 'Logs', Panel: LogsTab },
+  { key: 'sensors', label: 'Sensors', Panel: SensorsTab },
+  { key: 'servos', label: 'Servos', Panel: ServosTab },
   { key: 'settings', label: 'Settings', Panel: SettingsTab },
 ] as const;
 
