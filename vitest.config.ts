@@ -19,6 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'server',
+          sequence: { groupOrder: 0 },
           include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
           // Suites against real PostgreSQL/Mosquitto/InfluxDB run with `npm run test:services`.
           exclude: ['**/node_modules/**', '**/*.services.test.ts', 'packages/web/**'],
@@ -29,6 +30,7 @@ export default defineConfig({
         plugins: [react()],
         test: {
           name: 'web',
+          sequence: { groupOrder: 0 },
           include: ['packages/web/src/**/*.test.{ts,tsx}'],
           environment: 'jsdom',
           setupFiles: ['packages/web/src/test/setup.ts'],
@@ -41,6 +43,10 @@ export default defineConfig({
           include: ['e2e/**/*.test.ts'],
           globalSetup: ['e2e/global-setup.ts'],
           testTimeout: 60_000,
+          // After the other projects, one file at a time: each file runs a server, simulated robots and
+          // Chromium, and on two cores they starve each other (and the integration tests) when run together.
+          sequence: { groupOrder: 1 },
+          maxWorkers: 1,
         },
       },
     ],
