@@ -8,9 +8,11 @@
  * - the overview with the whole fleet live: long tasks (> 50 ms) and frames/s over `trace` s, JS heap
  *   after a forced GC at the start and after `soak` s;
  * - the robot page's 24 h charts: data on screen after a full page load, and after a click from the fleet.
+ * `BENCH_WEB_PROFILE=file.cpuprofile` also records the page's CPU profile during the trace (open it in
+ * Chromium's DevTools) and prints the functions with the most self time.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -143,6 +145,8 @@ async function main(): Promise<void> {
       }
       await server.store.append(batch);
     }
+    // Roll-ups current, as the maintenance job keeps them on a server that has run for a day.
+    await server.store.maintain(Date.now(), config.retention);
     console.log(`filled ${total} system rows for ${HISTORY_ROBOT}; ${robots} simulated robots at ${hz} Hz`);
 
     // bypassCSP: the page's policy refuses the string predicates these measurements evaluate in it.
@@ -184,7 +188,19 @@ async function main(): Promise<void> {
       return usedSize / 1024 / 1024;
     };
     const heapStart = await heap();
+    const profileTo = process.env.BENCH_WEB_PROFILE;
+    if (profileTo) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+      await cdp.send('Profiler.start');
+    }
     const trace = (await page.evaluate(traceScript(traceS))) as { long: number[]; fps: number };
+    if (profileTo) {
+      const { profile } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
+      await writeFile(profileTo, JSON.stringify(profile));
+      console.log(`CPU profile of the trace written to ${profileTo}; most self time:`);
+      for (const [name, ms] of topSelfTime(profile, 15)) console.log(`  ${ms.toFixed(0).padStart(6)} ms  ${name}`);
+    }
     const over50 = trace.long.filter((d) => d > 50);
     console.log(
       `fleet overview, ${robots} robots live, ${traceS} s: ${trace.fps.toFixed(1)} frames/s; long tasks ${trace.long.length} (> 50 ms: ${over50.length}, longest ${Math.max(0, ...trace.long).toFixed(0)} ms)`,
@@ -215,6 +231,25 @@ async function main(): Promise<void> {
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time per function (name, file, line) over a CPU profile, most first. */
+function topSelfTime(profile: CpuProfile, n: number): [string, number][] {
+  const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+  const total = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const f = byNode.get(id)?.callFrame;
+    if (!f) return;
+    const name = `${f.functionName || '(anonymous)'} ${f.url ? `${path.basename(f.url)}:${f.lineNumber + 1}` : ''}`;
+    total.set(name, (total.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return [...total].sort((a, b) => b[1] - a[1]).slice(0, n);
 }
 
 main().catch((err) => {

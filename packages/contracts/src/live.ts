@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AlertChange, AlertView } from './alerts';
 import type { CommandView } from './commands';
 import type { ErrorCode, IngestRejectReason } from './errors';
-import type { MeasurementName } from './measurements';
+import { MEASUREMENT_NAMES, type MeasurementName } from './measurements';
 import type { RobotStatus } from './payloads';
 
 /**
@@ -32,6 +32,24 @@ export const LIVE_RATES_HZ = {
   ingest: 1,
 } as const;
 
+/**
+ * The telemetry a client gets, beyond its robots and channels: which measurements (`["*"]`: all, the
+ * default), of which of its robots (`telemetry_robots`, `["*"]`: all of them, the default; status, alerts
+ * and the other channels still come for every robot it follows), and at most how many frames per second
+ * per series (`telemetry_hz`, 1 to 20; by default LIVE_RATES_HZ). A page that shows three values of a
+ * hundred robots, or every value of one, asks for just that: the rest is never serialised or sent to it.
+ * Each `subscribe` that carries one of them replaces it for the socket; one without leaves it as it was.
+ */
+export const LiveTelemetryFilter = z.object({
+  telemetry_robots: z.array(z.string().min(1).max(64)).min(1).max(1000).optional(),
+  measurements: z
+    .array(z.union([z.enum(MEASUREMENT_NAMES as [MeasurementName, ...MeasurementName[]]), z.literal('*')]))
+    .min(1)
+    .max(MEASUREMENT_NAMES.length + 1)
+    .optional(),
+  telemetry_hz: z.number().int().min(1).max(LIVE_RATES_HZ.location).optional(),
+});
+
 export const LiveClientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('auth'), token: z.string().min(1).max(4096) }),
   z.object({
@@ -39,6 +57,7 @@ export const LiveClientMessage = z.discriminatedUnion('type', [
     /** Robot ids, or `["*"]` for every robot (the default). */
     robots: z.array(z.string().min(1).max(64)).max(1000).default(['*']),
     channels: z.array(z.enum(LIVE_CHANNELS)).min(1).default(['telemetry', 'status']),
+    ...LiveTelemetryFilter.shape,
   }),
   z.object({
     type: z.literal('unsubscribe'),
@@ -91,7 +110,14 @@ export type LiveCloseCause = keyof typeof LIVE_CLOSE;
 
 export interface LiveServerEvents {
   hello: { protocol_version: string; server_time: number; authenticated: boolean };
-  subscribed: { robots: string[]; channels: LiveChannel[] };
+  /** What the socket now gets: `["*"]` = all; `telemetry_hz` null = LIVE_RATES_HZ. */
+  subscribed: {
+    robots: string[];
+    channels: LiveChannel[];
+    telemetry_robots: string[];
+    measurements: Array<MeasurementName | '*'>;
+    telemetry_hz: number | null;
+  };
   telemetry: {
     robot_id: string;
     measurement: MeasurementName;

@@ -170,6 +170,172 @@ describe('LiveHub', () => {
     });
   });
 
+  describe('telemetry filters (measurements and rate)', () => {
+    const system = (robot_id: string, cpu_percent: number, ts = T0): TelemetryPoint => ({
+      measurement: 'system',
+      robot_id,
+      ts,
+      fields: { cpu_percent },
+    });
+    /** One telemetry turn at the hub's 10 Hz (two 20 Hz ticks). */
+    const turn = (hub: LiveHub) => {
+      hub.flush();
+      hub.flush();
+    };
+
+    it('sends only the measurements a client asked for, and serialises nothing for the rest', () => {
+      const { hub, connect } = setup();
+      const narrow = connect();
+      hub.subscribe(narrow.client, ['*'], ['telemetry'], { measurements: ['battery', 'system'] });
+      hub.telemetry(battery('r1', 50));
+      hub.telemetry(system('r1', 12));
+      hub.telemetry(servo('r1', '1', 500));
+      hub.telemetry(location('r1', 3));
+      turn(hub);
+
+      expect(narrow.socket.framesOf('telemetry').map((f) => f.measurement)).toEqual(['battery', 'system']);
+      expect(hub.describe(narrow.client)).toEqual({
+        robots: ['*'],
+        channels: ['telemetry'],
+        telemetry_robots: ['*'],
+        measurements: ['battery', 'system'],
+        telemetry_hz: null,
+      });
+      expect(hub.counters.frames_sent).toBe(2);
+    });
+
+    it("sends one robot's telemetry while status still comes for every robot (a robot's page)", () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect(['*'], ['telemetry', 'status']);
+      hub.subscribe(client, ['*'], ['telemetry'], { telemetry_robots: ['r2'] });
+      hub.telemetry(battery('r1', 1));
+      hub.telemetry(battery('r2', 2));
+      hub.event('status', status('r1'));
+      turn(hub);
+      expect(socket.frames().map((f) => [f.type, f.robot_id])).toEqual([
+        ['status', 'r1'],
+        ['telemetry', 'r2'],
+      ]);
+      expect(hub.describe(client).telemetry_robots).toEqual(['r2']);
+      hub.subscribe(client, ['*'], ['telemetry'], { telemetry_robots: ['*'] });
+      hub.telemetry(battery('r1', 3));
+      turn(hub);
+      expect(socket.framesOf('telemetry').map((f) => f.robot_id)).toEqual(['r2', 'r1']);
+    });
+
+    it('replaces the filter on each subscribe that carries one; `*` is every measurement again', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect();
+      hub.subscribe(client, ['*'], ['telemetry'], { measurements: ['battery'] });
+      hub.subscribe(client, ['*'], ['status']);
+      hub.telemetry(system('r1', 1));
+      hub.telemetry(battery('r1', 1));
+      turn(hub);
+      expect(socket.framesOf('telemetry').map((f) => f.measurement)).toEqual(['battery']);
+
+      hub.subscribe(client, ['*'], ['telemetry'], { measurements: ['*'] });
+      hub.telemetry(system('r1', 2));
+      turn(hub);
+      expect(socket.framesOf('telemetry').map((f) => f.measurement)).toEqual(['battery', 'system']);
+      expect(hub.describe(client).measurements).toEqual(['*']);
+    });
+
+    it('at a lower rate sends the newest point of each series once per turn, missing no series', () => {
+      const { hub, connect } = setup();
+      const slow = connect();
+      const fast = connect();
+      hub.subscribe(slow.client, ['*'], ['telemetry'], { telemetry_hz: 2 });
+      // 10 turns of the hub's 10 Hz = 1 s: system changes every turn, battery once, in the first turn.
+      for (let i = 1; i <= 10; i++) {
+        hub.telemetry(system('r1', i, T0 + i));
+        if (i === 1) hub.telemetry(battery('r1', 77, T0 + i));
+        turn(hub);
+      }
+
+      expect(fast.socket.framesOf('telemetry')).toHaveLength(11);
+      const frames = slow.socket.framesOf('telemetry');
+      // 2 Hz: at once after subscribing, then every fifth turn with the newest value of each series that
+      // changed (the battery, which changed once, is not sent again).
+      expect(frames.map((f) => [f.measurement, f.fields])).toEqual([
+        ['system', { cpu_percent: 1 }],
+        ['battery', { percent: 77 }],
+        ['system', { cpu_percent: 6 }],
+      ]);
+      expect(hub.describe(slow.client).telemetry_hz).toBe(2);
+    });
+
+    it('throttles location (20 Hz) to the asked rate too', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect();
+      hub.subscribe(client, ['*'], ['telemetry'], { telemetry_hz: 5 });
+      for (let i = 1; i <= 20; i++) {
+        hub.telemetry(location('r1', i, T0 + i));
+        hub.flush();
+      }
+      expect(socket.framesOf('telemetry').map((f) => (f.fields as Record<string, number>).x_m)).toEqual([
+        1, 5, 9, 13, 17,
+      ]);
+    });
+
+    it('does not send a held series once the filter no longer wants it', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect();
+      hub.subscribe(client, ['*'], ['telemetry'], { telemetry_hz: 1 });
+      hub.telemetry(battery('r1', 1));
+      hub.telemetry(system('r1', 1));
+      turn(hub);
+      hub.telemetry(battery('r1', 2));
+      hub.telemetry(system('r1', 2));
+      turn(hub);
+      // Both held for the next turn; then the page asks for system only.
+      hub.subscribe(client, ['*'], ['telemetry'], { measurements: ['system'] });
+      turn(hub);
+      expect(socket.framesOf('telemetry').map((f) => [f.measurement, f.fields])).toEqual([
+        ['battery', { percent: 1 }],
+        ['system', { cpu_percent: 1 }],
+        ['system', { cpu_percent: 2 }],
+      ]);
+    });
+
+    it('skips a backed-up slow client at its turn (counted), then carries on', () => {
+      const { hub, connect } = setup();
+      const { socket, client } = connect();
+      hub.subscribe(client, ['*'], ['telemetry'], { telemetry_hz: 5 });
+      socket.bufferedAmount = SOFT + 1;
+      hub.telemetry(battery('r1', 1));
+      hub.telemetry(battery('r2', 1));
+      turn(hub);
+      turn(hub);
+      expect(socket.framesOf('telemetry')).toHaveLength(0);
+      expect(hub.counters.frames_skipped).toBe(2);
+      socket.bufferedAmount = 0;
+      hub.telemetry(battery('r1', 2));
+      turn(hub);
+      turn(hub);
+      expect(socket.framesOf('telemetry').map((f) => (f.fields as Record<string, number>).percent)).toEqual([
+        2,
+      ]);
+    });
+
+    it('drops a point that cannot be serialised once, however many clients hold it', () => {
+      const { hub, connect } = setup();
+      const a = connect();
+      const b = connect();
+      hub.subscribe(a.client, ['*'], ['telemetry'], { telemetry_hz: 5 });
+      hub.subscribe(b.client, ['*'], ['telemetry'], { telemetry_hz: 2 });
+      hub.telemetry({
+        measurement: 'battery',
+        robot_id: 'r1',
+        ts: T0,
+        fields: { percent: BigInt(1) as unknown as number },
+      });
+      for (let i = 0; i < 5; i++) turn(hub);
+      expect(hub.counters.frames_dropped).toBe(1);
+      expect(a.socket.sent).toEqual([]);
+      expect(b.socket.sent).toEqual([]);
+    });
+  });
+
   describe('subscriptions', () => {
     it('sends telemetry only to clients subscribed to the telemetry channel and that robot', () => {
       const { hub, connect } = setup();
@@ -214,7 +380,13 @@ describe('LiveHub', () => {
       const { socket, client } = connect(['r1'], ['status']);
       hub.subscribe(client, ['*'], ['status']);
       hub.event('status', status('r2'));
-      expect(hub.describe(client)).toEqual({ robots: ['*'], channels: ['status'] });
+      expect(hub.describe(client)).toEqual({
+        robots: ['*'],
+        channels: ['status'],
+        telemetry_robots: ['*'],
+        measurements: ['*'],
+        telemetry_hz: null,
+      });
       expect(socket.framesOf('status').map((f) => f.robot_id)).toEqual(['r2']);
     });
 
@@ -229,7 +401,13 @@ describe('LiveHub', () => {
       hub.flush();
       hub.flush();
 
-      expect(hub.describe(client)).toEqual({ robots: ['r2'], channels: ['telemetry', 'status'] });
+      expect(hub.describe(client)).toEqual({
+        robots: ['r2'],
+        channels: ['telemetry', 'status'],
+        telemetry_robots: ['*'],
+        measurements: ['*'],
+        telemetry_hz: null,
+      });
       expect(socket.frames().map((f) => [f.type, f.robot_id])).toEqual([
         ['status', 'r2'],
         ['telemetry', 'r2'],
@@ -330,7 +508,13 @@ describe('LiveHub', () => {
       hub.subscribe(client, ['r1'], ['log']);
       hub.event('status', { robot_id: 'r2', status: 'online', ts: T0 });
       expect(socket.framesOf('status')).toHaveLength(1);
-      expect(hub.describe(client)).toEqual({ robots: ['*'], channels: ['status', 'log'] });
+      expect(hub.describe(client)).toEqual({
+        robots: ['*'],
+        channels: ['status', 'log'],
+        telemetry_robots: ['*'],
+        measurements: ['*'],
+        telemetry_hz: null,
+      });
     });
 
     it('refuses to follow more than 1000 robots by name, changing nothing', () => {
@@ -338,7 +522,13 @@ describe('LiveHub', () => {
       const { client } = connect(['r0'], ['status']);
       const many = Array.from({ length: 1000 }, (_, i) => `r${i + 1}`);
       expect(hub.subscribe(client, many, ['log'])).toBe(false);
-      expect(hub.describe(client)).toEqual({ robots: ['r0'], channels: ['status'] });
+      expect(hub.describe(client)).toEqual({
+        robots: ['r0'],
+        channels: ['status'],
+        telemetry_robots: ['*'],
+        measurements: ['*'],
+        telemetry_hz: null,
+      });
       expect(hub.subscribe(client, many.slice(0, 999), ['log'])).toBe(true);
     });
 

@@ -5,6 +5,7 @@ import {
   type LiveChannel,
   type LiveEventType,
   type LiveServerEvents,
+  type MeasurementName,
   type TelemetryPoint,
 } from '@tonypi/contracts';
 import type { Logger } from '../logger';
@@ -31,14 +32,33 @@ interface Client {
   /** The robots followed by name; null = every robot (after subscribing to `*`). */
   robots: Set<string> | null;
   channels: Set<LiveChannel>;
+  /** The measurements it gets; null = all. */
+  measurements: Set<MeasurementName> | null;
+  /** The robots (of those it follows) whose telemetry it gets; null = all. */
+  telemetryRobots: Set<string> | null;
+  /** Telemetry frames per second per series at most; null = LIVE_RATES_HZ. */
+  hz: number | null;
+  /** For a client below the hub's rates: the newest point of each series since its last turn. */
+  held: Record<ThrottledKind, Map<string, Pending>>;
+  /** The drain at which its next turn comes: at once after it subscribes, then every `ceil(rate / hz)`. */
+  nextTurn: Record<ThrottledKind, number>;
   framesSent: number;
   framesSkipped: number;
 }
 
+type ThrottledKind = 'location' | 'telemetry';
+
+/** What a `subscribe` may change of a client's telemetry (LiveTelemetryFilter in contracts). */
+export interface TelemetryFilter {
+  telemetry_robots?: readonly string[] | undefined;
+  measurements?: ReadonlyArray<MeasurementName | '*'> | undefined;
+  telemetry_hz?: number | undefined;
+}
+
 interface Pending {
   point: TelemetryPoint;
-  /** Serialised once at flush time, shared by every client. */
-  frame?: string;
+  /** Serialised once at flush time, shared by every client; null: it cannot be (dropped, counted once). */
+  frame?: string | null;
 }
 
 /** A frame that cannot be serialised is logged at most once per this interval (with the count since). */
@@ -62,6 +82,7 @@ export class LiveHub {
   private readonly latestLocation = new Map<string, Pending>();
   private timer: NodeJS.Timeout | undefined;
   private tick = 0;
+  private readonly drains: Record<ThrottledKind, number> = { location: 0, telemetry: 0 };
   private readonly soft: number;
   private readonly hard: number;
   private readonly now: () => number;
@@ -97,6 +118,11 @@ export class LiveHub {
       socket,
       robots: new Set(),
       channels: new Set(),
+      measurements: null,
+      telemetryRobots: null,
+      hz: null,
+      held: { location: new Map(), telemetry: new Map() },
+      nextTurn: { location: 0, telemetry: 0 },
       framesSent: 0,
       framesSkipped: 0,
     };
@@ -111,9 +137,15 @@ export class LiveHub {
   /**
    * Adds robots and channels to what a client gets. Once it has `*` (every robot), naming robots
    * does not narrow it. Returns false, changing nothing, when the client would follow more than
-   * MAX_ROBOTS_PER_CLIENT robots by name.
+   * MAX_ROBOTS_PER_CLIENT robots by name. A filter's measurements or rate, when given, replace the
+   * client's.
    */
-  subscribe(client: Client, robots: readonly string[], channels: readonly LiveChannel[]): boolean {
+  subscribe(
+    client: Client,
+    robots: readonly string[],
+    channels: readonly LiveChannel[],
+    filter: TelemetryFilter = {},
+  ): boolean {
     if (robots.includes('*')) client.robots = null;
     else if (client.robots !== null) {
       const next = new Set([...client.robots, ...robots]);
@@ -121,6 +153,21 @@ export class LiveHub {
       client.robots = next;
     }
     for (const c of channels) client.channels.add(c);
+    if (filter.measurements) {
+      const all = filter.measurements.includes('*');
+      client.measurements = all ? null : new Set(filter.measurements as MeasurementName[]);
+    }
+    if (filter.telemetry_robots) {
+      const all = filter.telemetry_robots.includes('*');
+      client.telemetryRobots = all ? null : new Set(filter.telemetry_robots);
+    }
+    // What it no longer wants is not sent on its next turn either.
+    if (filter.measurements || filter.telemetry_robots)
+      for (const held of Object.values(client.held))
+        for (const [key, p] of held) if (!wants(client, p.point)) held.delete(key);
+    if (filter.telemetry_hz !== undefined) client.hz = filter.telemetry_hz;
+    // A page that just asked gets its first values at the next drain, not a turn later.
+    client.nextTurn = { location: 0, telemetry: 0 };
     return true;
   }
 
@@ -132,8 +179,14 @@ export class LiveHub {
     if (client.robots) for (const r of robots) client.robots.delete(r);
   }
 
-  describe(client: Client): { robots: string[]; channels: LiveChannel[] } {
-    return { robots: client.robots ? [...client.robots] : ['*'], channels: [...client.channels] };
+  describe(client: Client): LiveServerEvents['subscribed'] {
+    return {
+      robots: client.robots ? [...client.robots] : ['*'],
+      channels: [...client.channels],
+      telemetry_robots: client.telemetryRobots ? [...client.telemetryRobots] : ['*'],
+      measurements: client.measurements ? [...client.measurements] : ['*'],
+      telemetry_hz: client.hz,
+    };
   }
 
   /** Latest-value: replaces whatever of the same series was waiting. Cheap: called per point. */
@@ -169,35 +222,55 @@ export class LiveHub {
 
   flush(): void {
     this.tick++;
-    this.drain(this.latestLocation);
-    if (this.tick % TELEMETRY_EVERY === 0) this.drain(this.latestTelemetry);
+    this.drain(this.latestLocation, 'location');
+    if (this.tick % TELEMETRY_EVERY === 0) this.drain(this.latestTelemetry, 'telemetry');
   }
 
-  private drain(pending: Map<string, Pending>): void {
-    if (pending.size === 0) return;
+  /**
+   * Sends what waits to every client that wants it: at once to a client at the hub's rate; a slower one's
+   * newest point per series is held until its turn (the first drain after it subscribed, then every
+   * `ceil(rate / hz)` drains), so it misses no series that changed less often than it asks.
+   */
+  private drain(pending: Map<string, Pending>, kind: ThrottledKind): void {
+    const turn = ++this.drains[kind];
+    const base = LIVE_RATES_HZ[kind];
     for (const client of this.clients) {
       if (!client.channels.has('telemetry')) continue;
-      if (client.socket.bufferedAmount > this.soft) {
-        let skipped = 0;
-        for (const p of pending.values())
-          if (!client.robots || client.robots.has(p.point.robot_id)) skipped++;
-        client.framesSkipped += skipped;
-        this.counters.frames_skipped += skipped;
-        continue;
+      const every = client.hz === null || client.hz >= base ? 1 : Math.ceil(base / client.hz);
+      let due: Map<string, Pending> = pending;
+      if (every > 1) {
+        const held = client.held[kind];
+        for (const [key, p] of pending) if (wants(client, p.point)) held.set(key, p);
+        if (turn < client.nextTurn[kind]) continue;
+        client.nextTurn[kind] = turn + every;
+        due = held;
       }
-      for (const [key, p] of pending) {
-        if (client.robots && !client.robots.has(p.point.robot_id)) continue;
-        p.frame ??= this.serialise('telemetry', telemetryBody(p.point));
-        if (p.frame === undefined) {
-          pending.delete(key);
-          continue;
-        }
-        client.socket.send(p.frame);
-        client.framesSent++;
-        this.counters.frames_sent++;
-      }
+      if (due.size > 0) this.sendTelemetry(client, due);
+      if (due !== pending) due.clear();
     }
     pending.clear();
+  }
+
+  /** A client's due telemetry frames, or none (counted as skipped) while its socket is backed up. */
+  private sendTelemetry(client: Client, due: Map<string, Pending>): void {
+    if (client.socket.bufferedAmount > this.soft) {
+      let skipped = 0;
+      for (const p of due.values()) if (wants(client, p.point)) skipped++;
+      client.framesSkipped += skipped;
+      this.counters.frames_skipped += skipped;
+      return;
+    }
+    for (const [key, p] of due) {
+      if (!wants(client, p.point)) continue;
+      if (p.frame === undefined) p.frame = this.serialise('telemetry', telemetryBody(p.point)) ?? null;
+      if (p.frame === null) {
+        due.delete(key);
+        continue;
+      }
+      client.socket.send(p.frame);
+      client.framesSent++;
+      this.counters.frames_sent++;
+    }
   }
 
   private sendEvent(client: Client, frame: string): void {
@@ -255,6 +328,14 @@ function robotOf(body: object): string | null | undefined {
   if ('robot_id' in body) return body.robot_id as string | null | undefined;
   if ('alert' in body) return (body.alert as { robot_id?: string | null } | undefined)?.robot_id;
   return undefined;
+}
+
+function wants(client: Client, p: TelemetryPoint): boolean {
+  return (
+    (client.robots === null || client.robots.has(p.robot_id)) &&
+    (client.telemetryRobots === null || client.telemetryRobots.has(p.robot_id)) &&
+    (client.measurements === null || client.measurements.has(p.measurement))
+  );
 }
 
 function seriesKey(p: TelemetryPoint): string {

@@ -172,12 +172,45 @@ describe('LiveSession: messages', () => {
       type: 'subscribed',
       robots: ['r1', 'r2'],
       channels: ['telemetry', 'status'],
+      telemetry_robots: ['*'],
+      measurements: ['*'],
+      telemetry_hz: null,
     });
     await says({ type: 'unsubscribe', robots: ['r2'] });
-    expect(socket.last()).toEqual({ type: 'subscribed', robots: ['r1'], channels: ['telemetry', 'status'] });
+    expect(socket.last()).toEqual({
+      type: 'subscribed',
+      robots: ['r1'],
+      channels: ['telemetry', 'status'],
+      telemetry_robots: ['*'],
+      measurements: ['*'],
+      telemetry_hz: null,
+    });
     hub.event('status', { robot_id: 'r2', status: 'online', ts: T0 });
     hub.event('status', { robot_id: 'r1', status: 'online', ts: T0 });
     expect(socket.framesOf('status')).toEqual([{ type: 'status', robot_id: 'r1', status: 'online', ts: T0 }]);
+  });
+
+  it('narrows telemetry to measurements and a rate, and answers with them', async () => {
+    const { socket, says, hub } = await signedIn();
+    await says({
+      type: 'subscribe',
+      channels: ['telemetry'],
+      telemetry_robots: ['*'],
+      measurements: ['battery', 'system'],
+      telemetry_hz: 2,
+    });
+    expect(socket.last()).toEqual({
+      type: 'subscribed',
+      robots: ['*'],
+      channels: ['telemetry'],
+      telemetry_robots: ['*'],
+      measurements: ['battery', 'system'],
+      telemetry_hz: 2,
+    });
+    hub.telemetry({ measurement: 'sensors', robot_id: 'r1', ts: T0, fields: { roll_deg: 1 } });
+    hub.telemetry({ measurement: 'battery', robot_id: 'r1', ts: T0, fields: { percent: 50 } });
+    for (let i = 0; i < 10; i++) hub.flush();
+    expect(socket.framesOf('telemetry').map((f) => f.measurement)).toEqual(['battery']);
   });
 
   it('refuses following more than 1000 robots by name, changing nothing', async () => {
@@ -204,6 +237,21 @@ describe('LiveSession: messages', () => {
       'a message of the wrong shape, naming the field',
       { type: 'subscribe', channels: ['weather'] },
       { code: 'validation_error', message: expect.stringContaining('channels.0') },
+    ],
+    [
+      'an unknown measurement, naming it',
+      { type: 'subscribe', channels: ['telemetry'], measurements: ['weather'] },
+      { code: 'validation_error', message: expect.stringContaining('measurements.0') },
+    ],
+    [
+      'an empty telemetry robot list',
+      { type: 'subscribe', channels: ['telemetry'], telemetry_robots: [] },
+      { code: 'validation_error', message: expect.stringContaining('telemetry_robots') },
+    ],
+    [
+      'a telemetry rate above 20 Hz',
+      { type: 'subscribe', channels: ['telemetry'], telemetry_hz: 50 },
+      { code: 'validation_error', message: expect.stringContaining('telemetry_hz') },
     ],
     [
       'an unknown message type',

@@ -219,7 +219,13 @@ export class LiveSession {
       return;
     }
     if (msg.type === 'subscribe') {
-      if (!this.hub.subscribe(this.client, msg.robots, msg.channels)) {
+      if (
+        !this.hub.subscribe(this.client, msg.robots, msg.channels, {
+          telemetry_robots: msg.telemetry_robots,
+          measurements: msg.measurements,
+          telemetry_hz: msg.telemetry_hz,
+        })
+      ) {
         this.error(
           'validation_error',
           `Follow at most ${MAX_ROBOTS_PER_CLIENT} robots by name; subscribe to "*" for all`,

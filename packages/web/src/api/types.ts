@@ -45,6 +45,7 @@ export type {
   LiveChannel,
   LiveFrame,
   LiveServerEvents,
+  MeasurementName,
   Permission,
   RobotStatus,
   Role,

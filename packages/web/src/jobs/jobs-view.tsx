@@ -5,7 +5,7 @@ import { api } from '../api/client';
 import type { Job, JobFigures, JobList, JobStats, ScanList } from '../api/types';
 import { Button, Card, cx, EmptyState, ErrorState, inputClass, Loading, Time } from '../components/ui';
 import { formatNumber } from '../lib/format';
-import { useLive, useLiveChannels, useLiveFrames } from '../live/live-context';
+import { useLive, useLiveFrames, useLiveTelemetry } from '../live/live-context';
 
 const STATES = ['completed', 'failed', 'cancelled'] as const;
 const WINDOWS = [
@@ -44,7 +44,7 @@ function StateBadge({ job }: { job: Job }) {
 /** The job frames of the live stream refresh the job lists, once per animation frame's batch. */
 function useJobsRefresh() {
   const client = useQueryClient();
-  useLiveChannels('job', 'telemetry');
+  useLiveTelemetry({ measurements: ['job'] }, 'job');
   useLiveFrames('job', () => void client.invalidateQueries({ queryKey: ['jobs'] }));
 }
 

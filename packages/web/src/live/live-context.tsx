@@ -1,6 +1,6 @@
 import { createContext, type ReactNode, useContext, useEffect, useRef, useSyncExternalStore } from 'react';
 import type { LiveChannel, LiveServerEvents } from '../api/types';
-import type { ConnectionInfo, LiveSource } from './live-source';
+import type { ConnectionInfo, LiveSource, TelemetryNeed } from './live-source';
 import type { LiveStore } from './live-store';
 
 const LiveContext = createContext<LiveSource | undefined>(undefined);
@@ -30,6 +30,17 @@ export function useLiveChannels(...channels: LiveChannel[]): void {
   const key = channels.join(',');
   // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the channel list.
   useEffect(() => source.need(channels), [source, key]);
+}
+
+/**
+ * Subscribes to channels while the component is mounted, saying which telemetry it shows (some
+ * measurements, at most `hz` per series): the stream then sends the tab no more than its pages show.
+ */
+export function useLiveTelemetry(telemetry: TelemetryNeed, ...channels: LiveChannel[]): void {
+  const source = useLiveSource();
+  const key = JSON.stringify([channels, telemetry]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the channels and the need.
+  useEffect(() => source.need(['telemetry', ...channels], telemetry), [source, key]);
 }
 
 /**

@@ -67,6 +67,88 @@ describe('LiveSource', () => {
     expect(socket.sent.at(-1)).toEqual({ type: 'unsubscribe', robots: ['*'], channels: ['alert', 'log'] });
   });
 
+  it('asks for the union of what telemetry users show, and widens or narrows as they come and go', () => {
+    const { source } = setup();
+    const overview = source.need(['telemetry', 'status'], { measurements: ['system', 'battery'], hz: 2 });
+    source.start();
+    const socket = FakeSocket.latest();
+    socket.open();
+    expect(socket.sent).toEqual([
+      {
+        type: 'subscribe',
+        robots: ['*'],
+        channels: ['telemetry', 'status'],
+        telemetry_robots: ['*'],
+        measurements: ['battery', 'system'],
+        telemetry_hz: 2,
+      },
+    ]);
+    // A second narrow user: the union, the higher rate.
+    const card = source.need(['telemetry'], { measurements: ['job'], hz: 5 });
+    expect(socket.sent.at(-1)).toEqual({
+      type: 'subscribe',
+      robots: ['*'],
+      channels: ['telemetry'],
+      telemetry_robots: ['*'],
+      measurements: ['battery', 'job', 'system'],
+      telemetry_hz: 5,
+    });
+    // A user of everything (of one robot: its page) widens it; when it leaves, the narrow ones are left.
+    const robotPage = source.need(['telemetry', 'log'], { robots: ['r7'] });
+    expect(socket.sent.at(-1)).toEqual({
+      type: 'subscribe',
+      robots: ['*'],
+      channels: ['log'],
+      telemetry_robots: ['*'],
+      measurements: ['*'],
+      telemetry_hz: 20,
+    });
+    robotPage();
+    expect(socket.sent.slice(-2)).toEqual([
+      { type: 'unsubscribe', robots: ['*'], channels: ['log'] },
+      {
+        type: 'subscribe',
+        robots: ['*'],
+        channels: ['telemetry'],
+        telemetry_robots: ['*'],
+        measurements: ['battery', 'job', 'system'],
+        telemetry_hz: 5,
+      },
+    ]);
+    card();
+    overview();
+    expect(socket.sent.at(-1)).toEqual({
+      type: 'unsubscribe',
+      robots: ['*'],
+      channels: ['telemetry', 'status'],
+    });
+    const sent = socket.sent.length;
+    // Nothing changes for a channel without telemetry.
+    source.need(['alert']);
+    expect(socket.sent.slice(sent)).toEqual([{ type: 'subscribe', robots: ['*'], channels: ['alert'] }]);
+  });
+
+  it('asks a new socket again for the narrowed telemetry after a reconnect', () => {
+    const { source } = setup();
+    source.need(['telemetry'], { robots: ['r7'], measurements: ['battery'], hz: 2 });
+    source.start();
+    FakeSocket.latest().open();
+    FakeSocket.latest().drop(1006);
+    vi.advanceTimersByTime(1000);
+    const second = FakeSocket.latest();
+    second.open();
+    expect(second.sent).toEqual([
+      {
+        type: 'subscribe',
+        robots: ['*'],
+        channels: ['telemetry'],
+        telemetry_robots: ['r7'],
+        measurements: ['battery'],
+        telemetry_hz: 2,
+      },
+    ]);
+  });
+
   it('applies a burst of frames in one batch per animation frame: listeners hear once, the newest value wins', () => {
     const { source, frame } = setup();
     source.start();

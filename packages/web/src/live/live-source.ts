@@ -1,4 +1,4 @@
-import type { LiveChannel, LiveFrame, LiveServerEvents } from '../api/types';
+import type { LiveChannel, LiveFrame, LiveServerEvents, MeasurementName } from '../api/types';
 import { LiveStore } from './live-store';
 
 /**
@@ -53,6 +53,26 @@ export interface LiveSourceOptions {
   random?: () => number;
 }
 
+/**
+ * The telemetry a page shows: some measurements, at most `hz` frames per second per series. Without it a
+ * page gets every measurement at the server's rates. The socket asks for what its pages together need (the
+ * union of their measurements, the highest rate), so a page that needs less costs the tab less.
+ */
+export interface TelemetryNeed {
+  /** Only these robots' telemetry (a robot's page); without it every robot's. */
+  robots?: readonly string[];
+  measurements?: readonly MeasurementName[];
+  hz?: number;
+}
+
+/** What the server sends a socket that never narrowed its telemetry. */
+const ALL_TELEMETRY = {
+  telemetry_robots: ['*'] as string[],
+  measurements: ['*'] as Array<MeasurementName | '*'>,
+  telemetry_hz: 20,
+};
+const ALL_TELEMETRY_KEY = JSON.stringify(ALL_TELEMETRY);
+
 type FrameOf<K extends keyof LiveServerEvents> = { type: K } & LiveServerEvents[K];
 type FrameListener<K extends keyof LiveServerEvents> = (frames: readonly FrameOf<K>[]) => void;
 
@@ -71,6 +91,10 @@ export class LiveSource {
   private info: ConnectionInfo = { state: 'connecting', attempts: 0 };
   private readonly infoListeners = new Set<() => void>();
   private readonly channelCounts = new Map<LiveChannel, number>();
+  /** One entry per user of the telemetry channel. */
+  private readonly telemetryNeeds = new Set<TelemetryNeed>();
+  /** The telemetry filter in effect on the current socket (JSON). */
+  private filterSent = ALL_TELEMETRY_KEY;
   private readonly frameListeners = new Map<string, Set<FrameListener<never>>>();
   private queue: LiveFrame[] = [];
   private flushScheduled = false;
@@ -136,16 +160,18 @@ export class LiveSource {
 
   /**
    * Asks for channels while the caller needs them (counted: a channel is unsubscribed when its last user
-   * lets go). Returns the release.
+   * lets go), and with `telemetry` what of it the caller shows. Returns the release.
    */
-  need(channels: readonly LiveChannel[]): () => void {
+  need(channels: readonly LiveChannel[], telemetry: TelemetryNeed = {}): () => void {
     const added: LiveChannel[] = [];
     for (const c of channels) {
       const n = this.channelCounts.get(c) ?? 0;
       this.channelCounts.set(c, n + 1);
       if (n === 0) added.push(c);
     }
-    if (added.length > 0) this.send({ type: 'subscribe', robots: ['*'], channels: added });
+    const entry: TelemetryNeed = { ...telemetry };
+    if (channels.includes('telemetry')) this.telemetryNeeds.add(entry);
+    this.subscribe(added);
     let released = false;
     return () => {
       if (released) return;
@@ -158,8 +184,46 @@ export class LiveSource {
           removed.push(c);
         } else this.channelCounts.set(c, n);
       }
+      this.telemetryNeeds.delete(entry);
       if (removed.length > 0) this.send({ type: 'unsubscribe', robots: ['*'], channels: removed });
+      // A wider need may have gone: narrow what the others still use.
+      this.subscribe([]);
     };
+  }
+
+  /** What the telemetry users together need: the union of their robots and measurements, the highest rate. */
+  private telemetryFilter(): typeof ALL_TELEMETRY {
+    const needs = [...this.telemetryNeeds];
+    if (needs.length === 0) return ALL_TELEMETRY;
+    // A user that names none needs all (`*`).
+    const union = <T extends string>(pick: (n: TelemetryNeed) => readonly T[] | undefined): Array<T | '*'> =>
+      needs.some((n) => !pick(n)) ? ['*'] : [...new Set(needs.flatMap((n) => pick(n) ?? []))].sort();
+    const measurements = union((n) => n.measurements);
+    const telemetry_robots = union((n) => n.robots);
+    const hz = needs.some((n) => !n.hz)
+      ? ALL_TELEMETRY.telemetry_hz
+      : Math.max(...needs.map((n) => n.hz ?? 0));
+    return {
+      telemetry_robots,
+      measurements,
+      telemetry_hz: Math.min(ALL_TELEMETRY.telemetry_hz, Math.max(1, hz)),
+    };
+  }
+
+  /** Subscribes to `channels`, carrying the telemetry filter when it differs from what the socket has. */
+  private subscribe(channels: readonly LiveChannel[]): void {
+    if (!this.socket || this.socket.readyState !== OPEN || this.info.state !== 'live') return;
+    const filter = this.telemetryNeeds.size > 0 ? this.telemetryFilter() : undefined;
+    const key = filter ? JSON.stringify(filter) : this.filterSent;
+    const changed = key !== this.filterSent;
+    if (channels.length === 0 && !changed) return;
+    this.filterSent = key;
+    this.send({
+      type: 'subscribe',
+      robots: ['*'],
+      channels: channels.length > 0 ? channels : ['telemetry'],
+      ...(changed ? filter : {}),
+    });
   }
 
   /** Every frame of a type, in order, handed over in one batch per animation frame. */
@@ -250,8 +314,9 @@ export class LiveSource {
   private opened(): void {
     this.info = { state: 'live', attempts: 0 };
     this.emitInfo();
-    const channels = [...this.channelCounts.keys()];
-    if (channels.length > 0) this.send({ type: 'subscribe', robots: ['*'], channels });
+    // A new socket gets every measurement until told otherwise.
+    this.filterSent = ALL_TELEMETRY_KEY;
+    this.subscribe([...this.channelCounts.keys()]);
   }
 
   /** Applies every queued frame to the store, then tells listeners: once per animation frame. */

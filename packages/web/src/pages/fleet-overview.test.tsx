@@ -31,6 +31,42 @@ describe('FleetOverviewPage', () => {
     expect(within(screen.getByTestId('robot-card-r2')).getByTestId('battery').textContent).toBe('80%');
   });
 
+  it('asks the stream for just the measurements the cards show, at 2 Hz', async () => {
+    mockApi({ 'GET /robots': fleet(robotFixture('r1')) });
+    const { live } = renderApp(<FleetOverviewPage />);
+    await screen.findByTestId('robot-card-r1');
+    live.open();
+    const subscribe = live.socket().sent.find((m) => (m as { type: string }).type === 'subscribe');
+    expect(subscribe).toMatchObject({
+      robots: ['*'],
+      measurements: ['battery', 'job', 'system'],
+      telemetry_hz: 2,
+    });
+    expect((subscribe as { channels: string[] }).channels).toEqual(
+      expect.arrayContaining(['telemetry', 'status', 'job']),
+    );
+  });
+
+  it("shows a fresh job reading as the card's progress, and its last-seen time", async () => {
+    mockApi({ 'GET /robots': fleet(robotFixture('r1')) });
+    const { live } = renderApp(<FleetOverviewPage />);
+    const card = await screen.findByTestId('robot-card-r1');
+    expect(within(card).queryByRole('progressbar')).toBeNull();
+    live.open();
+    live.socket().frame({
+      type: 'telemetry',
+      robot_id: 'r1',
+      measurement: 'job',
+      ts: Date.now(),
+      fields: { items_done: 3, items_total: 12, percent: 25.4 },
+    });
+    live.flush();
+    const bar = await within(card).findByRole('progressbar', { name: 'Job progress' });
+    expect(bar.getAttribute('aria-valuenow')).toBe('25');
+    expect(card.textContent).toContain('3/12 items · 25%');
+    expect(card.textContent).toContain('Seen just now');
+  });
+
   it('counts robots by live status and filters by the status in the URL', async () => {
     mockApi({
       'GET /robots': fleet(robotFixture('r1'), robotFixture('r2'), robotFixture('r3', { status: 'offline' })),

@@ -8,7 +8,7 @@ import { useCan } from '../../auth/auth';
 import { RobotStopControls } from '../../components/emergency-stop';
 import { EmptyState, ErrorState, Loading, StatusBadge, Time } from '../../components/ui';
 import { formatAgo } from '../../lib/format';
-import { useLive, useLiveChannels } from '../../live/live-context';
+import { useLive, useLiveTelemetry } from '../../live/live-context';
 import { AlertsTab } from './alerts-tab';
 import { CommandsTab } from './commands-tab';
 import { JobsTab } from './jobs-tab';
@@ -44,7 +44,7 @@ export default function RobotPage() {
   const robot = useRobot(robotId);
   const [params, setParams] = useSearchParams();
   const canControl = useCan('robots:control');
-  useLiveChannels('telemetry', 'status');
+  useLiveTelemetry({ robots: [robotId] }, 'status');
   const liveStatus = useLive((s) => s.get(robotId)?.status?.status);
   const lastTs = useLive((s) => s.get(robotId)?.lastTs);
 

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { useSearchParams } from 'react-router';
 import type { Robot } from '../../api/types';
 import { windowFromParams } from '../../lib/telemetry';
-import { useLiveChannels } from '../../live/live-context';
+import { useLiveTelemetry } from '../../live/live-context';
 import { LiveValue, MetricChart, useRobotRules, WindowPicker } from './monitoring-tab';
 
 const ACCEL = ['accel_x_ms2', 'accel_y_ms2', 'accel_z_ms2'] as const;
@@ -29,7 +29,7 @@ const CURRENT = [...ATTITUDE, ...ACCEL, ...GYRO, ...DISTANCE, ...LIGHT];
 
 /** IMU, ultrasonic and light sensor: the current values and their history with the live tail. */
 export function SensorsTab({ robot }: { robot: Robot }) {
-  useLiveChannels('telemetry');
+  useLiveTelemetry({ robots: [robot.robot_id] });
   const [params, setParams] = useSearchParams();
   const window = useMemo(() => windowFromParams(params), [params]);
   const rules = useRobotRules(robot.robot_id).data?.items;

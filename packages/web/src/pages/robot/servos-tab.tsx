@@ -4,7 +4,7 @@ import type { AlertRuleListItem, Robot } from '../../api/types';
 import { Card, cx, EmptyState } from '../../components/ui';
 import { formatValue } from '../../lib/format';
 import { windowFromParams } from '../../lib/telemetry';
-import { useLive, useLiveChannels } from '../../live/live-context';
+import { useLive, useLiveTelemetry } from '../../live/live-context';
 import { MetricChart, useRobotRules, WindowPicker } from './monitoring-tab';
 import { type FigureServo, ServoFigure, servoName } from './servo-figure';
 import { type RuleState, ruleState, STATE_LABEL, STATE_TEXT, servoRules } from './servo-rules';
@@ -160,7 +160,7 @@ const HISTORY_FIELDS = {
 } as const;
 
 export function ServosTab({ robot }: { robot: Robot }) {
-  useLiveChannels('telemetry');
+  useLiveTelemetry({ robots: [robot.robot_id] });
   const [params, setParams] = useSearchParams();
   const ids = useServoIds(robot);
   const rules = useRobotRules(robot.robot_id).data?.items;
