@@ -41,6 +41,7 @@ export type ScanList = z.infer<typeof C.ScanList>;
 export type Item = z.infer<typeof C.ItemView>;
 export type ItemList = z.infer<typeof C.ItemList>;
 export type ItemImportReport = z.infer<typeof C.ItemImportReport>;
+export type RobotDiagnostics = z.infer<typeof C.RobotDiagnostics>;
 export type {
   LiveChannel,
   LiveFrame,

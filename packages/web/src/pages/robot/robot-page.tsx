@@ -11,6 +11,7 @@ import { formatAgo } from '../../lib/format';
 import { useLive, useLiveTelemetry } from '../../live/live-context';
 import { AlertsTab } from './alerts-tab';
 import { CommandsTab } from './commands-tab';
+import { DiagnosticsTab } from './diagnostics-tab';
 import { JobsTab } from './jobs-tab';
 import { LogsTab } from './logs-tab';
 import { MonitoringTab } from './monitoring-tab';
@@ -27,6 +28,7 @@ const TABS = [
   { key: 'logs', label: 'Logs', Panel: LogsTab },
   { key: 'sensors', label: 'Sensors', Panel: SensorsTab },
   { key: 'servos', label: 'Servos', Panel: ServosTab },
+  { key: 'diagnostics', label: 'Diagnostics', Panel: DiagnosticsTab },
   { key: 'settings', label: 'Settings', Panel: SettingsTab },
 ] as const;
 
