@@ -68,6 +68,22 @@ describe('web app: robot page tabs', () => {
     expect(problems).toEqual([]);
   });
 
+  it("shows a simulated robot's channels and a message it got refused on the Diagnostics tab", async () => {
+    const a = await app();
+    // A malformed message on the robot's topic, as a broken client would send it.
+    server.server.pipeline.handle('tonypi/tonypi_sim_01/sensors', Buffer.from('{"roll_deg": <script>'));
+    await signInAt(a, '/robots/tonypi_sim_01?tab=diagnostics');
+    const { page, problems } = a;
+    // The simulator sends its readings as one bundle per tick (protocol §4.2), its status and job apart.
+    await page.getByTestId('channel-telemetry').waitFor();
+    await expect.poll(() => text(page, 'channel-telemetry')).toMatch(/\/s/);
+    const rejected = page.getByTestId('rejected-row').first();
+    await rejected.waitFor();
+    expect(await rejected.textContent()).toContain('{"roll_deg": <script>');
+    expect(await text(page, 'rejected-last-hour')).toBe('1');
+    expect(problems).toEqual([]);
+  });
+
   it('rotates a robot’s credentials and shows them once with the agent command line', async () => {
     const a = await app();
     await signInAt(a, '/robots/tonypi_sim_03?tab=settings');
@@ -96,6 +112,7 @@ describe('web app: robot page tabs', () => {
         sensors: () => page.getByTestId('live-sensors-roll_deg').waitFor(),
         commands: () => page.getByLabel('Command', { exact: true }).waitFor(),
         settings: () => page.getByLabel('Description').waitFor(),
+        diagnostics: () => page.getByTestId('channel-telemetry').waitFor(),
       };
       for (const [tab, wait] of Object.entries(ready)) {
         await page.getByRole('tab', { name: new RegExp(tab, 'i') }).click();

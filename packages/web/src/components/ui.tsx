@@ -150,3 +150,20 @@ export function StatusBadge({ status }: { status: RobotStatus }) {
 
 export const inputClass =
   'w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 placeholder:text-slate-500 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100 dark:placeholder:text-slate-400';
+
+/**
+ * A region that scrolls sideways (a wide table on a phone): focusable, so the keyboard can reach and
+ * scroll it, and named for screen readers.
+ */
+export function ScrollRegion({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <section
+      aria-label={label}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to be scrolled by keyboard (WCAG 2.1.1).
+      tabIndex={0}
+      className="overflow-x-auto rounded focus-visible:outline-2 focus-visible:outline-teal-600"
+    >
+      {children}
+    </section>
+  );
+}

@@ -34,11 +34,11 @@ function diagnostics(over: Partial<RobotDiagnostics> = {}): RobotDiagnostics {
     rejected: {
       last_hour: 1,
       total: 3,
-      by_reason: { invalid_json: 2, too_deep: 1 },
+      by_reason: { bad_json: 2, too_deep: 1 },
       recent: [
         {
           at: now,
-          reason: 'invalid_json',
+          reason: 'bad_json',
           detail: 'Unexpected token < in JSON at position 0',
           topic: 'tonypi/r1/sensors',
           payload_excerpt: '<img src=x onerror=alert(1)>',
@@ -70,7 +70,7 @@ describe('DiagnosticsTab', () => {
     // A hostile payload is shown as the text it is, never as markup.
     expect(within(rejected).getByText('<img src=x onerror=alert(1)>')).toBeTruthy();
     expect(rejected.querySelector('img')).toBeNull();
-    expect(screen.getByText(/3 since the server started/).textContent).toContain('invalid_json 2');
+    expect(screen.getByText(/3 since the server started/).textContent).toContain('bad_json 2');
     expect(within(screen.getByTestId('denial-row')).getByText('tonypi/other/sensors')).toBeTruthy();
   });
 

@@ -3,7 +3,7 @@ import { RefreshCw } from 'lucide-react';
 import type { ReactNode } from 'react';
 import { api } from '../../api/client';
 import type { Robot, RobotDiagnostics } from '../../api/types';
-import { Button, Card, cx, ErrorState, Loading, Time } from '../../components/ui';
+import { Button, Card, cx, ErrorState, Loading, ScrollRegion, Time } from '../../components/ui';
 import { formatNumber } from '../../lib/format';
 
 /** How often the counters are read again while the tab is open. */
@@ -66,52 +66,54 @@ export function DiagnosticsTab({ robot }: { robot: Robot }) {
         />
       </section>
 
-      <Card className="overflow-x-auto p-4">
+      <Card className="p-4">
         <h2 className="mb-2 font-medium">Channels (last hour)</h2>
         {d.channels.length === 0 ? (
           <p className="text-sm text-slate-600 dark:text-slate-400">
             Nothing arrived from this robot in the last hour.
           </p>
         ) : (
-          <table className="w-full min-w-[32rem] text-sm">
-            <caption className="sr-only">Messages per channel in the last minute and hour</caption>
-            <thead>
-              <tr className={headRow}>
-                <th scope="col" className={th}>
-                  Channel
-                </th>
-                <th scope="col" className={th}>
-                  Protocol
-                </th>
-                <th scope="col" className={thRight}>
-                  Last minute
-                </th>
-                <th scope="col" className={thRight}>
-                  Last hour
-                </th>
-                <th scope="col" className={thRight}>
-                  Last seen
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-              {d.channels.map((c) => (
-                <tr key={c.channel} data-testid={`channel-${c.channel}`}>
-                  <td className="px-2 py-1 font-medium">{c.channel}</td>
-                  <td className="px-2 py-1">{c.protocol}</td>
-                  <td className="px-2 py-1 text-right tabular-nums">
-                    {c.last_minute.messages} · {formatNumber(c.last_minute.per_s, 1)}/s
-                  </td>
-                  <td className="px-2 py-1 text-right tabular-nums">
-                    {c.last_hour.messages} · {formatNumber(c.last_hour.per_s, 2)}/s
-                  </td>
-                  <td className="px-2 py-1 text-right">
-                    <Time value={c.last_seen} />
-                  </td>
+          <ScrollRegion label="Channels">
+            <table className="w-full min-w-[32rem] text-sm">
+              <caption className="sr-only">Messages per channel in the last minute and hour</caption>
+              <thead>
+                <tr className={headRow}>
+                  <th scope="col" className={th}>
+                    Channel
+                  </th>
+                  <th scope="col" className={th}>
+                    Protocol
+                  </th>
+                  <th scope="col" className={thRight}>
+                    Last minute
+                  </th>
+                  <th scope="col" className={thRight}>
+                    Last hour
+                  </th>
+                  <th scope="col" className={thRight}>
+                    Last seen
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
+                {d.channels.map((c) => (
+                  <tr key={c.channel} data-testid={`channel-${c.channel}`}>
+                    <td className="px-2 py-1 font-medium">{c.channel}</td>
+                    <td className="px-2 py-1">{c.protocol}</td>
+                    <td className="px-2 py-1 text-right tabular-nums">
+                      {c.last_minute.messages} · {formatNumber(c.last_minute.per_s, 1)}/s
+                    </td>
+                    <td className="px-2 py-1 text-right tabular-nums">
+                      {c.last_hour.messages} · {formatNumber(c.last_hour.per_s, 2)}/s
+                    </td>
+                    <td className="px-2 py-1 text-right">
+                      <Time value={c.last_seen} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </ScrollRegion>
         )}
       </Card>
 
@@ -135,7 +137,7 @@ export function DiagnosticsTab({ robot }: { robot: Robot }) {
         </p>
       </Card>
 
-      <Card className="overflow-x-auto p-4">
+      <Card className="p-4">
         <h2 className="mb-2 font-medium">Rejected messages</h2>
         {d.rejected.total === 0 ? (
           <p className="text-sm text-slate-600 dark:text-slate-400">None since the server started.</p>
@@ -150,12 +152,71 @@ export function DiagnosticsTab({ robot }: { robot: Robot }) {
                 </span>
               ))}
             </p>
-            <table className="w-full min-w-[40rem] text-sm">
-              <caption className="sr-only">The last rejected messages, newest first</caption>
+            <ScrollRegion label="Rejected messages">
+              <table className="w-full min-w-[40rem] text-sm">
+                <caption className="sr-only">The last rejected messages, newest first</caption>
+                <thead>
+                  <tr className={headRow}>
+                    <th scope="col" className={th}>
+                      When
+                    </th>
+                    <th scope="col" className={th}>
+                      Reason
+                    </th>
+                    <th scope="col" className={th}>
+                      Topic
+                    </th>
+                    <th scope="col" className={th}>
+                      Payload
+                    </th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-slate-100 align-top dark:divide-slate-800">
+                  {d.rejected.recent.map((r, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: the list has no ids; it is replaced whole.
+                    <tr key={i} data-testid="rejected-row">
+                      <td className="px-2 py-1 whitespace-nowrap">
+                        <Time value={r.at} />
+                      </td>
+                      <td className="px-2 py-1">
+                        <code className="text-xs">{r.reason}</code>
+                        <div className="text-xs text-slate-600 dark:text-slate-400">{r.detail}</div>
+                      </td>
+                      <td className="px-2 py-1 font-mono text-xs break-all">{r.topic}</td>
+                      <td className="px-2 py-1">
+                        <code className="font-mono text-xs break-all">{r.payload_excerpt}</code>
+                        <div className="text-xs text-slate-600 dark:text-slate-400">
+                          {r.payload_bytes} bytes
+                        </div>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </ScrollRegion>
+          </>
+        )}
+      </Card>
+
+      <Card className="p-4">
+        <h2 className="mb-2 font-medium">Broker denials</h2>
+        {d.acl_denials.recent.length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-400">
+            None: the robot only published and subscribed where it may.
+          </p>
+        ) : (
+          <ScrollRegion label="Broker denials">
+            <table className="w-full min-w-[28rem] text-sm">
+              <caption className="sr-only">
+                The last publishes, subscriptions and connections the broker refused
+              </caption>
               <thead>
                 <tr className={headRow}>
                   <th scope="col" className={th}>
                     When
+                  </th>
+                  <th scope="col" className={th}>
+                    Kind
                   </th>
                   <th scope="col" className={th}>
                     Reason
@@ -163,80 +224,25 @@ export function DiagnosticsTab({ robot }: { robot: Robot }) {
                   <th scope="col" className={th}>
                     Topic
                   </th>
-                  <th scope="col" className={th}>
-                    Payload
-                  </th>
                 </tr>
               </thead>
-              <tbody className="divide-y divide-slate-100 align-top dark:divide-slate-800">
-                {d.rejected.recent.map((r, i) => (
+              <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
+                {d.acl_denials.recent.map((a, i) => (
                   // biome-ignore lint/suspicious/noArrayIndexKey: the list has no ids; it is replaced whole.
-                  <tr key={i} data-testid="rejected-row">
+                  <tr key={i} data-testid="denial-row">
                     <td className="px-2 py-1 whitespace-nowrap">
-                      <Time value={r.at} />
+                      <Time value={a.at} />
                     </td>
+                    <td className="px-2 py-1">{a.kind}</td>
                     <td className="px-2 py-1">
-                      <code className="text-xs">{r.reason}</code>
-                      <div className="text-xs text-slate-600 dark:text-slate-400">{r.detail}</div>
+                      <code className="text-xs">{a.reason}</code>
                     </td>
-                    <td className="px-2 py-1 font-mono text-xs break-all">{r.topic}</td>
-                    <td className="px-2 py-1">
-                      <code className="font-mono text-xs break-all">{r.payload_excerpt}</code>
-                      <div className="text-xs text-slate-600 dark:text-slate-400">
-                        {r.payload_bytes} bytes
-                      </div>
-                    </td>
+                    <td className="px-2 py-1 font-mono text-xs break-all">{a.topic ?? '—'}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
-          </>
-        )}
-      </Card>
-
-      <Card className="overflow-x-auto p-4">
-        <h2 className="mb-2 font-medium">Broker denials</h2>
-        {d.acl_denials.recent.length === 0 ? (
-          <p className="text-sm text-slate-600 dark:text-slate-400">
-            None: the robot only published and subscribed where it may.
-          </p>
-        ) : (
-          <table className="w-full min-w-[28rem] text-sm">
-            <caption className="sr-only">
-              The last publishes, subscriptions and connections the broker refused
-            </caption>
-            <thead>
-              <tr className={headRow}>
-                <th scope="col" className={th}>
-                  When
-                </th>
-                <th scope="col" className={th}>
-                  Kind
-                </th>
-                <th scope="col" className={th}>
-                  Reason
-                </th>
-                <th scope="col" className={th}>
-                  Topic
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-              {d.acl_denials.recent.map((a, i) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: the list has no ids; it is replaced whole.
-                <tr key={i} data-testid="denial-row">
-                  <td className="px-2 py-1 whitespace-nowrap">
-                    <Time value={a.at} />
-                  </td>
-                  <td className="px-2 py-1">{a.kind}</td>
-                  <td className="px-2 py-1">
-                    <code className="text-xs">{a.reason}</code>
-                  </td>
-                  <td className="px-2 py-1 font-mono text-xs break-all">{a.topic ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          </ScrollRegion>
         )}
       </Card>
     </div>
