@@ -199,7 +199,8 @@ async function main(): Promise<void> {
       const { profile } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
       await writeFile(profileTo, JSON.stringify(profile));
       console.log(`CPU profile of the trace written to ${profileTo}; most self time:`);
-      for (const [name, ms] of topSelfTime(profile, 15)) console.log(`  ${ms.toFixed(0).padStart(6)} ms  ${name}`);
+      for (const [name, ms] of topSelfTime(profile, 15))
+        console.log(`  ${ms.toFixed(0).padStart(6)} ms  ${name}`);
     }
     const over50 = trace.long.filter((d) => d > 50);
     console.log(
@@ -222,6 +223,12 @@ async function main(): Promise<void> {
     const t0 = (await page.evaluate(navigateScript(`/robots/${HISTORY_ROBOT}?range=24h`))) as number;
     await chartsReady();
     const shown = await page.evaluate(() => performance.now());
+    // What the navigation waited for: each request it made, from the click (ms): start → end.
+    const requests = (await page.evaluate(
+      `performance.getEntriesByType('resource').filter((e) => e.startTime >= ${t0}).map((e) => [new URL(e.name).pathname + new URL(e.name).search, Math.round(e.startTime - ${t0}), Math.round(e.responseEnd - ${t0})])`,
+    )) as [string, number, number][];
+    for (const [url, start, end] of requests)
+      console.log(`  ${String(start).padStart(5)} → ${String(end).padStart(5)} ms  ${url.slice(0, 110)}`);
     console.log(
       `robot page, 24 h of 10 Hz data: charts on screen ${fullLoad.toFixed(0)} ms after a full page load (navigation start), ${(shown - t0).toFixed(0)} ms after an in-app navigation`,
     );
