@@ -13,11 +13,30 @@ import { launchBrowser, signIn } from './helpers';
 const PAGES: { name: string; path: string; ready: string }[] = [
   { name: 'fleet', path: '/', ready: '[data-testid^=robot-card-]' },
   { name: 'robot', path: '/robots/tonypi_sim_01', ready: '[data-testid=chart] canvas' },
+  { name: 'robot-servos', path: '/robots/tonypi_sim_01?tab=servos', ready: '[data-testid=servo-row-1]' },
+  { name: 'robot-sensors', path: '/robots/tonypi_sim_01?tab=sensors', ready: '[data-testid=chart] canvas' },
+  { name: 'robot-commands', path: '/robots/tonypi_sim_01?tab=commands', ready: 'select' },
+  { name: 'robot-diagnostics', path: '/robots/tonypi_sim_01?tab=diagnostics', ready: '[data-testid^=channel-]' },
+  { name: 'robot-settings', path: '/robots/tonypi_sim_01?tab=settings', ready: 'textarea, input' },
+  { name: 'alerts', path: '/alerts', ready: 'h1' },
+  { name: 'alert-rules', path: '/alerts/rules', ready: 'table, h1' },
+  { name: 'alert-channels', path: '/alerts/channels', ready: 'h1' },
+  { name: 'jobs', path: '/jobs', ready: 'h1' },
+  { name: 'items', path: '/items', ready: 'h1' },
+  { name: 'logs', path: '/logs', ready: 'h1' },
+  { name: 'robots', path: '/robots', ready: 'table, h1' },
+  { name: 'users', path: '/users', ready: 'table, h1' },
+  { name: 'api-keys', path: '/api-keys', ready: 'h1' },
+  { name: 'audit', path: '/audit', ready: 'h1' },
   { name: 'system', path: '/system', ready: '[data-testid=health-status]' },
+  { name: 'change-password', path: '/account/password', ready: 'input[type=password]' },
 ];
 
 const OUT = path.join(import.meta.dirname, '..', 'docs', 'screenshots');
 const SIZES = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } } as const;
+
+/** `npm run screenshots -- fleet robots`: only those pages (and sign-in). */
+const only = new Set(process.argv.slice(2));
 
 async function main(): Promise<void> {
   setup();
@@ -34,7 +53,7 @@ async function main(): Promise<void> {
         await page.screenshot({ path: path.join(OUT, `sign-in-${theme}-${size}.png`) });
         await signIn(page);
         await page.locator('[data-testid=connection-state][data-state=live]').waitFor();
-        for (const p of PAGES) {
+        for (const p of PAGES.filter((x) => only.size === 0 || only.has(x.name))) {
           await page.goto(p.path);
           await page.locator(p.ready).first().waitFor({ timeout: 30_000 });
           // Live values and charts settle.
