@@ -53,6 +53,20 @@ export const ERROR_CODES = [
   /** 409: an Idempotency-Key this user already used, within 24 h, for a different command. */
   'idempotency_key_reused',
   'emergency_stop_not_found',
+  /** 409: a terminal to a robot without SSH settings (PUT /api/v1/robots/{id}/ssh first). */
+  'ssh_not_configured',
+  /** 429: the user has SSH_MAX_SESSIONS_PER_USER terminals open already. */
+  'ssh_session_limit',
+  'ssh_session_not_found',
+  /** 409: the SSH settings' secrets cannot be read (SECRETS_KEY changed): set them again. */
+  'ssh_secrets_unreadable',
+  // How an SSH connection failed (terminal error frames and POST /robots/{id}/ssh/test): see SSH_ERROR_CODES.
+  'ssh_auth_failed',
+  'ssh_connection_refused',
+  'ssh_timeout',
+  'ssh_host_key_mismatch',
+  'ssh_unreachable',
+  'ssh_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

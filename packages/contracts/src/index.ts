@@ -21,5 +21,6 @@ export * from './notifications';
 export * from './payloads';
 export * from './robot-config';
 export * from './roles';
+export * from './ssh';
 export * from './topics';
 export * from './users';

@@ -33,6 +33,8 @@ export const PERMISSIONS = [
   'items:manage',
   /** Commands that take a robot out of service: `shutdown` and `reboot` (admin). */
   'robots:power',
+  /** Open an SSH terminal to a robot and set its SSH settings (operator+); re-trusting a host key is robots:manage. */
+  'robots:terminal',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -45,7 +47,13 @@ const READ: Permission[] = [
   'system:read',
   'logs:read',
 ];
-const OPERATE: Permission[] = [...READ, 'robots:control', 'alerts:configure', 'items:manage'];
+const OPERATE: Permission[] = [
+  ...READ,
+  'robots:control',
+  'alerts:configure',
+  'items:manage',
+  'robots:terminal',
+];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   admin: new Set<Permission>([

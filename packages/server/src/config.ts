@@ -152,6 +152,10 @@ const EnvSchema = z.object({
   NOTIFICATION_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(2000),
   NOTIFICATION_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5000),
   NOTIFICATION_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  SECRETS_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  SSH_IDLE_TIMEOUT_S: z.coerce.number().int().min(0).max(86_400).default(900),
+  SSH_CONNECT_TIMEOUT_S: z.coerce.number().int().min(1).max(120).default(10),
+  SSH_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(4),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -249,6 +253,17 @@ function toConfig(e: Env) {
       appDir: e.WEB_APP_DIR,
     },
     /** Alert notifications (webhooks, email): the delivery queue, retries and the key channel secrets are sealed with. */
+    /** The SSH terminal to robots (issue #11 §1). */
+    ssh: {
+      /** The key SSH settings' secrets are sealed with; undefined = generated and kept in DATA_DIR. */
+      secretsKey: e.SECRETS_KEY,
+      /** A terminal with neither input nor output this long is closed; 0 = never. */
+      idleTimeoutMs: e.SSH_IDLE_TIMEOUT_S * 1000,
+      /** Connecting, the SSH handshake and authentication together. */
+      connectTimeoutMs: e.SSH_CONNECT_TIMEOUT_S * 1000,
+      /** Terminals one user may have open at once (over every robot, on this server). */
+      maxSessionsPerUser: e.SSH_MAX_SESSIONS_PER_USER,
+    },
     notifications: {
       /** undefined = generated and kept in DATA_DIR. */
       secretKey: e.NOTIFICATION_SECRET_KEY,

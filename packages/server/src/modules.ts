@@ -17,6 +17,7 @@ import { robotConfigModule } from './robot-config/robot-config.module';
 import { robotAdminModule } from './robots/robot-admin.module';
 import { robotsModule } from './robots/robots.module';
 import { simulatorModule } from './simulator/simulator.module';
+import { sshModule } from './ssh/ssh.module';
 import { systemModule } from './system/system.module';
 import { telemetryModule } from './telemetry/telemetry.module';
 import { telemetryStoreModule } from './telemetry/telemetry-store.module';
@@ -52,6 +53,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   itemsModule,
   alertsApiModule,
   robotConfigModule,
+  sshModule,
   telemetryModule,
   systemModule,
   webAppModule,

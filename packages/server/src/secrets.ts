@@ -45,3 +45,11 @@ export function loadRobotSecretKey(configured: string | undefined, dataDir: stri
 export function loadNotificationSecretKey(configured: string | undefined, dataDir: string): Promise<string> {
   return loadSecret('notification-key', configured, dataDir);
 }
+
+/**
+ * The key robots' SSH settings (passwords, private keys) are sealed with: SECRETS_KEY, or DATA_DIR/secrets/secrets-key.
+ * Losing it makes the stored SSH secrets unreadable (set them again); the host keys pinned stay.
+ */
+export function loadSecretsKey(configured: string | undefined, dataDir: string): Promise<string> {
+  return loadSecret('secrets-key', configured, dataDir);
+}

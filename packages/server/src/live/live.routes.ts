@@ -2,7 +2,7 @@ import type {} from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
 import { presentedToken } from '../auth/auth';
 import { SessionRefused, type Sessions } from '../auth/sessions';
-import { ApiError } from '../errors';
+import { websocketHandshake } from '../http/websocket-handshake';
 import type { LiveHub } from './live-hub';
 import { type LiveAuth, LiveSession } from './live-session';
 
@@ -12,9 +12,6 @@ export interface LiveRoutesOptions {
   authTimeoutMs?: number;
   heartbeatMs?: number;
 }
-
-/** RFC 6455: the key is 16 random bytes in base64. */
-const WEBSOCKET_KEY_RE = /^[+/0-9A-Za-z]{22}==$/;
 
 /**
  * How a live-stream client signs in: a session token, from an `auth` message or the upgrade's
@@ -45,32 +42,7 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
       websocket: true,
       config: { permission: 'live:read', authInHandler: true },
       // Refusals before the upgrade, in the API's error envelope (the ws library's own are text/html).
-      onRequest: async (req, reply) => {
-        if (!req.ws) {
-          reply.header('upgrade', 'websocket');
-          throw new ApiError(
-            426,
-            'bad_request',
-            'This is a WebSocket endpoint: connect with a WebSocket client',
-          );
-        }
-        const version = req.headers['sec-websocket-version'];
-        if (version !== '13' && version !== '8') {
-          reply.header('sec-websocket-version', '13, 8');
-          throw new ApiError(
-            400,
-            'bad_request',
-            'Invalid WebSocket handshake: Sec-WebSocket-Version must be 13',
-          );
-        }
-        if (!WEBSOCKET_KEY_RE.test(req.headers['sec-websocket-key'] ?? '')) {
-          throw new ApiError(
-            400,
-            'bad_request',
-            'Invalid WebSocket handshake: Sec-WebSocket-Key is not 16 bytes in base64',
-          );
-        }
-      },
+      onRequest: websocketHandshake,
       schema: {
         tags: ['live'],
         summary: 'Live stream (WebSocket)',

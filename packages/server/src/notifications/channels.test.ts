@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { SecretBox } from '../secret-box';
 import { type Channel, channelOf, storedOf, wants } from './channels';
 import type { ChannelRow } from './notifications.repository';
-import { SecretBox } from './secret-box';
 import { retryAfterMs } from './webhook-sender';
 
 const box = new SecretBox('k'.repeat(48));

@@ -5,8 +5,8 @@ import type {
   NotificationChannel,
   SMTP_SECURITY,
 } from '@tonypi/contracts';
+import type { SecretBox } from '../secret-box';
 import type { ChannelRow } from './notifications.repository';
-import type { SecretBox } from './secret-box';
 
 export interface WebhookTarget {
   url: string;

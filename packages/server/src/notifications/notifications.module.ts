@@ -1,10 +1,10 @@
 import { defineModule } from '../core/module';
+import { SecretBox } from '../secret-box';
 import { loadNotificationSecretKey } from '../secrets';
 import { NotificationsRepository } from './notifications.repository';
 import { notificationsRoutes } from './notifications.routes';
 import { NotificationsService } from './notifications.service';
 import { Notifier } from './notifier';
-import { SecretBox } from './secret-box';
 
 declare module '../core/module' {
   interface Services {

@@ -8,10 +8,10 @@ import type {
 import type { AuditEntry, AuditTrail } from '../audit/audit-trail';
 import type { Database } from '../db/database';
 import { notFound, validationError } from '../errors';
+import type { SecretBox } from '../secret-box';
 import { type Channel, channelOf, storedOf, viewOf } from './channels';
 import type { ChannelRow, DeliveryRow, NotificationsRepository } from './notifications.repository';
 import type { Notifier } from './notifier';
-import type { SecretBox } from './secret-box';
 
 type Origin = Pick<AuditEntry, 'actor' | 'address' | 'user_agent'>;
 

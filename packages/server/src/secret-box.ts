@@ -3,7 +3,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 const VERSION = 'v1';
 
 /**
- * Seals channel secrets (a JSON object) with AES-256-GCM under the server's notification key, so the database
+ * Seals secrets (a JSON object) with AES-256-GCM under a server key (NOTIFICATION_SECRET_KEY for channels, SECRETS_KEY for SSH settings), so the database
  * holds `v1:<iv>:<tag>:<ciphertext>` and never the secret itself. Unlike robot secrets these are read back
  * (a webhook is signed with its secret, an SMTP login needs the password), hence encryption, not a hash.
  */
