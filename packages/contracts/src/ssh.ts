@@ -64,8 +64,9 @@ export const SshHostKey = z.object({
 });
 export type SshHostKey = z.infer<typeof SshHostKey>;
 
-export const RobotSshSettings = z.object({
+export const ConfiguredSsh = z.object({
   robot_id: z.string(),
+  configured: z.literal(true),
   host: z.string().nullable().describe("The configured host; null: the robot's reported IP address"),
   effective_host: z
     .string()
@@ -81,7 +82,16 @@ export const RobotSshSettings = z.object({
   updated_at: Iso,
   updated_by: z.string().nullable(),
 });
+/** A robot without SSH settings: where a terminal would connect once a username and a secret are set. */
+export const UnconfiguredSsh = z.object({
+  robot_id: z.string(),
+  configured: z.literal(false),
+  effective_host: z.string().nullable().describe("The robot's reported IP address, the default host"),
+});
+
+export const RobotSshSettings = z.discriminatedUnion('configured', [ConfiguredSsh, UnconfiguredSsh]);
 export type RobotSshSettings = z.infer<typeof RobotSshSettings>;
+export type ConfiguredSsh = z.infer<typeof ConfiguredSsh>;
 
 /** How a terminal session or a connection test can fail: the `code` of the error frame and the API's error. */
 export const SSH_ERROR_CODES = [

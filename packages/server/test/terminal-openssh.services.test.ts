@@ -12,9 +12,10 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
+import { newKeyPair } from './helpers/ssh-server';
 import { connected, openTerminal, Term } from './helpers/terminal-client';
 import { connectMqtt, startTestServer, type TestServer, waitFor } from './helpers/test-server';
 
@@ -28,10 +29,10 @@ let fingerprint: string;
 const sockets: WebSocket[] = [];
 let robot: MqttClient | undefined;
 const user = userInfo().username;
-const userKey = utils.generateKeyPairSync('ed25519');
+const userKey = newKeyPair();
 
 function fingerprintOf(publicKey: string): string {
-  const parsed = utils.parseKey(publicKey);
+  const parsed = ssh2.utils.parseKey(publicKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (key instanceof Error) throw key;
   return `SHA256:${createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
@@ -48,7 +49,7 @@ function freePort(): Promise<number> {
 
 /** sshd in the foreground with a new host key; resolves once it accepts connections. */
 async function startSshd(): Promise<void> {
-  const hostKey = utils.generateKeyPairSync('ed25519');
+  const hostKey = newKeyPair();
   await writeFile(path.join(dir, 'host_ed25519'), hostKey.private, { mode: 0o600 });
   await chmod(path.join(dir, 'host_ed25519'), 0o600);
   fingerprint = fingerprintOf(hostKey.public);
@@ -165,7 +166,7 @@ describe('the terminal against OpenSSH', () => {
   });
 
   it('tells a key sshd does not accept apart: ssh_auth_failed', async () => {
-    const other = utils.generateKeyPairSync('ed25519');
+    const other = newKeyPair();
     await t.api('/api/v1/robots/openssh_bot/ssh', {
       method: 'PUT',
       json: { port, username: user, private_key: other.private },

@@ -3,7 +3,13 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { type FakeSshServer, SSH_PASSWORD, SSH_USER, startFakeSshServer } from './helpers/ssh-server';
+import {
+  type FakeSshServer,
+  newKeyPair,
+  SSH_PASSWORD,
+  SSH_USER,
+  startFakeSshServer,
+} from './helpers/ssh-server';
 import { connected as connectedOn, openTerminal as openTerminalOn, Term } from './helpers/terminal-client';
 import { connectMqtt, startTestServer, type TestServer, waitFor } from './helpers/test-server';
 
@@ -86,6 +92,7 @@ describe('SSH settings', () => {
     expect(text).not.toContain(SSH_PASSWORD);
     expect(JSON.parse(text)).toMatchObject({
       robot_id: 'ssh_bot_settings',
+      configured: true,
       host: null,
       effective_host: '127.0.0.1', // the robot's reported IP
       port: sshd.port,
@@ -150,8 +157,7 @@ describe('SSH settings', () => {
       expect(JSON.stringify(err.details), JSON.stringify(body)).toContain(field);
     }
     // A key with a passphrase needs the right one.
-    const { utils } = await import('ssh2');
-    const locked = utils.generateKeyPairSync('ed25519', {
+    const locked = newKeyPair({
       passphrase: 'open sesame',
       cipher: 'aes256-ctr',
       rounds: 16,
@@ -174,8 +180,12 @@ describe('SSH settings', () => {
     expect(missing.status).toBe(404);
     await knownRobot('ssh_bot_none');
     const unset = await t.api('/api/v1/robots/ssh_bot_none/ssh');
-    expect(unset.status).toBe(409);
-    expect((await unset.json()).error.code).toBe('ssh_not_configured');
+    expect(unset.status).toBe(200);
+    expect(await unset.json()).toEqual({
+      robot_id: 'ssh_bot_none',
+      configured: false,
+      effective_host: '127.0.0.1',
+    });
   });
 
   it('lets operators set and use SSH, viewers neither, and only admins re-trust a host key', async () => {

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { SshErrorCode } from '@tonypi/contracts';
-import { Client, type ConnectConfig } from 'ssh2';
+// ssh2 is CommonJS: Node's ESM loader sees only its default export.
+import ssh2, { type Client, type ConnectConfig } from 'ssh2';
+
+const { Client: SshClient } = ssh2;
 
 /** Where and how to connect: what the settings hold, secrets opened. */
 export interface SshTarget {
@@ -97,7 +100,7 @@ export function connectSsh(
 ): Promise<{ client: Client; hostKey: PresentedHostKey; firstUse: boolean }> {
   const at = `${target.host}:${target.port}`;
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new SshClient();
     let presented: PresentedHostKey | undefined;
     let refusal: SshFailure | undefined;
     let settled = false;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type {} from '@fastify/websocket';
 import {
+  ConfiguredSsh,
   ErrorBody,
   PutRobotSshRequest,
   RobotIdParams,
@@ -81,7 +82,7 @@ export function sshRoutes(opts: SshRoutesOptions): FastifyPluginAsyncZod {
             '`robot.ssh.create` / `robot.ssh.update` (without secrets).',
           params: RobotIdParams,
           body: PutRobotSshRequest,
-          response: { 200: RobotSshSettings, 400: ErrorBody, 404: ErrorBody },
+          response: { 200: ConfiguredSsh, 400: ErrorBody, 404: ErrorBody },
         },
       },
       async (req) => ssh.put(req.params.robot_id, req.body, requestAuditor(req)),
@@ -115,7 +116,7 @@ export function sshRoutes(opts: SshRoutesOptions): FastifyPluginAsyncZod {
             'For a robot whose SSH host key changed for a known reason (reinstalled, new SD card). Audited as ' +
             '`robot.ssh.retrust` with the forgotten fingerprint.',
           params: RobotIdParams,
-          response: { 200: RobotSshSettings, 404: ErrorBody, 409: ErrorBody },
+          response: { 200: ConfiguredSsh, 404: ErrorBody, 409: ErrorBody },
         },
       },
       async (req) => ssh.retrust(req.params.robot_id, requestAuditor(req)),

@@ -1,5 +1,11 @@
-import type { PutRobotSshRequest, RobotSshSettings, SshSession, SshTestResult } from '@tonypi/contracts';
-import { utils } from 'ssh2';
+import type {
+  ConfiguredSsh,
+  PutRobotSshRequest,
+  RobotSshSettings,
+  SshSession,
+  SshTestResult,
+} from '@tonypi/contracts';
+import ssh2 from 'ssh2';
 import type { AuditEntry, AuditTrail } from '../audit/audit-trail';
 import { ApiError, notFound, validationError } from '../errors';
 import type { RobotRow } from '../robots/robots.repository';
@@ -49,11 +55,12 @@ export class SshService {
   async get(robot_id: string): Promise<RobotSshSettings> {
     const robot = await this.opts.requireRobot(robot_id);
     const row = await this.opts.repo.settings(robot.robot_id);
-    if (!row) throw notConfigured(robot.robot_id);
+    if (!row)
+      return { robot_id: robot.robot_id, configured: false, effective_host: this.opts.reportedIp(robot) };
     return this.toDto(row, robot);
   }
 
-  async put(robot_id: string, body: PutRobotSshRequest, auditor: Auditor): Promise<RobotSshSettings> {
+  async put(robot_id: string, body: PutRobotSshRequest, auditor: Auditor): Promise<ConfiguredSsh> {
     const robot = await this.opts.requireRobot(robot_id);
     const existing = await this.opts.repo.settings(robot.robot_id);
     let kept: SealedSecrets = {};
@@ -76,7 +83,7 @@ export class SshService {
             ? kept.passphrase
             : undefined
           : (body.passphrase ?? undefined);
-      const parsed = utils.parseKey(privateKey, passphrase);
+      const parsed = ssh2.utils.parseKey(privateKey, passphrase);
       const key = Array.isArray(parsed) ? parsed[0] : parsed;
       if (!key || key instanceof Error || !key.isPrivateKey()) {
         const why = key instanceof Error ? key.message : 'not a private key';
@@ -136,7 +143,7 @@ export class SshService {
   }
 
   /** Forgets the pinned host key (an admin's answer to a reinstalled robot): the next connection pins anew. */
-  async retrust(robot_id: string, auditor: Auditor): Promise<RobotSshSettings> {
+  async retrust(robot_id: string, auditor: Auditor): Promise<ConfiguredSsh> {
     const robot = await this.opts.requireRobot(robot_id);
     const before = await this.opts.repo.settings(robot.robot_id);
     if (!before) throw notConfigured(robot.robot_id);
@@ -275,9 +282,10 @@ export class SshService {
     return this.opts.box.open(row.secrets_sealed) as SealedSecrets;
   }
 
-  private toDto(row: SshSettingsRow, robot: RobotRow): RobotSshSettings {
+  private toDto(row: SshSettingsRow, robot: RobotRow): ConfiguredSsh {
     return {
       robot_id: row.robot_id,
+      configured: true,
       host: row.host,
       effective_host: row.host ?? this.opts.reportedIp(robot),
       port: row.port,

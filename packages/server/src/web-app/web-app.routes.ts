@@ -13,6 +13,7 @@ export const WEB_APP_PATHS = [
   '/',
   '/sign-in',
   '/robots/:robot_id',
+  '/robots/:robot_id/terminal',
   '/system',
   '/account/password',
   '/alerts',

@@ -31,6 +31,8 @@ export const router = createBrowserRouter([
     // Shown while the first page's code loads (lazy pages opened by a link or a refresh).
     HydrateFallback: () => <Loading label="Loading…" />,
     children: [
+      // A terminal filling the window: no navigation around it.
+      { path: 'robots/:robotId/terminal', ...lazyPage(() => import('../pages/robot/terminal-page')) },
       {
         Component: Layout,
         children: [

@@ -3,7 +3,7 @@ import { ArrowLeft } from 'lucide-react';
 import { Tabs } from 'radix-ui';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { ApiError, api } from '../../api/client';
-import type { Robot } from '../../api/types';
+import type { Permission, Robot } from '../../api/types';
 import { useCan } from '../../auth/auth';
 import { RobotStopControls } from '../../components/emergency-stop';
 import { EmptyState, ErrorState, Loading, StatusBadge, Time } from '../../components/ui';
@@ -18,6 +18,7 @@ import { MonitoringTab } from './monitoring-tab';
 import { SensorsTab } from './sensors-tab';
 import { ServosTab } from './servos-tab';
 import { SettingsTab } from './settings-tab';
+import { TerminalTab } from './terminal-tab';
 
 /** The robot page's tabs, by the `tab` URL parameter (Monitoring when absent). */
 const TABS = [
@@ -29,8 +30,9 @@ const TABS = [
   { key: 'sensors', label: 'Sensors', Panel: SensorsTab },
   { key: 'servos', label: 'Servos', Panel: ServosTab },
   { key: 'diagnostics', label: 'Diagnostics', Panel: DiagnosticsTab },
+  { key: 'terminal', label: 'Terminal', Panel: TerminalTab, permission: 'robots:terminal' },
   { key: 'settings', label: 'Settings', Panel: SettingsTab },
-] as const;
+] as const satisfies readonly { key: string; label: string; Panel: unknown; permission?: Permission }[];
 
 export function useRobot(robotId: string) {
   return useQuery({
@@ -46,6 +48,8 @@ export default function RobotPage() {
   const robot = useRobot(robotId);
   const [params, setParams] = useSearchParams();
   const canControl = useCan('robots:control');
+  const canTerminal = useCan('robots:terminal');
+  const tabs = TABS.filter((t) => !('permission' in t) || canTerminal);
   useLiveTelemetry({ robots: [robotId] }, 'status');
   const liveStatus = useLive((s) => s.get(robotId)?.status?.status);
   const lastTs = useLive((s) => s.get(robotId)?.lastTs);
@@ -64,7 +68,7 @@ export default function RobotPage() {
   }
   const r = robot.data;
   const status = liveStatus ?? r.status;
-  const tab = TABS.find((t) => t.key === params.get('tab'))?.key ?? 'monitoring';
+  const tab = tabs.find((t) => t.key === params.get('tab'))?.key ?? 'monitoring';
   const lastSeen = lastTs ?? (r.last_seen ? Date.parse(r.last_seen) : null);
 
   return (
@@ -113,7 +117,7 @@ export default function RobotPage() {
           aria-label="Robot sections"
           className="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200 dark:border-slate-800"
         >
-          {TABS.map((t) => (
+          {tabs.map((t) => (
             <Tabs.Trigger
               key={t.key}
               value={t.key}
@@ -123,7 +127,7 @@ export default function RobotPage() {
             </Tabs.Trigger>
           ))}
         </Tabs.List>
-        {TABS.map(({ key, Panel }) => (
+        {tabs.map(({ key, Panel }) => (
           <Tabs.Content key={key} value={key}>
             {key === tab && <Panel robot={r} />}
           </Tabs.Content>

@@ -51,7 +51,8 @@ function CopyButton({ text, label }: { text: string; label: string }) {
   );
 }
 
-function fieldErrors(err: unknown): Record<string, string> {
+/** A validation error's messages by body field (`body.name` → `name`), for the form's fields. */
+export function fieldErrors(err: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (err instanceof ApiError && err.code === 'validation_error')
     for (const f of (err.details as { fields?: { field: string; message: string }[] } | undefined)?.fields ??
