@@ -471,6 +471,39 @@ describe('terminal limits', () => {
   });
 });
 
+describe('terminals at shutdown', () => {
+  it('ends each open terminal with a last frame saying why, and records it before the database closes', async () => {
+    const dir = await (await import('node:fs/promises')).mkdtemp(
+      `${(await import('node:os')).tmpdir()}/tonypi-term-shutdown-`,
+    );
+    const s = await startTestServer({}, { keepDataDir: dir });
+    try {
+      await knownRobot('ssh_bot_shutdown', s);
+      await putSsh('ssh_bot_shutdown', passwordSettings(), s);
+      const term = await connected('ssh_bot_shutdown', { server: s });
+      term.type('bytes before the end\r');
+      await term.waitOutput('bytes before the end');
+      await s.close();
+      expect(await term.next('status', (f) => f.state === 'closed')).toMatchObject({
+        reason: 'server_shutdown',
+        message: 'The server is shutting down',
+      });
+      // Started again on the same data: the session's record was completed.
+      const again = await startTestServer({}, { keepDataDir: dir });
+      try {
+        const list = (await (await again.api('/api/v1/robots/ssh_bot_shutdown/ssh/sessions')).json()).items;
+        expect(list[0]).toMatchObject({ end_reason: 'server_shutdown' });
+        expect(list[0].ended_at).not.toBeNull();
+        expect(list[0].bytes_in).toBeGreaterThan(0);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await (await import('node:fs/promises')).rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const srv = createServer();

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import { PROTOCOL_VERSION } from '@tonypi/contracts';
-import Fastify, { LogController } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import {
   type FastifyPluginAsyncZod,
   jsonSchemaTransform,
@@ -41,6 +41,13 @@ export interface HttpDeps {
   web: WebSecurityOptions;
   /** Told of every request that fails with a server error (the server's log records it). */
   onServerError?: ServerErrorListener;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Runs `drain` at shutdown before the server's WebSockets are closed (their owners' last words). */
+    beforeSocketsClose(drain: () => Promise<void>): void;
+  }
 }
 
 /** Plugins in layers: external (docs, websocket, rate limit) → app (auth, errors) → routes. */
@@ -101,7 +108,20 @@ export async function buildHttp(deps: HttpDeps) {
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // At shutdown, the owners of open sockets say goodbye first (a terminal's last frame and its session record),
+  // then every WebSocket is closed, as the plugin's own preClose would.
+  const socketDrains: Array<() => Promise<void>> = [];
+  app.decorate('beforeSocketsClose', (drain: () => Promise<void>) => {
+    socketDrains.push(drain);
+  });
+  await app.register(websocket, {
+    options: { maxPayload: 64 * 1024 },
+    preClose: async function (this: FastifyInstance) {
+      await Promise.allSettled(socketDrains.map((drain) => drain()));
+      for (const client of this.websocketServer.clients) client.close();
+      await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
+    },
+  });
   // After websocket (a refused upgrade's socket is then closed), before auth (a forgery is refused as one).
   await app.register(csrfGuard, deps.web);
   await app.register(authPlugin, { secret: deps.jwtSecret, sessionTtlS: deps.sessionTtlS });

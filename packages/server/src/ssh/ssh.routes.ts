@@ -49,6 +49,9 @@ export function sshRoutes(opts: SshRoutesOptions): FastifyPluginAsyncZod {
   const { ssh, terminals } = opts;
   const plans = new WeakMap<FastifyRequest, TerminalPlan>();
   return async (app) => {
+    // Before the HTTP server closes its sockets: each terminal's last frame says why, and its record is written.
+    app.beforeSocketsClose(() => terminals.endAll());
+
     app.get(
       '/robots/:robot_id/ssh',
       {
@@ -285,7 +288,7 @@ export function sshRoutes(opts: SshRoutesOptions): FastifyPluginAsyncZod {
               },
               'terminal closed',
             );
-            void started.then(() =>
+            const write = started.then(() =>
               opts.repo
                 .endSession(sessionId, {
                   bytes_in: outcome.bytesIn,
@@ -296,6 +299,7 @@ export function sshRoutes(opts: SshRoutesOptions): FastifyPluginAsyncZod {
                 })
                 .catch((err) => req.log.error({ err }, 'terminal session record failed')),
             );
+            terminals.track(write);
           },
         });
         terminals.add(bridge, user.user_id);

@@ -7,6 +7,8 @@ import type { TerminalBridge } from './terminal-bridge';
 export class TerminalSessions {
   readonly counters = { started: 0, failed: 0, refused_limit: 0, bytes_in: 0, bytes_out: 0 };
   private readonly open = new Map<TerminalBridge, string>();
+  /** Session records being written: shutdown waits for them before the database closes. */
+  private readonly writes = new Set<Promise<unknown>>();
 
   constructor(private readonly maxPerUser: number) {}
 
@@ -43,8 +45,14 @@ export class TerminalSessions {
     if (failed) this.counters.failed++;
   }
 
-  /** Ends every open terminal (shutdown): each says why in its last frame. */
-  endAll(): void {
+  track(write: Promise<unknown>): void {
+    this.writes.add(write);
+    void write.finally(() => this.writes.delete(write));
+  }
+
+  /** Ends every open terminal (shutdown), each saying why in its last frame, and waits for their records. */
+  async endAll(): Promise<void> {
     for (const bridge of [...this.open.keys()]) bridge.end('server_shutdown', 'The server is shutting down');
+    await Promise.allSettled([...this.writes]);
   }
 }
