@@ -19,6 +19,7 @@ export * from './logs';
 export * from './measurements';
 export * from './notifications';
 export * from './payloads';
+export * from './reports';
 export * from './robot-config';
 export * from './roles';
 export * from './ssh';
