@@ -53,6 +53,10 @@ export const ERROR_CODES = [
   /** 409: an Idempotency-Key this user already used, within 24 h, for a different command. */
   'idempotency_key_reused',
   'emergency_stop_not_found',
+  /** 404: no report with that id. */
+  'report_not_found',
+  /** 409: the report has no document yet (queued, running, failed or cancelled): its PDF or data cannot be read. */
+  'report_not_ready',
   /** 409: a terminal to a robot without SSH settings (PUT /api/v1/robots/{id}/ssh first). */
   'ssh_not_configured',
   /** 429: the user has SSH_MAX_SESSIONS_PER_USER terminals open already. */

@@ -93,6 +93,8 @@ export interface ServerEvents {
   'alert.changed': LiveServerEvents['alert'];
   /** A command changed state. */
   'command.changed': LiveServerEvents['command'];
+  /** A report's status or progress changed (the reports runner). */
+  'report.changed': LiveServerEvents['report'];
   /** Once a second: the ingest's own figures. */
   'ingest.report': LiveServerEvents['ingest'];
   /** A robot message the ingest refused (published only while someone listens: diagnostics, logs). */

@@ -4,6 +4,7 @@ import type { CommandView } from './commands';
 import type { ErrorCode, IngestRejectReason } from './errors';
 import { MEASUREMENT_NAMES, type MeasurementName } from './measurements';
 import type { RobotStatus } from './payloads';
+import type { ReportLiveEvent } from './reports';
 
 /**
  * The live stream (`WS /api/v1/stream`): one JSON object per frame, `{ type, ... }`. Times are
@@ -22,6 +23,7 @@ export const LIVE_CHANNELS = [
   'ingest',
   'alert',
   'command',
+  'report',
 ] as const;
 export type LiveChannel = (typeof LIVE_CHANNELS)[number];
 
@@ -147,6 +149,8 @@ export interface LiveServerEvents {
   alert: { change: AlertChange; alert: AlertView };
   /** A command changed state: never throttled. */
   command: CommandView;
+  /** A report was queued, made progress, completed, failed or was cancelled: never throttled. */
+  report: ReportLiveEvent;
   heartbeat: { ts: number };
   pong: { id?: string; ts: number };
   error: { code: LiveErrorCode; message: string };
@@ -165,4 +169,5 @@ export const LIVE_EVENT_CHANNEL: Partial<Record<LiveEventType, LiveChannel>> = {
   ingest: 'ingest',
   alert: 'alert',
   command: 'command',
+  report: 'report',
 };

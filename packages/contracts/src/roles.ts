@@ -35,6 +35,8 @@ export const PERMISSIONS = [
   'robots:power',
   /** Open an SSH terminal to a robot and set its SSH settings (operator+); re-trusting a host key is robots:manage. */
   'robots:terminal',
+  /** Generate, cancel and delete reports, manage report schedules (operator+); reading them is robots:read. */
+  'reports:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -53,6 +55,7 @@ const OPERATE: Permission[] = [
   'alerts:configure',
   'items:manage',
   'robots:terminal',
+  'reports:manage',
 ];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {

@@ -156,6 +156,7 @@ const EnvSchema = z.object({
   SSH_IDLE_TIMEOUT_S: z.coerce.number().int().min(0).max(86_400).default(900),
   SSH_CONNECT_TIMEOUT_S: z.coerce.number().int().min(1).max(120).default(10),
   SSH_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(4),
+  REPORT_TIMEOUT_S: z.coerce.number().int().min(1).max(86_400).default(600),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -253,6 +254,8 @@ function toConfig(e: Env) {
       appDir: e.WEB_APP_DIR,
     },
     /** Alert notifications (webhooks, email): the delivery queue, retries and the key channel secrets are sealed with. */
+    /** Reports (issue #10): one that runs longer than this fails. */
+    reports: { timeoutMs: e.REPORT_TIMEOUT_S * 1000 },
     /** The SSH terminal to robots (issue #11 §1). */
     ssh: {
       /** The key SSH settings' secrets are sealed with; undefined = generated and kept in DATA_DIR. */

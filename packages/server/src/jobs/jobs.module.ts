@@ -8,6 +8,8 @@ declare module '../core/module' {
   interface Services {
     /** Writes the robots' job messages and scans (queued, off the ingest path); the items module answers scans. */
     jobRecorder: JobRecorder;
+    /** Reads jobs and their figures (the API's service; reports read the period's jobs through it). */
+    jobs: JobsService;
   }
 }
 
@@ -24,7 +26,7 @@ export const jobsModule = defineModule({
     const unfollow = recorder.follow(ctx.get('events'));
     const service = new JobsService(repo, ctx.get('registry'));
     return {
-      provides: { jobRecorder: recorder },
+      provides: { jobRecorder: recorder, jobs: service },
       routes: jobsRoutes(service),
       start: () => recorder.start(),
       stop: async () => {

@@ -21,6 +21,8 @@ export function relayToLive(events: EventSubscriber, live: LiveHub): () => void 
     events.subscribe('alert.changed', (e) => live.event('alert', e)),
     // Never throttled: every state change of a command reaches the browser.
     events.subscribe('command.changed', (e) => live.event('command', e)),
+    // Every step of a report's generation: the Reports page shows its progress.
+    events.subscribe('report.changed', (e) => live.event('report', e)),
   ];
   return () => {
     for (const off of offs) off();
