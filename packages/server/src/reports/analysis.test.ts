@@ -4,6 +4,7 @@ import {
   alertStats,
   availability,
   batteryAnalysis,
+  correlation,
   downsample,
   jobStats,
   linearTrend,
@@ -381,5 +382,35 @@ describe('downsample', () => {
     expect(d.some(([, v]) => v === 999)).toBe(true);
     for (let i = 1; i < d.length; i++) expect(d[i]![0]).toBeGreaterThan(d[i - 1]![0]);
     expect(downsample(pts.slice(0, 10), 300)).toHaveLength(10);
+  });
+});
+
+describe('correlation', () => {
+  it('is 1 for series moving together, -1 against, null without spread or shared buckets', () => {
+    const a = buckets(T0, 50, (i) => i);
+    expect(
+      correlation(
+        a,
+        buckets(T0, 50, (i) => 3 * i + 2),
+      ),
+    ).toBeCloseTo(1, 10);
+    expect(
+      correlation(
+        a,
+        buckets(T0, 50, (i) => -i),
+      ),
+    ).toBeCloseTo(-1, 10);
+    expect(
+      correlation(
+        a,
+        buckets(T0, 50, () => 4),
+      ),
+    ).toBeNull();
+    expect(
+      correlation(
+        a,
+        buckets(T0 + DAY, 50, (i) => i),
+      ),
+    ).toBeNull();
   });
 });

@@ -23,29 +23,71 @@ export interface Weighted {
  * weight (q in 0…1). With all weights 1 this is the textbook nearest-rank percentile (p95 of 1…100 is 95).
  */
 export function weightedPercentile(values: readonly Weighted[], q: number): number | null {
-  const usable = values.filter((v) => Number.isFinite(v.value) && v.weight > 0);
-  if (usable.length === 0) return null;
-  const sorted = [...usable].sort((a, b) => a.value - b.value);
-  const total = sorted.reduce((s, v) => s + v.weight, 0);
-  const target = Math.min(Math.max(q, 0), 1) * total;
-  let cum = 0;
-  for (const v of sorted) {
-    cum += v.weight;
-    if (cum >= target - 1e-9 * total) return v.value;
+  return weightedPercentiles(values, [q])[0] ?? null;
+}
+
+/** Several weighted percentiles with one sort (nulls when there is no value). */
+export function weightedPercentiles(
+  values: readonly Weighted[],
+  qs: readonly number[],
+): Array<number | null> {
+  return percentilesOf(
+    values.map((v) => v.value),
+    values.map((v) => v.weight),
+    qs,
+  );
+}
+
+/**
+ * The percentiles of parallel value and weight arrays, without an object per value (a fleet report sorts
+ * millions). Equal weights, the usual case of full roll-up buckets, sort the values natively as a typed array;
+ * otherwise an index array is sorted by value.
+ */
+function percentilesOf(values: ArrayLike<number>, weights: ArrayLike<number>, qs: readonly number[]) {
+  const v = new Float64Array(values.length);
+  const w = new Float64Array(values.length);
+  let n = 0;
+  let equal = true;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    const wi = weights[i]!;
+    if (!Number.isFinite(x) || !(wi > 0)) continue;
+    if (n > 0 && wi !== w[0]) equal = false;
+    v[n] = x;
+    w[n] = wi;
+    n++;
   }
-  return sorted[sorted.length - 1]!.value;
+  if (n === 0) return qs.map(() => null);
+  const clampQ = (q: number) => Math.min(Math.max(q, 0), 1);
+  if (equal) {
+    const sorted = v.subarray(0, n).sort();
+    // Nearest rank: the smallest value whose rank reaches q × n.
+    return qs.map((q) => sorted[Math.min(Math.max(Math.ceil(clampQ(q) * n - 1e-9) - 1, 0), n - 1)]!);
+  }
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => v[a]! - v[b]!);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += w[i]!;
+  return qs.map((q) => {
+    const target = clampQ(q) * total - 1e-9 * total;
+    let cum = 0;
+    for (const i of order) {
+      cum += w[i]!;
+      if (cum >= target) return v[i]!;
+    }
+    return v[order[n - 1]!]!;
+  });
 }
 
 /** Nearest-rank percentile of plain numbers (each counts once). */
 export function percentile(values: readonly number[], q: number): number | null {
-  return weightedPercentile(
-    values.map((value) => ({ value, weight: 1 })),
-    q,
-  );
+  return percentilesOf(values, new Float64Array(values.length).fill(1), [q])[0] ?? null;
 }
 
 export function median(values: readonly number[]): number | null {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  // A typed array sorts numbers natively, without a comparator call per pair.
+  const v = Float64Array.from(values.filter(Number.isFinite)).sort();
   if (v.length === 0) return null;
   const mid = v.length >> 1;
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
@@ -85,7 +127,11 @@ export function seriesStats(buckets: readonly ReportBucket[]): SeriesStats | nul
     min = Math.min(min, b.min ?? b.avg);
     max = Math.max(max, b.max ?? b.avg);
   }
-  const weighted = data.map((b) => ({ value: b.avg, weight: b.count }));
+  const [p50, p95, p99] = percentilesOf(
+    data.map((b) => b.avg),
+    data.map((b) => b.count),
+    [0.5, 0.95, 0.99],
+  );
   const last = data[data.length - 1]!;
   return {
     points,
@@ -93,9 +139,9 @@ export function seriesStats(buckets: readonly ReportBucket[]): SeriesStats | nul
     mean: sum / points,
     min,
     max,
-    p50: weightedPercentile(weighted, 0.5)!,
-    p95: weightedPercentile(weighted, 0.95)!,
-    p99: weightedPercentile(weighted, 0.99)!,
+    p50: p50!,
+    p95: p95!,
+    p99: p99!,
     first_t: data[0]!.t,
     last_t: last.t,
     last: last.avg,
@@ -106,9 +152,10 @@ type DataBucket = ReportBucket & { avg: number };
 
 /** Buckets with data (count > 0 and a finite average), in time order. */
 export function dataBuckets(buckets: readonly ReportBucket[]): DataBucket[] {
-  return buckets
-    .filter((b): b is DataBucket => b.count > 0 && b.avg !== null && Number.isFinite(b.avg))
-    .sort((a, b) => a.t - b.t);
+  const out = buckets.filter((b): b is DataBucket => b.count > 0 && b.avg !== null && Number.isFinite(b.avg));
+  // The stores return buckets in time order: sort only when they are not.
+  for (let i = 1; i < out.length; i++) if (out[i]!.t < out[i - 1]!.t) return out.sort((a, b) => a.t - b.t);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -277,14 +324,23 @@ export function availability(
   const start = Math.max(opts.from, opts.first_seen ?? opts.from);
   const end = opts.to;
   const minGap = opts.minGapMs ?? 5 * 60_000;
+  // Each series' buckets come in time order: their contiguous runs are few, and only those need a sort.
   const spans: Array<[number, number]> = [];
-  for (const s of series)
-    for (const b of s.buckets)
-      if (b.count > 0) {
-        const a = Math.max(b.t, start);
-        const z = Math.min(b.t + s.bucket_ms, end);
-        if (z > a) spans.push([a, z]);
+  for (const s of series) {
+    let run: [number, number] | null = null;
+    for (const b of s.buckets) {
+      if (b.count <= 0) continue;
+      const a = Math.max(b.t, start);
+      const z = Math.min(b.t + s.bucket_ms, end);
+      if (z <= a) continue;
+      if (run && a >= run[0] && a <= run[1]) run[1] = Math.max(run[1], z);
+      else {
+        if (run) spans.push(run);
+        run = [a, z];
       }
+    }
+    if (run) spans.push(run);
+  }
   spans.sort((x, y) => x[0] - y[0]);
   const merged: Array<[number, number]> = [];
   for (const sp of spans) {
@@ -664,4 +720,33 @@ export function downsample(
     else out.push([hi[0], hi[1]], [lo[0], lo[1]]);
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Correlation
+
+/**
+ * Pearson's r between two roll-up series over the buckets both hold (matched by start time): e.g. a servo's
+ * temperature against its load. Null with fewer than 3 shared buckets or no spread in either.
+ */
+export function correlation(a: readonly ReportBucket[], b: readonly ReportBucket[]): number | null {
+  const bt = new Map(dataBuckets(b).map((x) => [x.t, x.avg]));
+  const pairs: Array<[number, number]> = [];
+  for (const x of dataBuckets(a)) {
+    const y = bt.get(x.t);
+    if (y !== undefined) pairs.push([x.avg, y]);
+  }
+  if (pairs.length < 3) return null;
+  const mx = pairs.reduce((s, p) => s + p[0], 0) / pairs.length;
+  const my = pairs.reduce((s, p) => s + p[1], 0) / pairs.length;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (const [x, y] of pairs) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+    syy += (y - my) ** 2;
+  }
+  if (sxx <= 0 || syy <= 0) return null;
+  return sxy / Math.sqrt(sxx * syy);
 }
