@@ -105,7 +105,7 @@ export const DEFAULT_LEVELS: ReportInput['levels'] = [
 ];
 
 /**
- * A report input over `hours` from T0 with minute roll-ups for each robot: system (cpu, memory, disk, cpu
+ * A report input over `hours` from T0 with minute (or `bucket_ms`) roll-ups for each robot: system (cpu, memory, disk, cpu
  * temperature), battery, 6 servos (temperature, voltage, load, position), a few jobs and alerts.
  */
 export function generatedInput(
@@ -115,10 +115,14 @@ export function generatedInput(
     kind?: ReportInput['kind'];
     sections?: ReportInput['sections'];
     seed?: number;
+    /** Roll-up length (default a minute). */
+    bucket_ms?: number;
   } = {},
 ): ReportInput {
   const hours = opts.hours ?? 24;
-  const n = hours * 60;
+  const bucketMs = opts.bucket_ms ?? MINUTE;
+  const perMinute = bucketMs / MINUTE;
+  const n = Math.round((hours * HOUR) / bucketMs);
   const from = T0;
   const to = T0 + hours * HOUR;
   const rand = rng(opts.seed ?? 42);
@@ -129,8 +133,13 @@ export function generatedInput(
   let jobId = 1;
   let alertId = 1;
   for (const r of robots) {
-    const off = (i: number) => (r.offline ?? []).some(([a, z]) => i >= a && i < z);
-    const gen = (f: (i: number) => number) => buckets(from, n, (i) => (off(i) ? null : f(i)), { spread: 1 });
+    // Generators take the bucket's start in minutes from the period's start.
+    const off = (m: number) => (r.offline ?? []).some(([a, z]) => m >= a && m < z);
+    const gen = (f: (m: number) => number) =>
+      buckets(from, n, (i) => (off(i * perMinute) ? null : f(i * perMinute)), {
+        spread: 1,
+        bucket_ms: bucketMs,
+      });
     const cpu = r.cpuBase ?? 40;
     out.push(
       series(
@@ -153,7 +162,7 @@ export function generatedInput(
         r.robot_id,
         'system',
         'disk_percent',
-        gen((i) => 30 + i / n),
+        gen((m) => 30 + m / (hours * 60)),
       ),
     );
     out.push(
@@ -171,7 +180,7 @@ export function generatedInput(
           r.robot_id,
           'battery',
           'percent',
-          gen((i) => Math.max(b.start - (b.perHour * i) / 60, 0)),
+          gen((m) => Math.max(b.start - (b.perHour * m) / 60, 0)),
         ),
       );
       out.push(
@@ -179,7 +188,7 @@ export function generatedInput(
           r.robot_id,
           'battery',
           'voltage_v',
-          gen((i) => 9 + (3.6 * Math.max(b.start - (b.perHour * i) / 60, 0)) / 100),
+          gen((m) => 9 + (3.6 * Math.max(b.start - (b.perHour * m) / 60, 0)) / 100),
         ),
       );
     }
@@ -250,6 +259,7 @@ export function generatedInput(
       });
     }
   }
+  for (const s of out) s.bucket_ms = bucketMs;
   return {
     kind: opts.kind ?? 'fleet_summary',
     sections: opts.sections ?? [

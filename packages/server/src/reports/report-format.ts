@@ -33,13 +33,13 @@ export function withUnit(value: number | null | undefined, unit: string | null, 
   return `${n} ${unit}`;
 }
 
-/** "2 h 05 min", "35 min", "40 s", "3 d 4 h". */
+/** "2 h 05 min", "35 min", "40 s", "26 h 10 min" (hours up to two days), "3 d 4 h". */
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return 'n/a';
   const abs = Math.abs(ms);
   if (abs < MINUTE) return `${Math.round(abs / 1000)} s`;
   if (abs < HOUR) return `${Math.round(abs / MINUTE)} min`;
-  if (abs < DAY) {
+  if (abs < 2 * DAY) {
     const h = Math.floor(abs / HOUR);
     const m = Math.round((abs - h * HOUR) / MINUTE);
     return m === 60 ? `${h + 1} h 00 min` : `${h} h ${String(m).padStart(2, '0')} min`;

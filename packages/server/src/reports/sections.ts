@@ -286,7 +286,7 @@ function availabilitySection(ctx: Context): ReportSection {
         '%',
         robot_id,
         severity,
-        { ...period, summary: 8 },
+        { ...period, summary: severity === 'info' ? 0 : 8 },
       ),
     );
     const gap = a.gaps.reduce<(typeof a.gaps)[number] | null>(
@@ -392,13 +392,14 @@ function performanceSection(ctx: Context): ReportSection {
         ctx.statement('performance', `No system data from ${robot_id} in this period.`, null, null, robot_id),
       );
   }
-  if (!ctx.few || ctx.robots.length > 1)
+  const fleet: ReportStatement[] = [];
+  if (ctx.robots.length > 1)
     for (const field of PERFORMANCE_FIELDS) {
       const all = ctx.robots.flatMap((r) => ctx.seriesOf(r, 'system', field));
       const s = allStats(all);
       if (!s) continue;
       const unit = fieldUnit('system', field);
-      sec.statements.unshift(
+      fleet.push(
         ctx.statement(
           'performance',
           `Across the fleet, ${fieldLabel('system', field)} averaged ${withUnit(s.mean, unit)} (p95 ${withUnit(s.p95, unit)}, max ${withUnit(s.max, unit)}).`,
@@ -410,6 +411,7 @@ function performanceSection(ctx: Context): ReportSection {
         ),
       );
     }
+  sec.statements.unshift(...fleet);
   sec.tables.push({
     title: 'System figures per robot',
     columns: [
