@@ -20,6 +20,8 @@ export default defineConfig({
         test: {
           name: 'server',
           sequence: { groupOrder: 0 },
+          // pdftotext for the report PDF tests (installed from Debian's packages when missing).
+          globalSetup: ['packages/server/test/global-setup.ts'],
           include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
           // Suites against real PostgreSQL/Mosquitto/InfluxDB run with `npm run test:services`.
           exclude: ['**/node_modules/**', '**/*.services.test.ts', 'packages/web/**'],

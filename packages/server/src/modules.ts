@@ -13,6 +13,7 @@ import { jobsModule } from './jobs/jobs.module';
 import { liveModule } from './live/live.module';
 import { logsModule } from './logs/logs.module';
 import { notificationsModule } from './notifications/notifications.module';
+import { reportsModule } from './reports/reports.module';
 import { robotConfigModule } from './robot-config/robot-config.module';
 import { robotAdminModule } from './robots/robot-admin.module';
 import { robotsModule } from './robots/robots.module';
@@ -54,6 +55,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   alertsApiModule,
   robotConfigModule,
   sshModule,
+  reportsModule,
   telemetryModule,
   systemModule,
   webAppModule,

@@ -26,6 +26,8 @@ export const WEB_APP_PATHS = [
   '/logs',
   '/jobs',
   '/items',
+  '/reports',
+  '/reports/:report_id',
 ] as const;
 
 export interface WebAppOptions {

@@ -3,6 +3,7 @@ import {
   Bell,
   Bot,
   ChevronDown,
+  FileText,
   KeyRound,
   LayoutGrid,
   ListChecks,
@@ -43,6 +44,7 @@ export const NAV: readonly NavItem[] = [
   { to: '/alerts', label: 'Alerts', icon: Bell, permission: 'robots:read' },
   { to: '/jobs', label: 'Jobs', icon: ListChecks, permission: 'robots:read' },
   { to: '/items', label: 'Items', icon: Package, permission: 'robots:read' },
+  { to: '/reports', label: 'Reports', icon: FileText, permission: 'robots:read' },
   { to: '/logs', label: 'Logs', icon: ScrollText, permission: 'logs:read' },
   { to: '/users', label: 'Users', icon: Users, permission: 'users:manage' },
   { to: '/api-keys', label: 'API keys', icon: KeyRound, permission: 'api_keys:manage' },
@@ -50,7 +52,8 @@ export const NAV: readonly NavItem[] = [
   { to: '/system', label: 'System', icon: Server, permission: 'system:read' },
 ];
 
-function NavLinks({ onNavigate }: { onNavigate?: () => void }) {
+/** The main links; in the header bar (`bar`) they drop their icons until the screen is wide enough for both. */
+function NavLinks({ onNavigate, bar = false }: { onNavigate?: () => void; bar?: boolean }) {
   const me = useMe();
   const items = NAV.filter((item) => roleMay(me.role, item.permission));
   return (
@@ -63,14 +66,15 @@ function NavLinks({ onNavigate }: { onNavigate?: () => void }) {
           onClick={onNavigate}
           className={({ isActive }) =>
             cx(
-              'flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium',
+              'flex items-center gap-2 rounded-md py-2 text-sm font-medium whitespace-nowrap',
+              bar ? 'px-2 2xl:px-3' : 'px-3',
               isActive
                 ? 'bg-teal-50 text-teal-900 dark:bg-teal-900/40 dark:text-teal-100'
                 : 'text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800',
             )
           }
         >
-          <Icon aria-hidden className="size-4" />
+          <Icon aria-hidden className={cx('size-4', bar && 'hidden 2xl:inline')} />
           {label}
         </NavLink>
       ))}
@@ -177,7 +181,7 @@ export function Layout() {
         <div className="mx-auto flex h-14 max-w-screen-2xl items-center gap-3 px-3 sm:px-5">
           <button
             type="button"
-            className="rounded p-1.5 lg:hidden"
+            className="rounded p-1.5 xl:hidden"
             aria-label={menuOpen ? 'Close menu' : 'Open menu'}
             aria-expanded={menuOpen}
             onClick={() => setMenuOpen((o) => !o)}
@@ -189,8 +193,8 @@ export function Layout() {
             <span className="hidden 2xl:inline">TonyPi Fleet Monitor</span>
             <span className="2xl:hidden">TonyPi</span>
           </Link>
-          <nav aria-label="Main" className="ml-2 hidden items-center gap-0.5 lg:flex">
-            <NavLinks />
+          <nav aria-label="Main" className="ml-2 hidden items-center gap-0.5 xl:flex">
+            <NavLinks bar />
           </nav>
           <div className="ml-auto flex items-center gap-1 sm:gap-3">
             <ConnectionIndicator />
@@ -202,7 +206,7 @@ export function Layout() {
         {menuOpen && (
           <nav
             aria-label="Main"
-            className="flex flex-col gap-1 border-t border-slate-200 p-2 lg:hidden dark:border-slate-800"
+            className="flex flex-col gap-1 border-t border-slate-200 p-2 xl:hidden dark:border-slate-800"
           >
             <NavLinks onNavigate={() => setMenuOpen(false)} />
           </nav>

@@ -49,6 +49,8 @@ export const router = createBrowserRouter([
           { path: 'logs', ...lazyPage(() => import('../pages/logs-page')) },
           { path: 'jobs', ...lazyPage(() => import('../pages/jobs-page')) },
           { path: 'items', ...lazyPage(() => import('../pages/items-page')) },
+          { path: 'reports', ...lazyPage(() => import('../pages/reports/reports-page')) },
+          { path: 'reports/:reportId', ...lazyPage(() => import('../pages/reports/report-page')) },
           { path: 'account/password', ...lazyPage(() => import('../pages/change-password')) },
           { path: '*', Component: NotFound },
         ],

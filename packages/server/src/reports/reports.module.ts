@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { ReportLiveEvent } from '@tonypi/contracts';
+import { defineModule } from '../core/module';
+import { reportCsv } from './report-csv';
+import { ReportGatherer } from './report-gatherer';
+import { renderReportPdf } from './report-pdf';
+import { ReportRunner } from './report-runner';
+import { ReportsRepository } from './reports.repository';
+import { reportsRoutes } from './reports.routes';
+import { ReportsService } from './reports.service';
+import { buildReport } from './sections';
+
+declare module '../core/module' {
+  interface Services {
+    reports: ReportsService;
+  }
+}
+
+/**
+ * Reports (issue #10): asked for through the API, generated in the background by the runner from the stores'
+ * roll-ups, alerts and jobs, read in the app, exported as PDF, CSV and JSON. After the domains it reads.
+ */
+export const reportsModule = defineModule({
+  name: 'reports',
+  create(ctx) {
+    const repo = new ReportsRepository(ctx.get('db'));
+    const events = ctx.get('events');
+    const publish = (e: ReportLiveEvent) => events.publish('report.changed', e);
+    const gatherer = new ReportGatherer({
+      robots: ctx.get('robotRepository'),
+      store: ctx.get('telemetryStore'),
+      alerts: ctx.get('alertsApi'),
+      jobs: ctx.get('jobs'),
+      rules: ctx.get('alertRules'),
+    });
+    const runner = new ReportRunner({
+      repo,
+      gatherer,
+      build: buildReport,
+      // Stable across restarts of this installation: what it was running when it stopped is queued again.
+      instance: `${hostname().slice(0, 40)}:${createHash('sha256').update(path.resolve(ctx.config.dataDir)).digest('hex').slice(0, 16)}`,
+      logger: ctx.logger,
+      publish,
+      timeoutMs: ctx.config.reports.timeoutMs,
+    });
+    const reports = new ReportsService({
+      repo,
+      runner,
+      gatherer,
+      audit: ctx.get('audit'),
+      publish,
+      renderPdf: renderReportPdf,
+      toCsv: reportCsv,
+    });
+    return {
+      provides: { reports },
+      routes: reportsRoutes(reports),
+      start: () => runner.start(),
+      stop: () => runner.stop(),
+      status: {
+        health: () => ({ reports: { running: runner.busy, ...runner.counters } }),
+        metrics: [
+          {
+            name: 'tonypi_reports_completed_total',
+            help: 'Reports generated',
+            type: 'counter',
+            read: () => runner.counters.completed,
+          },
+          {
+            name: 'tonypi_reports_failed_total',
+            help: 'Reports that failed',
+            type: 'counter',
+            read: () => runner.counters.failed,
+          },
+        ],
+      },
+    };
+  },
+});
