@@ -22,7 +22,9 @@ beforeAll(async () => {
     [ROBOT, robot],
     [OTHER, other],
   ] as const) {
-    await c.publishAsync(`tonypi/${id}/status`, JSON.stringify({ ts: Date.now(), status: 'online' }), { qos: 1 });
+    await c.publishAsync(`tonypi/${id}/status`, JSON.stringify({ ts: Date.now(), status: 'online' }), {
+      qos: 1,
+    });
   }
   await waitFor(async () => (await t.api(`/api/v1/robots/${OTHER}`)).status === 200, 5000, 'robots known');
   // Two hours of history, every 10 s: CPU rising, the battery running down, servo 3 running hot.
