@@ -213,3 +213,21 @@ describe('buildReport', () => {
     expect(perf.charts[0]!.series[0]!.name).toBe('fleet mean (100 robots)');
   });
 });
+
+describe('the summary of a fleet', () => {
+  it('merges one finding shared by several robots into one sentence listing them', () => {
+    const robots = Array.from({ length: 8 }, (_, i) => ({
+      robot_id: `tonypi_0${i + 1}`,
+      hotServos: i < 7 ? ['3'] : [],
+    }));
+    const doc = buildReport({ ...generatedInput(robots), sections: ['servos'] });
+    const merged = doc.summary.find((s) =>
+      s.text.startsWith('7 servos were above the 60 °C warning level:'),
+    )!;
+    expect(merged).toMatchObject({ figure: 7, unit: 'servos', robot_id: null, severity: 'warning' });
+    expect(merged.text).toContain('tonypi_01 servo 3 (24 h 00 min)');
+    expect(merged.text).toMatch(/and 2 more\.$/);
+    // The section keeps one statement per servo.
+    expect(doc.sections[0]!.statements.filter((s) => s.text.includes('was above the 60 °C'))).toHaveLength(7);
+  });
+});

@@ -51,6 +51,8 @@ const FEW_ROBOTS = 5;
 const SUMMARY_MAX = 8;
 const SUMMARY_PER_SECTION = 3;
 const TABLE_ROWS_MAX = 500;
+/** Bars per bar chart at most (the lowest or highest, as the chart's title says). */
+const BARS_MAX = 30;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
@@ -68,6 +70,19 @@ interface Candidate {
   /** Higher first among statements of the same severity. */
   priority: number;
   order: number;
+  group?: SummaryGroup;
+}
+
+/**
+ * Findings of one kind (a hot servo, a flat battery) that the summary merges into one sentence when several
+ * robots or servos share them: "3 servos were above …: tonypi_01 servo 3 (2 h 10 min), …".
+ */
+interface SummaryGroup {
+  key: string;
+  /** This finding in the merged sentence's list. */
+  item: string;
+  unit: string;
+  text: (n: number, list: string) => string;
 }
 
 class Context {
@@ -126,7 +141,7 @@ class Context {
     unit: string | null,
     robot_id: string | null,
     severity: Severity = 'info',
-    opts: { summary?: number; from?: number; to?: number } = {},
+    opts: { summary?: number; from?: number; to?: number; group?: SummaryGroup } = {},
   ): ReportStatement {
     const statement: ReportStatement = {
       text,
@@ -138,7 +153,13 @@ class Context {
       severity,
     };
     if (opts.summary !== undefined)
-      this.candidates.push({ statement, section, priority: opts.summary, order: this.order++ });
+      this.candidates.push({
+        statement,
+        section,
+        priority: opts.summary,
+        order: this.order++,
+        ...(opts.group ? { group: opts.group } : {}),
+      });
     return statement;
   }
 }
@@ -271,6 +292,12 @@ function availabilitySection(ctx: Context): ReportSection {
           {
             ...period,
             summary: 10,
+            group: {
+              key: 'availability.none',
+              item: robot_id,
+              unit: 'robots',
+              text: (n, list) => `No data from ${n} robots in this period: ${list}.`,
+            },
           },
         ),
       );
@@ -286,7 +313,16 @@ function availabilitySection(ctx: Context): ReportSection {
         '%',
         robot_id,
         severity,
-        { ...period, summary: severity === 'info' ? 0 : 8 },
+        {
+          ...period,
+          summary: severity === 'info' ? 0 : 8,
+          group: {
+            key: 'availability.low',
+            item: `${robot_id} (${num(pct)} %)`,
+            unit: 'robots',
+            text: (n, list) => `${n} robots sent data less than 95 % of the time: ${list}.`,
+          },
+        },
       ),
     );
     const gap = a.gaps.reduce<(typeof a.gaps)[number] | null>(
@@ -352,10 +388,19 @@ function availabilitySection(ctx: Context): ReportSection {
     });
   if (bars.length > 1)
     sec.charts.push({
-      title: 'Availability per robot',
+      title:
+        bars.length > BARS_MAX ? `Availability: the ${BARS_MAX} lowest robots` : 'Availability per robot',
       type: 'bar',
       unit: '%',
-      series: [{ name: 'availability', points: bars.slice(0, 50) }],
+      series: [
+        {
+          name: 'availability',
+          points:
+            bars.length > BARS_MAX
+              ? [...bars].sort((a, b) => (a[1] ?? -1) - (b[1] ?? -1)).slice(0, BARS_MAX)
+              : bars,
+        },
+      ],
     });
   return sec;
 }
@@ -483,7 +528,16 @@ function performanceStatements(
             'h',
             robot_id,
             sev,
-            { summary: 6 },
+            {
+              summary: 6,
+              group: {
+                key: `performance.${field}`,
+                item: `${robot_id} (${duration(t.ms)})`,
+                unit: 'robots',
+                text: (n, list) =>
+                  `${label} was ${level.direction} the ${withUnit(threshold, unit, 0)} level on ${n} robots: ${list}.`,
+              },
+            },
           ),
         );
       }
@@ -550,8 +604,8 @@ function batterySection(ctx: Context): ReportSection {
     }
     lines.push({ robot_id, series: pct, rank: -stats.min });
     if (a.discharge_rate_per_h !== null) rates.push(a.discharge_rate_per_h);
-    const lowSeverity = severityOf(stats.min, level);
-    if (ctx.few || lowSeverity !== 'info') {
+    // The figures of every robot of a small scope; the findings against the levels follow for any scope.
+    if (ctx.few) {
       sec.statements.push(
         ctx.statement(
           'battery',
@@ -561,7 +615,7 @@ function batterySection(ctx: Context): ReportSection {
           round(a.discharge_rate_per_h, 1),
           '%/h',
           robot_id,
-          lowSeverity,
+          'info',
           { summary: 4 },
         ),
       );
@@ -580,7 +634,27 @@ function batterySection(ctx: Context): ReportSection {
             'h',
             robot_id,
             severity,
-            { summary: 7, from: Math.max(ctx.input.from, a.last_t - 2 * HOUR), to: a.last_t },
+            {
+              summary: 7,
+              from: Math.max(ctx.input.from, a.last_t - 2 * HOUR),
+              to: a.last_t,
+              group:
+                hours <= 0
+                  ? {
+                      key: 'battery.flat',
+                      item: `${robot_id} (${withUnit(a.last, '%')})`,
+                      unit: 'robots',
+                      text: (n, list) =>
+                        `${n} robots' batteries are at or below the critical ${withUnit(critical, '%', 0)}: ${list}.`,
+                    }
+                  : {
+                      key: 'battery.forecast',
+                      item: `${robot_id} (${duration(hours * HOUR)})`,
+                      unit: 'robots',
+                      text: (n, list) =>
+                        `${n} robots' batteries reach the critical ${withUnit(critical, '%', 0)} on their recent trend: ${list}.`,
+                    },
+            },
           ),
         );
     }
@@ -595,7 +669,16 @@ function batterySection(ctx: Context): ReportSection {
             'h',
             robot_id,
             worst('warning', severityOf(stats.min, level)),
-            { summary: 6 },
+            {
+              summary: 6,
+              group: {
+                key: 'battery.low',
+                item: `${robot_id} (${duration(t.ms)})`,
+                unit: 'robots',
+                text: (n, list) =>
+                  `${n} robots' batteries were below the ${withUnit(level.warning, '%', 0)} warning level: ${list}.`,
+              },
+            },
           ),
         );
     }
@@ -726,7 +809,16 @@ function servosSection(ctx: Context): ReportSection {
             'h',
             robot_id,
             crit ? 'critical' : 'warning',
-            { summary: 9 + Math.min(warnT.ms / DAY, 1) },
+            {
+              summary: 9 + Math.min(warnT.ms / DAY, 1),
+              group: {
+                key: 'servos.hot',
+                item: `${robot_id} ${name} (${duration(warnT.ms)})`,
+                unit: 'servos',
+                text: (n, list) =>
+                  `${n} servos were above the ${withUnit(tLevel.warning, '°C', 0)} warning level: ${list}.`,
+              },
+            },
           ),
         );
         if (r !== null && Math.abs(r) >= 0.5)
@@ -750,7 +842,16 @@ function servosSection(ctx: Context): ReportSection {
             'h',
             robot_id,
             vStats && vLevel.critical !== null && vStats.min <= vLevel.critical ? 'critical' : 'warning',
-            { summary: 7 },
+            {
+              summary: 7,
+              group: {
+                key: 'servos.voltage',
+                item: `${robot_id} ${name} (${duration(warnV.ms)})`,
+                unit: 'servos',
+                text: (n, list) =>
+                  `${n} servos' supply was below the ${withUnit(vLevel.warning, 'V', 1)} warning level: ${list}.`,
+              },
+            },
           ),
         );
     }
@@ -898,7 +999,15 @@ function jobsSection(ctx: Context): ReportSection {
           '%',
           robot_id,
           s.success_rate < 0.5 ? 'critical' : 'warning',
-          { summary: 4 },
+          {
+            summary: 4,
+            group: {
+              key: 'jobs.robot',
+              item: `${robot_id} (${num(s.success_rate * 100)} %)`,
+              unit: 'robots',
+              text: (n, list) => `${n} robots had fewer than 80 % of their jobs succeed: ${list}.`,
+            },
+          },
         ),
       );
   }
@@ -945,10 +1054,11 @@ function jobsSection(ctx: Context): ReportSection {
     });
   if (all.total > 0 && bars.length > 1)
     sec.charts.push({
-      title: 'Items handled per robot',
+      title:
+        bars.length > BARS_MAX ? `Items handled: the ${BARS_MAX} busiest robots` : 'Items handled per robot',
       type: 'bar',
       unit: 'items',
-      series: [{ name: 'items', points: bars.sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).slice(0, 30) }],
+      series: [{ name: 'items', points: bars.sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).slice(0, BARS_MAX) }],
     });
   return sec;
 }
@@ -988,6 +1098,19 @@ function alertsSection(ctx: Context): ReportSection {
         s.still_open > 0 ? 'warning' : 'info',
       ),
     );
+    const [topType, topCount] = Object.entries(s.by_type).sort(
+      (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
+    )[0]!;
+    if (Object.keys(s.by_type).length > 1)
+      sec.statements.push(
+        ctx.statement(
+          'alerts',
+          `The most frequent alert type was ${topType}: ${topCount} of ${s.total}.`,
+          topCount,
+          'alerts',
+          ctx.singleRobot(),
+        ),
+      );
     if (s.longest && s.longest.open_ms > 0) {
       const a = s.longest.alert;
       sec.statements.push(
@@ -1167,8 +1290,58 @@ const BUILDERS: Record<ReportSectionKey, (ctx: Context) => ReportSection> = {
   anomalies: anomaliesSection,
 };
 
+const LIST_MAX = 5;
+
+/** Candidates of one group and severity, two or more, become one statement listing them. */
+function mergeGroups(candidates: readonly Candidate[]): Candidate[] {
+  const groups = new Map<string, Candidate[]>();
+  const out: Candidate[] = [];
+  for (const c of candidates) {
+    if (!c.group) {
+      out.push(c);
+      continue;
+    }
+    const key = `${c.group.key}:${c.statement.severity}`;
+    const list = groups.get(key) ?? [];
+    list.push(c);
+    groups.set(key, list);
+  }
+  for (const members of groups.values()) {
+    const first = members[0]!;
+    if (members.length === 1) {
+      out.push(first);
+      continue;
+    }
+    const items = members.map((m) => m.group!.item);
+    const list =
+      items.length > LIST_MAX
+        ? `${items.slice(0, LIST_MAX).join(', ')} and ${items.length - LIST_MAX} more`
+        : items.join(', ');
+    const robots = new Set(members.map((m) => m.statement.robot_id));
+    out.push({
+      statement: {
+        text: first.group!.text(members.length, list),
+        figure: members.length,
+        unit: first.group!.unit,
+        from: members.map((m) => m.statement.from).sort()[0]!,
+        to: members
+          .map((m) => m.statement.to)
+          .sort()
+          .at(-1)!,
+        robot_id: robots.size === 1 ? first.statement.robot_id : null,
+        severity: first.statement.severity,
+      },
+      section: first.section,
+      priority: Math.max(...members.map((m) => m.priority)),
+      order: first.order,
+    });
+  }
+  return out;
+}
+
 /** The summary: critical first, then warning, then the headline figures; at most 3 from one section, ≤ 8. */
-function pickSummary(candidates: readonly Candidate[]): ReportStatement[] {
+function pickSummary(all: readonly Candidate[]): ReportStatement[] {
+  const candidates = mergeGroups(all);
   const sorted = [...candidates].sort(
     (a, b) =>
       SEVERITY_RANK[b.statement.severity] - SEVERITY_RANK[a.statement.severity] ||
