@@ -607,7 +607,9 @@ function lineChart(w: Writer, chart: ReportChart): void {
   const axis = 'Time (UTC)';
   doc.text(axis, px + pw / 2 - doc.widthOfString(axis) / 2, top + plotH + 15, { lineBreak: false });
 
-  series.forEach((s, i) => {
+  // The first series (a robot, or the fleet mean) is drawn last, on top of the others.
+  for (let i = series.length - 1; i >= 0; i--) {
+    const s = series[i]!;
     let pen = false;
     let drawn = 0;
     for (const [t, v] of s.points) {
@@ -622,10 +624,10 @@ function lineChart(w: Writer, chart: ReportChart): void {
     }
     if (drawn > 0)
       doc
-        .lineWidth(0.9)
+        .lineWidth(i === 0 ? 1.2 : 0.9)
         .strokeColor(PALETTE[i % PALETTE.length]!)
         .stroke();
-  });
+  }
   doc.y = top + plotH + 26;
   legend(
     w,

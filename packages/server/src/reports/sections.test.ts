@@ -2,7 +2,7 @@ import { KIND_SECTIONS, ReportDocument, type ReportSectionKey } from '@tonypi/co
 import { describe, expect, it } from 'vitest';
 import { generatedInput, HOUR, MINUTE, T0 } from './report-fixtures';
 import { duration, num } from './report-format';
-import { buildReport, CHART_POINTS_MAX } from './sections';
+import { buildReport, CHART_POINTS_MAX, durationHistogram } from './sections';
 
 function section(doc: ReportDocument, key: ReportSectionKey) {
   const s = doc.sections.find((x) => x.key === key);
@@ -229,5 +229,24 @@ describe('the summary of a fleet', () => {
     expect(merged.text).toMatch(/and 2 more\.$/);
     // The section keeps one statement per servo.
     expect(doc.sections[0]!.statements.filter((s) => s.text.includes('was above the 60 °C'))).toHaveLength(7);
+  });
+});
+
+describe('durationHistogram', () => {
+  it('counts finished jobs per round bin of minutes', () => {
+    const h = durationHistogram([5, 12, 18, 31, 44, 45].map((m) => m * MINUTE))!;
+    expect(h).toEqual([
+      ['0–5 min', 0],
+      ['5–10 min', 1],
+      ['10–15 min', 1],
+      ['15–20 min', 1],
+      ['20–25 min', 0],
+      ['25–30 min', 0],
+      ['30–35 min', 1],
+      ['35–40 min', 0],
+      ['40–45 min', 1],
+      ['45–50 min', 1],
+    ]);
+    expect(durationHistogram([MINUTE])).toBeNull();
   });
 });

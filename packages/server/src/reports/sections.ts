@@ -1060,7 +1060,35 @@ function jobsSection(ctx: Context): ReportSection {
       unit: 'items',
       series: [{ name: 'items', points: bars.sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).slice(0, BARS_MAX) }],
     });
+  const histogram = durationHistogram(
+    input.jobs
+      .filter((j) => j.end_time !== null && j.end_time >= j.start_time)
+      .map((j) => j.end_time! - j.start_time),
+  );
+  if (histogram)
+    sec.charts.push({
+      title: 'Distribution of job durations',
+      type: 'bar',
+      unit: 'jobs',
+      series: [{ name: 'jobs', points: histogram }],
+    });
   return sec;
+}
+
+/** Finished jobs counted per duration bin of a round width (1, 2 or 5 × 10^k minutes), ≤ 12 bins. */
+export function durationHistogram(durations_ms: readonly number[]): Array<[string, number]> | null {
+  if (durations_ms.length < 2) return null;
+  const minutes = durations_ms.map((d) => d / 60_000);
+  const max = Math.max(...minutes);
+  if (!(max > 0)) return null;
+  const raw = max / 10;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const width = [1, 2, 5, 10].map((m) => m * mag).find((w) => max / w < 12) ?? 10 * mag;
+  const bins = Math.floor(max / width) + 1;
+  const counts = new Array<number>(bins).fill(0);
+  for (const m of minutes) counts[Math.min(Math.floor(m / width), bins - 1)]!++;
+  const label = (v: number) => String(Number(v.toPrecision(6)));
+  return counts.map((c, i) => [`${label(i * width)}–${label((i + 1) * width)} min`, c]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
