@@ -187,5 +187,7 @@ describe('niceTicks', () => {
     expect(niceTicks(0, 100)).toEqual([0, 20, 40, 60, 80, 100]);
     expect(niceTicks(5, 5)).toEqual([4.4, 4.6, 4.8, 5, 5.2, 5.4, 5.6]);
     expect(niceTicks(0, 0.07)).toEqual([0, 0.02, 0.04, 0.06, 0.08]);
+    expect(niceTicks(0, 1, 5, true)).toEqual([0, 1]);
+    expect(niceTicks(0, 3, 5, true)).toEqual([0, 1, 2, 3]);
   });
 });
