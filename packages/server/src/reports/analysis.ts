@@ -85,9 +85,15 @@ export function percentile(values: readonly number[], q: number): number | null 
   return percentilesOf(values, new Float64Array(values.length).fill(1), [q])[0] ?? null;
 }
 
-export function median(values: readonly number[]): number | null {
+export function median(values: ArrayLike<number>): number | null {
   // A typed array sorts numbers natively, without a comparator call per pair.
-  const v = Float64Array.from(values.filter(Number.isFinite)).sort();
+  const v = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) v[n++] = values[i]!;
+  return sortedMedian(v.subarray(0, n).sort());
+}
+
+function sortedMedian(v: Float64Array): number | null {
   if (v.length === 0) return null;
   const mid = v.length >> 1;
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
@@ -115,43 +121,73 @@ export interface SeriesStats {
 
 /** Mean, extremes and percentiles of a roll-up series; null when no bucket holds data. */
 export function seriesStats(buckets: readonly ReportBucket[]): SeriesStats | null {
-  const data = dataBuckets(buckets);
-  if (data.length === 0) return null;
+  return pooledStats([buckets]);
+}
+
+/**
+ * The same over several series pooled (a fleet's CPU: every robot's buckets together), weighted by the counts as
+ * one series would be. "last" is the latest bucket of any of them.
+ */
+export function pooledStats(lists: ReadonlyArray<readonly ReportBucket[]>): SeriesStats | null {
+  const cleaned = lists.map(dataBuckets);
+  const total = cleaned.reduce((s, l) => s + l.length, 0);
+  if (total === 0) return null;
+  const values = new Float64Array(total);
+  const weights = new Float64Array(total);
   let points = 0;
   let sum = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
-  for (const b of data) {
-    points += b.count;
-    sum += b.avg * b.count;
-    min = Math.min(min, b.min ?? b.avg);
-    max = Math.max(max, b.max ?? b.avg);
-  }
-  const [p50, p95, p99] = percentilesOf(
-    data.map((b) => b.avg),
-    data.map((b) => b.count),
-    [0.5, 0.95, 0.99],
-  );
-  const last = data[data.length - 1]!;
+  let first: DataBucket | null = null;
+  let last: DataBucket | null = null;
+  let i = 0;
+  for (const data of cleaned)
+    for (const b of data) {
+      points += b.count;
+      sum += b.avg * b.count;
+      const lo = b.min ?? b.avg;
+      const hi = b.max ?? b.avg;
+      if (lo < min) min = lo;
+      if (hi > max) max = hi;
+      if (!first || b.t < first.t) first = b;
+      if (!last || b.t >= last.t) last = b;
+      values[i] = b.avg;
+      weights[i] = b.count;
+      i++;
+    }
+  const [p50, p95, p99] = percentilesOf(values, weights, [0.5, 0.95, 0.99]);
   return {
     points,
-    buckets: data.length,
+    buckets: total,
     mean: sum / points,
     min,
     max,
     p50: p50!,
     p95: p95!,
     p99: p99!,
-    first_t: data[0]!.t,
-    last_t: last.t,
-    last: last.avg,
+    first_t: first!.t,
+    last_t: last!.t,
+    last: last!.avg,
   };
 }
 
 type DataBucket = ReportBucket & { avg: number };
 
-/** Buckets with data (count > 0 and a finite average), in time order. */
+/** Arrays dataBuckets made: already clean, so a second call returns them as they are. */
+const CLEAN = new WeakSet<readonly ReportBucket[]>();
+
+/**
+ * Buckets with data (count > 0 and a finite average), in time order. The result is remembered as clean: a
+ * report builder cleans each series once and every statistic after that reuses it (treat it as read-only).
+ */
 export function dataBuckets(buckets: readonly ReportBucket[]): DataBucket[] {
+  if (CLEAN.has(buckets)) return buckets as DataBucket[];
+  const out = clean(buckets);
+  CLEAN.add(out);
+  return out;
+}
+
+function clean(buckets: readonly ReportBucket[]): DataBucket[] {
   const out = buckets.filter((b): b is DataBucket => b.count > 0 && b.avg !== null && Number.isFinite(b.avg));
   // The stores return buckets in time order: sort only when they are not.
   for (let i = 1; i < out.length; i++) if (out[i]!.t < out[i - 1]!.t) return out.sort((a, b) => a.t - b.t);
@@ -268,11 +304,13 @@ export function robustAnomalies(buckets: readonly ReportBucket[], opts: AnomalyO
     .map((b) => ({ t: b.t, value: b[pick] ?? b.avg }))
     .filter((d) => Number.isFinite(d.value));
   if (data.length < 5) return [];
-  const values = data.map((d) => d.value);
-  const med = median(values)!;
+  const values = Float64Array.from(data, (d) => d.value);
+  const med = sortedMedian(values.slice().sort())!;
   const deviations = values.map((v) => Math.abs(v - med));
-  let scale = median(deviations)! / 0.6745;
-  if (scale === 0) scale = (1.2533 * deviations.reduce((s, d) => s + d, 0)) / deviations.length;
+  let devSum = 0;
+  for (const d of deviations) devSum += d;
+  let scale = sortedMedian(deviations.sort())! / 0.6745;
+  if (scale === 0) scale = (1.2533 * devSum) / deviations.length;
   if (!(scale > 0)) return [];
   const out: Anomaly[] = [];
   for (const d of data) {

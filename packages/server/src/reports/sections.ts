@@ -15,6 +15,7 @@ import {
   downsample,
   jobOutcome,
   jobStats,
+  pooledStats,
   robustAnomalies,
   type SeriesStats,
   seriesStats,
@@ -101,7 +102,9 @@ class Context {
     this.few = ids.length <= FEW_ROBOTS;
     this.fromIso = iso(input.from);
     this.toIso = iso(input.to);
-    for (const s of input.series) {
+    // Each series is cleaned (buckets with data, in time order) once; every statistic reuses it.
+    for (const raw of input.series) {
+      const s = { ...raw, buckets: dataBuckets(raw.buckets) };
       const list = this.byRobot.get(s.robot_id) ?? [];
       list.push(s);
       this.byRobot.set(s.robot_id, list);
@@ -185,11 +188,22 @@ function sortServoSeries(a: ReportSeriesInput, b: ReportSeriesInput): number {
   return Number(a.tags.servo_id ?? 0) - Number(b.tags.servo_id ?? 0) || a.field.localeCompare(b.field);
 }
 
-/** A line series for a chart: bucket averages (gaps as null), at most CHART_POINTS_MAX points. */
-function line(name: string, buckets: readonly ReportBucket[]): ReportChart['series'][number] {
-  const pts = [...buckets]
-    .sort((a, b) => a.t - b.t)
-    .map((b) => [b.t, b.count > 0 && b.avg !== null && Number.isFinite(b.avg) ? b.avg : null] as const);
+/**
+ * A line series for a chart: the bucket averages, a null where the data stops for more than one and a half
+ * buckets (the line breaks there instead of bridging a gap), at most CHART_POINTS_MAX points.
+ */
+function line(
+  name: string,
+  buckets: readonly ReportBucket[],
+  bucket_ms: number,
+): ReportChart['series'][number] {
+  const pts: Array<readonly [number, number | null]> = [];
+  let prev: number | null = null;
+  for (const b of dataBuckets(buckets)) {
+    if (prev !== null && b.t - prev > 1.5 * bucket_ms) pts.push([prev + bucket_ms, null]);
+    pts.push([b.t, b.avg]);
+    prev = b.t;
+  }
   return { name, points: downsample(pts, CHART_POINTS_MAX).map(([t, v]) => [t, round(v, 2)]) };
 }
 
@@ -215,16 +229,21 @@ function meanLine(series: readonly ReportSeriesInput[]): ReportBucket[] {
 function robotLines(
   perRobot: ReadonlyArray<{ robot_id: string; series: ReportSeriesInput; rank: number }>,
 ): ReportChart['series'] {
-  if (perRobot.length <= CHART_LINES_MAX) return perRobot.map((r) => line(r.robot_id, r.series.buckets));
+  if (perRobot.length <= CHART_LINES_MAX)
+    return perRobot.map((r) => line(r.robot_id, r.series.buckets, r.series.bucket_ms));
   const top = [...perRobot].sort((a, b) => b.rank - a.rank).slice(0, CHART_LINES_MAX - 1);
   return [
-    line(`fleet mean (${perRobot.length} robots)`, meanLine(perRobot.map((r) => r.series))),
-    ...top.map((r) => line(r.robot_id, r.series.buckets)),
+    line(
+      `fleet mean (${perRobot.length} robots)`,
+      meanLine(perRobot.map((r) => r.series)),
+      perRobot[0]!.series.bucket_ms,
+    ),
+    ...top.map((r) => line(r.robot_id, r.series.buckets, r.series.bucket_ms)),
   ];
 }
 
 function allStats(series: readonly ReportSeriesInput[]): SeriesStats | null {
-  return seriesStats(series.flatMap((s) => s.buckets));
+  return pooledStats(series.map((s) => s.buckets));
 }
 
 function emptySection(key: ReportSectionKey): ReportSection {
@@ -913,7 +932,9 @@ function servosSection(ctx: Context): ReportSection {
       title: 'Temperature of the hottest servos',
       type: 'line',
       unit: '°C',
-      series: hot.map((f) => line(multi ? `${f.robot_id} ${f.servo}` : f.servo, f.tempSeries!.buckets)),
+      series: hot.map((f) =>
+        line(multi ? `${f.robot_id} ${f.servo}` : f.servo, f.tempSeries!.buckets, f.tempSeries!.bucket_ms),
+      ),
     });
   }
   return sec;
