@@ -729,12 +729,44 @@ export function alertStats(
 // Downsampling
 
 /**
- * At most `max` points of a series for a chart: the series is cut into `max` / 2 equal-count slices and each
- * keeps its minimum and maximum (in time order), so spikes survive the cut. Nulls (gaps) are kept as gaps.
+ * At most `max` points of a series for a chart. Each stretch between gaps (null values) is cut into equal-count
+ * slices that keep their minimum and maximum (in time order), so spikes survive the cut; the gaps stay gaps, so
+ * a line still breaks where the data stopped. (With more gaps than a third of `max`, the gaps inside a slice are
+ * given up for the budget.)
  */
 export function downsample(
   points: ReadonlyArray<readonly [number, number | null]>,
   max = 300,
+): Array<[number, number | null]> {
+  if (points.length <= max) return points.map(([t, v]) => [t, v]);
+  const runs: Array<Array<readonly [number, number]>> = [[]];
+  const gaps: number[] = [];
+  for (const p of points) {
+    if (p[1] === null) {
+      if (runs[runs.length - 1]!.length > 0) {
+        gaps.push(p[0]);
+        runs.push([]);
+      }
+    } else runs[runs.length - 1]!.push(p as readonly [number, number]);
+  }
+  if (runs[runs.length - 1]!.length === 0) runs.pop();
+  const values = runs.reduce((s, r) => s + r.length, 0);
+  if (gaps.length <= max / 3) {
+    const budget = max - gaps.length;
+    const out: Array<[number, number | null]> = [];
+    runs.forEach((run, i) => {
+      if (i > 0) out.push([gaps[i - 1]!, null]);
+      out.push(...minMax(run, Math.max(2, Math.floor((budget * run.length) / values))));
+    });
+    if (out.length <= max) return out;
+  }
+  return minMax(points, max);
+}
+
+/** Min/max per equal-count slice: at most `max` points; an all-null slice becomes one null. */
+function minMax(
+  points: ReadonlyArray<readonly [number, number | null]>,
+  max: number,
 ): Array<[number, number | null]> {
   if (points.length <= max) return points.map(([t, v]) => [t, v]);
   const slices = Math.max(Math.floor(max / 2), 1);
@@ -742,16 +774,17 @@ export function downsample(
   const out: Array<[number, number | null]> = [];
   for (let s = 0; s < slices; s++) {
     const slice = points.slice(Math.floor(s * size), Math.floor((s + 1) * size));
-    const withValue = slice.filter((p): p is readonly [number, number] => p[1] !== null);
-    if (withValue.length === 0) {
+    let lo: readonly [number, number] | null = null;
+    let hi: readonly [number, number] | null = null;
+    for (const p of slice) {
+      if (p[1] === null) continue;
+      const q = p as readonly [number, number];
+      if (!lo || q[1] < lo[1]) lo = q;
+      if (!hi || q[1] > hi[1]) hi = q;
+    }
+    if (!lo || !hi) {
       if (slice[0]) out.push([slice[0][0], null]);
       continue;
-    }
-    let lo = withValue[0]!;
-    let hi = withValue[0]!;
-    for (const p of withValue) {
-      if (p[1] < lo[1]) lo = p;
-      if (p[1] > hi[1]) hi = p;
     }
     if (lo === hi) out.push([lo[0], lo[1]]);
     else if (lo[0] < hi[0]) out.push([lo[0], lo[1]], [hi[0], hi[1]]);

@@ -172,6 +172,20 @@ describe('renderReportPdf', () => {
   });
 });
 
+describe('renderReportPdf of an empty report', () => {
+  it('prints the plain statements of a report with no robot and no data', async () => {
+    const input = generatedInput([]);
+    const doc = buildReport({ ...input, robots: [], series: [], jobs: [], alerts: [] });
+    const text = pdfPages(await renderReportPdf(doc), 'empty')
+      .join('\n')
+      .replace(/\s+/g, ' ');
+    expect(text).toContain('Fleet (0 robots)');
+    expect(text).toContain('No robot in the scope of this report.');
+    expect(text).toContain('No jobs ran in this period.');
+    expect(text).toContain('page 1 of');
+  });
+});
+
 describe('pdfSafe', () => {
   it('keeps WinAnsi text and spells out what the standard fonts cannot print', () => {
     expect(pdfSafe('68.0 °C, 7.40 V – “ok” … 5 € µ ×')).toBe('68.0 °C, 7.40 V – “ok” … 5 € µ ×');

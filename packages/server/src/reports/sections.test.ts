@@ -250,3 +250,45 @@ describe('durationHistogram', () => {
     expect(durationHistogram([MINUTE])).toBeNull();
   });
 });
+
+describe('levels and gaps', () => {
+  it('prefers a level for the exact servo, and marks time above the critical level as critical', () => {
+    const input = generatedInput([{ robot_id: 'tonypi_01', hotServos: ['3'] }], { sections: ['servos'] });
+    // Servo 5 (about 42 °C) has a rule of its own with a 40 °C warning and 41 °C critical level.
+    input.levels = [
+      ...input.levels,
+      {
+        measurement: 'servos',
+        field: 'temperature_c',
+        direction: 'above',
+        warning: 40,
+        critical: 41,
+        tags: { servo_id: '5' },
+      },
+    ];
+    const doc = buildReport(input);
+    const s5 = doc.sections[0]!.statements.find((s) =>
+      s.text.startsWith('tonypi_01 servo 5 was above the 40 °C'),
+    )!;
+    expect(s5.severity).toBe('critical');
+    expect(s5.text).toMatch(/above the critical 41 °C\.$/);
+    expect(doc.sections[0]!.statements.some((s) => s.text.startsWith('tonypi_01 servo 4 was above'))).toBe(
+      false,
+    );
+    expect(doc.summary[0]).toBe(s5);
+  });
+
+  it('breaks a chart line where the robot was offline', () => {
+    const doc = buildReport({
+      ...generatedInput([{ robot_id: 'tonypi_01', offline: [[600, 720]] }]),
+      sections: ['performance'],
+    });
+    const cpu = doc.sections[0]!.charts[0]!.series[0]!;
+    const gap = cpu.points.findIndex(([, v]) => v === null);
+    expect(gap).toBeGreaterThan(0);
+    const [before, at, after] = [cpu.points[gap - 1]!, cpu.points[gap]!, cpu.points[gap + 1]!];
+    expect(before[0]).toBeLessThan(T0 + 600 * MINUTE);
+    expect(at[0]).toBeGreaterThanOrEqual(T0 + 600 * MINUTE);
+    expect(after[0]).toBeGreaterThanOrEqual(T0 + 720 * MINUTE);
+  });
+});
