@@ -2,7 +2,9 @@ import { KIND_SECTIONS, ReportDocument, type ReportSectionKey } from '@tonypi/co
 import { describe, expect, it } from 'vitest';
 import { generatedInput, HOUR, MINUTE, T0 } from './report-fixtures';
 import { duration, num } from './report-format';
-import { buildReport, CHART_POINTS_MAX, durationHistogram } from './sections';
+import { CHART_POINTS_MAX } from './section-context';
+import { durationHistogram } from './section-jobs';
+import { buildReport } from './sections';
 
 function section(doc: ReportDocument, key: ReportSectionKey) {
   const s = doc.sections.find((x) => x.key === key);
