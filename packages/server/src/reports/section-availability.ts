@@ -133,7 +133,8 @@ export function availabilitySection(ctx: Context): ReportSection {
         '%',
         ctx.robots.length === 1 ? ctx.robots[0]! : null,
         'info',
-        { summary: 5 },
+        // One robot's own statement already says it.
+        ctx.robots.length > 1 ? { summary: 5 } : {},
       ),
     );
   }

@@ -2,16 +2,7 @@ import type { ReportSection, ReportTable } from '@tonypi/contracts';
 import { batteryAnalysis, seriesStats, timeBeyond } from './analysis';
 import { duration, num, round, when, withUnit } from './report-format';
 import type { ReportSeriesInput } from './report-input';
-import {
-  allStats,
-  type Context,
-  emptySection,
-  HOUR,
-  robotLines,
-  type Severity,
-  severityOf,
-  worst,
-} from './section-context';
+import { allStats, type Context, emptySection, HOUR, robotLines, type Severity } from './section-context';
 
 /**
  * Battery health (battery.percent, voltage_v, charging): discharge rate while discharging, charge cycles, the
@@ -122,7 +113,8 @@ export function batterySection(ctx: Context): ReportSection {
             round(t.ms / HOUR, 2),
             'h',
             robot_id,
-            worst('warning', severityOf(stats.min, level)),
+            // Warning: a fall to the critical level has a statement (and a severity) of its own.
+            'warning',
             {
               summary: 6,
               group: {

@@ -144,10 +144,6 @@ export function severityOf(value: number | null, level: ReportLevel | null): Sev
   return 'info';
 }
 
-export function worst(...s: Severity[]): Severity {
-  return s.reduce((a, b) => (SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a), 'info');
-}
-
 export function servoLabel(tags: Record<string, string>): string {
   return tags.servo_id ? `servo ${tags.servo_id}` : 'servo';
 }
