@@ -414,3 +414,19 @@ describe('correlation', () => {
     ).toBeNull();
   });
 });
+
+describe('downsample with gaps', () => {
+  it('keeps a gap as a null between the stretches around it', () => {
+    const pts = Array.from(
+      { length: 2000 },
+      (_, i) => [T0 + i * MINUTE, i >= 900 && i < 1000 ? null : i % 10] as const,
+    );
+    const d = downsample(pts, 300);
+    expect(d.length).toBeLessThanOrEqual(300);
+    const nulls = d.filter(([, v]) => v === null);
+    expect(nulls).toEqual([[T0 + 900 * MINUTE, null]]);
+    const at = d.findIndex(([, v]) => v === null);
+    expect(d[at - 1]![0]).toBeLessThan(T0 + 900 * MINUTE);
+    expect(d[at + 1]![0]).toBeGreaterThanOrEqual(T0 + 1000 * MINUTE);
+  });
+});

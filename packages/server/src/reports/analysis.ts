@@ -85,9 +85,15 @@ export function percentile(values: readonly number[], q: number): number | null 
   return percentilesOf(values, new Float64Array(values.length).fill(1), [q])[0] ?? null;
 }
 
-export function median(values: readonly number[]): number | null {
+export function median(values: ArrayLike<number>): number | null {
   // A typed array sorts numbers natively, without a comparator call per pair.
-  const v = Float64Array.from(values.filter(Number.isFinite)).sort();
+  const v = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) v[n++] = values[i]!;
+  return sortedMedian(v.subarray(0, n).sort());
+}
+
+function sortedMedian(v: Float64Array): number | null {
   if (v.length === 0) return null;
   const mid = v.length >> 1;
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
@@ -115,43 +121,73 @@ export interface SeriesStats {
 
 /** Mean, extremes and percentiles of a roll-up series; null when no bucket holds data. */
 export function seriesStats(buckets: readonly ReportBucket[]): SeriesStats | null {
-  const data = dataBuckets(buckets);
-  if (data.length === 0) return null;
+  return pooledStats([buckets]);
+}
+
+/**
+ * The same over several series pooled (a fleet's CPU: every robot's buckets together), weighted by the counts as
+ * one series would be. "last" is the latest bucket of any of them.
+ */
+export function pooledStats(lists: ReadonlyArray<readonly ReportBucket[]>): SeriesStats | null {
+  const cleaned = lists.map(dataBuckets);
+  const total = cleaned.reduce((s, l) => s + l.length, 0);
+  if (total === 0) return null;
+  const values = new Float64Array(total);
+  const weights = new Float64Array(total);
   let points = 0;
   let sum = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
-  for (const b of data) {
-    points += b.count;
-    sum += b.avg * b.count;
-    min = Math.min(min, b.min ?? b.avg);
-    max = Math.max(max, b.max ?? b.avg);
-  }
-  const [p50, p95, p99] = percentilesOf(
-    data.map((b) => b.avg),
-    data.map((b) => b.count),
-    [0.5, 0.95, 0.99],
-  );
-  const last = data[data.length - 1]!;
+  let first: DataBucket | null = null;
+  let last: DataBucket | null = null;
+  let i = 0;
+  for (const data of cleaned)
+    for (const b of data) {
+      points += b.count;
+      sum += b.avg * b.count;
+      const lo = b.min ?? b.avg;
+      const hi = b.max ?? b.avg;
+      if (lo < min) min = lo;
+      if (hi > max) max = hi;
+      if (!first || b.t < first.t) first = b;
+      if (!last || b.t >= last.t) last = b;
+      values[i] = b.avg;
+      weights[i] = b.count;
+      i++;
+    }
+  const [p50, p95, p99] = percentilesOf(values, weights, [0.5, 0.95, 0.99]);
   return {
     points,
-    buckets: data.length,
+    buckets: total,
     mean: sum / points,
     min,
     max,
     p50: p50!,
     p95: p95!,
     p99: p99!,
-    first_t: data[0]!.t,
-    last_t: last.t,
-    last: last.avg,
+    first_t: first!.t,
+    last_t: last!.t,
+    last: last!.avg,
   };
 }
 
 type DataBucket = ReportBucket & { avg: number };
 
-/** Buckets with data (count > 0 and a finite average), in time order. */
+/** Arrays dataBuckets made: already clean, so a second call returns them as they are. */
+const CLEAN = new WeakSet<readonly ReportBucket[]>();
+
+/**
+ * Buckets with data (count > 0 and a finite average), in time order. The result is remembered as clean: a
+ * report builder cleans each series once and every statistic after that reuses it (treat it as read-only).
+ */
 export function dataBuckets(buckets: readonly ReportBucket[]): DataBucket[] {
+  if (CLEAN.has(buckets)) return buckets as DataBucket[];
+  const out = clean(buckets);
+  CLEAN.add(out);
+  return out;
+}
+
+function clean(buckets: readonly ReportBucket[]): DataBucket[] {
   const out = buckets.filter((b): b is DataBucket => b.count > 0 && b.avg !== null && Number.isFinite(b.avg));
   // The stores return buckets in time order: sort only when they are not.
   for (let i = 1; i < out.length; i++) if (out[i]!.t < out[i - 1]!.t) return out.sort((a, b) => a.t - b.t);
@@ -268,11 +304,13 @@ export function robustAnomalies(buckets: readonly ReportBucket[], opts: AnomalyO
     .map((b) => ({ t: b.t, value: b[pick] ?? b.avg }))
     .filter((d) => Number.isFinite(d.value));
   if (data.length < 5) return [];
-  const values = data.map((d) => d.value);
-  const med = median(values)!;
+  const values = Float64Array.from(data, (d) => d.value);
+  const med = sortedMedian(values.slice().sort())!;
   const deviations = values.map((v) => Math.abs(v - med));
-  let scale = median(deviations)! / 0.6745;
-  if (scale === 0) scale = (1.2533 * deviations.reduce((s, d) => s + d, 0)) / deviations.length;
+  let devSum = 0;
+  for (const d of deviations) devSum += d;
+  let scale = sortedMedian(deviations.sort())! / 0.6745;
+  if (scale === 0) scale = (1.2533 * devSum) / deviations.length;
   if (!(scale > 0)) return [];
   const out: Anomaly[] = [];
   for (const d of data) {
@@ -691,12 +729,44 @@ export function alertStats(
 // Downsampling
 
 /**
- * At most `max` points of a series for a chart: the series is cut into `max` / 2 equal-count slices and each
- * keeps its minimum and maximum (in time order), so spikes survive the cut. Nulls (gaps) are kept as gaps.
+ * At most `max` points of a series for a chart. Each stretch between gaps (null values) is cut into equal-count
+ * slices that keep their minimum and maximum (in time order), so spikes survive the cut; the gaps stay gaps, so
+ * a line still breaks where the data stopped. (With more gaps than a third of `max`, the gaps inside a slice are
+ * given up for the budget.)
  */
 export function downsample(
   points: ReadonlyArray<readonly [number, number | null]>,
   max = 300,
+): Array<[number, number | null]> {
+  if (points.length <= max) return points.map(([t, v]) => [t, v]);
+  const runs: Array<Array<readonly [number, number]>> = [[]];
+  const gaps: number[] = [];
+  for (const p of points) {
+    if (p[1] === null) {
+      if (runs[runs.length - 1]!.length > 0) {
+        gaps.push(p[0]);
+        runs.push([]);
+      }
+    } else runs[runs.length - 1]!.push(p as readonly [number, number]);
+  }
+  if (runs[runs.length - 1]!.length === 0) runs.pop();
+  const values = runs.reduce((s, r) => s + r.length, 0);
+  if (gaps.length <= max / 3) {
+    const budget = max - gaps.length;
+    const out: Array<[number, number | null]> = [];
+    runs.forEach((run, i) => {
+      if (i > 0) out.push([gaps[i - 1]!, null]);
+      out.push(...minMax(run, Math.max(2, Math.floor((budget * run.length) / values))));
+    });
+    if (out.length <= max) return out;
+  }
+  return minMax(points, max);
+}
+
+/** Min/max per equal-count slice: at most `max` points; an all-null slice becomes one null. */
+function minMax(
+  points: ReadonlyArray<readonly [number, number | null]>,
+  max: number,
 ): Array<[number, number | null]> {
   if (points.length <= max) return points.map(([t, v]) => [t, v]);
   const slices = Math.max(Math.floor(max / 2), 1);
@@ -704,16 +774,17 @@ export function downsample(
   const out: Array<[number, number | null]> = [];
   for (let s = 0; s < slices; s++) {
     const slice = points.slice(Math.floor(s * size), Math.floor((s + 1) * size));
-    const withValue = slice.filter((p): p is readonly [number, number] => p[1] !== null);
-    if (withValue.length === 0) {
+    let lo: readonly [number, number] | null = null;
+    let hi: readonly [number, number] | null = null;
+    for (const p of slice) {
+      if (p[1] === null) continue;
+      const q = p as readonly [number, number];
+      if (!lo || q[1] < lo[1]) lo = q;
+      if (!hi || q[1] > hi[1]) hi = q;
+    }
+    if (!lo || !hi) {
       if (slice[0]) out.push([slice[0][0], null]);
       continue;
-    }
-    let lo = withValue[0]!;
-    let hi = withValue[0]!;
-    for (const p of withValue) {
-      if (p[1] < lo[1]) lo = p;
-      if (p[1] > hi[1]) hi = p;
     }
     if (lo === hi) out.push([lo[0], lo[1]]);
     else if (lo[0] < hi[0]) out.push([lo[0], lo[1]], [hi[0], hi[1]]);

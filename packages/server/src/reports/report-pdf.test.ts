@@ -172,6 +172,20 @@ describe('renderReportPdf', () => {
   });
 });
 
+describe('renderReportPdf of an empty report', () => {
+  it('prints the plain statements of a report with no robot and no data', async () => {
+    const input = generatedInput([]);
+    const doc = buildReport({ ...input, robots: [], series: [], jobs: [], alerts: [] });
+    const text = pdfPages(await renderReportPdf(doc), 'empty')
+      .join('\n')
+      .replace(/\s+/g, ' ');
+    expect(text).toContain('Fleet (0 robots)');
+    expect(text).toContain('No robot in the scope of this report.');
+    expect(text).toContain('No jobs ran in this period.');
+    expect(text).toContain('page 1 of');
+  });
+});
+
 describe('pdfSafe', () => {
   it('keeps WinAnsi text and spells out what the standard fonts cannot print', () => {
     expect(pdfSafe('68.0 °C, 7.40 V – “ok” … 5 € µ ×')).toBe('68.0 °C, 7.40 V – “ok” … 5 € µ ×');
@@ -187,5 +201,7 @@ describe('niceTicks', () => {
     expect(niceTicks(0, 100)).toEqual([0, 20, 40, 60, 80, 100]);
     expect(niceTicks(5, 5)).toEqual([4.4, 4.6, 4.8, 5, 5.2, 5.4, 5.6]);
     expect(niceTicks(0, 0.07)).toEqual([0, 0.02, 0.04, 0.06, 0.08]);
+    expect(niceTicks(0, 1, 5, true)).toEqual([0, 1]);
+    expect(niceTicks(0, 3, 5, true)).toEqual([0, 1, 2, 3]);
   });
 });

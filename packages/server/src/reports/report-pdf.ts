@@ -363,7 +363,8 @@ function cellText(v: string | number | null): string {
 
 /** The longest prefix of `s` (with an ellipsis) that fits `width` at the current font. */
 function fit(doc: Doc, s: string, width: number): string {
-  if (doc.widthOfString(s) <= width) return s;
+  // A little slack: a width measured from this very string must not cut it through rounding.
+  if (doc.widthOfString(s) <= width + 0.01) return s;
   let lo = 0;
   let hi = s.length;
   while (lo < hi) {
@@ -470,7 +471,7 @@ function table(w: Writer, t: ReportTable): void {
 // Charts
 
 /** Round tick steps (1, 2, 5 × 10^k) covering [min, max]. */
-export function niceTicks(min: number, max: number, target = 5): number[] {
+export function niceTicks(min: number, max: number, target = 5, integer = false): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
   if (min === max) {
     const pad = Math.abs(min) > 0 ? Math.abs(min) * 0.1 : 1;
@@ -478,7 +479,7 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
     max += pad;
   }
   const raw = (max - min) / target;
-  const mag = 10 ** Math.floor(Math.log10(raw));
+  const mag = integer ? Math.max(10 ** Math.floor(Math.log10(raw)), 1) : 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => (max - min) / s <= target + 2) ?? 10 * mag;
   const start = Math.floor(min / step) * step;
   const ticks: number[] = [];
@@ -607,7 +608,9 @@ function lineChart(w: Writer, chart: ReportChart): void {
   const axis = 'Time (UTC)';
   doc.text(axis, px + pw / 2 - doc.widthOfString(axis) / 2, top + plotH + 15, { lineBreak: false });
 
-  series.forEach((s, i) => {
+  // The first series (a robot, or the fleet mean) is drawn last, on top of the others.
+  for (let i = series.length - 1; i >= 0; i--) {
+    const s = series[i]!;
     let pen = false;
     let drawn = 0;
     for (const [t, v] of s.points) {
@@ -622,10 +625,10 @@ function lineChart(w: Writer, chart: ReportChart): void {
     }
     if (drawn > 0)
       doc
-        .lineWidth(0.9)
+        .lineWidth(i === 0 ? 1.2 : 0.9)
         .strokeColor(PALETTE[i % PALETTE.length]!)
         .stroke();
-  });
+  }
   doc.y = top + plotH + 26;
   legend(
     w,
@@ -653,7 +656,8 @@ function barChart(w: Writer, chart: ReportChart): void {
     CONTENT_W * 0.35,
   );
   const values = bars.map(([, v]) => v ?? 0);
-  const xt = niceTicks(Math.min(0, ...values), Math.max(0, ...values));
+  // Counts (alerts, jobs, items) get whole-number ticks.
+  const xt = niceTicks(Math.min(0, ...values), Math.max(0, ...values), 5, values.every(Number.isInteger));
   const x0v = xt[0]!;
   const x1v = xt[xt.length - 1]!;
   const px = MARGIN.left + labelW;

@@ -2,7 +2,9 @@ import { KIND_SECTIONS, ReportDocument, type ReportSectionKey } from '@tonypi/co
 import { describe, expect, it } from 'vitest';
 import { generatedInput, HOUR, MINUTE, T0 } from './report-fixtures';
 import { duration, num } from './report-format';
-import { buildReport, CHART_POINTS_MAX } from './sections';
+import { CHART_POINTS_MAX } from './section-context';
+import { durationHistogram } from './section-jobs';
+import { buildReport } from './sections';
 
 function section(doc: ReportDocument, key: ReportSectionKey) {
   const s = doc.sections.find((x) => x.key === key);
@@ -211,5 +213,84 @@ describe('buildReport', () => {
     expect(perf.statements.length).toBeLessThan(20);
     for (const c of perf.charts) expect(c.series.length).toBeLessThanOrEqual(8);
     expect(perf.charts[0]!.series[0]!.name).toBe('fleet mean (100 robots)');
+  });
+});
+
+describe('the summary of a fleet', () => {
+  it('merges one finding shared by several robots into one sentence listing them', () => {
+    const robots = Array.from({ length: 8 }, (_, i) => ({
+      robot_id: `tonypi_0${i + 1}`,
+      hotServos: i < 7 ? ['3'] : [],
+    }));
+    const doc = buildReport({ ...generatedInput(robots), sections: ['servos'] });
+    const merged = doc.summary.find((s) =>
+      s.text.startsWith('7 servos were above the 60 °C warning level:'),
+    )!;
+    expect(merged).toMatchObject({ figure: 7, unit: 'servos', robot_id: null, severity: 'warning' });
+    expect(merged.text).toContain('tonypi_01 servo 3 (24 h 00 min)');
+    expect(merged.text).toMatch(/and 2 more\.$/);
+    // The section keeps one statement per servo.
+    expect(doc.sections[0]!.statements.filter((s) => s.text.includes('was above the 60 °C'))).toHaveLength(7);
+  });
+});
+
+describe('durationHistogram', () => {
+  it('counts finished jobs per round bin of minutes', () => {
+    const h = durationHistogram([5, 12, 18, 31, 44, 45].map((m) => m * MINUTE))!;
+    expect(h).toEqual([
+      ['0–5 min', 0],
+      ['5–10 min', 1],
+      ['10–15 min', 1],
+      ['15–20 min', 1],
+      ['20–25 min', 0],
+      ['25–30 min', 0],
+      ['30–35 min', 1],
+      ['35–40 min', 0],
+      ['40–45 min', 1],
+      ['45–50 min', 1],
+    ]);
+    expect(durationHistogram([MINUTE])).toBeNull();
+  });
+});
+
+describe('levels and gaps', () => {
+  it('prefers a level for the exact servo, and marks time above the critical level as critical', () => {
+    const input = generatedInput([{ robot_id: 'tonypi_01', hotServos: ['3'] }], { sections: ['servos'] });
+    // Servo 5 (about 42 °C) has a rule of its own with a 40 °C warning and 41 °C critical level.
+    input.levels = [
+      ...input.levels,
+      {
+        measurement: 'servos',
+        field: 'temperature_c',
+        direction: 'above',
+        warning: 40,
+        critical: 41,
+        tags: { servo_id: '5' },
+      },
+    ];
+    const doc = buildReport(input);
+    const s5 = doc.sections[0]!.statements.find((s) =>
+      s.text.startsWith('tonypi_01 servo 5 was above the 40 °C'),
+    )!;
+    expect(s5.severity).toBe('critical');
+    expect(s5.text).toMatch(/above the critical 41 °C\.$/);
+    expect(doc.sections[0]!.statements.some((s) => s.text.startsWith('tonypi_01 servo 4 was above'))).toBe(
+      false,
+    );
+    expect(doc.summary[0]).toBe(s5);
+  });
+
+  it('breaks a chart line where the robot was offline', () => {
+    const doc = buildReport({
+      ...generatedInput([{ robot_id: 'tonypi_01', offline: [[600, 720]] }]),
+      sections: ['performance'],
+    });
+    const cpu = doc.sections[0]!.charts[0]!.series[0]!;
+    const gap = cpu.points.findIndex(([, v]) => v === null);
+    expect(gap).toBeGreaterThan(0);
+    const [before, at, after] = [cpu.points[gap - 1]!, cpu.points[gap]!, cpu.points[gap + 1]!];
+    expect(before[0]).toBeLessThan(T0 + 600 * MINUTE);
+    expect(at[0]).toBeGreaterThanOrEqual(T0 + 600 * MINUTE);
+    expect(after[0]).toBeGreaterThanOrEqual(T0 + 720 * MINUTE);
   });
 });
