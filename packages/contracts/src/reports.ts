@@ -195,6 +195,14 @@ export const ReportListQuery = z.object({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
+export const ReportAiStatus = z.object({
+  configured: z.boolean(),
+  provider: z.enum(['gemini', 'openai_compatible']).nullable(),
+  model: z.string().nullable(),
+  /** The last call's outcome since the server started; null before any (none is made at start-up). */
+  last_call: z.object({ at: Iso, ok: z.boolean(), ms: z.number(), error: z.string().nullable() }).nullable(),
+});
+
 export const ReportIdParams = z.object({
   report_id: z.coerce
     .number()

@@ -157,6 +157,14 @@ const EnvSchema = z.object({
   SSH_CONNECT_TIMEOUT_S: z.coerce.number().int().min(1).max(120).default(10),
   SSH_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(4),
   REPORT_TIMEOUT_S: z.coerce.number().int().min(1).max(86_400).default(600),
+  AI_PROVIDER: z.enum(['auto', 'gemini', 'openai_compatible', 'none']).default('auto'),
+  GEMINI_API_KEY: z.string().min(1).optional(),
+  GEMINI_MODEL: z.string().min(1).max(100).default('gemini-2.5-flash'),
+  GEMINI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  LLM_API_KEY: z.string().min(1).optional(),
+  LLM_MODEL: z.string().min(1).max(100).default('local-model'),
+  LLM_TIMEOUT_S: z.coerce.number().int().min(1).max(600).default(60),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -255,7 +263,20 @@ function toConfig(e: Env) {
     },
     /** Alert notifications (webhooks, email): the delivery queue, retries and the key channel secrets are sealed with. */
     /** Reports (issue #10): one that runs longer than this fails. */
-    reports: { timeoutMs: e.REPORT_TIMEOUT_S * 1000 },
+    reports: {
+      timeoutMs: e.REPORT_TIMEOUT_S * 1000,
+      /** AI insights: which provider (`auto`: Gemini with a key, else an OpenAI-compatible endpoint with a URL). */
+      ai: {
+        provider: e.AI_PROVIDER,
+        gemini: e.GEMINI_API_KEY
+          ? { apiKey: e.GEMINI_API_KEY, model: e.GEMINI_MODEL, baseUrl: e.GEMINI_BASE_URL }
+          : undefined,
+        openai: e.LLM_BASE_URL
+          ? { baseUrl: e.LLM_BASE_URL, apiKey: e.LLM_API_KEY, model: e.LLM_MODEL }
+          : undefined,
+        timeoutMs: e.LLM_TIMEOUT_S * 1000,
+      },
+    },
     /** The SSH terminal to robots (issue #11 §1). */
     ssh: {
       /** The key SSH settings' secrets are sealed with; undefined = generated and kept in DATA_DIR. */
@@ -303,6 +324,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `SIMULATED_ROBOTS: ${e.SIMULATED_ROBOTS} robots need more connections than MQTT_MAX_CONNECTIONS_PER_ADDRESS (${e.MQTT_MAX_CONNECTIONS_PER_ADDRESS}) allows from one address; raise it or set it to 0`,
     ]);
   }
+  if (e.AI_PROVIDER === 'gemini' && !e.GEMINI_API_KEY)
+    throw new ConfigError(['AI_PROVIDER: gemini needs GEMINI_API_KEY']);
+  if (e.AI_PROVIDER === 'openai_compatible' && !e.LLM_BASE_URL)
+    throw new ConfigError([
+      'AI_PROVIDER: openai_compatible needs LLM_BASE_URL (e.g. http://127.0.0.1:8080/v1)',
+    ]);
   const config = toConfig(e);
   return deepFreeze(config);
 }

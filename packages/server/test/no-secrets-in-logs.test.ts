@@ -15,6 +15,8 @@ import { ADMIN_PASSWORD, connectMqtt, loopbackEnv, TEST_SERVER_ENV } from './hel
  * on a server logging everything (`trace`, the production logger and its redaction), and is then looked
  * for in every log line and every audit row. Issue #12 §3: secrets never appear in either.
  */
+const LLM_KEY = 'sk-llm-key-that-must-stay-secret-0042';
+
 describe('secrets in logs and the audit trail', () => {
   let server: RunningServer;
   let dataDir: string;
@@ -55,6 +57,10 @@ describe('secrets in logs and the audit trail', () => {
       ...TEST_SERVER_ENV,
       LOG_LEVEL: 'trace',
       ALLOW_ANONYMOUS_ROBOTS: 'false',
+      // A model server that is not there: the report's AI call fails, and its error must not carry the key.
+      LLM_BASE_URL: 'http://127.0.0.1:9/v1',
+      LLM_API_KEY: LLM_KEY,
+      LLM_TIMEOUT_S: '2',
     });
     const destination = new Writable({
       write(chunk, _encoding, done) {
@@ -149,6 +155,34 @@ describe('secrets in logs and the audit trail', () => {
     });
     expect(rotated.status).toBe(200);
     keep('rotated robot secret', rotated.body.mqtt.password);
+
+    // A robot's SSH password, used by a connection test that fails (nothing listens on port 9).
+    const sshPassword = keep('ssh password', 'ssh-password-of-secret-bot-77');
+    const ssh = await call('/api/v1/robots/secret_bot/ssh', adminToken, {
+      method: 'PUT',
+      json: { host: '127.0.0.1', port: 9, username: 'pi', password: sshPassword },
+    });
+    expect(ssh.status).toBe(200);
+    expect((await call('/api/v1/robots/secret_bot/ssh/test', adminToken, { method: 'POST' })).status).toBe(
+      502,
+    );
+
+    // The AI provider's key, used by a report whose AI call fails.
+    keep('AI provider key', LLM_KEY);
+    const report = await call('/api/v1/reports', adminToken, {
+      json: { kind: 'battery', from: '1h', ai: true },
+    });
+    expect(report.status).toBe(202);
+    let reported = false;
+    for (let i = 0; i < 200 && !reported; i++) {
+      const r = await call(`/api/v1/reports/${report.body.report_id}`, adminToken);
+      if (r.body.status === 'completed') {
+        reported = true;
+        expect(r.body.document.ai_note).toContain('The AI insights failed');
+        expect(JSON.stringify(r.body)).not.toContain(LLM_KEY);
+      } else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(reported, 'the AI report completed').toBe(true);
 
     expect((await call('/api/v1/auth/logout', adminToken, { method: 'POST' })).status).toBe(204);
 

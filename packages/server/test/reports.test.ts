@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KIND_SECTIONS, type TelemetryPoint } from '@tonypi/contracts';
@@ -241,5 +243,99 @@ describe('reports', () => {
     expect((await t.api(`/api/v1/reports/${report_id}`)).status).toBe(404);
     const audit = await (await t.api('/api/v1/audit?action=report.delete')).text();
     expect(audit).toContain(String(report_id));
+  });
+});
+
+describe('AI insights', () => {
+  it('without a provider, says so plainly in the report and in ai-status', async () => {
+    const status = await (await t.api('/api/v1/reports/ai-status')).json();
+    expect(status).toEqual({ configured: false, provider: null, model: null, last_call: null });
+    const res = await post({ kind: 'battery', from: '2h', ai: true });
+    const report = await completed((await res.json()).report_id);
+    expect(report.document.ai).toBeNull();
+    expect(report.document.ai_note).toContain('No AI provider is configured');
+  });
+
+  it('with an OpenAI-compatible model, adds its validated insights, the model and the token counts', async () => {
+    const requests: string[] = [];
+    const fake = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        requests.push(body);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            choices: [
+              {
+                message: {
+                  content: JSON.stringify({
+                    analysis: 'Both robots ran normally; servo 3 of report_bot_1 runs hot.',
+                    concerns: ['Servo 3 of report_bot_1 is above its warning level'],
+                    recommendations: [{ text: 'Inspect servo 3', urgency: 'high' }],
+                  }),
+                },
+              },
+            ],
+            usage: { prompt_tokens: 1200, completion_tokens: 80 },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    const port = (fake.address() as AddressInfo).port;
+    const s = await startTestServer({
+      LLM_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      LLM_API_KEY: 'sk-local-key-123456',
+      LLM_MODEL: 'qwen2.5',
+    });
+    try {
+      const c = await connectMqtt(s.mqttUrl, { clientId: ROBOT });
+      await c.publishAsync(`tonypi/${ROBOT}/status`, JSON.stringify({ ts: Date.now(), status: 'online' }), {
+        qos: 1,
+      });
+      await waitFor(async () => (await s.api(`/api/v1/robots/${ROBOT}`)).status === 200, 5000, 'robot known');
+      await c.endAsync(true);
+      expect(await (await s.api('/api/v1/reports/ai-status')).json()).toMatchObject({
+        configured: true,
+        provider: 'openai_compatible',
+        model: 'qwen2.5',
+        last_call: null,
+      });
+      expect(requests).toHaveLength(0); // nothing is called before a report asks
+      const res = await s.api('/api/v1/reports', {
+        method: 'POST',
+        json: { kind: 'servo_maintenance', from: '1h', ai: true },
+      });
+      const { report_id } = await res.json();
+      const report = await waitFor(
+        async () => {
+          const r = await (await s.api(`/api/v1/reports/${report_id}`)).json();
+          return r.status === 'completed' ? r : undefined;
+        },
+        20_000,
+        'AI report completed',
+      );
+      expect(report.document.ai).toMatchObject({
+        provider: 'openai_compatible',
+        model: 'qwen2.5',
+        recommendations: [{ text: 'Inspect servo 3', urgency: 'high' }],
+      });
+      expect(report).toMatchObject({
+        ai_model: 'openai_compatible/qwen2.5',
+        tokens_in: 1200,
+        tokens_out: 80,
+      });
+      expect(requests).toHaveLength(1);
+      expect(requests[0]).toContain('servo_maintenance');
+      expect(JSON.stringify(report)).not.toContain('sk-local-key-123456');
+      const status = await (await s.api('/api/v1/reports/ai-status')).json();
+      expect(status.last_call).toMatchObject({ ok: true, error: null });
+    } finally {
+      await s.close();
+      await new Promise((r) => fake.close(r));
+    }
   });
 });

@@ -33,6 +33,15 @@ const SECTION_MEASUREMENTS: Readonly<Record<ReportSectionKey, readonly Measureme
 
 /** At most this many buckets per series: minute roll-ups for a week, coarser beyond. */
 const MAX_BUCKETS = 10_080;
+/**
+ * At most about this many buckets in one report, over all its series (a robot has about 45: 5 system fields,
+ * 4 battery, 6 servos × 6): a week of minute roll-ups for 4 robots, or half-hour buckets for 100. Beyond, the
+ * buckets grow, so a fleet report's memory and time stay bounded; the charts and tables say which bucket.
+ */
+const REPORT_BUCKETS = 2_000_000;
+const SERIES_PER_ROBOT = 45;
+/** Robots read at once (the telemetry store's readers: QUERY_READERS, 2 by default). */
+const READ_CONCURRENCY = 2;
 /** At most this many robots in one report, and alerts and jobs read for it. */
 export const REPORT_MAX_ROBOTS = 500;
 const MAX_ROWS = 20_000;
@@ -96,11 +105,12 @@ export class ReportGatherer {
     const ids = new Set(robots.map((r) => r.robot_id));
     const measurements = [...new Set(req.sections.flatMap((s) => SECTION_MEASUREMENTS[s]))];
     const span = req.to - req.from;
-    const points = Math.max(1, Math.min(MAX_BUCKETS, Math.round(span / 60_000)));
+    const budget = Math.floor(REPORT_BUCKETS / Math.max(1, robots.length * SERIES_PER_ROBOT));
+    const points = Math.max(24, Math.min(MAX_BUCKETS, budget, Math.round(span / 60_000)));
     const series: ReportSeriesInput[] = [];
     let done = 0;
-    for (const robot of robots) {
-      signal.throwIfAborted();
+    let next = 0;
+    const readRobot = async (robot: ReportRobot) => {
       for (const measurement of measurements) {
         const result = await this.opts.store.range({
           robot_id: robot.robot_id,
@@ -123,8 +133,47 @@ export class ReportGatherer {
       }
       done++;
       await onProgress(done / Math.max(1, robots.length));
+    };
+    const bulk = this.opts.store.rollups?.bind(this.opts.store);
+    if (bulk) {
+      // The roll-ups of many robots in one scan per measurement (a fleet report reads 3 scans, not 300 ranges).
+      const bucket_ms = Math.max(60_000, Math.ceil(span / points / 60_000) * 60_000);
+      const chunks: string[][] = [];
+      for (let i = 0; i < robots.length; i += 100)
+        chunks.push(robots.slice(i, i + 100).map((r) => r.robot_id));
+      const steps = Math.max(1, measurements.length * chunks.length);
+      let step = 0;
+      for (const measurement of measurements) {
+        for (const robot_ids of chunks) {
+          signal.throwIfAborted();
+          for (const s of await bulk({ measurement, robot_ids, from: req.from, to: req.to, bucket_ms })) {
+            series.push({
+              robot_id: s.robot_id,
+              measurement,
+              field: s.field,
+              tags: s.tags,
+              bucket_ms: s.bucket_ms,
+              buckets: s.buckets,
+            });
+          }
+          await onProgress(++step / steps);
+        }
+      }
+      next = robots.length;
     }
+    // Otherwise a few robots at a time, in order of the list; the series are sorted back below.
+    await Promise.all(
+      Array.from({ length: Math.min(READ_CONCURRENCY, robots.length) }, async () => {
+        while (next < robots.length) {
+          signal.throwIfAborted();
+          const robot = robots[next++] as ReportRobot;
+          await readRobot(robot);
+        }
+      }),
+    );
     signal.throwIfAborted();
+    const order = new Map(robots.map((r, i) => [r.robot_id, i]));
+    series.sort((a, b) => (order.get(a.robot_id) ?? 0) - (order.get(b.robot_id) ?? 0));
     const wants = (s: ReportSectionKey) => req.sections.includes(s);
     const alerts =
       wants('alerts') || wants('availability') || req.kind === 'fleet_summary'

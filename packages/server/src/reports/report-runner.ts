@@ -1,5 +1,6 @@
 import type { ReportDocument, ReportLiveEvent } from '@tonypi/contracts';
 import type { Logger } from '../logger';
+import type { ReportInsights } from './ai-insights';
 import type { ReportGatherer } from './report-gatherer';
 import type { ReportInput } from './report-input';
 import type { ReportRow, ReportsRepository } from './reports.repository';
@@ -7,6 +8,8 @@ import type { ReportRow, ReportsRepository } from './reports.repository';
 export interface ReportRunnerOptions {
   repo: ReportsRepository;
   gatherer: Pick<ReportGatherer, 'gather'>;
+  /** AI insights for reports that ask for them (a provider, or none configured). */
+  insights?: Pick<ReportInsights, 'insights' | 'provider'>;
   /** The analysis: figures, statements, tables and charts from the gathered input. */
   build: (input: ReportInput) => ReportDocument | Promise<ReportDocument>;
   /** This server instance, as `claimed_by` records it. */
@@ -136,9 +139,36 @@ export class ReportRunner {
         control.signal,
       );
       control.signal.throwIfAborted();
+      const gathered = performance.now();
       const doc = await this.opts.build(input);
+      const built = performance.now();
       control.signal.throwIfAborted();
-      const done = await repo.complete(row.id, doc, null);
+      let ai: { model: string; tokens_in: number | null; tokens_out: number | null } | null = null;
+      if (row.want_ai) {
+        await repo.progress(row.id, 0.92);
+        this.opts.publish({ report_id: row.id, status: 'running', progress: 0.92, error: null });
+        const provider = this.opts.insights?.provider;
+        const answer = provider
+          ? await this.opts.insights?.insights(doc, control.signal)
+          : { error: 'no provider configured' };
+        if (answer && 'ai' in answer) {
+          doc.ai = answer.ai;
+          doc.ai_note = null;
+          ai = {
+            model: `${answer.ai.provider}/${answer.ai.model}`.slice(0, 100),
+            tokens_in: answer.tokens_in,
+            tokens_out: answer.tokens_out,
+          };
+        } else if (!provider) {
+          doc.ai_note =
+            'No AI provider is configured (GEMINI_API_KEY, or LLM_BASE_URL for an OpenAI-compatible model): the ' +
+            "built-in analysis wrote this report's findings.";
+        } else {
+          doc.ai_note = `The AI insights failed (${answer?.error ?? 'no answer'}): the built-in analysis wrote this report's findings.`;
+        }
+      }
+      control.signal.throwIfAborted();
+      const done = await repo.complete(row.id, doc, ai);
       if (!done) throw new Cancelled('cancelled');
       this.counters.completed++;
       this.opts.publish({ report_id: row.id, status: 'completed', progress: 1, error: null });
@@ -147,6 +177,9 @@ export class ReportRunner {
           report_id: row.id,
           kind: row.report_type,
           robots: input.robots.length,
+          series: input.series.length,
+          gather_ms: Math.round(gathered - started),
+          build_ms: Math.round(built - gathered),
           ms: Math.round(performance.now() - started),
         },
         'report completed',

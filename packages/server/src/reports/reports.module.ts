@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { ReportLiveEvent } from '@tonypi/contracts';
 import { defineModule } from '../core/module';
+import { type AiProvider, GeminiProvider, OpenAiCompatibleProvider, ReportInsights } from './ai-insights';
 import { reportCsv } from './report-csv';
 import { ReportGatherer } from './report-gatherer';
 import { renderReportPdf } from './report-pdf';
@@ -35,7 +36,20 @@ export const reportsModule = defineModule({
       jobs: ctx.get('jobs'),
       rules: ctx.get('alertRules'),
     });
+    const ai = ctx.config.reports.ai;
+    let provider: AiProvider | undefined;
+    const wants = (p: 'gemini' | 'openai_compatible') => ai.provider === p || ai.provider === 'auto';
+    if (wants('gemini') && ai.gemini) {
+      provider = new GeminiProvider({ ...ai.gemini, timeoutMs: ai.timeoutMs });
+    } else if (wants('openai_compatible') && ai.openai) {
+      provider = new OpenAiCompatibleProvider({ ...ai.openai, timeoutMs: ai.timeoutMs });
+    }
+    // Named, never called: nothing is sent to a provider before someone asks for a report with AI.
+    if (provider)
+      ctx.logger.info({ provider: provider.name, model: provider.model }, 'reports: AI insights available');
+    const insights = new ReportInsights(provider);
     const runner = new ReportRunner({
+      insights,
       repo,
       gatherer,
       build: buildReport,
@@ -53,6 +67,7 @@ export const reportsModule = defineModule({
       publish,
       renderPdf: renderReportPdf,
       toCsv: reportCsv,
+      aiStatus: () => insights.status(),
     });
     return {
       provides: { reports },

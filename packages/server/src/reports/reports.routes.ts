@@ -2,6 +2,7 @@ import {
   CreateReportRequest,
   ErrorBody,
   ReportAccepted,
+  ReportAiStatus,
   ReportDocument,
   ReportIdParams,
   ReportList,
@@ -56,6 +57,22 @@ export function reportsRoutes(reports: ReportsService): FastifyPluginAsyncZod {
         },
       },
       async (req) => reports.list(req.query),
+    );
+
+    app.get(
+      '/reports/ai-status',
+      {
+        config: { permission: 'robots:read' },
+        schema: {
+          tags: ['reports'],
+          summary: 'Which AI provider writes report insights, and whether its last call worked',
+          description:
+            'Gemini (GEMINI_API_KEY) or an OpenAI-compatible endpoint (LLM_BASE_URL), or none. Nothing is called to ' +
+            'find out: `last_call` is the last report’s call since the server started, null before any.',
+          response: { 200: ReportAiStatus },
+        },
+      },
+      async () => reports.aiStatus() as z.infer<typeof ReportAiStatus>,
     );
 
     app.get(

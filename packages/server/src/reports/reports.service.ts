@@ -11,6 +11,7 @@ import {
 import type { z } from 'zod';
 import type { AuditEntry, AuditTrail } from '../audit/audit-trail';
 import { ApiError, notFound, validationError } from '../errors';
+import type { AiStatus } from './ai-insights';
 import type { ReportGatherer } from './report-gatherer';
 import type { ReportRunner } from './report-runner';
 import { type ReportRow, type ReportsRepository, toReportView } from './reports.repository';
@@ -37,6 +38,7 @@ export interface ReportsServiceOptions {
   publish: ReportRunnerPublish;
   renderPdf: (doc: ReportDocument) => Promise<Buffer>;
   toCsv: (doc: ReportDocument) => string;
+  aiStatus?: () => AiStatus;
   now?: () => number;
 }
 
@@ -177,6 +179,12 @@ export class ReportsService {
   async csv(id: number): Promise<{ row: ReportRow; csv: string }> {
     const { row, doc } = await this.document(id);
     return { row, csv: this.opts.toCsv(doc) };
+  }
+
+  /** Which AI provider is configured and how its last call went (none is made to find out). */
+  aiStatus(): AiStatus & { configured: boolean } {
+    const status = this.opts.aiStatus?.() ?? { provider: null, model: null, last_call: null };
+    return { configured: status.provider !== null, ...status };
   }
 
   private async require(id: number): Promise<ReportRow> {

@@ -3,7 +3,7 @@
  * roll-ups), and the field names that hold data. Each runs on a pooled reader connection.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { FIELD_NAME_RE, type MeasurementName, type Resolution } from '@tonypi/contracts';
+import { FIELD_NAME_RE, isMeasurementName, type MeasurementName, type Resolution } from '@tonypi/contracts';
 import { type Meta, type RawTable, readMeta, tableOf } from './duckdb-schema';
 import { big, bucketSql, floorTo, ident, num, parseTags } from './duckdb-sql';
 import { chooseBucketMs, resolutionForBucket } from './range-buckets';
@@ -730,4 +730,92 @@ async function rangeNarrow(
 
 function ceilTo(ms: number, step: number): number {
   return Math.ceil(ms / step) * step;
+}
+
+/**
+ * Many robots' roll-ups of one measurement in one scan (reports): buckets of `bucket_ms` (a multiple of a
+ * minute) from the minute roll-ups, or from the hour roll-ups when the bucket is a whole number of hours or
+ * the minute ones no longer reach back to `from`. Only what is rolled up (before the minute watermark): a
+ * report's last minute or two may be missing, which a report over hours or days does not feel.
+ */
+export async function queryRollups(withReader: WithReader, q: RollupQuery): Promise<RollupSeries[]> {
+  if (!isMeasurementName(q.measurement)) throw new Error(`Unknown measurement ${q.measurement}`);
+  if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.to <= q.from) return [];
+  const bucket = Math.max(60_000, Math.round(q.bucket_ms / 60_000) * 60_000);
+  return withReader(async (c) => {
+    await c.run('BEGIN TRANSACTION');
+    try {
+      const meta = await readMeta(c);
+      const hourly = bucket % 3_600_000 === 0 || q.from < meta.cut1m;
+      const table = hourly ? 'rollup_1h' : 'rollup_1m';
+      const b = hourly ? Math.max(3_600_000, Math.round(bucket / 3_600_000) * 3_600_000) : bucket;
+      const params: unknown[] = [q.measurement, big(q.from), big(q.to), big(b)];
+      let robots = '';
+      if (q.robot_ids) {
+        if (q.robot_ids.length === 0) return [];
+        robots = `AND robot_id IN (${q.robot_ids.map((_, i) => `$${i + 5}`).join(', ')})`;
+        params.push(...q.robot_ids);
+      }
+      const reader = await c.runAndReadAll(
+        `SELECT robot_id, tags, field, (bucket // $4) * $4 AS t, min(min_v), max(max_v), sum(sum_v), sum(count_v)
+         FROM ${table}
+         WHERE measurement = $1 AND bucket >= $2 AND bucket < $3 ${robots}
+         GROUP BY ALL ORDER BY robot_id, tags, field, t`,
+        params as never,
+      );
+      const out: RollupSeries[] = [];
+      let current: RollupSeries | undefined;
+      for (const row of reader.getRows()) {
+        const robot_id = String(row[0]);
+        const tags = String(row[1]);
+        const field = String(row[2]);
+        if (
+          !current ||
+          current.robot_id !== robot_id ||
+          current.tagsJson !== tags ||
+          current.field !== field
+        ) {
+          current = {
+            robot_id,
+            field,
+            tags: { ...parseTags(tags) },
+            tagsJson: tags,
+            bucket_ms: b,
+            buckets: [],
+          };
+          out.push(current);
+        }
+        const count = num(row[7]) ?? 0;
+        const sum = num(row[6]);
+        current.buckets.push({
+          t: num(row[3]) ?? 0,
+          avg: sum === null || count === 0 ? null : sum / count,
+          min: num(row[4]),
+          max: num(row[5]),
+          count,
+        });
+      }
+      return out;
+    } finally {
+      await c.run('ROLLBACK');
+    }
+  });
+}
+
+export interface RollupQuery {
+  measurement: string;
+  /** Every robot when left out. */
+  robot_ids?: readonly string[];
+  from: number;
+  to: number;
+  bucket_ms: number;
+}
+
+export interface RollupSeries {
+  robot_id: string;
+  field: string;
+  tags: Record<string, string>;
+  tagsJson: string;
+  bucket_ms: number;
+  buckets: { t: number; avg: number | null; min: number | null; max: number | null; count: number }[];
 }

@@ -379,3 +379,84 @@ describe('DuckDbTelemetryStore after a fatal error', () => {
     }
   });
 });
+
+describe('DuckDB rollups (reports)', () => {
+  it("reads many robots' roll-ups of a measurement in one scan, per robot, field and tag set, in the bucket asked", async () => {
+    const store = new DuckDbTelemetryStore({ path: ':memory:' });
+    await store.init();
+    try {
+      const t0 = Date.UTC(2026, 10, 30, 0, 0, 0);
+      const points: TelemetryPoint[] = [];
+      for (let i = 0; i < 120; i++) {
+        const ts = t0 + i * 30_000; // every 30 s for an hour
+        for (const [robot, cpu] of [
+          ['rb_a', 10],
+          ['rb_b', 50],
+        ] as const) {
+          points.push({
+            measurement: 'system',
+            robot_id: robot,
+            ts,
+            fields: { cpu_percent: cpu + (i % 2) * 2 },
+          });
+          points.push({
+            measurement: 'servos',
+            robot_id: robot,
+            tags: { servo_id: '3' },
+            ts,
+            fields: { temperature_c: 60 },
+          });
+        }
+      }
+      points.push({ measurement: 'system', robot_id: 'rb_other', ts: t0, fields: { cpu_percent: 99 } });
+      await store.append(points);
+      await store.maintain(t0 + 2 * 3_600_000, {
+        raw_ms: 86_400_000 * 7,
+        minute_ms: 86_400_000 * 90,
+        hour_ms: 86_400_000 * 730,
+      });
+
+      const system = await store.rollups({
+        measurement: 'system',
+        robot_ids: ['rb_a', 'rb_b'],
+        from: t0,
+        to: t0 + 3_600_000,
+        bucket_ms: 600_000,
+      });
+      const cpu = system.filter((s) => s.field === 'cpu_percent');
+      expect(cpu.map((s) => s.robot_id)).toEqual(['rb_a', 'rb_b']);
+      for (const s of cpu) {
+        expect(s.bucket_ms).toBe(600_000);
+        expect(s.buckets).toHaveLength(6);
+        expect(s.buckets[0]).toMatchObject({ t: t0, count: 20 });
+      }
+      expect(cpu[0]?.buckets[0]?.avg).toBeCloseTo(11);
+      expect(cpu[1]?.buckets[0]).toMatchObject({ min: 50, max: 52 });
+      const servos = await store.rollups({
+        measurement: 'servos',
+        from: t0,
+        to: t0 + 3_600_000,
+        bucket_ms: 3_600_000,
+      });
+      expect(servos.map((s) => [s.robot_id, s.tags, s.field])).toEqual([
+        ['rb_a', { servo_id: '3' }, 'temperature_c'],
+        ['rb_b', { servo_id: '3' }, 'temperature_c'],
+      ]);
+      expect(servos[0]?.buckets).toEqual([{ t: t0, avg: 60, min: 60, max: 60, count: 120 }]);
+      expect(
+        await store.rollups({
+          measurement: 'system',
+          robot_ids: [],
+          from: t0,
+          to: t0 + 1,
+          bucket_ms: 60_000,
+        }),
+      ).toEqual([]);
+      await expect(
+        store.rollups({ measurement: 'coffee', from: t0, to: t0 + 1, bucket_ms: 60_000 }),
+      ).rejects.toThrow('Unknown measurement coffee');
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -26,7 +26,16 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { MeasurementName, TelemetryPoint } from '@tonypi/contracts';
 import { TelemetryAppender, type WarnLogger } from './duckdb-appender';
-import { queryFields, queryLatest, queryRange, queryRangeJson, type WithReader } from './duckdb-queries';
+import {
+  queryFields,
+  queryLatest,
+  queryRange,
+  queryRangeJson,
+  queryRollups,
+  type RollupQuery,
+  type RollupSeries,
+  type WithReader,
+} from './duckdb-queries';
 import { type MaintenanceContext, rollUpAndExpire } from './duckdb-rollups';
 import { createTables, type RawTable, readMeta } from './duckdb-schema';
 import {
@@ -192,6 +201,11 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   async range(q: RangeQuery): Promise<RangeResult> {
     this.assertOpen();
     return queryRange(this.withReaderFn, this.tables, q, this.rangeCache);
+  }
+
+  async rollups(q: RollupQuery): Promise<RollupSeries[]> {
+    this.assertOpen();
+    return queryRollups(this.withReaderFn, q);
   }
 
   async rangeJson(q: RangeQuery): Promise<RangeJsonResult> {

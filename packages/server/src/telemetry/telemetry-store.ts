@@ -131,6 +131,25 @@ export interface TelemetryStore {
   ): Promise<LatestPoint[]>;
   range(query: RangeQuery): Promise<RangeResult>;
   /**
+   * Many robots' roll-ups of one measurement at once, in buckets of `bucket_ms` (reports over a fleet); a store
+   * without it is read robot by robot with `range`.
+   */
+  rollups?(query: {
+    measurement: string;
+    robot_ids?: readonly string[];
+    from: number;
+    to: number;
+    bucket_ms: number;
+  }): Promise<
+    {
+      robot_id: string;
+      field: string;
+      tags: Record<string, string>;
+      bucket_ms: number;
+      buckets: { t: number; avg: number | null; min: number | null; max: number | null; count: number }[];
+    }[]
+  >;
+  /**
    * The same answer as text, for stores that keep prepared answers (the DuckDB store's closed buckets): the
    * API sends it as is. Stores without it are answered through `range`.
    */
