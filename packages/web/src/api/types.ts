@@ -84,3 +84,4 @@ export type ReportWithDocument = z.infer<typeof C.ReportWithDocument>;
 export type ReportStatement = z.infer<typeof C.ReportStatement>;
 export type ReportTable = z.infer<typeof C.ReportTable>;
 export type ReportChart = z.infer<typeof C.ReportChart>;
+export type ReportAiStatus = z.infer<typeof C.ReportAiStatus>;

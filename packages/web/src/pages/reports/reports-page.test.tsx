@@ -108,6 +108,12 @@ describe('ReportsPage', () => {
     });
     const { calls } = mockApi({
       'GET /reports': () => ({ items: [running, report(1)], total: 2 }),
+      'GET /reports/ai-status': () => ({
+        configured: true,
+        provider: 'gemini',
+        model: 'gemini-2.5-flash',
+        last_call: null,
+      }),
       'POST /reports': () => json(202, { report_id: 3, status: 'queued' }),
     });
     const { live } = renderApp(<ReportsPage />);
@@ -125,6 +131,8 @@ describe('ReportsPage', () => {
     fireEvent.change(screen.getByLabelText('Kind'), { target: { value: 'custom' } });
     fireEvent.click(screen.getByLabelText('Battery'));
     fireEvent.change(screen.getByLabelText('Period'), { target: { value: '30d' } });
+    await screen.findByText(/Written by gemini-2.5-flash/);
+    fireEvent.click(screen.getByLabelText(/Add AI insights/));
     fireEvent.click(screen.getByRole('button', { name: 'Generate' }));
     await waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.path === '/reports')).toBe(true));
     const body = calls.find((c) => c.method === 'POST')?.body;
@@ -132,7 +140,7 @@ describe('ReportsPage', () => {
       kind: 'custom',
       from: '30d',
       sections: ['performance', 'alerts', 'battery'],
-      ai: false,
+      ai: true,
     });
   });
 
@@ -151,6 +159,8 @@ describe('ReportsPage', () => {
     renderApp(<ReportsPage />);
     await screen.findByText('No report yet');
     fireEvent.click(screen.getByRole('button', { name: /New report/ }));
+    // No provider answered ai-status (no mock): the AI box stays off and says why.
+    expect((screen.getByLabelText(/Add AI insights/) as HTMLInputElement).disabled).toBe(true);
     fireEvent.change(screen.getByLabelText('Scope'), { target: { value: 'tag' } });
     fireEvent.change(screen.getByLabelText('Tag'), { target: { value: 'night' } });
     fireEvent.click(screen.getByRole('button', { name: 'Generate' }));

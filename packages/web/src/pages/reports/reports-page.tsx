@@ -6,6 +6,7 @@ import { api } from '../../api/client';
 import type {
   CreateReportRequest,
   ReportAccepted,
+  ReportAiStatus,
   ReportKind,
   ReportList,
   ReportSectionKey,
@@ -95,6 +96,13 @@ function NewReportForm({ onDone }: { onDone: () => void }) {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [sections, setSections] = useState<ReportSectionKey[]>(['performance', 'alerts']);
+  const [ai, setAi] = useState(false);
+  const aiStatus = useQuery({
+    queryKey: ['reports', 'ai-status'],
+    queryFn: ({ signal }) => api<ReportAiStatus>('/reports/ai-status', { signal }),
+    staleTime: 60_000,
+  });
+  const aiReady = aiStatus.data?.configured === true;
   const ids = {
     kind: useId(),
     scope: useId(),
@@ -103,6 +111,7 @@ function NewReportForm({ onDone }: { onDone: () => void }) {
     period: useId(),
     from: useId(),
     to: useId(),
+    ai: useId(),
   };
   const robots = useQuery({
     queryKey: ['robots', 'for-reports'],
@@ -139,7 +148,7 @@ function NewReportForm({ onDone }: { onDone: () => void }) {
           ...(scope === 'tag' && tag.trim() ? { tag: tag.trim() } : {}),
           ...periodBody(period, from, to),
           ...(kind === 'custom' ? { sections } : {}),
-          ai: false,
+          ai: aiReady && ai,
         });
       }}
     >
@@ -281,6 +290,24 @@ function NewReportForm({ onDone }: { onDone: () => void }) {
           {error('sections')}
         </fieldset>
       )}
+      <div className="flex items-start gap-2 sm:col-span-2">
+        <input
+          id={ids.ai}
+          type="checkbox"
+          className="mt-0.5 size-4"
+          checked={aiReady && ai}
+          disabled={!aiReady}
+          onChange={(e) => setAi(e.target.checked)}
+        />
+        <label htmlFor={ids.ai} className="text-sm">
+          Add AI insights
+          <span className="block text-xs text-slate-600 dark:text-slate-400">
+            {aiReady
+              ? `Written by ${aiStatus.data?.model} from the report's figures, marked as AI-generated.`
+              : 'No AI provider is configured (GEMINI_API_KEY, or LLM_BASE_URL for a local model): the built-in analysis writes the findings.'}
+          </span>
+        </label>
+      </div>
       {create.isError && Object.keys(errors).length === 0 && (
         <p role="alert" className="text-sm text-red-700 sm:col-span-2 dark:text-red-400">
           {create.error.message}
