@@ -16,7 +16,11 @@ const PAGES: { name: string; path: string; ready: string }[] = [
   { name: 'robot-servos', path: '/robots/tonypi_sim_01?tab=servos', ready: '[data-testid=servo-row-1]' },
   { name: 'robot-sensors', path: '/robots/tonypi_sim_01?tab=sensors', ready: '[data-testid=chart] canvas' },
   { name: 'robot-commands', path: '/robots/tonypi_sim_01?tab=commands', ready: 'select' },
-  { name: 'robot-diagnostics', path: '/robots/tonypi_sim_01?tab=diagnostics', ready: '[data-testid^=channel-]' },
+  {
+    name: 'robot-diagnostics',
+    path: '/robots/tonypi_sim_01?tab=diagnostics',
+    ready: '[data-testid^=channel-]',
+  },
   { name: 'robot-settings', path: '/robots/tonypi_sim_01?tab=settings', ready: 'textarea, input' },
   { name: 'alerts', path: '/alerts', ready: 'h1' },
   { name: 'alert-rules', path: '/alerts/rules', ready: 'table, h1' },

@@ -1,0 +1,47 @@
+import { CAMERA_MAX_FRAME_BYTES, CAMERA_MAX_VIEWERS } from '@tonypi/contracts';
+import { defineModule } from '../core/module';
+import { cameraRoutes } from './camera.routes';
+import { CameraService } from './camera.service';
+import { CameraSnapshotsRepository } from './camera-snapshots.repository';
+
+declare module '../core/module' {
+  interface Services {
+    /** Robots' cameras through the server (one upstream stream per robot) and stored snapshots. */
+    camera: CameraService;
+  }
+}
+
+export const cameraModule = defineModule({
+  name: 'camera',
+  create(ctx) {
+    const robots = ctx.get('robots');
+    const registry = ctx.get('registry');
+    const alerts = ctx.get('alertsApi');
+    const { timeoutMs, lingerMs } = ctx.config.camera;
+    const camera = new CameraService({
+      repo: new CameraSnapshotsRepository(ctx.get('db')),
+      audit: ctx.get('audit'),
+      cameraUrlOf: async (robot_id) => {
+        const row = await robots.require(robot_id);
+        // What the robot said last (in memory) wins over the stored row; only http(s) URLs are ever served.
+        return robots.toDto(row).camera_url ?? (registry.get(robot_id)?.camera_url || null);
+      },
+      alertRobot: async (alert_id) => (await alerts.get(alert_id)).robot_id,
+      limits: {
+        maxFrameBytes: CAMERA_MAX_FRAME_BYTES,
+        maxViewers: CAMERA_MAX_VIEWERS,
+        connectTimeoutMs: timeoutMs,
+        idleTimeoutMs: timeoutMs * 2,
+        lingerMs,
+        backoffMinMs: 250,
+        backoffMaxMs: 10_000,
+      },
+      logger: ctx.logger,
+    });
+    return {
+      provides: { camera },
+      routes: cameraRoutes(camera),
+      stop: () => camera.stop(),
+    };
+  },
+});
