@@ -66,3 +66,6 @@ export type NotificationChannel = z.infer<typeof C.NotificationChannel>;
 export type NotificationChannelList = z.infer<typeof C.NotificationChannelList>;
 export type CreateNotificationChannelRequest = z.input<typeof C.CreateNotificationChannelRequest>;
 export type NotificationDelivery = z.infer<typeof C.NotificationDelivery>;
+export type CameraStatus = z.infer<typeof C.CameraStatus>;
+export type CameraSnapshot = z.infer<typeof C.CameraSnapshot>;
+export type CameraSnapshotList = z.infer<typeof C.CameraSnapshotList>;
