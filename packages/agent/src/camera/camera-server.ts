@@ -157,9 +157,10 @@ export class CameraServer {
     const now = Date.now();
     const plain = pattern.frame(camera.n++, now);
     const jpg = this.pad ? Buffer.concat([plain.subarray(0, 2), this.pad, plain.subarray(2)]) : plain;
+    // Stamped once made (a new second's band takes an encode): the time it leaves the camera, as mjpg-streamer's.
     const head = Buffer.from(
       `--${CAMERA_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpg.length}\r\n` +
-        `X-Timestamp: ${(now / 1000).toFixed(3)}\r\n\r\n`,
+        `X-Timestamp: ${(Date.now() / 1000).toFixed(3)}\r\n\r\n`,
     );
     for (const res of camera.clients) {
       if (res.writableNeedDrain) {
