@@ -35,14 +35,16 @@ export const CameraStatus = z
     upstream_connections: z
       .number()
       .int()
-      .describe('Connections to the camera opened since the server started'),
+      .describe("Connections to this robot's camera the server opened since it started, retries included"),
     last_error: z.string().nullable().describe('Why the last connection to the camera failed, if it did'),
-    errors: z.object({
-      unreachable: z.number().int(),
-      timeouts: z.number().int(),
-      not_multipart: z.number().int(),
-      oversized_frames: z.number().int(),
-    }),
+    errors: z
+      .object({
+        unreachable: z.number().int(),
+        timeouts: z.number().int(),
+        not_multipart: z.number().int(),
+        oversized_frames: z.number().int(),
+      })
+      .describe("This robot's camera failures since the server started, by kind"),
   })
   .meta({ id: 'CameraStatus' });
 export type CameraStatus = z.infer<typeof CameraStatus>;

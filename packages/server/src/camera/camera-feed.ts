@@ -111,11 +111,16 @@ export class CameraFeed {
   constructor(
     readonly url: string,
     private readonly limits: CameraLimits,
-    private readonly counters: CameraCounters,
+    /** Counted in each (the server's totals and this robot's). */
+    private readonly counters: readonly CameraCounters[],
     private readonly logger: Logger,
     /** Called when the feed has nothing left to do (no viewers, upstream closed). */
     private readonly onIdle: (feed: CameraFeed) => void,
   ) {}
+
+  private count(key: keyof CameraCounters): void {
+    for (const c of this.counters) c[key]++;
+  }
 
   get viewerCount(): number {
     return this.viewers.size;
@@ -176,7 +181,7 @@ export class CameraFeed {
       };
       const timer = setTimeout(() => {
         this.frameWaiters.delete(waiter);
-        this.counters.timeouts++;
+        this.count('timeouts');
         reject(
           new CameraFailure('timeout', `The camera sent no frame within ${this.limits.connectTimeoutMs} ms`),
         );
@@ -243,7 +248,7 @@ export class CameraFeed {
     const now = Date.now();
     const f: Frame = { ...frame, seq: this.seq++, receivedAt: now };
     this.latest = f;
-    this.counters.frames++;
+    this.count('frames');
     this.framesThisStream++;
     this.arrivals.push(now);
     if (this.arrivals.length > 200) this.arrivals.shift();
@@ -257,7 +262,7 @@ export class CameraFeed {
     for (const v of this.viewers) {
       if (v.waiting || v.res.writableNeedDrain) {
         v.waiting = true;
-        this.counters.skipped++;
+        this.count('skipped');
         continue;
       }
       this.send(v, f);
@@ -272,7 +277,7 @@ export class CameraFeed {
   private connect(): void {
     const url = new URL(this.url);
     this.state = this.attempt === 0 && this.framesThisStream === 0 ? 'connecting' : 'reconnecting';
-    this.counters.upstream_connections++;
+    this.count('upstream_connections');
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     // Only the robot's own camera_url is ever fetched, never a redirect target (node's client follows none).
     const req = request(url, {
@@ -364,11 +369,15 @@ export class CameraFeed {
   private fail(req: ClientRequest, failure: CameraFailure): void {
     if (this.req !== req) return;
     this.disconnect();
-    const c = this.counters;
-    if (failure.kind === 'timeout') c.timeouts++;
-    else if (failure.kind === 'unreachable') c.unreachable++;
-    else if (failure.kind === 'not_multipart') c.not_multipart++;
-    else c.oversized_frames++;
+    this.count(
+      failure.kind === 'timeout'
+        ? 'timeouts'
+        : failure.kind === 'unreachable'
+          ? 'unreachable'
+          : failure.kind === 'not_multipart'
+            ? 'not_multipart'
+            : 'oversized_frames',
+    );
     this.lastError = failure.message;
     this.logger.warn(
       { camera: new URL(this.url).host, kind: failure.kind, err: failure.message },

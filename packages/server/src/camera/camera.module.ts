@@ -42,6 +42,45 @@ export const cameraModule = defineModule({
       provides: { camera },
       routes: cameraRoutes(camera),
       stop: () => camera.stop(),
+      status: {
+        metrics: [
+          {
+            name: 'tonypi_camera_viewers',
+            help: 'Browsers watching a robot camera through the server',
+            type: 'gauge',
+            read: () => camera.load().viewers,
+          },
+          {
+            name: 'tonypi_camera_upstream_streams',
+            help: 'Robot cameras the server reads now (one connection each, however many watch)',
+            type: 'gauge',
+            read: () => camera.load().feeds,
+          },
+          {
+            name: 'tonypi_camera_frames_total',
+            help: 'Frames taken from robot cameras',
+            type: 'counter',
+            read: () => camera.counters.frames,
+          },
+          {
+            name: 'tonypi_camera_frames_skipped_total',
+            help: 'Frames a viewer did not get because its connection was still sending an earlier one',
+            type: 'counter',
+            read: () => camera.counters.skipped,
+          },
+          {
+            name: 'tonypi_camera_upstream_failures_total',
+            help: 'Robot camera connections and snapshots that failed, by kind',
+            type: 'counter',
+            labelNames: ['kind'],
+            read: () =>
+              (['unreachable', 'timeouts', 'not_multipart', 'oversized_frames'] as const).map((kind) => ({
+                labels: { kind },
+                value: camera.counters[kind],
+              })),
+          },
+        ],
+      },
     };
   },
 });

@@ -74,7 +74,10 @@ export function snapshotUrl(cameraUrl: string): string {
  * snapshots from the live frame or one fetch, and stored snapshots.
  */
 export class CameraService {
+  /** The server's totals over every robot. */
   readonly counters: CameraCounters = newCounters();
+  /** Each robot's, since the server started (robots someone watched or asked a snapshot of). */
+  private readonly perRobot = new Map<string, CameraCounters>();
   private readonly feeds = new Map<string, CameraFeed>();
   private stopped = false;
 
@@ -83,7 +86,7 @@ export class CameraService {
   async status(robot_id: string): Promise<CameraStatus> {
     const url = await this.opts.cameraUrlOf(robot_id);
     const feed = url ? this.feeds.get(robot_id) : undefined;
-    const c = this.counters;
+    const c = this.perRobot.get(robot_id) ?? newCounters();
     const base = feed?.status() ?? {
       state: url ? ('idle' as const) : ('no_camera' as const),
       viewers: 0,
@@ -137,7 +140,7 @@ export class CameraService {
     const fresh = live && live.url === url ? live.freshFrame() : undefined;
     if (fresh) return fresh.jpeg;
     try {
-      return await this.fetchSnapshot(snapshotUrl(url));
+      return await this.fetchSnapshot(snapshotUrl(url), [this.counters, this.robotCounters(robot_id)]);
     } catch (err) {
       throw unreachable(err);
     }
@@ -239,9 +242,15 @@ export class CameraService {
       feed = undefined;
     }
     if (!feed) {
-      const created = new CameraFeed(url, this.opts.limits, this.counters, this.opts.logger, (f) => {
-        if (this.feeds.get(robot_id) === f) this.feeds.delete(robot_id);
-      });
+      const created = new CameraFeed(
+        url,
+        this.opts.limits,
+        [this.counters, this.robotCounters(robot_id)],
+        this.opts.logger,
+        (f) => {
+          if (this.feeds.get(robot_id) === f) this.feeds.delete(robot_id);
+        },
+      );
       this.feeds.set(robot_id, created);
       feed = created;
     }
@@ -249,14 +258,26 @@ export class CameraService {
   }
 
   /** One JPEG from the camera, within the connect timeout and the frame size limit. */
-  private fetchSnapshot(url: string): Promise<Buffer> {
+  private robotCounters(robot_id: string): CameraCounters {
+    let c = this.perRobot.get(robot_id);
+    if (!c) {
+      c = newCounters();
+      this.perRobot.set(robot_id, c);
+    }
+    return c;
+  }
+
+  private fetchSnapshot(url: string, counters: readonly CameraCounters[]): Promise<Buffer> {
+    const count = (key: keyof CameraCounters) => {
+      for (const c of counters) c[key]++;
+    };
     const { connectTimeoutMs, maxFrameBytes } = this.opts.limits;
     const u = new URL(url);
     return new Promise<Buffer>((resolve, reject) => {
       const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
       const req = request(u, { method: 'GET', headers: { accept: 'image/jpeg' } });
       const timer = setTimeout(() => {
-        this.counters.timeouts++;
+        count('timeouts');
         req.destroy();
         reject(
           new CameraFailure(
@@ -271,12 +292,12 @@ export class CameraService {
         reject(e);
       };
       req.on('error', (err) => {
-        this.counters.unreachable++;
+        count('unreachable');
         failed(new CameraFailure('unreachable', `The camera at ${u.host} is unreachable: ${err.message}`));
       });
       req.on('response', (res) => {
         if (res.statusCode !== 200) {
-          this.counters.unreachable++;
+          count('unreachable');
           failed(
             new CameraFailure(
               'unreachable',
@@ -290,7 +311,7 @@ export class CameraService {
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size > maxFrameBytes) {
-            this.counters.oversized_frames++;
+            count('oversized_frames');
             failed(
               new CameraFailure('oversized_frame', `The camera's snapshot is over ${maxFrameBytes} bytes`),
             );
@@ -302,7 +323,7 @@ export class CameraService {
           clearTimeout(timer);
           const jpeg = Buffer.concat(chunks);
           if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) {
-            this.counters.not_multipart++;
+            count('not_multipart');
             reject(
               new CameraFailure(
                 'not_multipart',
