@@ -1,6 +1,6 @@
 import { type ClientRequest, createServer, get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CameraServer } from '@tonypi/agent';
+import { CameraServer, prepareTestPattern } from '@tonypi/agent';
 import jpeg from 'jpeg-js';
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,9 @@ beforeAll(async () => {
   camera = t.server.service('camera');
   // Frames padded to ~220 KB: the kernel's socket buffers (MBs on loopback) fill within seconds for a paused viewer.
   sim = await CameraServer.start({ robotIds: ['cam_sim'], fps: 15, padBytes: FRAME_PAD });
+  // The pattern's shared bands are encoded on a camera's first request (~0.6 s, more on a busy machine): now,
+  // so a first frame never waits past CAMERA_TIMEOUT_MS for them.
+  await prepareTestPattern();
   await report('cam_sim', sim.urlFor('cam_sim'));
   await report('cam_none', undefined);
 });

@@ -238,9 +238,12 @@ export class CameraFeed {
       `--${PROXY_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${f.jpeg.length}\r\n` +
       (f.timestamp === undefined ? '' : `X-Timestamp: ${(f.timestamp / 1000).toFixed(3)}\r\n`) +
       '\r\n';
+    // One writev for the part's three pieces.
+    res.cork();
     res.write(head);
     res.write(f.jpeg);
     res.write('\r\n');
+    res.uncork();
   }
 
   private onFrame(frame: MjpegFrame): void {

@@ -15,16 +15,14 @@ export const cameraModule = defineModule({
   name: 'camera',
   create(ctx) {
     const robots = ctx.get('robots');
-    const registry = ctx.get('registry');
     const alerts = ctx.get('alertsApi');
     const { timeoutMs, lingerMs } = ctx.config.camera;
     const camera = new CameraService({
       repo: new CameraSnapshotsRepository(ctx.get('db')),
       audit: ctx.get('audit'),
       cameraUrlOf: async (robot_id) => {
-        const row = await robots.require(robot_id);
         // What the robot said last (in memory) wins over the stored row; only http(s) URLs are ever served.
-        return robots.toDto(row).camera_url ?? (registry.get(robot_id)?.camera_url || null);
+        return robots.toDto(await robots.require(robot_id)).camera_url;
       },
       alertRobot: async (alert_id) => (await alerts.get(alert_id)).robot_id,
       limits: {

@@ -141,3 +141,25 @@ describe('CameraTab', () => {
     await waitFor(() => expect(img.getAttribute('src')).toBe('/api/v1/robots/r1/camera/stream?attempt=1'));
   });
 });
+
+describe('CameraTab in a hidden page', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    Object.defineProperty(document, 'visibilityState', { configurable: true, value: 'visible' });
+  });
+
+  it('stops watching while the page is hidden and watches again when it is shown', async () => {
+    mockApi({
+      'GET /robots/r1/camera/status': status(),
+      'GET /robots/r1/camera/snapshots': { items: [], next_cursor: null, total: 0 },
+    });
+    renderApp(<CameraTab robot={robotFixture('r1')} />);
+    await screen.findByAltText(/Live camera of/);
+    Object.defineProperty(document, 'visibilityState', { configurable: true, value: 'hidden' });
+    fireEvent(document, new Event('visibilitychange'));
+    await waitFor(() => expect(screen.queryByAltText(/Live camera of/)).toBeNull());
+    Object.defineProperty(document, 'visibilityState', { configurable: true, value: 'visible' });
+    fireEvent(document, new Event('visibilitychange'));
+    expect(await screen.findByAltText(/Live camera of/)).toBeTruthy();
+  });
+});

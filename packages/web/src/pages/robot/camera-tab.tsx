@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Camera, Expand, RefreshCw, VideoOff } from 'lucide-react';
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { API_BASE, api } from '../../api/client';
 import type { CameraSnapshot, CameraSnapshotList, CameraStatus, Robot } from '../../api/types';
 import { useCan } from '../../auth/auth';
@@ -26,6 +26,17 @@ function kib(bytes: number): string {
     : `${Math.round(bytes / 1024)} KB`;
 }
 
+/** Whether the page is visible: a hidden tab's <img> would keep the robot's camera streaming for nobody. */
+function usePageVisible(): boolean {
+  const [visible, setVisible] = useState(() => document.visibilityState !== 'hidden');
+  useEffect(() => {
+    const update = () => setVisible(document.visibilityState !== 'hidden');
+    document.addEventListener('visibilitychange', update);
+    return () => document.removeEventListener('visibilitychange', update);
+  }, []);
+  return visible;
+}
+
 /**
  * The robot's camera through the server (GET /robots/{id}/camera/stream, same origin, the session's cookie):
  * the live view with its frame rate and resolution, fullscreen, a snapshot kept with the robot (operators),
@@ -40,6 +51,7 @@ export function CameraTab({ robot }: { robot: Robot }) {
   // A new attempt is a new <img> request: after an error the browser would not retry by itself.
   const [attempt, setAttempt] = useState(0);
   const [failed, setFailed] = useState(false);
+  const visible = usePageVisible();
 
   const status = useQuery({
     queryKey: ['robots', 'camera', robot.robot_id],
@@ -115,14 +127,16 @@ export function CameraTab({ robot }: { robot: Robot }) {
             </Button>
           </div>
         ) : (
-          <div ref={frame} className="relative flex justify-center bg-black">
-            <img
-              key={attempt}
-              src={`${API_BASE}/robots/${id}/camera/stream${attempt > 0 ? `?attempt=${attempt}` : ''}`}
-              alt={`Live camera of ${robot.name ?? robot.robot_id}`}
-              className="max-h-[70vh] w-auto max-w-full object-contain"
-              onError={() => setFailed(true)}
-            />
+          <div ref={frame} className="relative flex min-h-48 justify-center bg-black">
+            {visible && (
+              <img
+                key={attempt}
+                src={`${API_BASE}/robots/${id}/camera/stream${attempt > 0 ? `?attempt=${attempt}` : ''}`}
+                alt={`Live camera of ${robot.name ?? robot.robot_id}`}
+                className="max-h-[70vh] w-auto max-w-full object-contain"
+                onError={() => setFailed(true)}
+              />
+            )}
             {s.state === 'reconnecting' && (
               <p className="absolute top-2 left-2 rounded bg-amber-100 px-2 py-0.5 text-sm text-amber-900">
                 Reconnecting to the camera…
