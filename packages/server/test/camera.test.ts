@@ -316,6 +316,17 @@ describe('camera snapshots', () => {
       outcome: 'success',
     });
 
+    const unknownAlert = await t.api('/api/v1/robots/cam_sim/camera/snapshots', {
+      method: 'POST',
+      json: { alert_id: 999_999 },
+    });
+    expect(unknownAlert.status).toBe(404);
+    expect((await unknownAlert.json()).error.code).toBe('alert_not_found');
+    const longNote = await t.api('/api/v1/robots/cam_sim/camera/snapshots', {
+      method: 'POST',
+      json: { note: 'x'.repeat(501) },
+    });
+    expect(longNote.status).toBe(400);
     expect((await t.api('/api/v1/robots/cam_none/camera/snapshots', { method: 'POST' })).status).toBe(409);
     expect((await t.api('/api/v1/robots/cam_nobody/camera/snapshots')).status).toBe(404);
   });
