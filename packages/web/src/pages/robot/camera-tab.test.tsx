@@ -83,11 +83,16 @@ describe('CameraTab', () => {
     );
     renderApp(<CameraTab robot={robotFixture('r1')} />);
     expect(await screen.findByText(/No snapshots of this robot yet/)).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Snapshot note (optional)'), {
+      target: { value: ' shelf 3 jammed ' },
+    });
     fireEvent.click(screen.getByRole('button', { name: /Take snapshot/ }));
     await screen.findByTestId('camera-snapshot');
-    expect(calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual([
-      '/robots/r1/camera/snapshots',
+    const posts = calls.filter((c) => c.method === 'POST');
+    expect(posts.map((c) => [c.path, c.body])).toEqual([
+      ['/robots/r1/camera/snapshots', { note: 'shelf 3 jammed' }],
     ]);
+    expect((screen.getByLabelText('Snapshot note (optional)') as HTMLInputElement).value).toBe('');
     expect(await screen.findByText('Snapshot saved with the robot')).toBeTruthy();
   });
 

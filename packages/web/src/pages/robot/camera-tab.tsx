@@ -1,11 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Camera, Expand, RefreshCw, VideoOff } from 'lucide-react';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { API_BASE, api } from '../../api/client';
 import type { CameraSnapshot, CameraSnapshotList, CameraStatus, Robot } from '../../api/types';
 import { useCan } from '../../auth/auth';
 import { useToast } from '../../components/toasts';
-import { Button, Card, EmptyState, ErrorState, Loading, Time } from '../../components/ui';
+import { Button, Card, EmptyState, ErrorState, inputClass, Loading, Time } from '../../components/ui';
 import { formatNumber } from '../../lib/format';
 
 /** How often the stream's figures (frame rate, resolution, state) are read while the tab is open. */
@@ -52,6 +52,8 @@ export function CameraTab({ robot }: { robot: Robot }) {
   const [attempt, setAttempt] = useState(0);
   const [failed, setFailed] = useState(false);
   const visible = usePageVisible();
+  const [note, setNote] = useState('');
+  const noteId = useId();
 
   const status = useQuery({
     queryKey: ['robots', 'camera', robot.robot_id],
@@ -67,8 +69,13 @@ export function CameraTab({ robot }: { robot: Robot }) {
       }),
   });
   const take = useMutation({
-    mutationFn: () => api<CameraSnapshot>(`/robots/${id}/camera/snapshots`, { method: 'POST', body: {} }),
+    mutationFn: () =>
+      api<CameraSnapshot>(`/robots/${id}/camera/snapshots`, {
+        method: 'POST',
+        body: note.trim() ? { note: note.trim() } : {},
+      }),
     onSuccess: () => {
+      setNote('');
       toast.push({ title: 'Snapshot saved with the robot', tone: 'success' });
       void client.invalidateQueries({ queryKey: ['robots', 'camera-snapshots', robot.robot_id] });
     },
@@ -149,9 +156,22 @@ export function CameraTab({ robot }: { robot: Robot }) {
             <Expand aria-hidden className="size-4" /> Fullscreen
           </Button>
           {canControl && (
-            <Button size="sm" tone="primary" onClick={() => take.mutate()} busy={take.isPending}>
-              <Camera aria-hidden className="size-4" /> Take snapshot
-            </Button>
+            <>
+              <label htmlFor={noteId} className="sr-only">
+                Snapshot note (optional)
+              </label>
+              <input
+                id={noteId}
+                className={`${inputClass} w-56`}
+                placeholder="Note for the snapshot (optional)"
+                maxLength={500}
+                value={note}
+                onChange={(e) => setNote(e.target.value)}
+              />
+              <Button size="sm" tone="primary" onClick={() => take.mutate()} busy={take.isPending}>
+                <Camera aria-hidden className="size-4" /> Take snapshot
+              </Button>
+            </>
           )}
         </div>
       </Card>
