@@ -96,6 +96,36 @@ describe('CameraTab', () => {
     expect(await screen.findByText('Snapshot saved with the robot')).toBeTruthy();
   });
 
+  it('attaches an operator’s snapshot to one of the robot’s open alerts', async () => {
+    const { calls } = mockApi(
+      {
+        'GET /robots/r1/camera/status': status(),
+        'GET /robots/r1/camera/snapshots': { items: [], next_cursor: null, total: 0 },
+        'GET /alerts': ({ url }: { url: URL }) => ({
+          items:
+            url.searchParams.get('robot_id') === 'r1' && url.searchParams.get('resolved') === 'false'
+              ? [{ id: 7, severity: 'critical', title: 'Servo 3 overheating' }]
+              : [],
+          next_cursor: null,
+          total: 1,
+        }),
+        'POST /robots/r1/camera/snapshots': () =>
+          new Response(JSON.stringify(snapshot(8, { alert_id: 7 })), {
+            status: 201,
+            headers: { 'content-type': 'application/json' },
+          }),
+      },
+      { role: 'operator' },
+    );
+    renderApp(<CameraTab robot={robotFixture('r1')} />);
+    const select = await screen.findByLabelText('Alert the snapshot documents (optional)');
+    await screen.findByRole('option', { name: /#7 · critical · Servo 3 overheating/ });
+    fireEvent.change(select, { target: { value: '7' } });
+    fireEvent.click(screen.getByRole('button', { name: /Take snapshot/ }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'POST')).toBe(true));
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ alert_id: 7 });
+  });
+
   it('offers a viewer no snapshot button', async () => {
     mockApi(
       {

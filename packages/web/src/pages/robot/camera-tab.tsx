@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Camera, Expand, RefreshCw, VideoOff } from 'lucide-react';
 import { useEffect, useId, useRef, useState } from 'react';
 import { API_BASE, api } from '../../api/client';
-import type { CameraSnapshot, CameraSnapshotList, CameraStatus, Robot } from '../../api/types';
+import type { AlertList, CameraSnapshot, CameraSnapshotList, CameraStatus, Robot } from '../../api/types';
 import { useCan } from '../../auth/auth';
 import { useToast } from '../../components/toasts';
 import { Button, Card, EmptyState, ErrorState, inputClass, Loading, Time } from '../../components/ui';
@@ -53,7 +53,9 @@ export function CameraTab({ robot }: { robot: Robot }) {
   const [failed, setFailed] = useState(false);
   const visible = usePageVisible();
   const [note, setNote] = useState('');
+  const [alertId, setAlertId] = useState('');
   const noteId = useId();
+  const alertSelectId = useId();
 
   const status = useQuery({
     queryKey: ['robots', 'camera', robot.robot_id],
@@ -68,14 +70,25 @@ export function CameraTab({ robot }: { robot: Robot }) {
         query: { limit: SNAPSHOTS_SHOWN },
       }),
   });
+  // The robot's unresolved alerts: a snapshot can document one of them.
+  const alerts = useQuery({
+    queryKey: ['alerts', 'camera-open', robot.robot_id],
+    queryFn: ({ signal }) =>
+      api<AlertList>('/alerts', { signal, query: { robot_id: robot.robot_id, resolved: false, limit: 20 } }),
+    enabled: canControl,
+  });
   const take = useMutation({
     mutationFn: () =>
       api<CameraSnapshot>(`/robots/${id}/camera/snapshots`, {
         method: 'POST',
-        body: note.trim() ? { note: note.trim() } : {},
+        body: {
+          ...(note.trim() ? { note: note.trim() } : {}),
+          ...(alertId ? { alert_id: Number(alertId) } : {}),
+        },
       }),
     onSuccess: () => {
       setNote('');
+      setAlertId('');
       toast.push({ title: 'Snapshot saved with the robot', tone: 'success' });
       void client.invalidateQueries({ queryKey: ['robots', 'camera-snapshots', robot.robot_id] });
     },
@@ -168,6 +181,26 @@ export function CameraTab({ robot }: { robot: Robot }) {
                 value={note}
                 onChange={(e) => setNote(e.target.value)}
               />
+              {(alerts.data?.items.length ?? 0) > 0 && (
+                <>
+                  <label htmlFor={alertSelectId} className="sr-only">
+                    Alert the snapshot documents (optional)
+                  </label>
+                  <select
+                    id={alertSelectId}
+                    className={`${inputClass} w-56`}
+                    value={alertId}
+                    onChange={(e) => setAlertId(e.target.value)}
+                  >
+                    <option value="">No alert</option>
+                    {alerts.data?.items.map((a) => (
+                      <option key={a.id} value={String(a.id)}>
+                        #{a.id} · {a.severity} · {a.title}
+                      </option>
+                    ))}
+                  </select>
+                </>
+              )}
               <Button size="sm" tone="primary" onClick={() => take.mutate()} busy={take.isPending}>
                 <Camera aria-hidden className="size-4" /> Take snapshot
               </Button>
