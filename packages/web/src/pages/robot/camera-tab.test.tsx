@@ -126,6 +126,21 @@ describe('CameraTab', () => {
     expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ alert_id: 7 });
   });
 
+  it('shows older snapshots a page at a time', async () => {
+    mockApi({
+      'GET /robots/r1/camera/status': status(),
+      'GET /robots/r1/camera/snapshots': ({ url }: { url: URL }) =>
+        url.searchParams.get('cursor') === 'c1'
+          ? { items: [snapshot(1)], next_cursor: null, total: 2 }
+          : { items: [snapshot(2)], next_cursor: 'c1', total: 2 },
+    });
+    renderApp(<CameraTab robot={robotFixture('r1')} />);
+    await screen.findByTestId('camera-snapshot');
+    fireEvent.click(screen.getByRole('button', { name: 'Show older snapshots' }));
+    await waitFor(() => expect(screen.getAllByTestId('camera-snapshot')).toHaveLength(2));
+    expect(screen.queryByRole('button', { name: 'Show older snapshots' })).toBeNull();
+  });
+
   it('offers a viewer no snapshot button', async () => {
     mockApi(
       {

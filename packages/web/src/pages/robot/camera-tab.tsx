@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Camera, Expand, RefreshCw, VideoOff } from 'lucide-react';
 import { useEffect, useId, useRef, useState } from 'react';
 import { API_BASE, api } from '../../api/client';
@@ -62,14 +62,18 @@ export function CameraTab({ robot }: { robot: Robot }) {
     queryFn: ({ signal }) => api<CameraStatus>(`/robots/${id}/camera/status`, { signal }),
     refetchInterval: STATUS_MS,
   });
-  const snapshots = useQuery({
+  const snapshots = useInfiniteQuery({
     queryKey: ['robots', 'camera-snapshots', robot.robot_id],
-    queryFn: ({ signal }) =>
+    initialPageParam: null as string | null,
+    queryFn: ({ pageParam, signal }) =>
       api<CameraSnapshotList>(`/robots/${id}/camera/snapshots`, {
         signal,
-        query: { limit: SNAPSHOTS_SHOWN },
+        query: { limit: SNAPSHOTS_SHOWN, cursor: pageParam },
       }),
+    getNextPageParam: (last) => last.next_cursor,
   });
+  const shown = snapshots.data?.pages.flatMap((p) => p.items) ?? [];
+  const total = snapshots.data?.pages[0]?.total;
   // The robot's unresolved alerts: a snapshot can document one of them.
   const alerts = useQuery({
     queryKey: ['alerts', 'camera-open', robot.robot_id],
@@ -210,18 +214,18 @@ export function CameraTab({ robot }: { robot: Robot }) {
       </Card>
 
       <Card className="p-4">
-        <h2 className="mb-2 font-medium">Snapshots{snapshots.data ? ` (${snapshots.data.total})` : ''}</h2>
+        <h2 className="mb-2 font-medium">Snapshots{total !== undefined ? ` (${total})` : ''}</h2>
         {snapshots.isPending ? (
           <Loading label="Loading snapshots…" />
         ) : snapshots.isError ? (
           <ErrorState error={snapshots.error} retry={() => void snapshots.refetch()} />
-        ) : snapshots.data.items.length === 0 ? (
+        ) : shown.length === 0 ? (
           <p className="text-sm text-slate-600 dark:text-slate-400">
             No snapshots of this robot yet{canControl ? ': take one from the live view.' : '.'}
           </p>
         ) : (
           <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-4">
-            {snapshots.data.items.map((snap) => (
+            {shown.map((snap) => (
               <li key={snap.id} data-testid="camera-snapshot" className="text-sm">
                 <a href={snap.url} target="_blank" rel="noreferrer" className="block">
                   <img
@@ -244,6 +248,17 @@ export function CameraTab({ robot }: { robot: Robot }) {
               </li>
             ))}
           </ul>
+        )}
+        {snapshots.hasNextPage && (
+          <div className="pt-3 text-center">
+            <Button
+              size="sm"
+              onClick={() => void snapshots.fetchNextPage()}
+              busy={snapshots.isFetchingNextPage}
+            >
+              Show older snapshots
+            </Button>
+          </div>
         )}
       </Card>
     </div>
