@@ -12,6 +12,25 @@ afterAll(async () => {
   await t?.close();
 });
 
+/** Opens the stream with node:http and resolves once `bytes` arrived; the response stays open. */
+function watch(robot_id: string, bytes: number) {
+  return new Promise<{ status: number; ended: Promise<void>; close: () => void }>((resolve, reject) => {
+    const req = get(
+      `${t.url}/api/v1/robots/${robot_id}/camera/stream`,
+      { headers: { authorization: `Bearer ${t.token}` }, agent: false },
+      (res) => {
+        let seen = 0;
+        const ended = new Promise<void>((done) => res.once('close', () => done()));
+        res.on('data', (c: Buffer) => {
+          seen += c.length;
+          if (seen >= bytes) resolve({ status: res.statusCode ?? 0, ended, close: () => req.destroy() });
+        });
+      },
+    );
+    req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+  });
+}
+
 describe('a simulated robot’s camera', () => {
   it('reports a camera_url on 127.0.0.1 that the server proxies: a 640×480 test pattern', async () => {
     const robot = await waitFor(
@@ -31,25 +50,19 @@ describe('a simulated robot’s camera', () => {
     expect([img.width, img.height]).toEqual([640, 480]);
 
     // node:http, not fetch: a fetch body cancelled mid-stream leaves undici holding a fresh connection open.
-    const streamed = await new Promise<{ status: number; bytes: number }>((resolve, reject) => {
-      const req = get(
-        `${t.url}/api/v1/robots/${robot.robot_id}/camera/stream`,
-        { headers: { authorization: `Bearer ${t.token}` }, agent: false },
-        (res) => {
-          let bytes = 0;
-          res.on('data', (c: Buffer) => {
-            bytes += c.length;
-            if (bytes >= 100_000) {
-              req.destroy();
-              resolve({ status: res.statusCode ?? 0, bytes });
-            }
-          });
-        },
-      );
-      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
-    });
+    const streamed = await watch(robot.robot_id, 100_000);
+    streamed.close();
     expect(streamed.status).toBe(200);
     const status = await (await t.api(`/api/v1/robots/${robot.robot_id}/camera/status`)).json();
     expect(status).toMatchObject({ has_camera: true, width: 640, height: 480 });
+  });
+
+  it('ends the streams of viewers still watching when the server stops, without waiting for them', async () => {
+    const v = await watch('tonypi_sim_01', 50_000);
+    const started = Date.now();
+    await t.close();
+    t = undefined as unknown as TestServer;
+    await v.ended;
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

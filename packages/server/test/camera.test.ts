@@ -257,7 +257,25 @@ describe('GET /api/v1/robots/{robot_id}/camera/stream', () => {
     await waitFor(() => v.ended, 5000, 'the viewer’s stream ends');
     expect(v.frames).toBe(1);
 
-    expect(camera.counters.not_multipart - before.not_multipart).toBe(2);
+    // Garbage after a good frame: the viewer's stream ends too.
+    const derailed = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace; boundary=frame' });
+      res.write(`--frame\r\nContent-Type: image/jpeg\r\nContent-Length: ${small.length}\r\n\r\n`);
+      res.write(small);
+      res.write('\r\n');
+      setTimeout(() => res.write(Buffer.alloc(64 * 1024, 0x42)), 300);
+    });
+    await report(
+      'cam_derailed',
+      `http://127.0.0.1:${(derailed.address() as AddressInfo).port}/?action=stream`,
+    );
+    const w = new Viewer('cam_derailed');
+    await w.ready;
+    expect(w.status).toBe(200);
+    await waitFor(() => w.ended, 5000, 'the viewer’s stream ends');
+    expect(w.frames).toBe(1);
+
+    expect(camera.counters.not_multipart - before.not_multipart).toBe(3);
     expect(camera.counters.oversized_frames - before.oversized_frames).toBe(1);
     expect((await t.api('/api/v1/health')).status).toBe(200);
     expect((await statusOf('cam_big')).errors.oversized_frames).toBeGreaterThan(0);
