@@ -187,6 +187,43 @@ describe('GET /api/v1/robots/{robot_id}/camera/stream', () => {
     v.close();
   });
 
+  it('retries a camera that went away with growing delays while someone watches, and streams again when it is back', async () => {
+    const small = Buffer.from(await (await t.api('/api/v1/robots/cam_sim/camera/snapshot')).arrayBuffer());
+    const serve = (_req: IncomingMessage, res: import('node:http').ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace; boundary=frame' });
+      const timer = setInterval(() => {
+        res.write(`--frame\r\nContent-Type: image/jpeg\r\nContent-Length: ${small.length}\r\n\r\n`);
+        res.write(small);
+        res.write('\r\n');
+      }, 50);
+      res.on('close', () => clearInterval(timer));
+    };
+    const first = await listen(serve);
+    const port = (first.address() as AddressInfo).port;
+    await report('cam_flaky', `http://127.0.0.1:${port}/?action=stream`);
+    const v = new Viewer('cam_flaky');
+    await v.ready;
+    await waitFor(() => v.frames >= 3, 5000, 'frames');
+    const failedBefore = (await statusOf('cam_flaky')).errors.unreachable;
+    first.closeAllConnections();
+    await new Promise((r) => first.close(r));
+    await sleep(2500);
+    const down = await statusOf('cam_flaky');
+    expect(down.state).toBe('reconnecting');
+    // 250, 500, 1000 ms … between attempts: a handful in 2.5 s, not one every 250 ms.
+    const attempts = down.errors.unreachable - failedBefore;
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(attempts).toBeLessThanOrEqual(5);
+    expect(v.ended).toBe(false);
+    const again = createServer(serve);
+    servers.push(again);
+    await new Promise<void>((resolve) => again.listen(port, '127.0.0.1', () => resolve()));
+    const seen = v.frames;
+    await waitFor(() => v.frames >= seen + 3, 10_000, 'frames once the camera is back');
+    expect((await statusOf('cam_flaky')).state).toBe('streaming');
+    v.close();
+  });
+
   it('answers 409 no_camera for a robot without a camera, 404 for an unknown robot, 401 without a session', async () => {
     const none = await t.api('/api/v1/robots/cam_none/camera/stream');
     expect(none.status).toBe(409);
