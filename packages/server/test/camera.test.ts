@@ -328,6 +328,27 @@ describe('camera snapshots', () => {
     expect([img.width, img.height]).toEqual([640, 480]);
   });
 
+  it('GET …/camera/snapshot takes a frame of the stream from a camera that has no snapshots', async () => {
+    const small = Buffer.from(await (await t.api('/api/v1/robots/cam_sim/camera/snapshot')).arrayBuffer());
+    const streamOnly = await listen((req, res) => {
+      if (req.url?.includes('action=snapshot')) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace; boundary=frame' });
+      res.write(`--frame\r\nContent-Type: image/jpeg\r\nContent-Length: ${small.length}\r\n\r\n`);
+      res.write(small);
+      res.write('\r\n');
+    });
+    await report(
+      'cam_streamonly',
+      `http://127.0.0.1:${(streamOnly.address() as AddressInfo).port}/?action=stream`,
+    );
+    const res = await t.api('/api/v1/robots/cam_streamonly/camera/snapshot');
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(small);
+  });
+
   it('POST stores the current image with the robot, audited; the list is newest first and paged; the image is served', async () => {
     const first = await t.api('/api/v1/robots/cam_sim/camera/snapshots', {
       method: 'POST',

@@ -63,6 +63,8 @@ export class CameraFailure extends Error {
   constructor(
     readonly kind: 'unreachable' | 'timeout' | 'not_multipart' | 'oversized_frame',
     message: string,
+    /** The camera answered, just not with what was asked (an HTTP error, not a JPEG). */
+    readonly answered = false,
   ) {
     super(message);
   }

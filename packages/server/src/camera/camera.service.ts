@@ -142,6 +142,13 @@ export class CameraService {
     try {
       return await this.fetchSnapshot(snapshotUrl(url), [this.counters, this.robotCounters(robot_id)]);
     } catch (err) {
+      if (!(err instanceof CameraFailure && err.answered)) throw unreachable(err);
+      // A camera without snapshots (not every MJPEG server has mjpg-streamer's): one frame of its stream,
+      // which stays open for the linger time in case more are asked for.
+    }
+    try {
+      return (await (await this.feedFor(robot_id)).firstFrame()).jpeg;
+    } catch (err) {
       throw unreachable(err);
     }
   }
@@ -302,6 +309,7 @@ export class CameraService {
             new CameraFailure(
               'unreachable',
               `The camera at ${u.host} answered HTTP ${res.statusCode} to a snapshot`,
+              true,
             ),
           );
           return;
@@ -328,6 +336,7 @@ export class CameraService {
               new CameraFailure(
                 'not_multipart',
                 `The camera at ${u.host} sent a snapshot that is not a JPEG`,
+                true,
               ),
             );
             return;
