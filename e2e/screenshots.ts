@@ -21,6 +21,11 @@ const PAGES: { name: string; path: string; ready: string }[] = [
     path: '/robots/tonypi_sim_01?tab=diagnostics',
     ready: '[data-testid^=channel-]',
   },
+  {
+    name: 'robot-camera',
+    path: '/robots/tonypi_sim_01?tab=camera',
+    ready: '[data-testid=camera-resolution]',
+  },
   { name: 'robot-settings', path: '/robots/tonypi_sim_01?tab=settings', ready: 'textarea, input' },
   { name: 'alerts', path: '/alerts', ready: 'h1' },
   { name: 'alert-rules', path: '/alerts/rules', ready: 'table, h1' },

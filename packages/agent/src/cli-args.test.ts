@@ -151,3 +151,13 @@ describe('tonypi-agent simulate flags', () => {
     expect(() => parseCli(['simulate', '--credentials', '/nonexistent/robots.json'])).toThrow(/ENOENT/);
   });
 });
+
+describe('tonypi-agent simulate camera flags', () => {
+  it('takes a camera port, or none at all', () => {
+    const port = parseCli(['simulate', '--camera-port', '8081']);
+    expect(port.kind === 'simulate' && port.args.fleet.camera).toEqual({ port: 8081 });
+    const none = parseCli(['simulate', '--no-camera']);
+    expect(none.kind === 'simulate' && none.args.fleet.camera).toBe(false);
+    expect(() => parseCli(['simulate', '--no-camera', '--camera-port', '1'])).toThrow(CliError);
+  });
+});

@@ -21,6 +21,8 @@ Options:
   --credentials FILE  per-robot credentials: a JSON file as POST /api/v1/robots answers
                       ({"robot":{…},"mqtt":{"username","password","url"}}), or a list of them; one
                       robot per entry, on the first entry's url unless --broker says otherwise
+  --camera-port N     the robots' synthetic MJPEG cameras on 127.0.0.1:N (default: a free port)
+  --no-camera         no cameras (the robots report mjpg-streamer's usual URL)
   --duration S        stop after S seconds (default: run until Ctrl-C)
   --stats             print the publish rate every 5 s
   -h, --help          this help
@@ -87,6 +89,13 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     fleet.robotIds = file.map((c) => c.username);
     fleet.credentials = (robot_id) => ({ username: robot_id, password: secrets.get(robot_id) ?? '' });
   }
+  if (values['no-camera'] && values['camera-port'] !== undefined) {
+    throw new CliError('--no-camera and --camera-port exclude each other');
+  }
+  if (values['no-camera']) fleet.camera = false;
+  if (values['camera-port'] !== undefined) {
+    fleet.camera = { port: integer('--camera-port', values['camera-port'], 0, 0, 65_535) };
+  }
   const durationS = values.duration === undefined ? null : number('--duration', values.duration, 0, 0.1, 1e9);
   return { kind: 'simulate', args: { fleet, durationS, stats: values.stats ?? false } };
 }
@@ -108,6 +117,8 @@ function parse(args: string[]) {
       username: { type: 'string' },
       password: { type: 'string' },
       credentials: { type: 'string' },
+      'camera-port': { type: 'string' },
+      'no-camera': { type: 'boolean' },
       duration: { type: 'string' },
       stats: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

@@ -45,6 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(`error: ${(err as Error).message}`);
     return 1;
   }
+  if (fleet.camera) console.log(`Cameras: ${fleet.camera.urlFor(fleet.robots[0]!.id)} (one per robot)`);
   const started = performance.now();
   let last = { at: started, published: 0 };
   const statsTimer = stats

@@ -1,4 +1,5 @@
 import { isValidRobotId, type RobotProtocol } from '@tonypi/contracts';
+import { CameraServer } from './camera/camera-server';
 import { FleetScheduler } from './fleet-scheduler';
 import { deriveSeed } from './prng';
 import {
@@ -35,6 +36,11 @@ export interface FleetOptions {
   /** How long to wait for every robot's first connection (default 10 s). */
   connectTimeoutMs?: number;
   logger?: AgentLogger;
+  /**
+   * The robots' synthetic cameras (MJPEG test pattern, 640×480), served on 127.0.0.1 at the `camera_url` each
+   * reports: port 0 (default) = a free one; false = none (the robots report mjpg-streamer's usual URL).
+   */
+  camera?: false | { port?: number; fps?: number };
   /** How each robot opens its MQTT connection (default mqtt.js's `connect`; tests pass a fake). */
   connect?: MqttConnect;
 }
@@ -67,6 +73,8 @@ export class Fleet {
     readonly robots: readonly SimulatedRobot[],
     private readonly scheduler: FleetScheduler,
     private readonly counters: FleetCounters,
+    /** The robots' cameras (undefined with `camera: false`). */
+    readonly camera: CameraServer | undefined,
   ) {}
 
   static async start(opts: FleetOptions): Promise<Fleet> {
@@ -91,6 +99,14 @@ export class Fleet {
     }
     const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
     const counters = createCounters();
+    const camera =
+      opts.camera === false
+        ? undefined
+        : await CameraServer.start({
+            robotIds: ids,
+            ...(opts.camera?.port === undefined ? {} : { port: opts.camera.port }),
+            ...(opts.camera?.fps === undefined ? {} : { fps: opts.camera.fps }),
+          });
     const robots = ids.map((id, i) => {
       const creds = opts.credentials?.(id);
       const username = creds?.username ?? opts.username;
@@ -106,11 +122,12 @@ export class Fleet {
         ...(password === undefined ? {} : { password }),
         logger,
         counters,
+        ...(camera ? { cameraUrl: camera.urlFor(id) } : {}),
         ...(opts.connect ? { connect: opts.connect } : {}),
       });
     });
     const scheduler = new FleetScheduler(robots, rateHz);
-    const fleet = new Fleet(robots, scheduler, counters);
+    const fleet = new Fleet(robots, scheduler, counters, camera);
     try {
       await Promise.all(robots.map((r) => r.start(opts.connectTimeoutMs ?? 10_000)));
     } catch (err) {
@@ -129,7 +146,7 @@ export class Fleet {
   stop(): Promise<void> {
     if (!this.stopping) {
       this.scheduler.stop();
-      this.stopping = Promise.all(this.robots.map((r) => r.stop())).then(() => undefined);
+      this.stopping = Promise.all(this.robots.map((r) => r.stop())).then(() => this.camera?.stop());
     }
     return this.stopping;
   }

@@ -1,3 +1,10 @@
+export {
+  CAMERA_BOUNDARY,
+  CameraServer,
+  type CameraServerOptions,
+  type CameraServerStats,
+} from './camera/camera-server';
+export { FRAME_HEIGHT, FRAME_WIDTH, prepareTestPattern, TestPattern } from './camera/test-pattern';
 export { createCanonicalProtocol } from './canonical-protocol';
 export { type ExecutionPlan, executeCommand } from './command-executor';
 export { Fleet, type FleetOptions, type FleetStats, fleetRobotIds } from './fleet';

@@ -55,6 +55,8 @@ export interface SimulatedRobotOptions {
   logger: AgentLogger;
   counters: FleetCounters;
   connect?: MqttConnect;
+  /** The `camera_url` it reports (default: mjpg-streamer's port on its address, where nothing listens). */
+  cameraUrl?: string;
   /** Overrides for the model (initial charge, start pose). */
   model?: Partial<Omit<RobotModelOptions, 'id' | 'seed' | 'faults' | 'autonomy'>>;
 }
@@ -101,7 +103,7 @@ export class SimulatedRobot {
       robot_id: opts.id,
       agent_version: AGENT_VERSION,
       ip_address: SIM_IP,
-      camera_url: `http://${SIM_IP}:8081/?action=stream`,
+      camera_url: opts.cameraUrl ?? `http://${SIM_IP}:8081/?action=stream`,
     };
     this.protocol =
       opts.protocol === 'legacy' ? createLegacyProtocol(identity) : createCanonicalProtocol(identity);

@@ -71,6 +71,12 @@ export const ERROR_CODES = [
   'ssh_host_key_mismatch',
   'ssh_unreachable',
   'ssh_error',
+  /** 409: the robot reported no camera_url (its camera routes). */
+  'no_camera',
+  /** 502 (refused, failed, not an MJPEG stream) or 504 (timed out): the robot's camera could not be read. */
+  'camera_unreachable',
+  /** 404: no stored camera snapshot with that id. */
+  'camera_snapshot_not_found',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

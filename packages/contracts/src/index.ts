@@ -4,6 +4,7 @@ export * from './alerts-api';
 export * from './api';
 export * from './audit';
 export * from './auth-api';
+export * from './camera';
 export * from './command-vocabulary';
 export * from './commands';
 export * from './diagnostics';

@@ -96,6 +96,9 @@ const EnvSchema = z.object({
   TELEMETRY_URL: z.url({ protocol: /^(duckdb|influx|influxs)$/ }).optional(),
   SIMULATED_ROBOTS: z.coerce.number().int().min(0).max(1000).default(0),
   SIMULATED_RATE_HZ: z.coerce.number().positive().max(1000).default(1),
+  SIMULATED_CAMERA_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  CAMERA_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  CAMERA_LINGER_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_TTL_S: z.coerce
@@ -210,7 +213,17 @@ function toConfig(e: Env) {
     },
     databaseUrl: e.DATABASE_URL,
     telemetryUrl: e.TELEMETRY_URL,
-    simulator: { robots: e.SIMULATED_ROBOTS, rateHz: e.SIMULATED_RATE_HZ },
+    simulator: {
+      robots: e.SIMULATED_ROBOTS,
+      rateHz: e.SIMULATED_RATE_HZ,
+      cameraPort: e.SIMULATED_CAMERA_PORT,
+    },
+    camera: {
+      /** Connecting to a robot's camera, its first frame, a snapshot; the stream's silence is twice this. */
+      timeoutMs: e.CAMERA_TIMEOUT_MS,
+      /** How long a stream stays open upstream after its last viewer left. */
+      lingerMs: e.CAMERA_LINGER_MS,
+    },
     auth: { adminPassword: e.ADMIN_PASSWORD, jwtSecret: e.JWT_SECRET, sessionTtlS: e.SESSION_TTL_S },
     robots: {
       allowAnonymous: e.ALLOW_ANONYMOUS_ROBOTS,

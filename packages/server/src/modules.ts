@@ -4,6 +4,7 @@ import { apiKeysModule } from './api-keys/api-keys.module';
 import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';
 import { brokerModule } from './broker/broker.module';
+import { cameraModule } from './camera/camera.module';
 import { commandsModule } from './commands/commands.module';
 import type { DomainModule } from './core/module';
 import { diagnosticsModule } from './diagnostics/diagnostics.module';
@@ -56,6 +57,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   robotConfigModule,
   sshModule,
   reportsModule,
+  cameraModule,
   telemetryModule,
   systemModule,
   webAppModule,

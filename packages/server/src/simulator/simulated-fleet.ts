@@ -22,7 +22,13 @@ export async function startSimulatedFleet(opts: {
 }): Promise<Fleet> {
   const { config, logger } = opts;
   const brokerUrl = opts.mqttUrl.replace('0.0.0.0', '127.0.0.1');
-  const common = { brokerUrl, rateHz: config.simulator.rateHz, logger };
+  const common = {
+    brokerUrl,
+    rateHz: config.simulator.rateHz,
+    logger,
+    // The robots' synthetic MJPEG cameras, on 127.0.0.1: the camera_url each reports points at its stream.
+    camera: { port: config.simulator.cameraPort },
+  };
   if (config.mqtt.url) {
     return Fleet.start({
       ...common,

@@ -85,3 +85,6 @@ export type ReportStatement = z.infer<typeof C.ReportStatement>;
 export type ReportTable = z.infer<typeof C.ReportTable>;
 export type ReportChart = z.infer<typeof C.ReportChart>;
 export type ReportAiStatus = z.infer<typeof C.ReportAiStatus>;
+export type CameraStatus = z.infer<typeof C.CameraStatus>;
+export type CameraSnapshot = z.infer<typeof C.CameraSnapshot>;
+export type CameraSnapshotList = z.infer<typeof C.CameraSnapshotList>;

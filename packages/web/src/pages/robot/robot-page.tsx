@@ -10,6 +10,7 @@ import { EmptyState, ErrorState, Loading, StatusBadge, Time } from '../../compon
 import { formatAgo } from '../../lib/format';
 import { useLive, useLiveTelemetry } from '../../live/live-context';
 import { AlertsTab } from './alerts-tab';
+import { CameraTab } from './camera-tab';
 import { CommandsTab } from './commands-tab';
 import { DiagnosticsTab } from './diagnostics-tab';
 import { JobsTab } from './jobs-tab';
@@ -28,6 +29,7 @@ const TABS = [
   { key: 'jobs', label: 'Jobs', Panel: JobsTab },
   { key: 'logs', label: 'Logs', Panel: LogsTab },
   { key: 'sensors', label: 'Sensors', Panel: SensorsTab },
+  { key: 'camera', label: 'Camera', Panel: CameraTab },
   { key: 'servos', label: 'Servos', Panel: ServosTab },
   { key: 'diagnostics', label: 'Diagnostics', Panel: DiagnosticsTab },
   { key: 'terminal', label: 'Terminal', Panel: TerminalTab, permission: 'robots:terminal' },
