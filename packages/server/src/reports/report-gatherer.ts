@@ -137,7 +137,9 @@ export class ReportGatherer {
     const bulk = this.opts.store.rollups?.bind(this.opts.store);
     if (bulk) {
       // The roll-ups of many robots in one scan per measurement (a fleet report reads 3 scans, not 300 ranges).
-      const bucket_ms = Math.max(60_000, Math.ceil(span / points / 60_000) * 60_000);
+      let bucket_ms = Math.max(60_000, Math.ceil(span / points / 60_000) * 60_000);
+      // Past 20 minutes, whole hours: the hour roll-ups are sixty times fewer rows to scan.
+      if (bucket_ms > 20 * 60_000) bucket_ms = Math.ceil(bucket_ms / 3_600_000) * 3_600_000;
       const chunks: string[][] = [];
       for (let i = 0; i < robots.length; i += 100)
         chunks.push(robots.slice(i, i + 100).map((r) => r.robot_id));

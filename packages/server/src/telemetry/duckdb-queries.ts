@@ -749,18 +749,28 @@ export async function queryRollups(withReader: WithReader, q: RollupQuery): Prom
       const hourly = bucket % 3_600_000 === 0 || q.from < meta.cut1m;
       const table = hourly ? 'rollup_1h' : 'rollup_1m';
       const b = hourly ? Math.max(3_600_000, Math.round(bucket / 3_600_000) * 3_600_000) : bucket;
+      // Hour roll-ups up to their watermark, then the minute roll-ups folded into the same buckets: the last
+      // hours of a report are there even before the hour job has run.
       const params: unknown[] = [q.measurement, big(q.from), big(q.to), big(b)];
+      if (hourly) params.push(big(meta.w1h));
       let robots = '';
       if (q.robot_ids) {
         if (q.robot_ids.length === 0) return [];
-        robots = `AND robot_id IN (${q.robot_ids.map((_, i) => `$${i + 5}`).join(', ')})`;
+        const first = params.length + 1;
+        robots = `AND robot_id IN (${q.robot_ids.map((_, i) => `$${i + first}`).join(', ')})`;
         params.push(...q.robot_ids);
       }
+      const columns = 'bucket, robot_id, tags, field, min_v, max_v, sum_v, count_v';
+      const source = hourly
+        ? `SELECT ${columns} FROM rollup_1h
+             WHERE measurement = $1 AND bucket >= $2 AND bucket < least($3, $5) ${robots}
+           UNION ALL
+           SELECT ${columns} FROM rollup_1m
+             WHERE measurement = $1 AND bucket >= greatest($2, $5) AND bucket < $3 ${robots}`
+        : `SELECT ${columns} FROM ${table} WHERE measurement = $1 AND bucket >= $2 AND bucket < $3 ${robots}`;
       const reader = await c.runAndReadAll(
         `SELECT robot_id, tags, field, (bucket // $4) * $4 AS t, min(min_v), max(max_v), sum(sum_v), sum(count_v)
-         FROM ${table}
-         WHERE measurement = $1 AND bucket >= $2 AND bucket < $3 ${robots}
-         GROUP BY ALL ORDER BY robot_id, tags, field, t`,
+         FROM (${source}) GROUP BY ALL ORDER BY robot_id, tags, field, t`,
         params as never,
       );
       const out: RollupSeries[] = [];

@@ -443,6 +443,26 @@ describe('DuckDB rollups (reports)', () => {
         ['rb_b', { servo_id: '3' }, 'temperature_c'],
       ]);
       expect(servos[0]?.buckets).toEqual([{ t: t0, avg: 60, min: 60, max: 60, count: 120 }]);
+      // Minutes not yet in an hour roll-up (after the hour watermark) are folded into the hour buckets too.
+      const later = t0 + 3 * 3_600_000;
+      await store.append([
+        { measurement: 'system', robot_id: 'rb_a', ts: later + 60_000, fields: { cpu_percent: 80 } },
+      ]);
+      await store.maintain(later + 10 * 60_000, {
+        raw_ms: 86_400_000 * 7,
+        minute_ms: 86_400_000 * 90,
+        hour_ms: 86_400_000 * 730,
+      });
+      const recent = await store.rollups({
+        measurement: 'system',
+        robot_ids: ['rb_a'],
+        from: t0,
+        to: later + 3_600_000,
+        bucket_ms: 3_600_000,
+      });
+      const recentCpu = recent.find((s) => s.field === 'cpu_percent');
+      expect(recentCpu?.buckets.map((b) => b.t)).toEqual([t0, later]);
+      expect(recentCpu?.buckets[1]).toMatchObject({ avg: 80, count: 1 });
       expect(
         await store.rollups({
           measurement: 'system',
