@@ -74,7 +74,8 @@ describe('web app: terminal', () => {
     await expect
       .poll(() => page.getByTestId('ssh-test-result').textContent())
       .toContain('Signed in to 127.0.0.1');
-    expect(await page.getByTestId('ssh-host-key').textContent()).toContain(sshd.fingerprint);
+    // The settings are read again after the test: the pinned key shows once they are back.
+    await expect.poll(() => page.getByTestId('ssh-host-key').textContent()).toContain(sshd.fingerprint);
 
     await page.getByRole('button', { name: 'Open terminal' }).click();
     await page.locator('[data-testid=terminal-status][data-state=connected]').waitFor({ timeout: 15_000 });
