@@ -44,6 +44,9 @@ export interface ReconcileReport {
  * …), which makes each call, and a whole reconcile, safe to repeat and safe for several servers at once.
  */
 export class DynsecAccounts implements BrokerAccounts {
+  /** Robots whose broker client has no password since a reconcile (health lists them until they are rotated). */
+  readonly withoutPassword = new Set<string>();
+
   constructor(
     private readonly control: DynsecControl,
     private readonly logger: Logger,
@@ -65,7 +68,10 @@ export class DynsecAccounts implements BrokerAccounts {
       { createRole: [ROLE_EXISTS], createClient: [CLIENT_EXISTS] },
     );
     if (role?.error) await this.syncRole(rolename, robotRoleAcls(robot_id), true);
-    if (!client?.error) return;
+    if (!client?.error) {
+      this.withoutPassword.delete(robot_id);
+      return;
+    }
     // It was there: made by a reconcile without a password, by another instance doing the same, or by an
     // earlier registration. Only a client with the robot's role is the server's to take over: never an
     // operator's (or the admin's) that happens to have the robot's name.
@@ -81,6 +87,7 @@ export class DynsecAccounts implements BrokerAccounts {
       { command: 'setClientPassword', username: robot_id, password: secret },
       { command: 'enableClient', username: robot_id },
     ]);
+    this.withoutPassword.delete(robot_id);
   }
 
   async disable(robot_id: string): Promise<void> {
@@ -204,6 +211,7 @@ export class DynsecAccounts implements BrokerAccounts {
         'robots whose name a broker client the server does not manage holds: left alone, these robots cannot connect',
       );
     }
+    for (const robot_id of report.created_without_password) this.withoutPassword.add(robot_id);
     if (report.created_without_password.length > 0) {
       this.logger.warn(
         { robots: report.created_without_password },

@@ -51,6 +51,26 @@ export const dynsecModule = defineModule({
       if (err instanceof DynsecError) throw new StartupError(err.message);
       throw err;
     }
-    return { provides: { brokerAccounts: accounts }, stop: () => control.close() };
+    return {
+      provides: { brokerAccounts: accounts },
+      stop: () => control.close(),
+      status: {
+        warnings: () => {
+          const out: string[] = [];
+          if (!control.isConnected()) {
+            out.push(
+              'The MQTT dynamic-security admin login is disconnected: registering, rotating, deleting and restoring robots fail (503) until it is back.',
+            );
+          }
+          const missing = [...accounts.withoutPassword];
+          if (missing.length > 0) {
+            out.push(
+              `Robots without a password on the broker (rotate their credentials): ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ` and ${missing.length - 20} more` : ''}.`,
+            );
+          }
+          return out;
+        },
+      },
+    };
   },
 });
