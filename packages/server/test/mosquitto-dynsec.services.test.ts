@@ -31,9 +31,15 @@ const lines: string[] = [];
 const secrets = new Map<string, string>();
 const clients: MqttClient[] = [];
 
-async function start(): Promise<void> {
+interface Instance {
+  server: RunningServer;
+  token: string;
+}
+
+/** A server managing the broker's accounts, logging everything into `lines`. */
+async function startInstance(dir: string, env: Record<string, string> = {}): Promise<Instance> {
   const config = loadConfig({
-    ...loopbackEnv(dataDir),
+    ...loopbackEnv(dir),
     ...TEST_SERVER_ENV,
     LOG_LEVEL: 'trace',
     MQTT_URL: broker.url,
@@ -44,6 +50,7 @@ async function start(): Promise<void> {
     MQTT_DYNSEC_ADMIN_USERNAME: broker.admin.username,
     MQTT_DYNSEC_ADMIN_PASSWORD: broker.admin.password,
     ALLOW_ANONYMOUS_ROBOTS: 'false',
+    ...env,
   });
   const destination = new Writable({
     write(chunk, _encoding, done) {
@@ -51,20 +58,26 @@ async function start(): Promise<void> {
       done();
     },
   });
-  server = await startServer(config, { logger: createLogger('trace', { destination, format: 'json' }) });
-  const login = await fetch(`${server.url}/api/v1/auth/login`, {
+  const started = await startServer(config, {
+    logger: createLogger('trace', { destination, format: 'json' }),
+  });
+  const login = await fetch(`${started.url}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
   });
-  token = ((await login.json()) as { access_token: string }).access_token;
+  return { server: started, token: ((await login.json()) as { access_token: string }).access_token };
 }
 
-async function api(pathname: string, init: { method?: string; json?: unknown } = {}) {
-  const res = await fetch(`${server.url}${pathname}`, {
+async function api(
+  pathname: string,
+  init: { method?: string; json?: unknown } = {},
+  on: Instance = { server, token },
+) {
+  const res = await fetch(`${on.server.url}${pathname}`, {
     method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),
     headers: {
-      authorization: `Bearer ${token}`,
+      authorization: `Bearer ${on.token}`,
       ...(init.json === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body: init.json === undefined ? undefined : JSON.stringify(init.json),
@@ -74,8 +87,8 @@ async function api(pathname: string, init: { method?: string; json?: unknown } =
 }
 
 /** Registers a robot; its secret is kept to be looked for in the logs. */
-async function register(robot_id: string): Promise<string> {
-  const res = await api('/api/v1/robots', { json: { robot_id } });
+async function register(robot_id: string, on?: Instance): Promise<string> {
+  const res = await api('/api/v1/robots', { json: { robot_id } }, on);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   secrets.set(`${robot_id} secret`, res.body.mqtt.password);
   return res.body.mqtt.password;
@@ -138,7 +151,7 @@ beforeAll(async () => {
   secrets.set('dynsec admin password', broker.admin.password);
   secrets.set('server mqtt password', SERVER_LOGIN.password);
   dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-dynsec-'));
-  await start();
+  ({ server, token } = await startInstance(dataDir));
 }, 120_000);
 
 afterAll(async () => {
@@ -362,7 +375,76 @@ describe('robots on Mosquitto with the dynamic-security plugin', () => {
     });
     await waitFor(async () => (await cpu('dyn_a')) === 7, 10_000, 'a message after the reconnect');
   });
+});
 
+/** A database of its own on TEST_DATABASE_URL's server. */
+async function freshDatabase(url: string): Promise<string> {
+  const { default: pg } = await import('pg');
+  const name = `tonypi_dynsec_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const out = new URL(url);
+  out.pathname = `/${name}`;
+  return out.toString();
+}
+
+const databaseUrl = process.env.TEST_DATABASE_URL;
+
+/**
+ * Several instances on one PostgreSQL (TEST_DATABASE_URL, which `.ci/run` sets): the broker's accounts are
+ * one set whichever instance changes them. Last of the suite: these instances' robots table does not know
+ * the robots above, and their reconcile disables those, as it should for a broker serving one fleet.
+ */
+describe.skipIf(!databaseUrl)('two server instances on one PostgreSQL', () => {
+  it('start at once (both reconciling), and a robot registered on one, rotated and deleted on the other, follows', async () => {
+    const db = await freshDatabase(databaseUrl!);
+    const dirs = await Promise.all([0, 1].map(() => mkdtemp(path.join(tmpdir(), 'tonypi-dynsec-pg-'))));
+    const env = { DATABASE_URL: db, MQTT_SHARED_GROUP: 'fleet-pg' };
+    const [one, two] = await Promise.all(dirs.map((dir) => startInstance(dir, env)));
+    try {
+      const first = await register('dyn_pg', one!);
+      const c = await robot('dyn_pg', first);
+      const now = Date.now();
+      for (let i = 0; i < 10; i++) {
+        await c.publishAsync('tonypi/dyn_pg/system', JSON.stringify({ ts: now + i, cpu_percent: i }), {
+          qos: 1,
+        });
+      }
+      const total = () =>
+        one!.server.pipeline.stats().points_stored + two!.server.pipeline.stats().points_stored;
+      await waitFor(
+        async () => {
+          await Promise.all([one!.server.pipeline.flush(), two!.server.pipeline.flush()]);
+          return total() >= 10;
+        },
+        10_000,
+        'the ten stored by the pair',
+      );
+      expect(total()).toBe(10);
+
+      const rotated = await api('/api/v1/robots/dyn_pg/credentials/rotate', { method: 'POST' }, two!);
+      expect(rotated.status).toBe(200);
+      secrets.set('dyn_pg rotated secret', rotated.body.mqtt.password);
+      expect((await attempt({ clientId: 'dyn_pg', username: 'dyn_pg', password: first })).outcome).toMatch(
+        /not authori[sz]ed/i,
+      );
+      await robot('dyn_pg', rotated.body.mqtt.password);
+      expect((await api('/api/v1/robots/dyn_pg', { method: 'DELETE' }, two!)).status).toBe(200);
+      expect(
+        (await attempt({ clientId: 'dyn_pg', username: 'dyn_pg', password: rotated.body.mqtt.password }))
+          .outcome,
+      ).toMatch(/not authori[sz]ed/i);
+    } finally {
+      for (const c of clients.splice(0)) c.end(true);
+      await Promise.all([one?.server.stop(), two?.server.stop()]);
+      await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    }
+  });
+});
+
+describe('the log', () => {
   it('writes no secret to its log: not the admin password, the server password or a robot secret', () => {
     expect(lines.length).toBeGreaterThan(10);
     const all = lines.join('');
