@@ -88,7 +88,7 @@ export class RobotAdminService {
           ? await this.deps.repo.update(tx, robot_id, toFields(fields), true)
           : await this.deps.repo.insert(tx, robot_id, toFields(fields));
         await this.deps.repo.insertCredentials(tx, robot_id, issued.hash);
-        await this.toBroker((a) => a.provision(robot_id, issued.secret));
+        await this.toBroker(tx, (a) => a.provision(robot_id, issued.secret));
         await audit.record(
           {
             ...who,
@@ -149,7 +149,7 @@ export class RobotAdminService {
         const existing = await this.requireLocked(tx, robot_id);
         if (existing.row.deleted_at) throw conflict(`Robot ${robot_id} is deleted already`);
         const row = await this.deps.repo.setDeleted(tx, robot_id, true);
-        await this.toBroker((a) => a.disable(robot_id));
+        await this.toBroker(tx, (a) => a.disable(robot_id));
         await this.deps.audit.record(
           { ...who, action: 'robot.delete', target: { type: 'robot', id: robot_id }, outcome: 'success' },
           tx,
@@ -172,7 +172,7 @@ export class RobotAdminService {
         const existing = await this.requireLocked(tx, robot_id);
         if (!existing.row.deleted_at) throw conflict(`Robot ${robot_id} is not deleted`);
         const row = await this.deps.repo.setDeleted(tx, robot_id, false);
-        await this.toBroker((a) => a.enable(robot_id));
+        await this.toBroker(tx, (a) => a.enable(robot_id));
         await this.deps.audit.record(
           { ...who, action: 'robot.restore', target: { type: 'robot', id: robot_id }, outcome: 'success' },
           tx,
@@ -197,7 +197,7 @@ export class RobotAdminService {
           throw conflict(`Robot ${robot_id} has no credentials: register (claim) it with POST /robots`);
         }
         await this.deps.repo.replaceCredentials(tx, robot_id, issued.hash);
-        await this.toBroker((a) => a.provision(robot_id, issued.secret));
+        await this.toBroker(tx, (a) => a.provision(robot_id, issued.secret));
         await this.deps.audit.record(
           {
             ...who,
@@ -259,9 +259,13 @@ export class RobotAdminService {
   }
 
   /** A change to the broker's accounts, if the server manages them; one the broker refused is a 503. */
-  private async toBroker(change: (accounts: BrokerAccounts) => Promise<void>): Promise<void> {
+  private async toBroker(
+    tx: Parameters<RobotAdminRepository['lock']>[0],
+    change: (accounts: BrokerAccounts) => Promise<void>,
+  ): Promise<void> {
     const { accounts } = this.deps;
     if (!accounts) return;
+    await this.deps.repo.lockBrokerAccounts(tx, 'change');
     try {
       await change(accounts);
     } catch (err) {

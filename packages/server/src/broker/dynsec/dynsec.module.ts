@@ -36,7 +36,14 @@ export const dynsecModule = defineModule({
         password: config.mqtt.password,
         sharedGroup: config.mqtt.sharedGroup === 'off' ? undefined : config.mqtt.sharedGroup,
       });
-      const report = await accounts.reconcile(await new RobotAdminRepository(ctx.get('db')).listAccess());
+      // Under the accounts lock: another instance's registration either committed before this reads the
+      // table, or waits until this reconcile is done.
+      const db = ctx.get('db');
+      const repo = new RobotAdminRepository(db);
+      const report = await db.transaction(async (tx) => {
+        await repo.lockBrokerAccounts(tx, 'reconcile');
+        return accounts.reconcile(await repo.listAccess(tx));
+      });
       logger.info(
         {
           robots: report.robots,
