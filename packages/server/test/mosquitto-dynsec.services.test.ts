@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { Fleet } from '@tonypi/agent';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -350,6 +351,42 @@ describe('robots on Mosquitto with the dynamic-security plugin', () => {
     await robot('dyn_b', secretB);
     const a = await robot('dyn_a', secretA);
     expect((await suback(a, '#'))[0]).toBeGreaterThanOrEqual(128);
+  });
+
+  it('runs the robot agent unchanged under its role: online, telemetry, a command answered', async () => {
+    const secret = await register('dyn_agent');
+    const fleet = await Fleet.start({
+      brokerUrl: broker.url,
+      robots: 1,
+      robotIds: ['dyn_agent'],
+      credentials: (id) => ({ username: id, password: secret }),
+      rateHz: 5,
+      faults: false,
+      autonomy: false,
+      camera: false,
+      logger: { info: () => undefined, warn: () => undefined },
+    });
+    try {
+      await waitFor(
+        async () => (await api('/api/v1/robots/dyn_agent')).body?.status === 'online',
+        10_000,
+        'dyn_agent online',
+      );
+      await waitFor(async () => (await cpu('dyn_agent')) !== undefined, 10_000, 'dyn_agent telemetry stored');
+      const sent = await api('/api/v1/robots/dyn_agent/commands', { json: { command: 'stop', params: {} } });
+      expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+      const done = await waitFor(
+        async () => {
+          const c = (await api(`/api/v1/commands/${sent.body.command_id}`)).body;
+          return ['succeeded', 'failed', 'timed_out', 'rejected'].includes(c.status) ? c : undefined;
+        },
+        10_000,
+        'the command answered',
+      );
+      expect(done.status).toBe('succeeded');
+    } finally {
+      await fleet.stop();
+    }
   });
 
   it('reconnects after a broker restart and gets the QoS 1 messages published while it was away', async () => {
