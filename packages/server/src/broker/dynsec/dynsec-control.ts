@@ -78,7 +78,8 @@ export class DynsecControl {
       keepalive: 30,
       reconnectPeriod: 2000,
       connectTimeout: 10_000,
-      protocolVersion: 5,
+      // The control API needs nothing of MQTT 5; 3.1.1 works on every broker version.
+      protocolVersion: 4,
     });
     client.on('error', (err) => opts.logger.warn({ err: err.message }, 'mqtt dynamic-security login error'));
     try {
