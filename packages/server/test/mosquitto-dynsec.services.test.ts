@@ -353,6 +353,32 @@ describe('robots on Mosquitto with the dynamic-security plugin', () => {
     expect((await suback(a, '#'))[0]).toBeGreaterThanOrEqual(128);
   });
 
+  it('never takes over a broker client it does not manage: the registration fails whole (503)', async () => {
+    const control = await DynsecControl.connect({
+      url: broker.url,
+      ...broker.admin,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await control.expect([
+        { command: 'createClient', username: 'dyn_foreign', password: 'operator-pw-1234' },
+      ]);
+      const res = await api('/api/v1/robots', { json: { robot_id: 'dyn_foreign' } });
+      expect(res.status, JSON.stringify(res.body)).toBe(503);
+      expect(res.body.error.code).toBe('service_unavailable');
+      expect((await api('/api/v1/robots/dyn_foreign')).status).toBe(404);
+      // The operator's client is as it was: its password still works.
+      const { outcome } = await attempt({
+        clientId: 'x1',
+        username: 'dyn_foreign',
+        password: 'operator-pw-1234',
+      });
+      expect(outcome).toBe('connected');
+    } finally {
+      await control.close();
+    }
+  });
+
   it('runs the robot agent unchanged under its role: online, telemetry, a command answered', async () => {
     const secret = await register('dyn_agent');
     const fleet = await Fleet.start({
