@@ -438,6 +438,20 @@ describe('robots on Mosquitto with the dynamic-security plugin', () => {
     });
     await waitFor(async () => (await cpu('dyn_a')) === 7, 10_000, 'a message after the reconnect');
   });
+
+  it('gets, after its own restart, the QoS 1 messages published while it was stopped (its id kept in DATA_DIR)', async () => {
+    await server.stop();
+    const a = await robot('dyn_a', secretA);
+    const now = Date.now();
+    for (let i = 0; i < 5; i++) {
+      await a.publishAsync('tonypi/dyn_a/system', JSON.stringify({ ts: now + i, cpu_percent: 200 + i }), {
+        qos: 1,
+      });
+    }
+    ({ server, token } = await startInstance(dataDir));
+    await waitFor(async () => (await cpu('dyn_a')) === 204, 15_000, 'the messages sent while it was stopped');
+    expect(server.pipeline.stats().messages_accepted).toBeGreaterThanOrEqual(5);
+  });
 });
 
 /** A database of its own on TEST_DATABASE_URL's server. */
