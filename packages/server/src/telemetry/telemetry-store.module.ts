@@ -4,6 +4,7 @@ import { defineModule } from '../core/module';
 import { type Logger, redactUrl } from '../logger';
 import { StartupError } from '../startup-error';
 import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
+import { InfluxTelemetryStore, influxOptionsFromUrl } from './influx-telemetry-store';
 import type { TelemetryStore } from './telemetry-store';
 
 declare module '../core/module' {
@@ -25,7 +26,7 @@ export const telemetryStoreModule = defineModule({
   },
 });
 
-/** The store TELEMETRY_URL names: unset, the embedded DuckDB file in the data dir. */
+/** The store TELEMETRY_URL names: unset, the embedded DuckDB file in the data dir; influx(s)://, InfluxDB. */
 export function openTelemetryStore(config: Readonly<Config>, logger: Logger): TelemetryStore {
   const url = config.telemetryUrl;
   const readers = {
@@ -48,7 +49,10 @@ export function openTelemetryStore(config: Readonly<Config>, logger: Logger): Te
       ...readers,
     });
   }
+  if (parsed.protocol === 'influx:' || parsed.protocol === 'influxs:') {
+    return new InfluxTelemetryStore({ ...influxOptionsFromUrl(url), logger });
+  }
   throw new StartupError(
-    `TELEMETRY_URL ${redactUrl(url)}: the InfluxDB store is not in this version; unset TELEMETRY_URL to use the embedded DuckDB store.`,
+    `TELEMETRY_URL ${redactUrl(url)}: use duckdb://<file>, influx://user:password@host:8086/?db=fleet or influxs://…`,
   );
 }

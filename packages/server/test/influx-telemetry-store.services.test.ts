@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { InfluxHttp } from '../src/telemetry/influx-http';
+import { InfluxTelemetryStore } from '../src/telemetry/influx-telemetry-store';
+import { describeTelemetryStoreContract } from '../src/telemetry/telemetry-store.contract';
+
+/**
+ * The InfluxDB store against a real InfluxDB (Debian's 1.6 in `.ci/run`, which exports TEST_INFLUX_URL as
+ * `http://127.0.0.1:PORT`). Skipped only when TEST_INFLUX_URL is unset.
+ */
+const influxUrl = process.env.TEST_INFLUX_URL;
+
+/** A database prefix of its own per store, dropped afterwards, so tests never see each other's points. */
+async function freshStore(): Promise<{ store: InfluxTelemetryStore; cleanup: () => Promise<void> }> {
+  const db = `tp_${randomBytes(5).toString('hex')}`;
+  const store = new InfluxTelemetryStore({ baseUrl: influxUrl!, db, rollupGraceMs: 60_000 });
+  await store.init();
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      const http = new InfluxHttp({ baseUrl: influxUrl! });
+      for (const name of Object.values(store.dbs)) await http.query(name, `DROP DATABASE "${name}"`);
+    },
+  };
+}
+
+describe.skipIf(!influxUrl)('InfluxTelemetryStore on a real InfluxDB', () => {
+  describeTelemetryStoreContract('influxdb', freshStore);
+
+  it('creates the three tier databases and tells the flavour', async () => {
+    const { store, cleanup } = await freshStore();
+    try {
+      const http = new InfluxHttp({ baseUrl: influxUrl! });
+      const [dbs] = await http.query('_internal', 'SHOW DATABASES');
+      const names = dbs?.values.map((v) => v[0]);
+      expect(names).toEqual(expect.arrayContaining(Object.values(store.dbs)));
+      expect(store.dbs.raw).toMatch(/_raw$/);
+      expect(store.describe()).toMatch(/^1\.x 1\./);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('stores a hostile robot id as data and finds it again', async () => {
+    const { store, cleanup } = await freshStore();
+    try {
+      const robot = `a b,c=d"e'f; DROP DATABASE x --`;
+      const now = Date.now();
+      await store.append([
+        { measurement: 'battery', robot_id: robot, ts: now - 1000, fields: { percent: 50 } },
+        { measurement: 'battery', robot_id: 'a', ts: now - 1000, fields: { percent: 1 } },
+      ]);
+      expect(await store.latest(robot)).toEqual([
+        { measurement: 'battery', tags: {}, ts: now - 1000, fields: { percent: 50 } },
+      ]);
+      expect(await store.fields(robot, 'battery')).toEqual(['percent']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('answers rollups for several robots at once', async () => {
+    const { store, cleanup } = await freshStore();
+    try {
+      const t0 = Date.UTC(2024, 0, 1);
+      const points = [];
+      for (let i = 0; i < 600; i++) {
+        for (const r of ['r1', 'r2']) {
+          points.push({
+            measurement: 'battery' as const,
+            robot_id: r,
+            ts: t0 + i * 1000,
+            fields: { percent: i % 10 },
+          });
+        }
+      }
+      await store.append(points);
+      await store.maintain(t0 + 20 * 60_000, { raw_ms: 1e12, minute_ms: 1e12, hour_ms: 1e12 });
+      const series = await store.rollups({
+        measurement: 'battery',
+        robot_ids: ['r1', 'r2'],
+        from: t0,
+        to: t0 + 600_000,
+        bucket_ms: 300_000,
+      });
+      expect(series.map((s) => [s.robot_id, s.field, s.buckets.map((b) => b.count)])).toEqual([
+        ['r1', 'percent', [300, 300]],
+        ['r2', 'percent', [300, 300]],
+      ]);
+      expect(series[0]?.buckets[0]?.avg).toBeCloseTo(4.5, 9);
+    } finally {
+      await cleanup();
+    }
+  });
+});
