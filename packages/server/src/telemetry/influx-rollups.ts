@@ -43,10 +43,10 @@ export interface RollupContext {
   dbs: TierDatabases;
   write(db: string, lines: readonly string[]): Promise<void>;
   /**
-   * Runs `fn` between two appends: from `lateBefore` on, appends record points before it as late. Used so
-   * that a point is either in what a roll-up query reads or in the late aggregates, never both.
+   * Runs `fn` between two appends; `markLate(ms)`: from now on, appends record points before `ms` as late.
+   * So a point is either in what a roll-up query reads or in the late aggregates, never both.
    */
-  betweenAppends<T>(lateBefore: number, fn: () => Promise<T>): Promise<T>;
+  betweenAppends<T>(fn: (markLate: (ms: number) => void) => Promise<T>): Promise<T>;
   /** Takes the late aggregates collected so far (the store starts a new set). */
   takeLate(): LateAggregates;
   /** 1.x and 2.x delete by time; 3.x refuses DELETE (its databases' retention period does it). */
@@ -80,12 +80,21 @@ export async function rollUpAndExpire(
   await writeCorrections(ctx, old, result);
 
   // Minutes, an hour of raw at a time; each step between appends, so that no point is both read and late.
+  // An hour without raw points jumps to the next point: a first run or a long outage costs per hour of data.
   if (target > old.w1m) {
-    let from = Number.isFinite(old.w1m) ? old.w1m : await earliest(ctx, ctx.dbs.raw, target);
+    const keys = new Map<string, Promise<string[]>>();
+    let from = Number.isFinite(old.w1m) ? old.w1m : 0;
     while (from < target) {
       const to = Math.min(target, floorTo(from, CATCH_UP_STEP_MS) + CATCH_UP_STEP_MS);
-      result.rolled_up_minutes += await ctx.betweenAppends(to, () => rollUpMinutes(ctx, from, to));
-      from = to;
+      from = await ctx.betweenAppends(async (markLate) => {
+        markLate(to);
+        const minutes = await rollUpMinutes(ctx, from, to, keys);
+        result.rolled_up_minutes += minutes;
+        if (minutes > 0 || to >= target) return to;
+        const next = await earliest(ctx, ctx.dbs.raw, to, target);
+        markLate(next);
+        return next;
+      });
     }
     w.w1m = target;
   }
@@ -93,7 +102,7 @@ export async function rollUpAndExpire(
   if (Number.isFinite(hourTarget) && hourTarget > old.w1h) {
     const from = Number.isFinite(old.w1h)
       ? old.w1h
-      : floorTo(await earliest(ctx, ctx.dbs['1m'], hourTarget), HOUR_MS);
+      : floorTo(await earliest(ctx, ctx.dbs['1m'], 0, hourTarget), HOUR_MS);
     if (from < hourTarget) result.rolled_up_hours += await rollUpHours(ctx, from, hourTarget);
     w.w1h = hourTarget;
   }
@@ -118,11 +127,11 @@ export async function rollUpAndExpire(
   return result;
 }
 
-/** The first point's time (whole hours down) in a tier's measurements before `before`, or `before` when none. */
-async function earliest(ctx: RollupContext, db: string, before: number): Promise<number> {
+/** The first point's time (whole minutes down) in a tier's measurements in [from, before), or `before` when none. */
+async function earliest(ctx: RollupContext, db: string, from: number, before: number): Promise<number> {
   const series = await ctx.http.query(
     db,
-    `SELECT * FROM ${MEASUREMENT_NAMES.map(quoteIdent).join(', ')} WHERE ${timeBounds(0, before)} ORDER BY time ASC LIMIT 1`,
+    `SELECT * FROM ${MEASUREMENT_NAMES.map(quoteIdent).join(', ')} WHERE ${timeBounds(from, before)} ORDER BY time ASC LIMIT 1`,
   );
   let first = before;
   for (const s of series) for (const row of rowsOf(s)) first = Math.min(first, row.time as number);
@@ -130,10 +139,20 @@ async function earliest(ctx: RollupContext, db: string, before: number): Promise
 }
 
 /** Minute roll-ups of raw [from, to); the number of distinct minutes written. */
-async function rollUpMinutes(ctx: RollupContext, from: number, to: number): Promise<number> {
+async function rollUpMinutes(
+  ctx: RollupContext,
+  from: number,
+  to: number,
+  keys: Map<string, Promise<string[]>>,
+): Promise<number> {
   const minutes = new Set<number>();
   for (const m of MEASUREMENT_NAMES) {
-    const fields = await fieldKeys(ctx.http, ctx.dbs.raw, m);
+    let known = keys.get(m);
+    if (!known) {
+      known = fieldKeys(ctx.http, ctx.dbs.raw, m);
+      keys.set(m, known);
+    }
+    const fields = await known;
     if (fields.length === 0) continue;
     const cols = fields
       .map((f) => {

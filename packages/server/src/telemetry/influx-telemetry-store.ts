@@ -292,7 +292,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
               http: this.http,
               dbs: this.dbs,
               write: (db, lines) => this.writer.write(db, lines),
-              betweenAppends: (lateBefore, fn) => this.betweenAppends(lateBefore, fn),
+              betweenAppends: (fn) => this.betweenAppends(fn),
               takeLate: () => {
                 const taken = this.late;
                 this.late = new Map();
@@ -313,14 +313,15 @@ export class InfluxTelemetryStore implements TelemetryStore {
     return run;
   }
 
-  /** Runs `fn` with no append in flight; appends from then on treat points before `lateBefore` as late. */
-  private betweenAppends<T>(lateBefore: number, fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` with no append in flight; `markLate(ms)`: appends from then on treat points before `ms` as late. */
+  private betweenAppends<T>(fn: (markLate: (ms: number) => void) => Promise<T>): Promise<T> {
     const run = this.appendTail
       .catch(() => undefined)
-      .then(() => {
-        this.lateBefore = Math.max(this.lateBefore, lateBefore);
-        return fn();
-      });
+      .then(() =>
+        fn((ms) => {
+          this.lateBefore = Math.max(this.lateBefore, ms);
+        }),
+      );
     this.appendTail = run;
     return run;
   }
