@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InfluxHttp } from '../src/telemetry/influx-http';
 import { InfluxTelemetryStore } from '../src/telemetry/influx-telemetry-store';
 import { describeTelemetryStoreContract } from '../src/telemetry/telemetry-store.contract';
+import { connectMqtt, startTestServer, waitFor } from './helpers/test-server';
 
 /**
  * The InfluxDB store against a real InfluxDB (Debian's 1.6 in `.ci/run`, which exports TEST_INFLUX_URL as
@@ -91,6 +92,37 @@ describe.skipIf(!influxUrl)('InfluxTelemetryStore on a real InfluxDB', () => {
       expect(series[0]?.buckets[0]?.avg).toBeCloseTo(4.5, 9);
     } finally {
       await cleanup();
+    }
+  });
+
+  it("is the server's store with TELEMETRY_URL=influx://…: health shows it, history comes from it", async () => {
+    const db = `tp_${randomBytes(5).toString('hex')}`;
+    const url = new URL(influxUrl!);
+    const server = await startTestServer({ TELEMETRY_URL: `influx://${url.host}/?db=${db}` });
+    try {
+      const health = await (await server.api('/api/v1/health', { anonymous: true })).json();
+      expect(health.components.telemetry).toMatchObject({ kind: 'influxdb', status: 'up' });
+      const robot = await connectMqtt(server.mqttUrl, { clientId: 'tonypi_influx' });
+      const ts = Date.now();
+      robot.publish('tonypi/tonypi_influx/battery', JSON.stringify({ ts, percent: 77, voltage_v: 11.9 }));
+      const body = await waitFor(
+        async () => {
+          const res = await server.api(
+            `/api/v1/robots/tonypi_influx/telemetry?measurement=battery&from=${new Date(ts - 60_000).toISOString()}&to=${new Date(ts + 60_000).toISOString()}`,
+          );
+          const json = (await res.json()) as { series?: { field: string; points: { max: number }[] }[] };
+          return json.series?.find((s) => s.field === 'percent') ? json : undefined;
+        },
+        10_000,
+        'the point read back',
+      );
+      expect(body.series?.find((s) => s.field === 'percent')?.points[0]?.max).toBe(77);
+      await robot.endAsync();
+    } finally {
+      await server.close();
+      const http = new InfluxHttp({ baseUrl: influxUrl! });
+      for (const tier of ['raw', '1m', '1h'])
+        await http.query(`${db}_${tier}`, `DROP DATABASE "${db}_${tier}"`);
     }
   });
 });
