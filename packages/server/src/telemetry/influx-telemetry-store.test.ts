@@ -27,6 +27,8 @@ interface WriteSeen {
 class FakeInflux {
   readonly writes: WriteSeen[] = [];
   readonly script: Answer[] = [];
+  /** Answers a write the script does not (default: 204). */
+  decide: (w: WriteSeen) => Answer = () => ({ status: 204 });
   private server: Server | undefined;
   port = 0;
 
@@ -86,14 +88,15 @@ class FakeInflux {
     }
     const gzip = req.headers['content-encoding'] === 'gzip';
     const text = (gzip ? gunzipSync(body) : body).toString();
-    this.writes.push({
+    const seen: WriteSeen = {
       db: url.searchParams.get('db') ?? '',
       precision: url.searchParams.get('precision'),
       gzip,
       auth: req.headers.authorization,
       lines: text.split('\n'),
-    });
-    return this.script.shift() ?? { status: 204 };
+    };
+    this.writes.push(seen);
+    return this.script.shift() ?? this.decide(seen);
   }
 }
 
@@ -213,12 +216,27 @@ describe('InfluxTelemetryStore writes (against a fake InfluxDB)', () => {
 
   it('tells which points are stored when a later chunk fails (PartialAppendError)', async () => {
     const { fake, store } = await setup();
-    fake.script.push({ status: 204 }, 'drop', 'drop', 'drop');
+    // The chunk from point 5000 on never gets an answer; the first one does (the two are in flight at once).
+    fake.decide = (w) => (w.lines[0]?.includes('percent=5000 ') ? 'drop' : { status: 204 });
     const points = Array.from({ length: 7000 }, (_, i) => battery(i));
     const err = await store.append(points).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PartialAppendError);
     expect((err as PartialAppendError).stored).toBe(5000);
     expect(store.unavailable()).toMatch(/InfluxDB write failed/);
+  });
+
+  it('counts nothing as stored when the first chunk fails, even if a later one got through', async () => {
+    const { fake, store } = await setup();
+    fake.decide = (w) => (w.lines[0]?.includes('percent=0 ') ? 'drop' : { status: 204 });
+    const points = Array.from({ length: 7000 }, (_, i) => battery(i));
+    const err = await store.append(points).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TelemetryStoreUnavailableError);
+    expect(err).not.toBeInstanceOf(PartialAppendError);
+    expect(store.stats().points_written).toBe(0);
+    fake.decide = () => ({ status: 204 });
+    store.retryNow();
+    await store.append(points);
+    expect(store.stats().points_written).toBe(7000);
   });
 
   it('halves a batch the server finds too large (413)', async () => {

@@ -59,6 +59,8 @@ export interface InfluxTelemetryStoreOptions {
   /** How long range queries trust the watermarks they read, ms (another server's maintenance moves them). Default 5 000. */
   watermarkMaxAgeMs?: number;
   requestTimeoutMs?: number;
+  /** Write requests of one append in flight at once. Default 2. */
+  writeConcurrency?: number;
   writer?: InfluxWriterOptions;
   logger?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
 }
@@ -190,35 +192,56 @@ export class InfluxTelemetryStore implements TelemetryStore {
     return run;
   }
 
+  /**
+   * Writes the batch in chunks, up to `writeConcurrency` requests at once (InfluxDB takes ~30 % more with two
+   * writers, reference §1.4, and the next chunk is encoded while one is in flight). What is stored is the run
+   * of chunks from the start that all succeeded; a chunk after a failed one that did get through is written
+   * again with the rest, which InfluxDB takes as the same points (same series and time), not new ones.
+   */
   private async appendNow(points: readonly TelemetryPoint[]): Promise<void> {
     this.writer.assertMayTry();
     const started = Date.now();
+    const concurrency = Math.max(1, this.opts.writeConcurrency ?? 2);
+    const inFlight: { end: number; lines: number; error: Promise<unknown> }[] = [];
+    let next = 0;
     let done = 0;
+    let failure: unknown;
     while (done < points.length) {
-      const lines: string[] = [];
-      let end = done;
-      for (; end < points.length && lines.length < MAX_LINES_PER_WRITE; end++) {
-        const line = encodePoint(points[end]!);
-        if (line) lines.push(line);
-        else this.counters.points_rejected++;
-      }
-      try {
-        await this.writer.write(this.dbs.raw, lines);
-      } catch (err) {
-        if (done === 0) throw err;
-        throw new PartialAppendError(
-          `stored ${done} of ${points.length} points: ${(err as Error).message}`,
-          done,
-          {
-            cause: err,
-          },
+      while (next < points.length && inFlight.length < concurrency) {
+        const lines: string[] = [];
+        let end = next;
+        for (; end < points.length && lines.length < MAX_LINES_PER_WRITE; end++) {
+          const line = encodePoint(points[end]!);
+          if (line) lines.push(line);
+          else this.counters.points_rejected++;
+        }
+        const error = this.writer.write(this.dbs.raw, lines).then(
+          () => undefined,
+          (err: unknown) => err ?? new Error('InfluxDB write failed'),
         );
+        inFlight.push({ end, lines: lines.length, error });
+        next = end;
       }
-      for (let i = done; i < end; i++) this.noteLate(points[i]!);
-      this.counters.points_written += lines.length;
-      this.counters.rows_written += lines.length;
+      const chunk = inFlight.shift()!;
+      failure = await chunk.error;
+      if (failure !== undefined) {
+        // Nothing after it counts as stored: wait for those requests, then say where the stored run ends.
+        await Promise.all(inFlight.map((c) => c.error));
+        break;
+      }
+      for (let i = done; i < chunk.end; i++) this.noteLate(points[i]!);
+      this.counters.points_written += chunk.lines;
+      this.counters.rows_written += chunk.lines;
       this.counters.flushes++;
-      done = end;
+      done = chunk.end;
+    }
+    if (failure !== undefined) {
+      if (done === 0) throw failure;
+      throw new PartialAppendError(
+        `stored ${done} of ${points.length} points: ${(failure as Error).message}`,
+        done,
+        { cause: failure },
+      );
     }
     this.counters.last_flush_ms = Date.now() - started;
   }
