@@ -61,6 +61,51 @@ describe.skipIf(!influxUrl)('InfluxTelemetryStore on a real InfluxDB', () => {
     }
   });
 
+  it('shares roll-ups between two stores on one InfluxDB: each window once, late points of either counted', async () => {
+    const db = `tp_${randomBytes(5).toString('hex')}`;
+    const a = new InfluxTelemetryStore({ baseUrl: influxUrl!, db, watermarkMaxAgeMs: 0 });
+    const b = new InfluxTelemetryStore({ baseUrl: influxUrl!, db, watermarkMaxAgeMs: 0 });
+    await a.init();
+    await b.init();
+    try {
+      const t0 = Date.UTC(2024, 0, 1);
+      const keep = { raw_ms: 1e12, minute_ms: 1e12, hour_ms: 1e12 };
+      const point = (i: number, pitch_deg: number) =>
+        ({ measurement: 'sensors', robot_id: 'r1', ts: t0 + i * 1000, fields: { pitch_deg } }) as const;
+      await a.append(Array.from({ length: 7200 }, (_, i) => point(i, i % 7)));
+      const first = await a.maintain(t0 + 2 * 3_600_000 + 120_000, keep);
+      expect(first.rolled_up_minutes).toBe(120);
+      // B finds the windows rolled up and writes none of them again.
+      expect(await b.maintain(t0 + 2 * 3_600_000 + 120_000, keep)).toMatchObject({
+        rolled_up_minutes: 0,
+        rolled_up_hours: 0,
+      });
+      // A late point stored by B, for minute 10 (rolled up by A): B's next run writes its correction.
+      await b.append([{ ...point(600, 100), ts: t0 + 600_500 }]);
+      expect((await b.maintain(t0 + 2 * 3_600_000 + 180_000, keep)).rolled_up_minutes).toBe(1);
+      const q = {
+        robot_id: 'r1',
+        measurement: 'sensors',
+        fields: ['pitch_deg'],
+        from: t0,
+        to: t0 + 7_200_000,
+      } as const;
+      const minutes = await a.range({ ...q, points: 120 });
+      expect(minutes.resolution).toBe('1m');
+      expect(minutes.series[0]?.buckets.find((x) => x.t === t0 + 600_000)).toMatchObject({
+        count: 61,
+        max: 100,
+      });
+      const hours = await a.range({ ...q, points: 2 });
+      expect(hours.series[0]?.buckets.map((x) => x.count)).toEqual([3601, 3600]);
+    } finally {
+      await a.close();
+      await b.close();
+      const http = new InfluxHttp({ baseUrl: influxUrl! });
+      for (const name of Object.values(a.dbs)) await http.query(name, `DROP DATABASE "${name}"`);
+    }
+  });
+
   it('answers rollups for several robots at once', async () => {
     const { store, cleanup } = await freshStore();
     try {

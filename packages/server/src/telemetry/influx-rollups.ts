@@ -47,6 +47,8 @@ export interface RollupContext {
    * So a point is either in what a roll-up query reads or in the late aggregates, never both.
    */
   betweenAppends<T>(fn: (markLate: (ms: number) => void) => Promise<T>): Promise<T>;
+  /** The minute watermark as read (another server's maintenance may have moved it). */
+  seenWatermark(w1m: number): void;
   /** Takes the late aggregates collected so far (the store starts a new set). */
   takeLate(): LateAggregates;
   /** 1.x and 2.x delete by time; 3.x refuses DELETE (its databases' retention period does it). */
@@ -73,6 +75,8 @@ export async function rollUpAndExpire(
     deleted_hour: 0,
   };
   const old = await readWatermarks(ctx.http, ctx.dbs);
+  // Another server may have rolled minutes up since this one last looked: points for them are late here too.
+  ctx.seenWatermark(old.w1m);
   const target = floorTo(now - ctx.graceMs, MINUTE_MS);
   const w: Watermarks = { ...old };
 

@@ -316,6 +316,9 @@ export class InfluxTelemetryStore implements TelemetryStore {
               dbs: this.dbs,
               write: (db, lines) => this.writer.write(db, lines),
               betweenAppends: (fn) => this.betweenAppends(fn),
+              seenWatermark: (w1m) => {
+                this.lateBefore = Math.max(this.lateBefore, w1m);
+              },
               takeLate: () => {
                 const taken = this.late;
                 this.late = new Map();
