@@ -111,8 +111,9 @@ export async function rollUpAndExpire(
     w.w1h = hourTarget;
   }
 
-  // Retention: cut-offs only move forward and never past what is rolled up.
-  w.cutRaw = Math.max(old.cutRaw, Math.min(floorTo(now - policy.raw_ms, MINUTE_MS), w.w1m));
+  // Retention: cut-offs only move forward and never past what is rolled up. Raw is cut by whole hours (the
+  // DuckDB store cuts by minutes): one DELETE an hour instead of one a minute, each walking every shard on 1.x.
+  w.cutRaw = Math.max(old.cutRaw, Math.min(floorTo(now - policy.raw_ms, HOUR_MS), w.w1m));
   w.cut1m = Math.max(old.cut1m, Math.min(floorTo(now - policy.minute_ms, HOUR_MS), w.w1h));
   const cut1h = floorTo(now - policy.hour_ms, HOUR_MS);
   if (ctx.canDelete) {
