@@ -21,11 +21,16 @@ interface WriteSeen {
 }
 
 /**
- * An InfluxDB 1.6 as far as the store's writes need one, on 127.0.0.1: /ping, the queries init makes, and
- * /write answering from a script (204 once the script is empty). Every write it sees is recorded.
+ * An InfluxDB as far as the store's writes need one, on 127.0.0.1: /ping (1.6 by default; `flavour` makes it
+ * another), the queries init and maintenance make (no data, but `count(*)` finds some), and /write answering
+ * from a script (204 once the script is empty). Every write and query it sees is recorded.
  */
 class FakeInflux {
   readonly writes: WriteSeen[] = [];
+  readonly queries: { method: string; q: string }[] = [];
+  /** Requests that carried an `rp` parameter (the store never sends one). */
+  withRp = 0;
+  flavour = { status: 204, build: 'OSS', version: '1.6.7~rc0' };
   readonly script: Answer[] = [];
   /** Answers a write the script does not (default: 204). */
   decide: (w: WriteSeen) => Answer = () => ({ status: 204 });
@@ -41,8 +46,8 @@ class FakeInflux {
         }
         res.writeHead(a.status, {
           'Content-Type': 'application/json',
-          'X-Influxdb-Build': 'OSS',
-          'X-Influxdb-Version': '1.6.7~rc0',
+          'X-Influxdb-Build': this.flavour.build,
+          'X-Influxdb-Version': this.flavour.version,
         });
         res.end(a.body ?? '');
       });
@@ -74,9 +79,16 @@ class FakeInflux {
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/ping') return { status: 204 };
+    if (url.searchParams.has('rp') || new URLSearchParams(body.toString()).has('rp')) this.withRp++;
+    if (url.pathname === '/ping')
+      return { status: this.flavour.status, body: this.flavour.status === 200 ? '{}' : '' };
     if (url.pathname === '/query') {
       const q = url.searchParams.get('q') ?? new URLSearchParams(body.toString()).get('q') ?? '';
+      this.queries.push({ method: req.method ?? '', q: q.replace(/\s+/g, ' ') });
+      if (/^SELECT count\(\*\)/.test(q)) {
+        const series = [{ name: 'battery', columns: ['time', 'count_percent'], values: [[0, 5]] }];
+        return { status: 200, body: JSON.stringify({ results: [{ series }] }) };
+      }
       if (/^SHOW DATABASES/.test(q)) {
         const values = ['t_raw', 't_1m', 't_1h'].map((n) => [n]);
         return {
@@ -111,8 +123,11 @@ afterEach(async () => {
   for (const f of fakes.splice(0)) await f.stop();
 });
 
-async function setup(): Promise<{ fake: FakeInflux; store: InfluxTelemetryStore }> {
+async function setup(
+  flavour?: FakeInflux['flavour'],
+): Promise<{ fake: FakeInflux; store: InfluxTelemetryStore }> {
   const fake = new FakeInflux();
+  if (flavour) fake.flavour = flavour;
   await fake.start();
   fakes.push(fake);
   const store = new InfluxTelemetryStore({
@@ -261,6 +276,48 @@ describe('InfluxTelemetryStore writes (against a fake InfluxDB)', () => {
     const started = Date.now();
     await expect(store.latest('r1')).rejects.toBeInstanceOf(TelemetryStoreUnavailableError);
     expect(Date.now() - started).toBeLessThan(50);
+  });
+});
+
+describe('InfluxTelemetryStore on each flavour (told apart by /ping)', () => {
+  const DAY = 24 * 3_600_000;
+  const policy = { raw_ms: DAY, minute_ms: 2 * DAY, hour_ms: 3 * DAY };
+  const now = Date.UTC(2024, 0, 10);
+  const statements = (fake: FakeInflux, re: RegExp) => fake.queries.filter((x) => re.test(x.q));
+
+  it('1.x: creates the databases at init and deletes by time, by POST', async () => {
+    const { fake, store } = await setup();
+    expect(store.describe()).toBe('1.x 1.6.7~rc0');
+    expect(statements(fake, /^CREATE DATABASE/).map((x) => [x.method, x.q])).toEqual([
+      ['POST', 'CREATE DATABASE "t_raw"'],
+      ['POST', 'CREATE DATABASE "t_1m"'],
+      ['POST', 'CREATE DATABASE "t_1h"'],
+    ]);
+    await store.maintain(now, policy);
+    const deletes = statements(fake, /^DELETE/);
+    expect(deletes.map((x) => x.method)).toEqual(['POST', 'POST', 'POST']);
+    expect(deletes[0]?.q).toMatch(/^DELETE WHERE time < \d+ms$/);
+  });
+
+  it('2.x: leaves the buckets to the operator, still deletes by time', async () => {
+    const { fake, store } = await setup({ status: 204, build: 'OSS', version: 'v2.7.11' });
+    expect(store.describe()).toBe('2.x v2.7.11');
+    expect(statements(fake, /^CREATE/)).toEqual([]);
+    await store.maintain(now, policy);
+    expect(statements(fake, /^DELETE/)).toHaveLength(3);
+  });
+
+  it("3.x: creates nothing and deletes nothing (the databases' retention periods do)", async () => {
+    const { fake, store } = await setup({ status: 200, build: 'Core', version: '3.6.0' });
+    expect(store.describe()).toBe('3.x 3.6.0');
+    await store.maintain(now, policy);
+    expect(statements(fake, /^(CREATE|DELETE|DROP)/)).toEqual([]);
+    // Every statement the store sent is one statement with no `rp=` and no qualified FROM.
+    expect(fake.withRp).toBe(0);
+    for (const { q } of fake.queries) {
+      expect(q).not.toMatch(/;/);
+      expect(q).not.toMatch(/FROM "[^"]+"\."/);
+    }
   });
 });
 
