@@ -8,14 +8,19 @@ import { reportCsv } from './report-csv';
 import { ReportGatherer } from './report-gatherer';
 import { renderReportPdf } from './report-pdf';
 import { ReportRunner } from './report-runner';
+import { ReportSchedulesRepository } from './report-schedules.repository';
+import { reportSchedulesRoutes } from './report-schedules.routes';
+import { ReportSchedulesService } from './report-schedules.service';
 import { ReportsRepository } from './reports.repository';
-import { reportsRoutes } from './reports.routes';
+import { reportFileName, reportsRoutes } from './reports.routes';
 import { ReportsService } from './reports.service';
 import { buildReport } from './sections';
 
 declare module '../core/module' {
   interface Services {
     reports: ReportsService;
+    /** Report schedules: their API, and the timer that runs the due ones. */
+    reportSchedules: ReportSchedulesService;
   }
 }
 
@@ -27,6 +32,7 @@ export const reportsModule = defineModule({
   name: 'reports',
   create(ctx) {
     const repo = new ReportsRepository(ctx.get('db'));
+    const camera = ctx.get('camera');
     const events = ctx.get('events');
     const publish = (e: ReportLiveEvent) => events.publish('report.changed', e);
     const gatherer = new ReportGatherer({
@@ -35,6 +41,7 @@ export const reportsModule = defineModule({
       alerts: ctx.get('alertsApi'),
       jobs: ctx.get('jobs'),
       rules: ctx.get('alertRules'),
+      snapshots: (robot_ids, from, to, limit) => camera.reportSnapshots(robot_ids, from, to, limit),
     });
     const ai = ctx.config.reports.ai;
     let provider: AiProvider | undefined;
@@ -66,16 +73,47 @@ export const reportsModule = defineModule({
       audit: ctx.get('audit'),
       publish,
       renderPdf: renderReportPdf,
+      snapshotImage: (id) => camera.snapshotImage(id).catch(() => undefined),
       toCsv: reportCsv,
       aiStatus: () => insights.status(),
     });
+    const notifier = ctx.get('notifier');
+    const schedules = new ReportSchedulesService({
+      db: ctx.get('db'),
+      repo: new ReportSchedulesRepository(ctx.get('db')),
+      reports: repo,
+      gatherer,
+      audit: ctx.get('audit'),
+      publish,
+      poke: () => runner.poke(),
+      channelExists: (id) => notifier.channel(id) !== undefined,
+      notify: (ids, notice) => notifier.notifyReport(ids, notice),
+      pdf: async (id) => {
+        const { row, pdf } = await reports.pdf(id);
+        return { fileName: reportFileName(row, 'pdf'), content: pdf };
+      },
+      logger: ctx.logger,
+    });
+    const unsubscribe = events.subscribe('report.changed', schedules.onReportChanged);
     return {
-      provides: { reports },
-      routes: reportsRoutes(reports),
-      start: () => runner.start(),
-      stop: () => runner.stop(),
+      provides: { reports, reportSchedules: schedules },
+      routes: async (app) => {
+        await app.register(reportsRoutes(reports));
+        await app.register(reportSchedulesRoutes(schedules));
+      },
+      start: () => {
+        runner.start();
+        schedules.start();
+      },
+      stop: async () => {
+        unsubscribe();
+        await schedules.stop();
+        await runner.stop();
+      },
       status: {
-        health: () => ({ reports: { running: runner.busy, ...runner.counters } }),
+        health: () => ({
+          reports: { running: runner.busy, ...runner.counters, schedules: schedules.counters },
+        }),
         metrics: [
           {
             name: 'tonypi_reports_completed_total',
