@@ -94,7 +94,7 @@ export class InfluxHttp {
    * DELETE) by POST, as 1.x requires. A missing database reads as no data (3.x creates databases on their
    * first write). Outages reject with TelemetryStoreUnavailableError, refused statements with InfluxQueryError.
    */
-  async query(db: string, q: string): Promise<QuerySeries[]> {
+  async query(db: string, q: string, opts: { timeoutMs?: number } = {}): Promise<QuerySeries[]> {
     const params = new URLSearchParams({ db, q, epoch: 'ms' });
     const read = /^\s*(SELECT|SHOW)\b/i.test(q);
     let res: Response;
@@ -105,13 +105,21 @@ export class InfluxHttp {
           method: read ? 'GET' : 'POST',
           headers: this.headers(read ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' }),
           ...(read ? {} : { body: params.toString() }),
-          signal: AbortSignal.timeout(this.timeoutMs),
+          signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
         },
       );
     } catch (err) {
       throw new TelemetryStoreUnavailableError(`InfluxDB query failed: ${networkText(err)}`);
     }
-    const text = await res.text().catch(() => '');
+    let text: string;
+    try {
+      // The time-out covers the body too: a long answer can be cut off after its headers.
+      text = await res.text();
+    } catch (err) {
+      throw new TelemetryStoreUnavailableError(
+        `InfluxDB query failed reading the answer: ${networkText(err)}`,
+      );
+    }
     if (res.status === 429 || res.status >= 500) {
       throw new TelemetryStoreUnavailableError(`InfluxDB query ${res.status}: ${errorText(text)}`);
     }
