@@ -162,6 +162,9 @@ describe.skipIf(!influxUrl)('InfluxTelemetryStore on a real InfluxDB', () => {
         'the point read back',
       );
       expect(body.series?.find((s) => s.field === 'percent')?.points[0]?.max).toBe(77);
+      const metrics = await (await server.api('/metrics')).text();
+      expect(metrics).toMatch(/^tonypi_influx_lines_written_total [1-9]/m);
+      expect(metrics).toMatch(/^tonypi_influx_lines_rejected_total 0$/m);
       await robot.endAsync();
     } finally {
       await server.close();
