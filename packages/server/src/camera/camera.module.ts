@@ -49,8 +49,18 @@ export const cameraModule = defineModule({
       provides: { camera },
       routes: cameraRoutes(camera),
       start: () => {
-        const first = setTimeout(() => void camera.prune(), FIRST_PRUNE_MS);
-        const every = setInterval(() => void camera.prune(), PRUNE_INTERVAL_MS);
+        // One instance per period prunes the shared table: the holder of the lease.
+        const leases = ctx.get('jobLeases');
+        const prune = async () => {
+          try {
+            if (await leases.acquire('camera-snapshot-retention', 3 * PRUNE_INTERVAL_MS))
+              await camera.prune();
+          } catch (err) {
+            ctx.logger.error({ err }, 'camera: retention lease not taken, tried again at the next run');
+          }
+        };
+        const first = setTimeout(() => void prune(), FIRST_PRUNE_MS);
+        const every = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
         first.unref();
         every.unref();
         timers.push(first, every);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeAlertsRepositoryContract } from '../alerts-api/alerts.repository.contract';
 import { describeAuditLogContract } from '../audit/audit-log.contract';
 import { describeAuditTrailContract } from '../audit/audit-trail.contract';
+import { describeJobLeasesContract } from '../cluster/job-leases.contract';
 import { redactUrl } from '../logger';
 import { describeRobotsRepositoryContract } from '../robots/robots.repository.contract';
 import { describeUsersRepositoryContract } from '../users/users.repository.contract';
@@ -27,6 +28,7 @@ describe('on PostgreSQL', () => {
   describeAuditLogContract(open);
   describeRobotsRepositoryContract(open);
   describeAlertsRepositoryContract(open);
+  describeJobLeasesContract(open);
 
   describe('PostgresDatabase', () => {
     it('is what openDatabase returns when a URL is set', async () => {

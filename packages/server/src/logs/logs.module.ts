@@ -44,8 +44,17 @@ export const logsModule = defineModule({
       start: () => {
         writer.start();
         system('Server started');
-        const first = setTimeout(() => void logs.maintain(), FIRST_PRUNE_MS);
-        const every = setInterval(() => void logs.maintain(), PRUNE_INTERVAL_MS);
+        // One instance per period prunes the shared table: the holder of the lease.
+        const leases = ctx.get('jobLeases');
+        const maintain = async () => {
+          try {
+            if (await leases.acquire('logs-retention', 3 * PRUNE_INTERVAL_MS)) await logs.maintain();
+          } catch (err) {
+            ctx.logger.error({ err }, 'logs: retention lease not taken, tried again at the next run');
+          }
+        };
+        const first = setTimeout(() => void maintain(), FIRST_PRUNE_MS);
+        const every = setInterval(() => void maintain(), PRUNE_INTERVAL_MS);
         first.unref();
         every.unref();
         timers.push(first, every);

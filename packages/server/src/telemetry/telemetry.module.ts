@@ -16,7 +16,16 @@ export const telemetryModule = defineModule({
   create(ctx) {
     const store = ctx.get('telemetryStore');
     const telemetry = new TelemetryService(store, ctx.get('robots'));
-    const maintenance = new MaintenanceJob(store, ctx.config.retention, ctx.logger);
+    const leases = ctx.get('jobLeases');
+    // DuckDB is this instance's own file; any other store may be shared by several instances.
+    const shared = store.kind !== 'duckdb';
+    const maintenance = new MaintenanceJob(
+      store,
+      ctx.config.retention,
+      ctx.logger,
+      60_000,
+      shared ? { acquire: (name, ttl) => leases.acquire(name, ttl) } : undefined,
+    );
     return {
       provides: { telemetry },
       routes: async (app) => app.register(telemetryRoutes, { telemetry }),

@@ -1,0 +1,4 @@
+import { openTestPGlite } from '../db/test-databases';
+import { describeJobLeasesContract } from './job-leases.contract';
+
+describeJobLeasesContract(openTestPGlite);
