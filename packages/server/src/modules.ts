@@ -6,6 +6,7 @@ import { authModule } from './auth/auth.module';
 import { brokerModule } from './broker/broker.module';
 import { dynsecModule } from './broker/dynsec/dynsec.module';
 import { cameraModule } from './camera/camera.module';
+import { clusterModule } from './cluster/cluster.module';
 import { leasesModule } from './cluster/leases.module';
 import { commandsModule } from './commands/commands.module';
 import type { DomainModule } from './core/module';
@@ -63,6 +64,7 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   sshModule,
   cameraModule,
   reportsModule,
+  clusterModule,
   telemetryModule,
   systemModule,
   webAppModule,

@@ -17,6 +17,12 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Round-trip check for health. */
   ping(): Promise<void>;
+  /**
+   * PostgreSQL's LISTEN on a connection of its own, kept open (reconnected after a loss; notifications sent
+   * meanwhile are missed): `onPayload` gets each NOTIFY's payload. Resolves to the unlisten. Only the server
+   * engine has it: one embedded database is one instance.
+   */
+  listen?(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

@@ -13,13 +13,22 @@ export interface PostgresDatabaseOptions {
 const POOL_MAX = 10;
 const CONNECTION_TIMEOUT_MS = 5_000;
 const STATEMENT_TIMEOUT_MS = 30_000;
+/** A lost LISTEN connection is opened again after this long, doubling up to the maximum. */
+const LISTEN_RETRY_MIN_MS = 250;
+const LISTEN_RETRY_MAX_MS = 10_000;
 
 /** A PostgreSQL server through a node-postgres pool. */
 export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
   private closed = false;
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private readonly listeners = new Set<{ stop: () => Promise<void> }>();
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+    private readonly logger?: DatabaseLogger,
+  ) {}
 
   /** Connects once before returning, so a wrong URL fails the start-up instead of the first request. */
   static async open(options: PostgresDatabaseOptions): Promise<PostgresDatabase> {
@@ -36,7 +45,7 @@ export class PostgresDatabase implements Database {
     pool.on('error', (error) =>
       logger?.warn({ err: error }, 'PostgreSQL connection lost (the pool reconnects)'),
     );
-    const db = new PostgresDatabase(pool);
+    const db = new PostgresDatabase(pool, url, logger);
     try {
       await db.ping();
     } catch (cause) {
@@ -91,9 +100,72 @@ export class PostgresDatabase implements Database {
     await this.pool.query('select 1');
   }
 
+  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`Not a channel name: ${channel}`);
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    let delay = LISTEN_RETRY_MIN_MS;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({
+        connectionString: this.url,
+        connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+        application_name: 'tonypi-fleet-monitor (listen)',
+      });
+      const lost = (err?: Error) => {
+        if (client !== c) return;
+        client = undefined;
+        c.removeAllListeners();
+        c.end().catch(() => undefined);
+        if (stopped) return;
+        this.logger?.warn(
+          { err, channel, retry_ms: delay },
+          'PostgreSQL LISTEN connection lost, reconnecting',
+        );
+        schedule();
+      };
+      c.on('error', lost);
+      c.on('end', () => lost());
+      c.on('notification', (n) => {
+        if (n.channel === channel && n.payload !== undefined) onPayload(n.payload);
+      });
+      client = c;
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${channel}`);
+        delay = LISTEN_RETRY_MIN_MS;
+      } catch (err) {
+        lost(err as Error);
+      }
+    };
+    const schedule = () => {
+      retry = setTimeout(() => void connect(), delay);
+      retry.unref();
+      delay = Math.min(delay * 2, LISTEN_RETRY_MAX_MS);
+    };
+    await connect();
+    const listener = {
+      stop: async () => {
+        stopped = true;
+        if (retry) clearTimeout(retry);
+        const c = client;
+        client = undefined;
+        if (c) {
+          c.removeAllListeners();
+          c.on('error', () => undefined);
+          await c.end().catch(() => undefined);
+        }
+        this.listeners.delete(listener);
+      },
+    };
+    this.listeners.add(listener);
+    return listener.stop;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const l of [...this.listeners]) await l.stop();
     await this.pool.end();
   }
 }
