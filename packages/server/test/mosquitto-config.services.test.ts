@@ -1,0 +1,141 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as connectTcp, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEPLOY_DIR } from './helpers/grafana';
+
+/**
+ * deploy/mosquitto/mosquitto.conf on Debian's Mosquitto 2 (which .ci/run installs): the shipped file with
+ * only its ports (free ones on loopback) and its /mosquitto/data paths (a temp dir) rewritten, and the
+ * password file written the way deploy/mosquitto/start.sh writes it. The broker is stopped by its pid.
+ */
+const MOSQUITTO = '/usr/sbin/mosquitto';
+if (!existsSync(MOSQUITTO))
+  throw new Error(`${MOSQUITTO} is missing: apt-get install mosquitto (see .ci/run)`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
+let dir: string;
+let broker: ChildProcess;
+let tcpPort: number;
+let wsPort: number;
+let log = '';
+
+async function connect(url: string, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', (err) => {
+      client.end(true);
+      reject(err);
+    });
+  });
+  return client;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tonypi-mosquitto-conf-'));
+  tcpPort = await freePort();
+  wsPort = await freePort();
+  const conf = readFileSync(new URL('mosquitto/mosquitto.conf', DEPLOY_DIR), 'utf8')
+    .replace(/^listener 1883$/m, `listener ${tcpPort} 127.0.0.1`)
+    .replace(/^listener 9001$/m, `listener ${wsPort} 127.0.0.1`)
+    .replaceAll('/mosquitto/data/', `${dir}/`)
+    .replaceAll('/mosquitto/data', dir);
+  expect(conf).not.toContain('/mosquitto/');
+  writeFileSync(join(dir, 'mosquitto.conf'), conf);
+  execFileSync('mosquitto_passwd', ['-c', '-b', join(dir, 'passwd'), 'fleet-server', PASSWORD], {
+    stdio: 'pipe',
+  });
+  if (process.getuid?.() === 0) {
+    // As root, Mosquitto drops to its own user before it reads the password file and writes its database.
+    const uid = Number(execFileSync('id', ['-u', 'mosquitto']).toString());
+    const gid = Number(execFileSync('id', ['-g', 'mosquitto']).toString());
+    for (const p of [dir, join(dir, 'passwd')]) chownSync(p, uid, gid);
+  }
+  broker = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  broker.stdout!.on('data', (d) => {
+    log += d;
+  });
+  broker.stderr!.on('data', (d) => {
+    log += d;
+  });
+  // Its log goes to stdout, block-buffered on a pipe: wait for both listeners instead.
+  for (const port of [tcpPort, wsPort]) {
+    for (let i = 0; !(await accepts(port)); i++) {
+      if (i > 100 || broker.exitCode !== null) throw new Error(`mosquitto did not listen on ${port}: ${log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+});
+
+afterAll(async () => {
+  if (broker && broker.exitCode === null) {
+    const exited = new Promise((r) => broker.once('exit', r));
+    broker.kill('SIGTERM');
+    await exited;
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('deploy/mosquitto/mosquitto.conf on Mosquitto 2', () => {
+  it('refuses a client without credentials, and one with a wrong password', async () => {
+    await expect(connect(`mqtt://127.0.0.1:${tcpPort}`, { clientId: 'anon' })).rejects.toThrow(
+      /Not authorized/i,
+    );
+    await expect(
+      connect(`mqtt://127.0.0.1:${tcpPort}`, { clientId: 'x', username: 'fleet-server', password: 'wrong' }),
+    ).rejects.toThrow(/Not authorized|Bad username or password/i);
+  });
+
+  it("carries QoS 1 messages over TCP and WebSocket for the server's account", async () => {
+    const auth = { username: 'fleet-server', password: PASSWORD };
+    const sub = await connect(`mqtt://127.0.0.1:${tcpPort}`, { clientId: 'sub', ...auth });
+    const pub = await connect(`ws://127.0.0.1:${wsPort}`, { clientId: 'pub', ...auth });
+    try {
+      await sub.subscribeAsync('tonypi/+/telemetry', { qos: 1 });
+      const received = new Promise<string>((resolve) =>
+        sub.once('message', (_t, payload) => resolve(payload.toString())),
+      );
+      await pub.publishAsync('tonypi/tp01/telemetry', '{"battery":{"percent":80}}', { qos: 1 });
+      expect(await received).toBe('{"battery":{"percent":80}}');
+    } finally {
+      await Promise.all([sub.endAsync(), pub.endAsync()]);
+    }
+  });
+
+  it('keeps its state in the persistence file when it stops', async () => {
+    const auth = { username: 'fleet-server', password: PASSWORD };
+    const retained = await connect(`mqtt://127.0.0.1:${tcpPort}`, { clientId: 'status', ...auth });
+    await retained.publishAsync('tonypi/tp01/status', '{"status":"online"}', { qos: 1, retain: true });
+    await retained.endAsync();
+    const exited = new Promise((r) => broker.once('exit', r));
+    broker.kill('SIGTERM');
+    await exited;
+    expect(existsSync(join(dir, 'mosquitto.db')), log).toBe(true);
+    expect(readFileSync(join(dir, 'mosquitto.db')).includes('tonypi/tp01/status')).toBe(true);
+  });
+});
