@@ -231,6 +231,25 @@ describe('deploy/Dockerfile', () => {
   });
 });
 
+describe('the deploy scripts', () => {
+  it('parse as the shells that run them (the images: sh for Mosquitto, bash for InfluxDB)', () => {
+    execFileSync('sh', ['-n', new URL('mosquitto/start.sh', DEPLOY_DIR).pathname]);
+    execFileSync('bash', ['-n', new URL('influxdb/init-fleet.sh', DEPLOY_DIR).pathname]);
+  });
+
+  it('make on InfluxDB 2.x every database the server and Grafana use, with a DBRP mapping each', () => {
+    const init = read('influxdb/init-fleet.sh');
+    const raw = compose.services.influxdb!.environment!.DOCKER_INFLUXDB_INIT_BUCKET;
+    expect(raw).toBe('fleet_raw');
+    for (const db of ['fleet_1m', 'fleet_1h']) expect(init).toContain(`--name ${db}`);
+    expect(init).toMatch(/for db in fleet_raw fleet_1m fleet_1h; do/);
+    expect(init).toContain('influx v1 dbrp create');
+    // The v1 users the server (TELEMETRY_URL) and Grafana (FLEET_INFLUX_READ_USER) sign in as.
+    expect(init).toContain('--username fleet-server');
+    expect(init).toContain(`--username ${compose.services.grafana!.environment!.FLEET_INFLUX_READ_USER}`);
+  });
+});
+
 describe('deploy/mosquitto/mosquitto.conf', () => {
   const conf = read('mosquitto/mosquitto.conf');
   const settings = conf
