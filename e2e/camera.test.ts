@@ -58,6 +58,41 @@ describe('web app: the Camera tab', () => {
     expect(problems).toEqual([]);
   });
 
+  it('takes a snapshot for an alert from the alert list, and shows it with the alert', async () => {
+    const raised = await server.api('/api/v1/alerts', {
+      method: 'POST',
+      json: {
+        robot_id: 'tonypi_sim_03',
+        severity: 'warning',
+        title: 'Arm blocked',
+        message: 'seen by the line lead',
+      },
+    });
+    expect(raised.status).toBe(201);
+    const alert = (await raised.json()) as { id: number };
+    const a = await openApp(browser, server);
+    opened.push(a);
+    await signInAt(a, '/alerts');
+    const { page, problems } = a;
+    const row = page.getByTestId(`alert-${alert.id}`);
+    await row.getByRole('link', { name: 'Take a camera snapshot' }).click();
+    await page.getByAltText(/Live camera of/).waitFor();
+    await expect
+      .poll(() => page.getByLabel('Alert the snapshot documents (optional)').inputValue())
+      .toBe(String(alert.id));
+    await page.getByRole('button', { name: /Take snapshot/ }).click();
+    await page.getByTestId('camera-snapshot').first().waitFor();
+    await page.goBack();
+    const thumb = page.getByTestId(`alert-${alert.id}`).getByRole('img');
+    await thumb.waitFor();
+    await expect
+      .poll(() => thumb.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth), {
+        timeout: 10_000,
+      })
+      .toBe(640);
+    expect(problems).toEqual([]);
+  });
+
   it.each(['light', 'dark'] as const)('has no serious accessibility violation (%s)', async (colorScheme) => {
     const a = await openApp(browser, server, { colorScheme, bypassCSP: true });
     opened.push(a);

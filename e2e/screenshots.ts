@@ -39,7 +39,41 @@ const PAGES: { name: string; path: string; ready: string }[] = [
   { name: 'audit', path: '/audit', ready: 'h1' },
   { name: 'system', path: '/system', ready: '[data-testid=health-status]' },
   { name: 'change-password', path: '/account/password', ready: 'input[type=password]' },
+  { name: 'reports', path: '/reports', ready: 'h1' },
+  { name: 'report', path: '/reports/{report}', ready: '[data-testid=report-snapshots]' },
 ];
+
+/** What the pages show beyond the live fleet: an alert with a camera snapshot, a report showing it. */
+async function seed(server: Awaited<ReturnType<typeof startTestServer>>): Promise<{ report: number }> {
+  const robot = 'tonypi_sim_01';
+  for (let i = 0; i < 50; i++) {
+    const r = await (await server.api(`/api/v1/robots/${robot}`)).json();
+    if (r.camera_url) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const alert = await (
+    await server.api('/api/v1/alerts', {
+      method: 'POST',
+      json: { robot_id: robot, severity: 'warning', title: 'Arm blocked', message: 'seen by the line lead' },
+    })
+  ).json();
+  await server.api(`/api/v1/robots/${robot}/camera/snapshots`, {
+    method: 'POST',
+    json: { alert_id: alert.id, note: 'Left arm against the shelf' },
+  });
+  const { report_id } = await (
+    await server.api('/api/v1/reports', {
+      method: 'POST',
+      json: { kind: 'performance', robot_id: robot, from: '1h' },
+    })
+  ).json();
+  for (let i = 0; i < 100; i++) {
+    const r = await (await server.api(`/api/v1/reports/${report_id}`)).json();
+    if (r.status === 'completed') break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { report: report_id };
+}
 
 const OUT = path.join(import.meta.dirname, '..', 'docs', 'screenshots');
 const SIZES = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } } as const;
@@ -53,6 +87,7 @@ async function main(): Promise<void> {
   const server = await startTestServer({ SIMULATED_ROBOTS: '4', SIMULATED_RATE_HZ: '2' });
   const browser = await launchBrowser();
   try {
+    const seeded = await seed(server);
     for (const theme of ['light', 'dark'] as const) {
       for (const [size, viewport] of Object.entries(SIZES)) {
         const context = await browser.newContext({ baseURL: server.url, viewport, colorScheme: theme });
@@ -63,7 +98,7 @@ async function main(): Promise<void> {
         await signIn(page);
         await page.locator('[data-testid=connection-state][data-state=live]').waitFor();
         for (const p of PAGES.filter((x) => only.size === 0 || only.has(x.name))) {
-          await page.goto(p.path);
+          await page.goto(p.path.replace('{report}', String(seeded.report)));
           await page.locator(p.ready).first().waitFor({ timeout: 30_000 });
           // Live values and charts settle.
           await page.waitForTimeout(2500);

@@ -150,6 +150,16 @@ export const HealthResponse = z.object({
       prune_errors: z.number().int(),
     })
     .optional(),
+  /** Robots' cameras through the server (issue #11 §2): streams read, viewers, stored snapshots' retention. */
+  camera: z
+    .object({
+      feeds: z.number().int(),
+      viewers: z.number().int(),
+      buffered_bytes: z.number().int(),
+      pruned: z.number().int(),
+      prune_errors: z.number().int(),
+    })
+    .optional(),
   warnings: z.array(z.string()),
 });
 

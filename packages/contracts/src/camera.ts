@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CAMERA_ALERT_IDS_MAX, CAMERA_NOTE_MAX_CHARS } from './camera-limits';
 
 /**
  * A robot's camera through the server (issue #11 §2): the MJPEG stream and snapshots the robot serves at its
@@ -6,12 +7,7 @@ import { z } from 'zod';
  */
 const Iso = z.string().describe('ISO-8601 UTC');
 
-/** Largest JPEG frame the proxy takes from a camera; a larger one ends the stream (counted). */
-export const CAMERA_MAX_FRAME_BYTES = 2 * 1024 * 1024;
-/** Viewers of one robot's stream at once; one more is refused (503). */
-export const CAMERA_MAX_VIEWERS = 20;
-/** Longest note kept with a stored snapshot. */
-export const CAMERA_NOTE_MAX_CHARS = 500;
+export * from './camera-limits';
 
 export const CAMERA_STATES = ['no_camera', 'idle', 'connecting', 'streaming', 'reconnecting'] as const;
 export type CameraState = (typeof CAMERA_STATES)[number];
@@ -77,10 +73,49 @@ export const CreateCameraSnapshotRequest = z
   })
   .strict();
 
+const alertIdsParam = z
+  .union([z.string().max(4096), z.array(z.string().max(4096)).max(CAMERA_ALERT_IDS_MAX)])
+  .transform((v, ctx): number[] => {
+    const parts = (Array.isArray(v) ? v : [v])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const bad = parts.filter((p) => !/^[1-9]\d{0,9}$/.test(p));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `not alert ids: ${bad
+          .slice(0, 3)
+          .map((b) => b.slice(0, 20))
+          .join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    const ids = [...new Set(parts.map(Number))];
+    if (ids.length === 0) ctx.addIssue({ code: 'custom', message: 'must name at least one alert id' });
+    else if (ids.length > CAMERA_ALERT_IDS_MAX)
+      ctx.addIssue({ code: 'custom', message: `at most ${CAMERA_ALERT_IDS_MAX} alert ids` });
+    return ids;
+  });
+
 export const CameraSnapshotListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional().describe('The previous page’s next_cursor'),
+  alert_id: z.coerce.number().int().positive().optional().describe('Only the snapshots kept for this alert'),
 });
+
+export const AlertSnapshotsQuery = z.object({
+  alert_ids: alertIdsParam.describe(
+    `The alerts whose snapshots are wanted: repeated or comma-separated, at most ${CAMERA_ALERT_IDS_MAX}`,
+  ),
+});
+
+export const AlertSnapshots = z
+  .object({
+    items: z.array(CameraSnapshot).describe('Newest first, at most 10 per alert'),
+  })
+  .meta({ id: 'AlertSnapshots' });
+export type AlertSnapshots = z.infer<typeof AlertSnapshots>;
 
 export const CameraSnapshotList = z
   .object({

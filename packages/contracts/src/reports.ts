@@ -137,6 +137,23 @@ export const ReportAiInsights = z.object({
 });
 export type ReportAiInsights = z.infer<typeof ReportAiInsights>;
 
+/** At most this many camera snapshots in one report (the newest of its robots and period). */
+export const REPORT_SNAPSHOTS_MAX = 12;
+
+/** A camera snapshot of the report's robots and period, with what it documents. */
+export const ReportSnapshot = z.object({
+  id: z.number().int(),
+  robot_id: z.string(),
+  taken_at: Iso,
+  taken_by: z.string().nullable(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  alert_id: z.number().int().nullable(),
+  note: z.string().nullable(),
+  url: z.string().describe('The image (image/jpeg): GET /api/v1/camera/snapshots/{id}'),
+});
+export type ReportSnapshot = z.infer<typeof ReportSnapshot>;
+
 /** A finished report's content: what the app shows, the PDF prints and `/data` exports. */
 export const ReportDocument = z.object({
   title: z.string(),
@@ -156,6 +173,11 @@ export const ReportDocument = z.object({
   ai: ReportAiInsights.nullable(),
   /** Why there are no AI insights, or why they failed: said plainly in the report. */
   ai_note: z.string().nullable(),
+  /**
+   * Camera snapshots stored for the report's robots in its period, newest first (snapshots kept for an alert or
+   * with a note first), at most REPORT_SNAPSHOTS_MAX; reports made before snapshots were kept have none.
+   */
+  snapshots: z.array(ReportSnapshot).optional(),
 });
 export type ReportDocument = z.infer<typeof ReportDocument>;
 

@@ -99,6 +99,8 @@ const EnvSchema = z.object({
   SIMULATED_CAMERA_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   CAMERA_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   CAMERA_LINGER_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
+  CAMERA_SNAPSHOT_RETENTION_DAYS: z.coerce.number().positive().max(36500).default(90),
+  CAMERA_SNAPSHOTS_PER_ROBOT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_TTL_S: z.coerce
@@ -223,6 +225,10 @@ function toConfig(e: Env) {
       timeoutMs: e.CAMERA_TIMEOUT_MS,
       /** How long a stream stays open upstream after its last viewer left. */
       lingerMs: e.CAMERA_LINGER_MS,
+      /** Stored snapshots older than this are deleted (hourly). */
+      snapshotRetentionMs: e.CAMERA_SNAPSHOT_RETENTION_DAYS * DAY_MS,
+      /** A robot's stored snapshots beyond its newest this many are deleted (hourly). */
+      snapshotsPerRobot: e.CAMERA_SNAPSHOTS_PER_ROBOT,
     },
     auth: { adminPassword: e.ADMIN_PASSWORD, jwtSecret: e.JWT_SECRET, sessionTtlS: e.SESSION_TTL_S },
     robots: {

@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type ClientRequest, createServer, get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CameraServer, prepareTestPattern } from '@tonypi/agent';
 import jpeg from 'jpeg-js';
 import type { MqttClient } from 'mqtt';
@@ -22,7 +26,11 @@ const FRAME_PAD = 200_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  t = await startTestServer({ CAMERA_LINGER_MS: '300', CAMERA_TIMEOUT_MS: '1500' });
+  t = await startTestServer({
+    CAMERA_LINGER_MS: '300',
+    CAMERA_TIMEOUT_MS: '1500',
+    CAMERA_SNAPSHOTS_PER_ROBOT: '3',
+  });
   camera = t.server.service('camera');
   // Frames padded to ~220 KB: the kernel's socket buffers (MBs on loopback) fill within seconds for a paused viewer.
   sim = await CameraServer.start({ robotIds: ['cam_sim'], fps: 15, padBytes: FRAME_PAD });
@@ -405,6 +413,162 @@ describe('camera snapshots', () => {
     expect(longNote.status).toBe(400);
     expect((await t.api('/api/v1/robots/cam_none/camera/snapshots', { method: 'POST' })).status).toBe(409);
     expect((await t.api('/api/v1/robots/cam_nobody/camera/snapshots')).status).toBe(404);
+  });
+});
+
+describe('snapshots kept for an alert, in a report, and their retention', () => {
+  const store = async (robot: string, body?: Record<string, unknown>) => {
+    const res = await t.api(`/api/v1/robots/${robot}/camera/snapshots`, {
+      method: 'POST',
+      ...(body ? { json: body } : {}),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    return (await res.json()) as { id: number; alert_id: number | null; url: string };
+  };
+  const ids = (list: { items: { id: number }[] }) => list.items.map((s) => s.id);
+
+  it('lists the snapshots of an alert (robot list ?alert_id=, the alert list’s ?alert_ids=), and deletes one, audited', async () => {
+    // A second robot whose camera is the simulator's: its snapshots are its own.
+    await report('cam_alerts', sim.urlFor('cam_sim'));
+    const raise = async (title: string) => {
+      const res = await t.api('/api/v1/alerts', {
+        method: 'POST',
+        json: { robot_id: 'cam_alerts', severity: 'warning', title, message: 'seen on camera' },
+      });
+      expect(res.status).toBe(201);
+      return (await res.json()).id as number;
+    };
+    const a1 = await raise('Arm stuck');
+    const a2 = await raise('Fell over');
+    const s1 = await store('cam_alerts', { alert_id: a1 });
+    const s2 = await store('cam_alerts', { alert_id: a2, note: 'on its back' });
+    const s3 = await store('cam_alerts', { alert_id: a1 });
+    expect(s1.alert_id).toBe(a1);
+
+    const ofA1 = await (await t.api(`/api/v1/robots/cam_alerts/camera/snapshots?alert_id=${a1}`)).json();
+    expect(ids(ofA1)).toEqual([s3.id, s1.id]);
+    expect(ofA1.total).toBe(2);
+    const both = await (
+      await t.api(`/api/v1/camera/snapshots?alert_ids=${a1},${a2}&alert_ids=999999`)
+    ).json();
+    expect(ids(both)).toEqual([s3.id, s2.id, s1.id]);
+
+    // Bad input: each a 400 naming the parameter.
+    for (const q of ['alert_ids=abc', 'alert_ids=1,-2', 'alert_ids=', '']) {
+      const res = await t.api(`/api/v1/camera/snapshots?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(JSON.stringify(await res.json()), q).toContain('alert_ids');
+    }
+    const tooMany = Array.from({ length: 201 }, (_, i) => i + 1).join(',');
+    expect((await t.api(`/api/v1/camera/snapshots?alert_ids=${tooMany}`)).status).toBe(400);
+    expect((await t.api('/api/v1/robots/cam_alerts/camera/snapshots?alert_id=x')).status).toBe(400);
+    // A snapshot for another robot's alert is refused.
+    const wrong = await t.api('/api/v1/robots/cam_sim/camera/snapshots', {
+      method: 'POST',
+      json: { alert_id: a1 },
+    });
+    expect(wrong.status).toBe(400);
+    expect(JSON.stringify(await wrong.json())).toContain("not cam_sim's");
+
+    // Viewers read them but cannot delete; an operator can.
+    const created = await t.api('/api/v1/users', {
+      method: 'POST',
+      json: {
+        username: 'cam_viewer',
+        email: 'viewer@cam.example',
+        role: 'viewer',
+        password: 'viewer-long-password',
+      },
+    });
+    expect(created.status).toBe(201);
+    const login = await t.api('/api/v1/auth/login', {
+      method: 'POST',
+      anonymous: true,
+      json: { username: 'cam_viewer', password: 'viewer-long-password' },
+    });
+    const viewer = (await login.json()).access_token as string;
+    const asViewer = { anonymous: true, headers: { authorization: `Bearer ${viewer}` } } as const;
+    expect((await t.api(`/api/v1/camera/snapshots?alert_ids=${a1}`, asViewer)).status).toBe(200);
+    expect((await t.api(`/api/v1/camera/snapshots/${s1.id}`, { ...asViewer, method: 'DELETE' })).status).toBe(
+      403,
+    );
+    expect((await t.api(`/api/v1/camera/snapshots/${s1.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await t.api(s1.url)).status).toBe(404);
+    const again = await t.api(`/api/v1/camera/snapshots/${s1.id}`, { method: 'DELETE' });
+    expect(again.status).toBe(404);
+    expect((await again.json()).error.code).toBe('camera_snapshot_not_found');
+    const audit = await (await t.api('/api/v1/audit?action=robot.camera.snapshot.delete')).json();
+    expect(audit.items[0]).toMatchObject({
+      target: { type: 'robot', id: 'cam_alerts' },
+      details: { snapshot_id: s1.id },
+    });
+  });
+
+  it('puts the robot’s snapshots of the period in its report, their images in the PDF', async () => {
+    await report('cam_report', sim.urlFor('cam_sim'));
+    const plain = await store('cam_report');
+    const noted = await store('cam_report', { note: 'Gripper worn — see the left finger' });
+    const res = await t.api('/api/v1/reports', {
+      method: 'POST',
+      json: { kind: 'performance', robot_id: 'cam_report', from: '1h' },
+    });
+    expect(res.status).toBe(202);
+    const { report_id } = await res.json();
+    const done = await waitFor(
+      async () => {
+        const r = await (await t.api(`/api/v1/reports/${report_id}`)).json();
+        if (r.status === 'failed') throw new Error(r.error);
+        return r.status === 'completed' ? r : undefined;
+      },
+      20_000,
+      'report completed',
+    );
+    // The noted one first, then the newest.
+    expect(done.document.snapshots.map((s: { id: number }) => s.id)).toEqual([noted.id, plain.id]);
+    expect(done.document.snapshots[0]).toMatchObject({
+      robot_id: 'cam_report',
+      note: 'Gripper worn — see the left finger',
+    });
+
+    const pdf = Buffer.from(await (await t.api(`/api/v1/reports/${report_id}/pdf`)).arrayBuffer());
+    const dir = await mkdtemp(path.join(tmpdir(), 'tonypi-snap-report-'));
+    try {
+      const file = path.join(dir, 'r.pdf');
+      await writeFile(file, pdf);
+      const text = execFileSync('/usr/bin/pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+      expect(text).toContain('Camera snapshots');
+      expect(text).toContain('Gripper worn');
+      const images = execFileSync('/usr/bin/pdfimages', ['-list', file], { encoding: 'utf8' });
+      // Two header lines, then one line per image: both 640×480 JPEGs.
+      const rows = images.trim().split('\n').slice(2);
+      expect(rows).toHaveLength(2);
+      for (const r of rows) expect(r).toMatch(/\s640\s+480\s.*jpeg/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('deletes snapshots past the retention age and beyond CAMERA_SNAPSHOTS_PER_ROBOT, newest kept', async () => {
+    await report('cam_keep', sim.urlFor('cam_sim'));
+    const kept = [];
+    for (let i = 0; i < 5; i++) kept.push(await store('cam_keep'));
+    const old = await store('cam_keep');
+    await t.server
+      .service('db')
+      .query("UPDATE camera_snapshots SET taken_at = now() - interval '91 days' WHERE id = $1", [old.id]);
+    const before = camera.retentionCounters.pruned;
+    const deleted = await camera.prune();
+    expect(deleted).toBeGreaterThanOrEqual(3);
+    const left = await (await t.api('/api/v1/robots/cam_keep/camera/snapshots')).json();
+    expect(ids(left)).toEqual(
+      kept
+        .slice(2)
+        .map((s) => s.id)
+        .reverse(),
+    );
+    expect(camera.retentionCounters.pruned - before).toBe(deleted);
+    const health = await (await t.api('/api/v1/health')).json();
+    expect(health.camera).toMatchObject({ pruned: camera.retentionCounters.pruned, prune_errors: 0 });
   });
 });
 

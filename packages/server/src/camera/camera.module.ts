@@ -11,6 +11,10 @@ declare module '../core/module' {
   }
 }
 
+/** How often snapshot retention runs (and once a minute after the start). */
+const PRUNE_INTERVAL_MS = 3600_000;
+const FIRST_PRUNE_MS = 60_000;
+
 export const cameraModule = defineModule({
   name: 'camera',
   create(ctx) {
@@ -34,13 +38,29 @@ export const cameraModule = defineModule({
         backoffMinMs: 250,
         backoffMaxMs: 10_000,
       },
+      retention: {
+        maxAgeMs: ctx.config.camera.snapshotRetentionMs,
+        perRobot: ctx.config.camera.snapshotsPerRobot,
+      },
       logger: ctx.logger,
     });
+    const timers: NodeJS.Timeout[] = [];
     return {
       provides: { camera },
       routes: cameraRoutes(camera),
-      stop: () => camera.stop(),
+      start: () => {
+        const first = setTimeout(() => void camera.prune(), FIRST_PRUNE_MS);
+        const every = setInterval(() => void camera.prune(), PRUNE_INTERVAL_MS);
+        first.unref();
+        every.unref();
+        timers.push(first, every);
+      },
+      stop: () => {
+        for (const t of timers.splice(0)) clearTimeout(t);
+        camera.stop();
+      },
       status: {
+        health: () => ({ camera: { ...camera.load(), ...camera.retentionCounters } }),
         metrics: [
           {
             name: 'tonypi_camera_viewers',

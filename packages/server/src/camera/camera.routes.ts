@@ -1,4 +1,6 @@
 import {
+  AlertSnapshots,
+  AlertSnapshotsQuery,
   CAMERA_MAX_FRAME_BYTES,
   CameraSnapshot,
   CameraSnapshotList,
@@ -134,13 +136,48 @@ export function cameraRoutes(camera: CameraService): FastifyPluginAsyncZod {
         schema: {
           tags: ['camera'],
           summary: "A robot's stored camera snapshots, newest first",
-          description: 'Page with `limit` and `cursor` (the previous page’s `next_cursor`).',
+          description:
+            'Page with `limit` and `cursor` (the previous page’s `next_cursor`); `alert_id` keeps those taken ' +
+            'for one alert.',
           params: RobotIdParams,
           querystring: CameraSnapshotListQuery,
           response: { 200: CameraSnapshotList, 400: ErrorBody, 404: ErrorBody },
         },
       },
       async (req) => camera.listSnapshots(req.params.robot_id, req.query),
+    );
+
+    app.get(
+      '/camera/snapshots',
+      {
+        config: { permission: 'robots:read' },
+        schema: {
+          tags: ['camera'],
+          summary: 'The camera snapshots kept for some alerts (a page of the alert list), newest first',
+          description: 'At most 10 per alert. An alert without snapshots, or an unknown one, adds nothing.',
+          querystring: AlertSnapshotsQuery,
+          response: { 200: AlertSnapshots, 400: ErrorBody },
+        },
+      },
+      async (req) => ({ items: await camera.alertSnapshots(req.query.alert_ids) }),
+    );
+
+    app.delete(
+      '/camera/snapshots/:id',
+      {
+        config: { permission: 'robots:control' },
+        schema: {
+          tags: ['camera'],
+          summary: 'Deletes a stored camera snapshot',
+          description: 'Audited as `robot.camera.snapshot.delete`.',
+          params: CameraSnapshotParams,
+          response: { 204: z.null().describe('Deleted'), 404: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        await camera.deleteSnapshot(req.params.id, requestAuditor(req));
+        return reply.status(204).send(null);
+      },
     );
 
     app.get(

@@ -23,8 +23,16 @@ export interface CameraServiceOptions {
   /** Throws 404 for an unknown alert; its robot otherwise. */
   alertRobot: (alert_id: number) => Promise<string | null>;
   limits: CameraLimits;
+  /** Stored snapshots' retention: by age and by count per robot. */
+  retention?: { maxAgeMs: number; perRobot: number };
   logger: Logger;
+  now?: () => number;
 }
+
+/** Retention deletes this many rows per statement, so one run never holds the database for long. */
+const PRUNE_BATCH = 500;
+/** The alert list shows at most this many snapshots per alert. */
+const SNAPSHOTS_PER_ALERT = 10;
 
 type Auditor = Pick<AuditEntry, 'actor' | 'address' | 'user_agent'>;
 
@@ -76,6 +84,8 @@ export function snapshotUrl(cameraUrl: string): string {
 export class CameraService {
   /** The server's totals over every robot. */
   readonly counters: CameraCounters = newCounters();
+  /** Stored snapshots deleted by retention, and retention runs that failed. */
+  readonly retentionCounters = { pruned: 0, prune_errors: 0 };
   /** Each robot's, since the server started (robots someone watched or asked a snapshot of). */
   private readonly perRobot = new Map<string, CameraCounters>();
   private readonly feeds = new Map<string, CameraFeed>();
@@ -191,7 +201,7 @@ export class CameraService {
 
   async listSnapshots(
     robot_id: string,
-    q: { limit: number; cursor?: string },
+    q: { limit: number; cursor?: string; alert_id?: number },
   ): Promise<{ items: CameraSnapshot[]; next_cursor: string | null; total: number }> {
     await this.opts.cameraUrlOf(robot_id); // 404 for an unknown robot
     let after: SnapshotPosition | undefined;
@@ -201,8 +211,8 @@ export class CameraService {
         throw validationError([{ field: 'querystring.cursor', message: 'not a cursor this API returned' }]);
     }
     const [rows, total] = await Promise.all([
-      this.opts.repo.paginate(robot_id, q.limit + 1, after),
-      this.opts.repo.countForRobot(robot_id),
+      this.opts.repo.paginate(robot_id, q.limit + 1, after, q.alert_id),
+      this.opts.repo.countForRobot(robot_id, q.alert_id),
     ]);
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
@@ -212,6 +222,59 @@ export class CameraService {
       next_cursor: more && last ? encodeSnapshotCursor({ ts: last.taken_at.getTime(), id: last.id }) : null,
       total,
     };
+  }
+
+  /** The snapshots kept for these alerts (the alert list's page), newest first, at most 10 per alert. */
+  async alertSnapshots(alert_ids: readonly number[]): Promise<CameraSnapshot[]> {
+    return (await this.opts.repo.forAlerts(alert_ids, SNAPSHOTS_PER_ALERT)).map(toSnapshot);
+  }
+
+  /** What a report shows of these robots' cameras in [from, to): see CameraSnapshotsRepository.inPeriod. */
+  async reportSnapshots(
+    robot_ids: readonly string[],
+    from: number,
+    to: number,
+    limit: number,
+  ): Promise<CameraSnapshot[]> {
+    return (await this.opts.repo.inPeriod(robot_ids, from, to, limit)).map(toSnapshot);
+  }
+
+  async deleteSnapshot(id: number, auditor: Auditor): Promise<void> {
+    const robot_id = await this.opts.repo.delete(id);
+    if (robot_id === undefined)
+      throw notFound('camera_snapshot_not_found', `No camera snapshot with id ${id}`);
+    await this.opts.audit.record({
+      ...auditor,
+      action: 'robot.camera.snapshot.delete',
+      target: { type: 'robot', id: robot_id },
+      outcome: 'success',
+      details: { snapshot_id: id },
+    });
+  }
+
+  /**
+   * Retention (hourly): snapshots older than CAMERA_SNAPSHOT_RETENTION_DAYS, then each robot's beyond its newest
+   * CAMERA_SNAPSHOTS_PER_ROBOT. A failure is logged and counted; the next run tries again.
+   */
+  async prune(): Promise<number> {
+    const retention = this.opts.retention;
+    if (!retention) return 0;
+    const before = (this.opts.now ?? Date.now)() - retention.maxAgeMs;
+    let total = 0;
+    try {
+      for (;;) {
+        const n = await this.opts.repo.deleteOlderThan(before, PRUNE_BATCH);
+        total += n;
+        if (n < PRUNE_BATCH) break;
+      }
+      total += await this.opts.repo.deleteBeyond(retention.perRobot);
+    } catch (err) {
+      this.retentionCounters.prune_errors++;
+      this.opts.logger.error({ err }, 'camera: snapshot retention failed, tried again at the next run');
+    }
+    this.retentionCounters.pruned += total;
+    if (total > 0) this.opts.logger.info({ deleted: total }, 'camera: snapshot retention');
+    return total;
   }
 
   async snapshotImage(id: number): Promise<Buffer> {

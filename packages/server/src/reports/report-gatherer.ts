@@ -3,8 +3,10 @@ import {
   AlertRuleListQuery,
   JobQuery,
   type MeasurementName,
+  REPORT_SNAPSHOTS_MAX,
   type ReportKind,
   type ReportSectionKey,
+  type ReportSnapshot,
 } from '@tonypi/contracts';
 import type { AlertRulesService } from '../alerts/alert-rules.service';
 import type { AlertsApiService } from '../alerts-api/alerts-api.service';
@@ -62,6 +64,13 @@ export interface ReportGathererOptions {
   alerts: AlertsApiService;
   jobs: JobsService;
   rules: AlertRulesService;
+  /** The camera snapshots of these robots in [from, to) a report shows, at most `limit`. */
+  snapshots?: (
+    robot_ids: readonly string[],
+    from: number,
+    to: number,
+    limit: number,
+  ) => Promise<ReportSnapshot[]>;
   now?: () => number;
 }
 
@@ -182,6 +191,9 @@ export class ReportGatherer {
         ? await this.alerts(req, ids)
         : [];
     const jobs = wants('jobs') ? await this.jobs(req, ids) : [];
+    const snapshots = this.opts.snapshots
+      ? await this.opts.snapshots([...ids], req.from, req.to, REPORT_SNAPSHOTS_MAX)
+      : [];
     return {
       kind: req.kind,
       sections: req.sections,
@@ -194,6 +206,7 @@ export class ReportGatherer {
       series,
       alerts,
       jobs,
+      snapshots,
       levels: await this.levels(),
     };
   }

@@ -1,4 +1,4 @@
-import type { ReportKind, ReportSectionKey } from '@tonypi/contracts';
+import type { ReportKind, ReportSectionKey, ReportSnapshot } from '@tonypi/contracts';
 
 /**
  * Everything a report is computed from, gathered by the reports service from the stores (never raw rows: the
@@ -19,6 +19,8 @@ export interface ReportInput {
   series: ReportSeriesInput[];
   alerts: ReportAlertInput[];
   jobs: ReportJobInput[];
+  /** Camera snapshots of the robots in the period (at most REPORT_SNAPSHOTS_MAX); none when left out. */
+  snapshots?: ReportSnapshot[];
   /** The levels the alert rules use, for "time above" figures (servo temperature, cpu, …). */
   levels: ReportLevel[];
 }

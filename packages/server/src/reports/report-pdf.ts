@@ -2,6 +2,7 @@ import type {
   ReportChart,
   ReportDocument,
   ReportKind,
+  ReportSnapshot,
   ReportStatement,
   ReportTable,
 } from '@tonypi/contracts';
@@ -311,6 +312,61 @@ class Writer {
         else barChart(this, chart);
       }
       for (const t of sec.tables) table(this, t);
+    }
+  }
+
+  /** The camera snapshots of the report's robots and period, two to a row, each with what it documents. */
+  snapshots(images: ReadonlyMap<number, Buffer>): void {
+    const snaps = this.report.snapshots ?? [];
+    if (snaps.length === 0) return;
+    const doc = this.doc;
+    this.heading('Camera snapshots');
+    this.text(
+      `${snaps.length} ${snaps.length === 1 ? 'snapshot' : 'snapshots'} stored for these robots in this period` +
+        ' (those kept for an alert or with a note first).',
+      { color: MUTED, size: 9 },
+    );
+    doc.moveDown(0.4);
+    const gap = 12;
+    const w = (CONTENT_W - gap) / 2;
+    const h = w * 0.75;
+    for (let i = 0; i < snaps.length; i += 2) {
+      const row = snaps.slice(i, i + 2);
+      const captions = row.map((s) => snapshotCaption(s));
+      doc.font(FONT).fontSize(8);
+      const capH = Math.max(...captions.map((c) => doc.heightOfString(pdfSafe(c), { width: w })));
+      this.ensure(h + capH + 16);
+      const top = doc.y;
+      row.forEach((snap, j) => {
+        const x = MARGIN.left + j * (w + gap);
+        const jpeg = images.get(snap.id);
+        let drawn = false;
+        if (jpeg) {
+          try {
+            doc.image(jpeg, x, top, { fit: [w, h], align: 'center', valign: 'center' });
+            drawn = true;
+          } catch {
+            // A stored image pdfkit cannot read: said in its place, the report still renders.
+          }
+        }
+        if (!drawn) {
+          doc.rect(x, top, w, h).lineWidth(0.5).strokeColor(RULE).stroke();
+          doc
+            .font(OBLIQUE)
+            .fontSize(9)
+            .fillColor(MUTED)
+            .text(jpeg ? 'Image unreadable' : 'Image deleted since', x, top + h / 2 - 5, {
+              width: w,
+              align: 'center',
+            });
+        }
+        doc
+          .font(FONT)
+          .fontSize(8)
+          .fillColor(INK)
+          .text(pdfSafe(captions[j]!), x, top + h + 3, { width: w });
+      });
+      doc.y = top + h + capH + 12;
     }
   }
 
@@ -709,8 +765,18 @@ function barChart(w: Writer, chart: ReportChart): void {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The report as an A4 PDF. */
-export function renderReportPdf(report: ReportDocument): Promise<Buffer> {
+function snapshotCaption(s: ReportSnapshot): string {
+  const parts = [s.robot_id, when(Date.parse(s.taken_at))];
+  if (s.taken_by) parts.push(`by ${s.taken_by}`);
+  if (s.alert_id !== null) parts.push(`alert #${s.alert_id}`);
+  return parts.join(' · ') + (s.note ? `\n${s.note}` : '');
+}
+
+/** The report as an A4 PDF, with the JPEGs of its camera snapshots that still exist (by snapshot id). */
+export function renderReportPdf(
+  report: ReportDocument,
+  images: ReadonlyMap<number, Buffer> = new Map(),
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     try {
       const w = new Writer(report);
@@ -722,6 +788,7 @@ export function renderReportPdf(report: ReportDocument): Promise<Buffer> {
       w.summary();
       w.ai();
       w.sections();
+      w.snapshots(images);
       w.footers();
       w.doc.end();
     } catch (err) {

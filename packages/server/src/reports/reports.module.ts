@@ -27,6 +27,7 @@ export const reportsModule = defineModule({
   name: 'reports',
   create(ctx) {
     const repo = new ReportsRepository(ctx.get('db'));
+    const camera = ctx.get('camera');
     const events = ctx.get('events');
     const publish = (e: ReportLiveEvent) => events.publish('report.changed', e);
     const gatherer = new ReportGatherer({
@@ -35,6 +36,7 @@ export const reportsModule = defineModule({
       alerts: ctx.get('alertsApi'),
       jobs: ctx.get('jobs'),
       rules: ctx.get('alertRules'),
+      snapshots: (robot_ids, from, to, limit) => camera.reportSnapshots(robot_ids, from, to, limit),
     });
     const ai = ctx.config.reports.ai;
     let provider: AiProvider | undefined;
@@ -66,6 +68,7 @@ export const reportsModule = defineModule({
       audit: ctx.get('audit'),
       publish,
       renderPdf: renderReportPdf,
+      snapshotImage: (id) => camera.snapshotImage(id).catch(() => undefined),
       toCsv: reportCsv,
       aiStatus: () => insights.status(),
     });

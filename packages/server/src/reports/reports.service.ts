@@ -36,7 +36,9 @@ export interface ReportsServiceOptions {
   gatherer: Pick<ReportGatherer, 'robotsInScope'>;
   audit: AuditTrail;
   publish: ReportRunnerPublish;
-  renderPdf: (doc: ReportDocument) => Promise<Buffer>;
+  renderPdf: (doc: ReportDocument, images: ReadonlyMap<number, Buffer>) => Promise<Buffer>;
+  /** A stored camera snapshot's JPEG for the PDF; undefined once it was deleted. */
+  snapshotImage?: (id: number) => Promise<Buffer | undefined>;
   toCsv: (doc: ReportDocument) => string;
   aiStatus?: () => AiStatus;
   now?: () => number;
@@ -173,7 +175,15 @@ export class ReportsService {
 
   async pdf(id: number): Promise<{ row: ReportRow; pdf: Buffer }> {
     const { row, doc } = await this.document(id);
-    return { row, pdf: await this.opts.renderPdf(doc) };
+    const images = new Map<number, Buffer>();
+    const load = this.opts.snapshotImage;
+    if (load) {
+      for (const snap of doc.snapshots ?? []) {
+        const jpeg = await load(snap.id);
+        if (jpeg) images.set(snap.id, jpeg);
+      }
+    }
+    return { row, pdf: await this.opts.renderPdf(doc, images) };
   }
 
   async csv(id: number): Promise<{ row: ReportRow; csv: string }> {

@@ -124,5 +124,6 @@ export function buildReport(input: ReportInput): ReportDocument {
     sections,
     ai: null,
     ai_note: null,
+    snapshots: input.snapshots ?? [],
   };
 }

@@ -38,6 +38,51 @@ describe('AlertListView', () => {
     );
   });
 
+  it('shows the camera snapshots kept for the alerts on screen, asked for in one request', async () => {
+    const { calls } = mockApi(
+      {
+        ...silences,
+        'GET /alerts': page([alertFixture(2), alertFixture(1), alertFixture(3, { robot_id: null })]),
+        'GET /camera/snapshots': {
+          items: [
+            {
+              id: 9,
+              robot_id: 'r1',
+              taken_at: new Date().toISOString(),
+              taken_by: 'op',
+              width: 640,
+              height: 480,
+              size_bytes: 20_000,
+              alert_id: 2,
+              note: 'smoke',
+              url: '/api/v1/camera/snapshots/9',
+            },
+          ],
+        },
+      },
+      { role: 'operator' },
+    );
+    renderApp(<AlertListView />, { path: '/alerts' });
+    const row = await screen.findByTestId('alert-2');
+    const img = await within(row).findByAltText('Snapshot 9 of r1: smoke');
+    expect(img.getAttribute('src')).toBe('/api/v1/camera/snapshots/9');
+    expect(within(screen.getByTestId('alert-1')).queryByRole('img')).toBeNull();
+    const asked = calls.filter((c) => c.path === '/camera/snapshots');
+    // A fleet alert (no robot) has no camera: only the robots' alerts are asked for.
+    expect(new URLSearchParams(asked[0]?.search).get('alert_ids')).toBe('1,2');
+    // Operators get a way to take one for an open alert: the robot's camera tab with the alert picked.
+    expect(within(row).getByRole('link', { name: 'Take a camera snapshot' }).getAttribute('href')).toBe(
+      '/robots/r1?tab=camera&alert=2',
+    );
+  });
+
+  it('offers viewers no snapshot link', async () => {
+    mockApi({ ...silences, 'GET /alerts': page([alertFixture(1)]) }, { role: 'viewer' });
+    renderApp(<AlertListView />, { path: '/alerts' });
+    const row = await screen.findByTestId('alert-1');
+    expect(within(row).queryByRole('link', { name: 'Take a camera snapshot' })).toBeNull();
+  });
+
   it('loads older alerts with the cursor the first page gave', async () => {
     const { calls } = mockApi({
       ...silences,

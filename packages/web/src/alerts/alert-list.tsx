@@ -1,9 +1,17 @@
-import { type InfiniteData, useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
+import {
+  type InfiniteData,
+  keepPreviousData,
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from '@tanstack/react-query';
+import { CAMERA_ALERT_IDS_MAX } from '@tonypi/contracts/camera-limits';
 import { BellOff, Check, CheckCheck, CircleCheck, Search } from 'lucide-react';
 import { useId, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api, errorMessage } from '../api/client';
-import type { AlertList, AlertView } from '../api/types';
+import type { AlertList, AlertSnapshots, AlertView, CameraSnapshot } from '../api/types';
 import { useCan } from '../auth/auth';
 import { Dialog } from '../components/dialog';
 import { useToast } from '../components/toasts';
@@ -341,11 +349,61 @@ function AcknowledgeAll({ filters, items }: { filters: AlertFilters; items: Aler
   );
 }
 
+/** The snapshots kept for the alerts on screen: one request for all of them, refetched as the list grows. */
+function useAlertSnapshots(items: readonly AlertView[]): Map<number, CameraSnapshot[]> {
+  const ids = items
+    .filter((a) => a.robot_id !== null)
+    .slice(0, CAMERA_ALERT_IDS_MAX)
+    .map((a) => a.id)
+    .sort((a, b) => a - b);
+  const query = useQuery({
+    queryKey: ['camera', 'alert-snapshots', ids],
+    queryFn: ({ signal }) =>
+      api<AlertSnapshots>('/camera/snapshots', { signal, query: { alert_ids: ids.join(',') } }),
+    enabled: ids.length > 0,
+    placeholderData: keepPreviousData,
+    staleTime: 30_000,
+  });
+  const byAlert = new Map<number, CameraSnapshot[]>();
+  for (const snap of query.data?.items ?? []) {
+    if (snap.alert_id === null) continue;
+    const list = byAlert.get(snap.alert_id) ?? [];
+    list.push(snap);
+    byAlert.set(snap.alert_id, list);
+  }
+  return byAlert;
+}
+
+function AlertSnapshotStrip({ snaps }: { snaps: readonly CameraSnapshot[] }) {
+  return (
+    <ul aria-label="Camera snapshots of this alert" className="mt-2 flex flex-wrap gap-2">
+      {snaps.map((snap) => (
+        <li key={snap.id}>
+          <a
+            href={snap.url}
+            target="_blank"
+            rel="noreferrer"
+            title={`${new Date(snap.taken_at).toLocaleString()}${snap.note ? ` · ${snap.note}` : ''}`}
+          >
+            <img
+              src={snap.url}
+              alt={`Snapshot ${snap.id} of ${snap.robot_id}${snap.note ? `: ${snap.note}` : ''}`}
+              loading="lazy"
+              className="h-16 w-auto rounded border border-slate-200 bg-slate-100 dark:border-slate-800 dark:bg-slate-900"
+            />
+          </a>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function AlertRow({
   alert,
   showRobot,
   canControl,
   canSilence,
+  snapshots,
   onAction,
   onSilence,
 }: {
@@ -353,6 +411,7 @@ function AlertRow({
   showRobot: boolean;
   canControl: boolean;
   canSilence: boolean;
+  snapshots: readonly CameraSnapshot[] | undefined;
   onAction: (a: NoteAction) => void;
   onSilence: (a: AlertView) => void;
 }) {
@@ -401,7 +460,16 @@ function AlertRow({
               {alert.resolve_note && `: “${alert.resolve_note}”`}
             </span>
           )}
+          {canControl && alert.robot_id && alert.state !== 'resolved' && (
+            <Link
+              to={`/robots/${encodeURIComponent(alert.robot_id)}?tab=camera&alert=${alert.id}`}
+              className="underline"
+            >
+              Take a camera snapshot
+            </Link>
+          )}
         </p>
+        {snapshots && snapshots.length > 0 && <AlertSnapshotStrip snaps={snapshots} />}
       </div>
       {(canControl || canSilence) && alert.state !== 'resolved' && (
         <div className="flex shrink-0 flex-wrap gap-1.5">
@@ -457,6 +525,7 @@ export function AlertListView({ robotId }: { robotId?: string }) {
   });
 
   const items = query.data?.pages.flatMap((p) => p.items) ?? [];
+  const snapshots = useAlertSnapshots(items);
   const first = query.data?.pages[0];
   const filtered = Object.keys(filters).some((k) => k !== 'robot' || !robotId);
 
@@ -493,6 +562,7 @@ export function AlertListView({ robotId }: { robotId?: string }) {
                 showRobot={!robotId}
                 canControl={canControl}
                 canSilence={canSilence}
+                snapshots={snapshots.get(a.id)}
                 onAction={setAction}
                 onSilence={setSilence}
               />

@@ -88,3 +88,5 @@ export type ReportAiStatus = z.infer<typeof C.ReportAiStatus>;
 export type CameraStatus = z.infer<typeof C.CameraStatus>;
 export type CameraSnapshot = z.infer<typeof C.CameraSnapshot>;
 export type CameraSnapshotList = z.infer<typeof C.CameraSnapshotList>;
+export type AlertSnapshots = z.infer<typeof C.AlertSnapshots>;
+export type ReportSnapshot = z.infer<typeof C.ReportSnapshot>;

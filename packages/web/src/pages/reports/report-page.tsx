@@ -3,6 +3,7 @@ import { ArrowLeft, FileDown, Sparkles } from 'lucide-react';
 import { Link, useParams } from 'react-router';
 import { ApiError, api } from '../../api/client';
 import type { ReportChart, ReportStatement, ReportTable, ReportWithDocument } from '../../api/types';
+import { SnapshotCard } from '../../camera/snapshot-card';
 import { TimeSeriesChart } from '../../components/chart/time-series-chart';
 import { Card, cx, EmptyState, ErrorState, Loading, ScrollRegion, Time } from '../../components/ui';
 import { useLiveChannels, useLiveFrames } from '../../live/live-context';
@@ -295,6 +296,21 @@ export default function ReportPage() {
               ))}
             </Card>
           ))}
+          {(doc.snapshots?.length ?? 0) > 0 && (
+            <Card className="p-4">
+              <h2 className="mb-1 font-semibold" data-testid="report-snapshots">
+                Camera snapshots
+              </h2>
+              <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">
+                Stored for these robots in this period; those kept for an alert or with a note first.
+              </p>
+              <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-4">
+                {doc.snapshots?.map((snap) => (
+                  <SnapshotCard key={snap.id} snap={snap} showRobot />
+                ))}
+              </ul>
+            </Card>
+          )}
         </>
       )}
     </div>

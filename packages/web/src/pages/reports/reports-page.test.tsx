@@ -201,6 +201,42 @@ describe('ReportPage', () => {
     expect(screen.getByText(/2 robots/)).toBeTruthy();
   });
 
+  it('shows the camera snapshots of its robots and period, each with its robot, alert and note', async () => {
+    mockApi({
+      'GET /reports/7': () => {
+        const r = withDocument(7);
+        r.document!.snapshots = [
+          {
+            id: 41,
+            robot_id: 'tonypi_02',
+            taken_at: TO,
+            taken_by: 'operator',
+            width: 640,
+            height: 480,
+            alert_id: 12,
+            note: 'Gripper worn',
+            url: '/api/v1/camera/snapshots/41',
+          },
+        ];
+        return r;
+      },
+    });
+    renderApp(<ReportPage />, { path: '/reports/7', route: '/reports/:reportId' });
+    expect((await screen.findByTestId('report-snapshots')).textContent).toBe('Camera snapshots');
+    const snap = screen.getByTestId('camera-snapshot');
+    expect(snap.textContent).toContain('tonypi_02');
+    expect(snap.textContent).toContain('alert #12');
+    expect(snap.textContent).toContain('Gripper worn');
+    expect(within(snap).getByRole('img').getAttribute('src')).toBe('/api/v1/camera/snapshots/41');
+  });
+
+  it('has no snapshot part when the report has none (or predates them)', async () => {
+    mockApi({ 'GET /reports/7': () => withDocument(7) });
+    renderApp(<ReportPage />, { path: '/reports/7', route: '/reports/:reportId' });
+    await screen.findByRole('heading', { name: /Fleet summary 7/ });
+    expect(screen.queryByTestId('report-snapshots')).toBeNull();
+  });
+
   it('shows a running report’s progress and a failed one’s reason', async () => {
     mockApi({
       'GET /reports/8': () => ({ ...report(8, { status: 'running', progress: 0.4 }), document: null }),

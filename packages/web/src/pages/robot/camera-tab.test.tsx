@@ -126,6 +126,65 @@ describe('CameraTab', () => {
     expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ alert_id: 7 });
   });
 
+  it('lets an operator delete a snapshot after confirming; viewers get no delete button', async () => {
+    let stored = [snapshot(3), snapshot(4)];
+    const { calls } = mockApi(
+      {
+        'GET /robots/r1/camera/status': status(),
+        'GET /robots/r1/camera/snapshots': () => ({ items: stored, next_cursor: null, total: stored.length }),
+        'DELETE /camera/snapshots/3': () => {
+          stored = stored.filter((s) => s.id !== 3);
+          return new Response(null, { status: 204 });
+        },
+      },
+      { role: 'operator' },
+    );
+    renderApp(<CameraTab robot={robotFixture('r1')} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Delete snapshot 3' }));
+    expect(await screen.findByRole('dialog', { name: 'Delete this snapshot?' })).toBeTruthy();
+    expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
+    fireEvent.click(screen.getByRole('button', { name: 'Delete snapshot' }));
+    await waitFor(() => expect(screen.getAllByTestId('camera-snapshot')).toHaveLength(1));
+    expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/camera/snapshots/3']);
+    expect(await screen.findByText('Snapshot deleted')).toBeTruthy();
+  });
+
+  it('gives viewers no delete button', async () => {
+    mockApi(
+      {
+        'GET /robots/r1/camera/status': status(),
+        'GET /robots/r1/camera/snapshots': { items: [snapshot(3)], next_cursor: null, total: 1 },
+      },
+      { role: 'viewer' },
+    );
+    renderApp(<CameraTab robot={robotFixture('r1')} />);
+    await screen.findByTestId('camera-snapshot');
+    expect(screen.queryByRole('button', { name: /Delete snapshot/ })).toBeNull();
+  });
+
+  it('picks the alert named in the URL (the alert list’s link) for the next snapshot', async () => {
+    const { calls } = mockApi(
+      {
+        'GET /robots/r1/camera/status': status(),
+        'GET /robots/r1/camera/snapshots': { items: [], next_cursor: null, total: 0 },
+        'POST /robots/r1/camera/snapshots': () =>
+          new Response(JSON.stringify(snapshot(8, { alert_id: 12 })), {
+            status: 201,
+            headers: { 'content-type': 'application/json' },
+          }),
+      },
+      { role: 'operator' },
+    );
+    renderApp(<CameraTab robot={robotFixture('r1')} />, { path: '/robots/r1?tab=camera&alert=12' });
+    const select = (await screen.findByLabelText(
+      'Alert the snapshot documents (optional)',
+    )) as HTMLSelectElement;
+    expect(select.value).toBe('12');
+    fireEvent.click(screen.getByRole('button', { name: /Take snapshot/ }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'POST')).toBe(true));
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ alert_id: 12 });
+  });
+
   it('shows older snapshots a page at a time', async () => {
     mockApi({
       'GET /robots/r1/camera/status': status(),

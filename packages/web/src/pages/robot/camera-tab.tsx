@@ -1,12 +1,15 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Camera, Expand, RefreshCw, VideoOff } from 'lucide-react';
 import { useEffect, useId, useRef, useState } from 'react';
+import { useSearchParams } from 'react-router';
 import { API_BASE, api } from '../../api/client';
 import type { AlertList, CameraSnapshot, CameraSnapshotList, CameraStatus, Robot } from '../../api/types';
 import { useCan } from '../../auth/auth';
+import { SnapshotCard } from '../../camera/snapshot-card';
 import { useToast } from '../../components/toasts';
-import { Button, Card, EmptyState, ErrorState, inputClass, Loading, Time } from '../../components/ui';
+import { Button, Card, EmptyState, ErrorState, inputClass, Loading } from '../../components/ui';
 import { formatNumber } from '../../lib/format';
+import { ConfirmDialog } from '../admin/admin-ui';
 
 /** How often the stream's figures (frame rate, resolution, state) are read while the tab is open. */
 const STATUS_MS = 2_000;
@@ -19,12 +22,6 @@ const STATE_LABEL: Record<CameraStatus['state'], string> = {
   streaming: 'Live',
   reconnecting: 'Reconnecting…',
 };
-
-function kib(bytes: number): string {
-  return bytes >= 1024 * 1024
-    ? `${formatNumber(bytes / 1024 / 1024, 1)} MB`
-    : `${Math.round(bytes / 1024)} KB`;
-}
 
 /** Whether the page is visible: a hidden tab's <img> would keep the robot's camera streaming for nobody. */
 function usePageVisible(): boolean {
@@ -53,7 +50,10 @@ export function CameraTab({ robot }: { robot: Robot }) {
   const [failed, setFailed] = useState(false);
   const visible = usePageVisible();
   const [note, setNote] = useState('');
-  const [alertId, setAlertId] = useState('');
+  const [params] = useSearchParams();
+  // `?alert=N` (the alert list's "Snapshot" link) picks the alert the next snapshot documents.
+  const [alertId, setAlertId] = useState(() => params.get('alert') ?? '');
+  const [deleting, setDeleting] = useState<CameraSnapshot | null>(null);
   const noteId = useId();
   const alertSelectId = useId();
 
@@ -95,9 +95,19 @@ export function CameraTab({ robot }: { robot: Robot }) {
       setAlertId('');
       toast.push({ title: 'Snapshot saved with the robot', tone: 'success' });
       void client.invalidateQueries({ queryKey: ['robots', 'camera-snapshots', robot.robot_id] });
+      void client.invalidateQueries({ queryKey: ['camera', 'alert-snapshots'] });
     },
     onError: (err) =>
       toast.push({ title: 'No snapshot', description: (err as Error).message, tone: 'error' }),
+  });
+  const remove = useMutation({
+    mutationFn: (snap: CameraSnapshot) => api<null>(`/camera/snapshots/${snap.id}`, { method: 'DELETE' }),
+    onSuccess: () => {
+      setDeleting(null);
+      toast.push({ title: 'Snapshot deleted', tone: 'success' });
+      void client.invalidateQueries({ queryKey: ['robots', 'camera-snapshots', robot.robot_id] });
+      void client.invalidateQueries({ queryKey: ['camera', 'alert-snapshots'] });
+    },
   });
 
   if (status.isPending) return <Loading label="Loading the camera…" />;
@@ -185,7 +195,7 @@ export function CameraTab({ robot }: { robot: Robot }) {
                 value={note}
                 onChange={(e) => setNote(e.target.value)}
               />
-              {(alerts.data?.items.length ?? 0) > 0 && (
+              {((alerts.data?.items.length ?? 0) > 0 || alertId !== '') && (
                 <>
                   <label htmlFor={alertSelectId} className="sr-only">
                     Alert the snapshot documents (optional)
@@ -197,6 +207,9 @@ export function CameraTab({ robot }: { robot: Robot }) {
                     onChange={(e) => setAlertId(e.target.value)}
                   >
                     <option value="">No alert</option>
+                    {alertId && !alerts.data?.items.some((a) => String(a.id) === alertId) && (
+                      <option value={alertId}>#{alertId}</option>
+                    )}
                     {alerts.data?.items.map((a) => (
                       <option key={a.id} value={String(a.id)}>
                         #{a.id} · {a.severity} · {a.title}
@@ -226,29 +239,33 @@ export function CameraTab({ robot }: { robot: Robot }) {
         ) : (
           <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-4">
             {shown.map((snap) => (
-              <li key={snap.id} data-testid="camera-snapshot" className="text-sm">
-                <a href={snap.url} target="_blank" rel="noreferrer" className="block">
-                  <img
-                    src={snap.url}
-                    alt={`Snapshot ${snap.id} of ${robot.robot_id}`}
-                    loading="lazy"
-                    className="aspect-[4/3] w-full rounded border border-slate-200 object-cover dark:border-slate-800"
-                  />
-                </a>
-                <p className="mt-1">
-                  <Time value={snap.taken_at} />
-                  {snap.taken_by ? ` · ${snap.taken_by}` : ''}
-                </p>
-                <p className="text-xs text-slate-600 dark:text-slate-400">
-                  {snap.width && snap.height ? `${snap.width} × ${snap.height} · ` : ''}
-                  {kib(snap.size_bytes)}
-                  {snap.alert_id !== null ? ` · alert #${snap.alert_id}` : ''}
-                </p>
-                {snap.note && <p className="text-xs">{snap.note}</p>}
-              </li>
+              <SnapshotCard
+                key={snap.id}
+                snap={snap}
+                {...(canControl ? { onDelete: () => setDeleting(snap) } : {})}
+              />
             ))}
           </ul>
         )}
+        <ConfirmDialog
+          open={deleting !== null}
+          onOpenChange={(open) => {
+            if (!open) {
+              setDeleting(null);
+              remove.reset();
+            }
+          }}
+          title="Delete this snapshot?"
+          description={
+            deleting
+              ? `The image taken ${new Date(deleting.taken_at).toLocaleString()} is deleted for everyone; reports that show it say it was deleted.`
+              : ''
+          }
+          confirmLabel="Delete snapshot"
+          busy={remove.isPending}
+          error={remove.error}
+          onConfirm={() => deleting && remove.mutate(deleting)}
+        />
         {snapshots.hasNextPage && (
           <div className="pt-3 text-center">
             <Button
