@@ -1,12 +1,16 @@
 #!/bin/sh
 # The eclipse-mosquitto container's command (deploy/docker-compose.yml): write the server's account into
 # the password file from MQTT_SERVER_PASSWORD on every start (so changing it is a restart), readable by
-# the mosquitto user only, then run the broker in the foreground.
+# the mosquitto user only, then run the broker in the foreground (exec: it keeps this pid, and gets
+# docker stop's SIGTERM). MOSQUITTO_DATA_DIR and MOSQUITTO_CONFIG default to the image's paths.
 set -eu
 : "${MQTT_SERVER_PASSWORD:?MQTT_SERVER_PASSWORD is not set}"
+data="${MOSQUITTO_DATA_DIR:-/mosquitto/data}"
+config="${MOSQUITTO_CONFIG:-/mosquitto/config/mosquitto.conf}"
 umask 077
-passwd=/mosquitto/data/passwd
+passwd="$data/passwd"
 rm -f "$passwd"
 mosquitto_passwd -c -b "$passwd" fleet-server "$MQTT_SERVER_PASSWORD"
-chown mosquitto:mosquitto "$passwd"
-exec /usr/sbin/mosquitto -c /mosquitto/config/mosquitto.conf
+# As root, Mosquitto drops to its own user before it reads the file.
+if [ "$(id -u)" = 0 ]; then chown mosquitto:mosquitto "$passwd"; fi
+exec /usr/sbin/mosquitto -c "$config"

@@ -9,8 +9,8 @@ import { DEPLOY_DIR } from './helpers/grafana';
 
 /**
  * deploy/mosquitto/mosquitto.conf on Debian's Mosquitto 2 (which .ci/run installs): the shipped file with
- * only its ports (free ones on loopback) and its /mosquitto/data paths (a temp dir) rewritten, and the
- * password file written the way deploy/mosquitto/start.sh writes it. The broker is stopped by its pid.
+ * only its ports (free ones on loopback) and its /mosquitto/data paths (a temp dir) rewritten, started by
+ * deploy/mosquitto/start.sh as the container starts it. The broker is stopped by its pid.
  */
 const MOSQUITTO = '/usr/sbin/mosquitto';
 if (!existsSync(MOSQUITTO))
@@ -67,16 +67,22 @@ beforeAll(async () => {
     .replaceAll('/mosquitto/data', dir);
   expect(conf).not.toContain('/mosquitto/');
   writeFileSync(join(dir, 'mosquitto.conf'), conf);
-  execFileSync('mosquitto_passwd', ['-c', '-b', join(dir, 'passwd'), 'fleet-server', PASSWORD], {
-    stdio: 'pipe',
-  });
   if (process.getuid?.() === 0) {
-    // As root, Mosquitto drops to its own user before it reads the password file and writes its database.
+    // As root, Mosquitto drops to its own user before it writes its database.
     const uid = Number(execFileSync('id', ['-u', 'mosquitto']).toString());
     const gid = Number(execFileSync('id', ['-g', 'mosquitto']).toString());
-    for (const p of [dir, join(dir, 'passwd')]) chownSync(p, uid, gid);
+    chownSync(dir, uid, gid);
   }
-  broker = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The container's command itself: it writes the password file, then execs the broker (same pid).
+  broker = spawn('sh', [new URL('mosquitto/start.sh', DEPLOY_DIR).pathname], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      MQTT_SERVER_PASSWORD: PASSWORD,
+      MOSQUITTO_DATA_DIR: dir,
+      MOSQUITTO_CONFIG: join(dir, 'mosquitto.conf'),
+    },
+  });
   broker.stdout!.on('data', (d) => {
     log += d;
   });
