@@ -6,9 +6,19 @@
  * does (the InfluxDB schema: database fleet_raw, measurement = channel, tags robot_id + series tags such as
  * servo_id, one field per number); every PostgreSQL query reads tables of the server's migrations, through
  * the read-only role of deploy/postgres/grafana-readonly.sql. Queries are raw InfluxQL / SQL so the tests
- * can run each one (macros substituted) against real engines.
+ * can run each one (macros substituted) against real engines. The model is typed with Grafana's own
+ * dashboard types (@grafana/schema, a devDependency of the server: tsc checks it in `npm run check`).
  */
 import { writeFileSync } from 'node:fs';
+import {
+  type Dashboard,
+  type DashboardLink,
+  type FieldConfigSource,
+  type Panel as GrafanaPanel,
+  type RowPanel,
+  ThresholdsMode,
+  type VariableModel,
+} from '@grafana/schema';
 
 /** The provisioned datasources (provisioning/datasources/fleet.yaml): fixed uids the panels refer to. */
 export const DATASOURCES = {
@@ -25,19 +35,10 @@ export interface Target {
   [key: string]: unknown;
 }
 
-/** A panel before the layout gives it an id and a place. */
-interface PanelBody {
-  type: string;
-  title: string;
-  targets?: Target[];
-  [key: string]: unknown;
-}
+/** A panel before the layout gives it an id and a place (Grafana's own panel type, @grafana/schema). */
+type PanelBody = GrafanaPanel & { title: string; targets: Target[] };
 
-export interface Panel extends PanelBody {
-  id: number;
-  gridPos: { h: number; w: number; x: number; y: number };
-  datasource?: DatasourceRef;
-}
+export type Panel = PanelBody & { id: number; gridPos: { h: number; w: number; x: number; y: number } };
 
 /** InfluxQL series: one raw query; `alias` uses Grafana's `$tag_<name>` for grouped series. */
 function influx(refId: string, query: string, alias?: string): Target {
@@ -70,7 +71,7 @@ function fleetSeries(measurement: string, select: string): string {
 
 /** Lays panels out left to right, wrapping at Grafana's 24 columns; a row starts a new line. */
 class Layout {
-  readonly panels: Panel[] = [];
+  readonly panels: (Panel | RowPanel)[] = [];
   private nextId = 1;
   private x = 0;
   private y = 0;
@@ -91,7 +92,7 @@ class Layout {
 
   add(panel: PanelBody, w: number, h = 8): void {
     if (this.x + w > 24) this.newLine();
-    const datasource = panel.targets?.[0]?.datasource;
+    const datasource = panel.targets[0]?.datasource;
     this.panels.push({
       id: this.nextId++,
       ...panel,
@@ -121,7 +122,7 @@ const PERCENT: Unit = { unit: 'percent', min: 0, max: 100 };
 const CELSIUS: Unit = { unit: 'celsius' };
 const VOLT: Unit = { unit: 'volt' };
 
-function timeseries(title: string, targets: Target[], unit: Unit, description?: string) {
+function timeseries(title: string, targets: Target[], unit: Unit, description?: string): PanelBody {
   return {
     type: 'timeseries',
     title,
@@ -150,7 +151,7 @@ function stat(
     fieldConfig: {
       defaults: {
         ...unit,
-        thresholds: { mode: 'absolute', steps: thresholds ?? [{ color: 'green', value: null }] },
+        thresholds: { mode: ThresholdsMode.Absolute, steps: thresholds ?? [{ color: 'green', value: null }] },
       },
       overrides: [],
     },
@@ -166,7 +167,7 @@ function stat(
   };
 }
 
-function table(title: string, target: Target, overrides: unknown[] = []) {
+function table(title: string, target: Target, overrides: FieldConfigSource['overrides'] = []): PanelBody {
   return {
     type: 'table',
     title,
@@ -204,7 +205,28 @@ const TEMPERATURE_STEPS = [
   { color: 'red', value: 80 },
 ];
 
-function dashboard(uid: string, title: string, panels: Panel[], templating: unknown[], description: string) {
+function link(title: string, url: string): DashboardLink {
+  return {
+    title,
+    type: 'link',
+    url,
+    icon: 'dashboard',
+    tooltip: '',
+    tags: [],
+    asDropdown: false,
+    includeVars: false,
+    keepTime: true,
+    targetBlank: false,
+  };
+}
+
+function dashboard(
+  uid: string,
+  title: string,
+  panels: (Panel | RowPanel)[],
+  templating: VariableModel[],
+  description: string,
+): Dashboard {
   return {
     uid,
     title,
@@ -221,28 +243,13 @@ function dashboard(uid: string, title: string, panels: Panel[], templating: unkn
     fiscalYearStartMonth: 0,
     liveNow: false,
     annotations: { list: [] },
-    links: [
-      {
-        title: 'Fleet',
-        type: 'link',
-        url: '/d/tonypi-fleet/tonypi-fleet',
-        keepTime: true,
-        icon: 'dashboard',
-      },
-      {
-        title: 'Robot',
-        type: 'link',
-        url: '/d/tonypi-robot/tonypi-robot',
-        keepTime: true,
-        icon: 'dashboard',
-      },
-    ],
+    links: [link('Fleet', '/d/tonypi-fleet/tonypi-fleet'), link('Robot', '/d/tonypi-robot/tonypi-robot')],
     templating: { list: templating },
     panels,
   };
 }
 
-export function robotDashboard() {
+export function robotDashboard(): Dashboard {
   const l = new Layout();
   l.row('Now');
   l.add(
@@ -499,19 +506,17 @@ ORDER BY "timestamp" DESC LIMIT 500`,
     9,
   );
 
-  const robotVariable = {
+  const robotVariable: VariableModel = {
     name: 'robot_id',
     label: 'Robot',
     type: 'query',
     datasource: DATASOURCES.postgres,
     query: 'SELECT robot_id FROM robots WHERE deleted_at IS NULL ORDER BY robot_id',
-    definition: 'SELECT robot_id FROM robots WHERE deleted_at IS NULL ORDER BY robot_id',
     refresh: 1,
     sort: 1,
     includeAll: false,
     multi: false,
     hide: 0,
-    current: {},
     options: [],
   };
   return dashboard(
@@ -523,7 +528,7 @@ ORDER BY "timestamp" DESC LIMIT 500`,
   );
 }
 
-export function fleetDashboard() {
+export function fleetDashboard(): Dashboard {
   const l = new Layout();
   l.row('Fleet');
   l.add(
