@@ -11,7 +11,7 @@
 set -euo pipefail
 org="${DOCKER_INFLUXDB_INIT_ORG}"
 
-bucket_id() { influx bucket list --org "$org" --name "$1" --hide-headers | cut -f1; }
+bucket_id() { influx bucket list --org "$org" --name "$1" --hide-headers | awk 'NR == 1 { print $1 }'; }
 
 influx bucket create --org "$org" --name fleet_1m --retention "${INFLUX_MINUTE_RETENTION:-90d}"
 influx bucket create --org "$org" --name fleet_1h --retention "${INFLUX_HOUR_RETENTION:-730d}"

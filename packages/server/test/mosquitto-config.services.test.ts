@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { DEPLOY_DIR } from './helpers/grafana';
 
 /**
@@ -130,6 +131,28 @@ describe('deploy/mosquitto/mosquitto.conf on Mosquitto 2', () => {
       expect(await received).toBe('{"battery":{"percent":80}}');
     } finally {
       await Promise.all([sub.endAsync(), pub.endAsync()]);
+    }
+  });
+
+  it("answers docker-compose's health check: $SYS/broker/uptime, retained, for the server's account", async () => {
+    const compose = parse(readFileSync(new URL('docker-compose.yml', DEPLOY_DIR), 'utf8')) as {
+      services: { mosquitto: { healthcheck: { test: string[] } } };
+    };
+    expect(compose.services.mosquitto.healthcheck.test[1]).toContain(
+      `-u fleet-server -P "$$MQTT_SERVER_PASSWORD" -t '$$SYS/broker/uptime' -C 1`,
+    );
+    const client = await connect(`mqtt://127.0.0.1:${tcpPort}`, {
+      username: 'fleet-server',
+      password: PASSWORD,
+    });
+    try {
+      const first = new Promise<boolean>((resolve) =>
+        client.once('message', (_t, _p, packet) => resolve(packet.retain)),
+      );
+      await client.subscribeAsync('$SYS/broker/uptime');
+      expect(await first).toBe(true);
+    } finally {
+      await client.endAsync();
     }
   });
 
