@@ -13,8 +13,8 @@ org="${DOCKER_INFLUXDB_INIT_ORG}"
 
 bucket_id() { influx bucket list --org "$org" --name "$1" --hide-headers | awk 'NR == 1 { print $1 }'; }
 
-influx bucket create --org "$org" --name fleet_1m --retention "${INFLUX_MINUTE_RETENTION:-90d}"
-influx bucket create --org "$org" --name fleet_1h --retention "${INFLUX_HOUR_RETENTION:-730d}"
+influx bucket create --org "$org" --name fleet_1m --retention "${INFLUX_MINUTE_RETENTION:-91d}"
+influx bucket create --org "$org" --name fleet_1h --retention "${INFLUX_HOUR_RETENTION:-731d}"
 
 read_write=()
 read_only=()
