@@ -11,6 +11,16 @@ umask 077
 passwd="$data/passwd"
 rm -f "$passwd"
 mosquitto_passwd -c -b "$passwd" fleet-server "$MQTT_SERVER_PASSWORD"
-# As root, Mosquitto drops to its own user before it reads the file.
-if [ "$(id -u)" = 0 ]; then chown mosquitto:mosquitto "$passwd"; fi
+# With the dynamic-security plugin enabled in the config (its two lines uncommented), its file is made on the
+# first start with the server's account as the plugin's admin: the server then manages the robots' clients
+# and roles (MQTT_DYNSEC=true). Never overwritten: it holds every robot's client.
+dynsec="$(awk '$1 == "plugin_opt_config_file" { print $2 }' "$config")"
+if [ -n "$dynsec" ] && [ ! -f "$dynsec" ]; then
+  mosquitto_ctrl dynsec init "$dynsec" fleet-server "$MQTT_SERVER_PASSWORD" >/dev/null
+fi
+# As root, Mosquitto drops to its own user before it reads the files.
+if [ "$(id -u)" = 0 ]; then
+  chown mosquitto:mosquitto "$passwd"
+  if [ -n "$dynsec" ]; then chown mosquitto:mosquitto "$dynsec"; fi
+fi
 exec /usr/sbin/mosquitto -c "$config"

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import { DEPLOY_DIR } from './helpers/grafana';
  * deploy/mosquitto/start.sh as the container starts it. The broker is stopped by its pid.
  */
 const MOSQUITTO = '/usr/sbin/mosquitto';
+/** Debian's path for the plugin (the image's is /usr/lib/mosquitto_dynamic_security.so). */
+const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 if (!existsSync(MOSQUITTO))
   throw new Error(`${MOSQUITTO} is missing: apt-get install mosquitto (see .ci/run)`);
 
@@ -39,11 +41,6 @@ function accepts(port: number): Promise<boolean> {
 }
 
 const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
-let dir: string;
-let broker: ChildProcess;
-let tcpPort: number;
-let wsPort: number;
-let log = '';
 
 async function connect(url: string, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
@@ -57,16 +54,29 @@ async function connect(url: string, options: mqtt.IClientOptions): Promise<mqtt.
   return client;
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tonypi-mosquitto-conf-'));
-  tcpPort = await freePort();
-  wsPort = await freePort();
-  const conf = readFileSync(new URL('mosquitto/mosquitto.conf', DEPLOY_DIR), 'utf8')
-    .replace(/^listener 1883$/m, `listener ${tcpPort} 127.0.0.1`)
-    .replace(/^listener 9001$/m, `listener ${wsPort} 127.0.0.1`)
-    .replaceAll('/mosquitto/data/', `${dir}/`)
-    .replaceAll('/mosquitto/data', dir);
-  expect(conf).not.toContain('/mosquitto/');
+interface Broker {
+  dir: string;
+  tcpPort: number;
+  wsPort: number;
+  process: ChildProcess;
+  log(): string;
+  /** SIGTERM to its pid (start.sh execs the broker, so that pid is Mosquitto's), then its temp dir. */
+  stop(): Promise<void>;
+}
+
+/** The shipped config, ports and data paths rewritten (`edit` for more), started by start.sh. */
+async function startBroker(edit: (conf: string) => string = (c) => c): Promise<Broker> {
+  const dir = mkdtempSync(join(tmpdir(), 'tonypi-mosquitto-conf-'));
+  const tcpPort = await freePort();
+  const wsPort = await freePort();
+  const conf = edit(
+    readFileSync(new URL('mosquitto/mosquitto.conf', DEPLOY_DIR), 'utf8')
+      .replace(/^listener 1883$/m, `listener ${tcpPort} 127.0.0.1`)
+      .replace(/^listener 9001$/m, `listener ${wsPort} 127.0.0.1`)
+      .replaceAll('/mosquitto/data/', `${dir}/`)
+      .replaceAll('/mosquitto/data', dir),
+  );
+  expect(conf).not.toMatch(/^[^#].*\/mosquitto\//m);
   writeFileSync(join(dir, 'mosquitto.conf'), conf);
   if (process.getuid?.() === 0) {
     // As root, Mosquitto drops to its own user before it writes its database.
@@ -75,7 +85,7 @@ beforeAll(async () => {
     chownSync(dir, uid, gid);
   }
   // The container's command itself: it writes the password file, then execs the broker (same pid).
-  broker = spawn('sh', [new URL('mosquitto/start.sh', DEPLOY_DIR).pathname], {
+  const child = spawn('sh', [new URL('mosquitto/start.sh', DEPLOY_DIR).pathname], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       PATH: process.env.PATH,
@@ -84,28 +94,50 @@ beforeAll(async () => {
       MOSQUITTO_CONFIG: join(dir, 'mosquitto.conf'),
     },
   });
-  broker.stdout!.on('data', (d) => {
+  let log = '';
+  child.stdout!.on('data', (d) => {
     log += d;
   });
-  broker.stderr!.on('data', (d) => {
+  child.stderr!.on('data', (d) => {
     log += d;
   });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
   // Its log goes to stdout, block-buffered on a pipe: wait for both listeners instead.
   for (const port of [tcpPort, wsPort]) {
     for (let i = 0; !(await accepts(port)); i++) {
-      if (i > 100 || broker.exitCode !== null) throw new Error(`mosquitto did not listen on ${port}: ${log}`);
+      if (i > 100 || child.exitCode !== null) {
+        await stop();
+        throw new Error(`mosquitto did not listen on ${port}: ${log}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+  return { dir, tcpPort, wsPort, process: child, log: () => log, stop };
+}
+
+let broker: Broker;
+let dir: string;
+let tcpPort: number;
+let wsPort: number;
+const started: Broker[] = [];
+
+beforeAll(async () => {
+  broker = await startBroker();
+  started.push(broker);
+  ({ dir, tcpPort, wsPort } = broker);
 });
 
 afterAll(async () => {
-  if (broker && broker.exitCode === null) {
-    const exited = new Promise((r) => broker.once('exit', r));
-    broker.kill('SIGTERM');
-    await exited;
+  for (const b of started) {
+    await b.stop();
+    rmSync(b.dir, { recursive: true, force: true });
   }
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('deploy/mosquitto/mosquitto.conf on Mosquitto 2', () => {
@@ -161,10 +193,46 @@ describe('deploy/mosquitto/mosquitto.conf on Mosquitto 2', () => {
     const retained = await connect(`mqtt://127.0.0.1:${tcpPort}`, { clientId: 'status', ...auth });
     await retained.publishAsync('tonypi/tp01/status', '{"status":"online"}', { qos: 1, retain: true });
     await retained.endAsync();
-    const exited = new Promise((r) => broker.once('exit', r));
-    broker.kill('SIGTERM');
-    await exited;
-    expect(existsSync(join(dir, 'mosquitto.db')), log).toBe(true);
+    await broker.stop();
+    expect(existsSync(join(dir, 'mosquitto.db')), broker.log()).toBe(true);
     expect(readFileSync(join(dir, 'mosquitto.db')).includes('tonypi/tp01/status')).toBe(true);
+  });
+});
+
+describe('deploy/mosquitto/mosquitto.conf with its dynamic-security lines uncommented', () => {
+  it("starts with the plugin, made by start.sh with the server's account as its admin", async () => {
+    const b = await startBroker((conf) =>
+      conf
+        .replace(/^#plugin \/usr\/lib\/mosquitto_dynamic_security\.so$/m, `plugin ${DYNSEC_PLUGIN}`)
+        .replace(/^#plugin_opt_config_file /m, 'plugin_opt_config_file '),
+    );
+    started.push(b);
+    const file = join(b.dir, 'dynamic-security.json');
+    expect(statSync(file).mode & 0o077, 'not readable by others').toBe(0);
+    const config = JSON.parse(readFileSync(file, 'utf8')) as { clients: { username: string }[] };
+    expect(config.clients.map((c) => c.username)).toEqual(['fleet-server']);
+
+    // The plugin's admin (the server, with MQTT_DYNSEC=true) reaches its control topic …
+    const server = await connect(`mqtt://127.0.0.1:${b.tcpPort}`, {
+      username: 'fleet-server',
+      password: PASSWORD,
+    });
+    try {
+      await server.subscribeAsync('$CONTROL/dynamic-security/v1/response');
+      const answer = new Promise<string>((resolve) =>
+        server.once('message', (_t, p) => resolve(p.toString())),
+      );
+      await server.publishAsync(
+        '$CONTROL/dynamic-security/v1',
+        JSON.stringify({ commands: [{ command: 'listClients' }] }),
+      );
+      expect(JSON.parse(await answer).responses[0].data.clients).toContain('fleet-server');
+    } finally {
+      await server.endAsync();
+    }
+    // … and anonymous clients are still refused.
+    await expect(connect(`mqtt://127.0.0.1:${b.tcpPort}`, { clientId: 'anon' })).rejects.toThrow(
+      /Not authorized/i,
+    );
   });
 });
