@@ -224,10 +224,26 @@ describe('deploy/Dockerfile', () => {
     expect(dockerfile).toContain('CMD ["node", "--import", "tsx", "packages/server/src/main.ts"]');
   });
 
-  it('leaves local builds, data and dependencies out of the build context', () => {
-    const ignore = read('Dockerfile.dockerignore').split('\n');
+  it('leaves local builds, data and dependencies out of the build context, and no tracked file', () => {
+    const ignore = read('Dockerfile.dockerignore')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     for (const entry of ['**/node_modules', '**/dist', '**/data', '.git', 'deploy/.env'])
       expect(ignore).toContain(entry);
+    // Each pattern as Docker matches it (from the context's root; `**/` any depth, `*` within a name).
+    const patterns = ignore.map((p) => {
+      const body = p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*\//g, '\0')
+        .replace(/\*/g, '[^/]*')
+        .replaceAll('\0', '(?:.*/)?');
+      return new RegExp(`^${body}(?:/|$)`);
+    });
+    const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT }).toString().split('\n').filter(Boolean);
+    expect(tracked.length).toBeGreaterThan(100);
+    expect(tracked.filter((f) => patterns.some((re) => re.test(f)))).toEqual([]);
+    expect(patterns.some((re) => re.test('packages/web/dist/index.html'))).toBe(true);
+    expect(patterns.some((re) => re.test('node_modules/yaml/package.json'))).toBe(true);
   });
 });
 
