@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEPLOY_DIR, readYaml } from './helpers/grafana';
 
@@ -257,12 +259,71 @@ describe('the deploy scripts', () => {
     const init = read('influxdb/init-fleet.sh');
     const raw = compose.services.influxdb!.environment!.DOCKER_INFLUXDB_INIT_BUCKET;
     expect(raw).toBe('fleet_raw');
-    for (const db of ['fleet_1m', 'fleet_1h']) expect(init).toContain(`--name ${db}`);
+    for (const db of ['fleet_raw', 'fleet_1m', 'fleet_1h'])
+      expect(init).toMatch(new RegExp(`^ensure_bucket ${db} `, 'm'));
     expect(init).toMatch(/for db in fleet_raw fleet_1m fleet_1h; do/);
     expect(init).toContain('influx v1 dbrp create');
     // The v1 users the server (TELEMETRY_URL) and Grafana (FLEET_INFLUX_READ_USER) sign in as.
-    expect(init).toContain('--username fleet-server');
-    expect(init).toContain(`--username ${compose.services.grafana!.environment!.FLEET_INFLUX_READ_USER}`);
+    expect(init).toMatch(/^ensure_v1_user fleet-server /m);
+    expect(init).toMatch(
+      new RegExp(`^ensure_v1_user ${compose.services.grafana!.environment!.FLEET_INFLUX_READ_USER} `, 'm'),
+    );
+  });
+  it('init-fleet.sh makes what is missing and only that, so a second run changes nothing but passwords', () => {
+    // A stand-in `influx` CLI (no InfluxDB 2.x here): it keeps buckets, mappings and users as files and
+    // logs each call, answering the list commands the way the CLI does (one row per match, no header).
+    const dir = mkdtempSync(join(tmpdir(), 'tonypi-init-fleet-'));
+    try {
+      const stub = join(dir, 'influx');
+      writeFileSync(
+        stub,
+        `#!/bin/bash
+state="${dir}/state"; mkdir -p "$state"; echo "$*" >> "${dir}/calls"
+arg() { local want="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = "$want" ] && { echo "$2"; return; }; shift; done; }
+case "$1 $2" in
+  "bucket list") [ -f "$state/bucket_$(arg --name "$@")" ] && printf 'id-%s\\t%s\\t8d\\n' "$(arg --name "$@")" "$(arg --name "$@")" ;;
+  "bucket create") touch "$state/bucket_$(arg --name "$@")" ;;
+  "v1 dbrp") case "$3" in list) [ -f "$state/dbrp_$(arg --db "$@")" ] && echo "m $(arg --db "$@")" ;; create) touch "$state/dbrp_$(arg --db "$@")" ;; esac ;;
+  "v1 auth") case "$3" in list) [ -f "$state/auth_$(arg --username "$@")" ] && echo "a $(arg --username "$@")" ;; create) touch "$state/auth_$(arg --username "$@")" ;; esac ;;
+esac
+exit 0
+`,
+      );
+      chmodSync(stub, 0o755);
+      mkdirSync(join(dir, 'state'));
+      writeFileSync(join(dir, 'state', 'bucket_fleet_raw'), ''); // made by the image's setup mode
+      const run = () =>
+        execFileSync('bash', [new URL('influxdb/init-fleet.sh', DEPLOY_DIR).pathname], {
+          env: {
+            PATH: `${dir}:${process.env.PATH}`,
+            DOCKER_INFLUXDB_INIT_ORG: 'tonypi',
+            INFLUX_SERVER_PASSWORD: 'server-pw',
+            INFLUX_GRAFANA_PASSWORD: 'grafana-pw',
+          },
+        });
+      run();
+      const first = readFileSync(join(dir, 'calls'), 'utf8').split('\n');
+      const writes = (calls: string[]) => calls.filter((c) => / create | set-password /.test(` ${c} `));
+      expect(writes(first)).toEqual([
+        'bucket create --org tonypi --name fleet_1m --retention 91d',
+        'bucket create --org tonypi --name fleet_1h --retention 731d',
+        'v1 dbrp create --org tonypi --db fleet_raw --rp autogen --bucket-id id-fleet_raw --default',
+        'v1 dbrp create --org tonypi --db fleet_1m --rp autogen --bucket-id id-fleet_1m --default',
+        'v1 dbrp create --org tonypi --db fleet_1h --rp autogen --bucket-id id-fleet_1h --default',
+        'v1 auth create --org tonypi --username fleet-server --password server-pw --read-bucket id-fleet_raw --write-bucket id-fleet_raw --read-bucket id-fleet_1m --write-bucket id-fleet_1m --read-bucket id-fleet_1h --write-bucket id-fleet_1h',
+        'v1 auth create --org tonypi --username grafana --password grafana-pw --read-bucket id-fleet_raw --read-bucket id-fleet_1m --read-bucket id-fleet_1h',
+      ]);
+      run();
+      const second = readFileSync(join(dir, 'calls'), 'utf8')
+        .split('\n')
+        .slice(first.length - 1);
+      expect(writes(second)).toEqual([
+        'v1 auth set-password --org tonypi --username fleet-server --password server-pw',
+        'v1 auth set-password --org tonypi --username grafana --password grafana-pw',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
