@@ -1,11 +1,15 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect as connectTcp, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import {
+  type Broker,
+  connectMqtt as connect,
+  DYNSEC_PLUGIN,
+  MQTT_SERVER_PASSWORD as PASSWORD,
+  requireMosquitto,
+  startBroker,
+} from './helpers/deploy';
 import { DEPLOY_DIR } from './helpers/grafana';
 
 /**
@@ -13,113 +17,7 @@ import { DEPLOY_DIR } from './helpers/grafana';
  * only its ports (free ones on loopback) and its /mosquitto/data paths (a temp dir) rewritten, started by
  * deploy/mosquitto/start.sh as the container starts it. The broker is stopped by its pid.
  */
-const MOSQUITTO = '/usr/sbin/mosquitto';
-/** Debian's path for the plugin (the image's is /usr/lib/mosquitto_dynamic_security.so). */
-const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
-if (!existsSync(MOSQUITTO))
-  throw new Error(`${MOSQUITTO} is missing: apt-get install mosquitto (see .ci/run)`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connectTcp(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
-
-async function connect(url: string, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', (err) => {
-      client.end(true);
-      reject(err);
-    });
-  });
-  return client;
-}
-
-interface Broker {
-  dir: string;
-  tcpPort: number;
-  wsPort: number;
-  process: ChildProcess;
-  log(): string;
-  /** SIGTERM to its pid (start.sh execs the broker, so that pid is Mosquitto's), then its temp dir. */
-  stop(): Promise<void>;
-}
-
-/** The shipped config, ports and data paths rewritten (`edit` for more), started by start.sh. */
-async function startBroker(edit: (conf: string) => string = (c) => c): Promise<Broker> {
-  const dir = mkdtempSync(join(tmpdir(), 'tonypi-mosquitto-conf-'));
-  const tcpPort = await freePort();
-  const wsPort = await freePort();
-  const conf = edit(
-    readFileSync(new URL('mosquitto/mosquitto.conf', DEPLOY_DIR), 'utf8')
-      .replace(/^listener 1883$/m, `listener ${tcpPort} 127.0.0.1`)
-      .replace(/^listener 9001$/m, `listener ${wsPort} 127.0.0.1`)
-      .replaceAll('/mosquitto/data/', `${dir}/`)
-      .replaceAll('/mosquitto/data', dir),
-  );
-  expect(conf).not.toMatch(/^[^#].*\/mosquitto\//m);
-  writeFileSync(join(dir, 'mosquitto.conf'), conf);
-  if (process.getuid?.() === 0) {
-    // As root, Mosquitto drops to its own user before it writes its database.
-    const uid = Number(execFileSync('id', ['-u', 'mosquitto']).toString());
-    const gid = Number(execFileSync('id', ['-g', 'mosquitto']).toString());
-    chownSync(dir, uid, gid);
-  }
-  // The container's command itself: it writes the password file, then execs the broker (same pid).
-  const child = spawn('sh', [new URL('mosquitto/start.sh', DEPLOY_DIR).pathname], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH,
-      MQTT_SERVER_PASSWORD: PASSWORD,
-      MOSQUITTO_DATA_DIR: dir,
-      MOSQUITTO_CONFIG: join(dir, 'mosquitto.conf'),
-    },
-  });
-  let log = '';
-  child.stdout!.on('data', (d) => {
-    log += d;
-  });
-  child.stderr!.on('data', (d) => {
-    log += d;
-  });
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-  };
-  // Its log goes to stdout, block-buffered on a pipe: wait for both listeners instead.
-  for (const port of [tcpPort, wsPort]) {
-    for (let i = 0; !(await accepts(port)); i++) {
-      if (i > 100 || child.exitCode !== null) {
-        await stop();
-        throw new Error(`mosquitto did not listen on ${port}: ${log}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return { dir, tcpPort, wsPort, process: child, log: () => log, stop };
-}
+requireMosquitto();
 
 let broker: Broker;
 let dir: string;
