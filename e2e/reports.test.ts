@@ -54,6 +54,38 @@ describe('web app: reports', () => {
     expect(problems).toEqual([]);
   });
 
+  it('schedules a daily report, runs it now, and finds its run in the schedule’s history', async () => {
+    const a = await app();
+    await signInAt(a, '/reports');
+    const { page, problems } = a;
+    await page.getByText('No schedule yet').waitFor();
+    await page.getByRole('button', { name: /New schedule/ }).click();
+    const form = page.getByRole('form', { name: 'New schedule' });
+    await form.getByLabel('Name').fill('Daily tonypi_sim_01');
+    await form.getByLabel('Kind').selectOption('performance');
+    await form.getByLabel('Scope').selectOption('robot');
+    await form.getByLabel('Robot').selectOption('tonypi_sim_01');
+    await form.getByLabel('Every').selectOption('daily');
+    await form.getByLabel(/^At/).fill('05:45');
+    await form.getByRole('button', { name: 'Create schedule' }).click();
+    const row = page.locator('[data-testid^=schedule-row-]').first();
+    await row.getByText(/Every day at 05:45/).waitFor();
+    await row.getByRole('button', { name: /^Run now/ }).click();
+    await page
+      .getByText(/Report \d+ is being generated/)
+      .first()
+      .waitFor();
+    await row.getByRole('button', { name: /History of/ }).click();
+    await page.getByText('Runs of “Daily tonypi_sim_01”').waitFor();
+    const status = page.locator('[data-testid^=report-status-]');
+    await expect.poll(() => status.count()).toBe(1);
+    await expect
+      .poll(() => status.first().getAttribute('data-status'), { timeout: 30_000 })
+      .toBe('completed');
+    await page.getByRole('link', { name: /^Daily tonypi_sim_01: \d{4}-\d{2}-\d{2}$/ }).waitFor();
+    expect(problems).toEqual([]);
+  });
+
   it('reads a report at phone width in the dark, with no serious accessibility violation', async () => {
     const res = await server.api('/api/v1/reports', {
       method: 'POST',

@@ -61,6 +61,26 @@ async function seed(server: Awaited<ReturnType<typeof startTestServer>>): Promis
     method: 'POST',
     json: { alert_id: alert.id, note: 'Left arm against the shelf' },
   });
+  await server.api('/api/v1/report-schedules', {
+    method: 'POST',
+    json: {
+      name: 'Weekly fleet review',
+      kind: 'fleet_summary',
+      frequency: 'weekly',
+      weekday: 1,
+      time: '06:00',
+    },
+  });
+  await server.api('/api/v1/report-schedules', {
+    method: 'POST',
+    json: {
+      name: `Nightly ${robot}`,
+      kind: 'performance',
+      robot_id: robot,
+      frequency: 'daily',
+      time: '02:30',
+    },
+  });
   const { report_id } = await (
     await server.api('/api/v1/reports', {
       method: 'POST',

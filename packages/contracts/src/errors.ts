@@ -77,6 +77,10 @@ export const ERROR_CODES = [
   'camera_unreachable',
   /** 404: no stored camera snapshot with that id. */
   'camera_snapshot_not_found',
+  /** 404: no report schedule with that id. */
+  'report_schedule_not_found',
+  /** 409: the schedule's report of that period exists already (its id in details.report_id). */
+  'already_reported',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -20,6 +20,7 @@ export * from './logs';
 export * from './measurements';
 export * from './notifications';
 export * from './payloads';
+export * from './report-schedules';
 export * from './reports';
 export * from './robot-config';
 export * from './roles';

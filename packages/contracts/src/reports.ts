@@ -202,6 +202,8 @@ export const ReportView = z.object({
   ai_model: z.string().nullable(),
   tokens_in: z.number().int().nullable(),
   tokens_out: z.number().int().nullable(),
+  /** The schedule that made it (null for a report someone asked for, or once the schedule was deleted). */
+  schedule_id: z.number().int().nullable(),
 });
 export type ReportView = z.infer<typeof ReportView>;
 
@@ -213,6 +215,13 @@ export const ReportListQuery = z.object({
   kind: z.enum(REPORT_KINDS).optional(),
   status: z.enum(REPORT_STATUSES).optional(),
   robot_id: z.string().max(64).optional(),
+  schedule_id: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .optional()
+    .describe("One schedule's runs (its history)"),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });

@@ -2,11 +2,13 @@ import type { AlertView } from '@tonypi/contracts';
 import { createTransport } from 'nodemailer';
 import { type AttemptOutcome, clipText, describeFailure } from './attempt';
 import type { EmailTarget } from './channels';
+import type { ReportNotice } from './notifier';
 
 export interface AlertMail {
   subject: string;
   text: string;
   html: string;
+  attachments?: { filename: string; content: Buffer; contentType: string }[];
 }
 
 const escapeHtml = (s: string) =>
@@ -56,6 +58,58 @@ export function composeAlertMail(what: string, alert: AlertView): AlertMail {
   return { subject, text, html };
 }
 
+/**
+ * A scheduled report's mail: the subject names the schedule and the period, the body the summary, the PDF is
+ * attached (a failed run says why instead).
+ */
+export function composeReportMail(r: ReportNotice): AlertMail {
+  const period = `${r.from.slice(0, 10)} to ${r.to.slice(0, 10)}`;
+  const subject = oneLine(
+    r.status === 'completed' ? `[REPORT] ${r.title} (${period})` : `[REPORT FAILED] ${r.title} (${period})`,
+    200,
+  );
+  const rows: Array<[string, string]> = [
+    ['Schedule', r.schedule_name],
+    ['Kind', r.kind],
+    ['Period', `${r.from} to ${r.to}`],
+    ['Report id', String(r.report_id)],
+  ];
+  const lead =
+    r.status === 'completed'
+      ? r.pdf
+        ? 'The report is attached as a PDF.'
+        : 'The report is ready in the app.'
+      : `The report could not be made: ${r.error ?? 'no reason recorded'}`;
+  const text = [
+    r.title,
+    '',
+    lead,
+    '',
+    ...(r.summary.length > 0 ? ['Summary:', ...r.summary.map((s) => `- ${s}`), ''] : []),
+    ...rows.map(([k, v]) => `${k}: ${v}`),
+    '',
+    '-- TonyPi Fleet Monitor',
+    '',
+  ].join('\n');
+  const html =
+    `<p><strong>${escapeHtml(r.title)}</strong></p><p>${escapeHtml(lead)}</p>` +
+    (r.summary.length > 0
+      ? `<p>Summary:</p><ul>${r.summary.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>`
+      : '') +
+    `<table>${rows.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>` +
+    '<p style="color:#666">TonyPi Fleet Monitor</p>';
+  return {
+    subject,
+    text,
+    html,
+    ...(r.pdf
+      ? {
+          attachments: [{ filename: r.pdf.fileName, content: r.pdf.content, contentType: 'application/pdf' }],
+        }
+      : {}),
+  };
+}
+
 /** SMTP reply codes: 5xx is a refusal for good (but 503, a bad sequence), 4xx a transient one. */
 const permanent = (code: number) => code >= 500 && code !== 503;
 
@@ -95,6 +149,7 @@ export async function sendAlertMail(
       subject: mail.subject,
       text: mail.text,
       html: mail.html,
+      ...(mail.attachments ? { attachments: mail.attachments } : {}),
       signal,
     });
     const code = Number.parseInt(info.response, 10);

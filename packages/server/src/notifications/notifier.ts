@@ -5,20 +5,35 @@ import type { Logger } from '../logger';
 import type { AttemptOutcome } from './attempt';
 import { type Channel, wants } from './channels';
 import { DeliveryQueue } from './delivery-queue';
-import { composeAlertMail, sendAlertMail } from './email-sender';
+import { composeAlertMail, composeReportMail, sendAlertMail } from './email-sender';
 import type { DeliveryRow, DeliveryState, NotificationsRepository } from './notifications.repository';
 import { postWebhook } from './webhook-sender';
 
-/** One alert change for one channel, through all its attempts. */
-export interface Notification {
+/** A scheduled report's run, finished or failed, for the channels its schedule names. */
+export interface ReportNotice {
+  report_id: number;
+  schedule_id: number;
+  schedule_name: string;
+  title: string;
+  kind: string;
+  status: 'completed' | 'failed';
+  from: string;
+  to: string;
+  /** The report's summary sentences (completed), at most a few. */
+  summary: string[];
+  error: string | null;
+  /** The PDF (completed): attached to an email; a webhook gets its path. */
+  pdf?: { fileName: string; content: Buffer };
+}
+
+/** One alert change (or one scheduled report) for one channel, through all its attempts. */
+export type Notification = {
   channelId: number;
   /** X-TonyPi-Delivery: the same on every attempt. */
   key: string;
-  change: AlertChange;
-  alert: AlertView;
   /** Its delivery-log row, once the first attempt is recorded. */
   deliveryId?: number;
-}
+} & ({ change: AlertChange; alert: AlertView } | { change: 'report'; report: ReportNotice });
 
 /** Final failures in a row after which a channel is a health warning. */
 export const FAILING_AFTER = 3;
@@ -291,7 +306,60 @@ export class Notifier {
         durationMs: 0,
       });
     }
+    if (n.change === 'report') return this.sendReport(channel, n.report, n.key, signal);
     return this.send(channel, `alert.${n.change}`, n.change, n.alert, n.key, signal);
+  }
+
+  /**
+   * Queues a scheduled report's run for the channels its schedule names (whatever alert severities and changes
+   * they want: the schedule chose them). Unknown channels are skipped and said so; a disabled one fails in its log.
+   */
+  notifyReport(channelIds: readonly number[], report: ReportNotice): { queued: number; unknown: number[] } {
+    const unknown: number[] = [];
+    let queued = 0;
+    for (const id of channelIds) {
+      if (!this.channels.has(id)) {
+        unknown.push(id);
+        continue;
+      }
+      const result = this.queue.enqueue(id, { channelId: id, key: randomUUID(), change: 'report', report });
+      if (result === 'queued') {
+        this.counters.queued++;
+        queued++;
+      } else if (result === 'full') {
+        this.counters.dropped_full++;
+        this.lastDropAt = this.now();
+      } else {
+        this.counters.dropped_stopping++;
+      }
+    }
+    return { queued, unknown };
+  }
+
+  private sendReport(
+    channel: Channel,
+    report: ReportNotice,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<AttemptOutcome> {
+    const unusable = this.unusable(channel);
+    if (unusable) return Promise.resolve(unusable);
+    const timeoutMs = this.opts.settings.timeoutMs;
+    const event = `report.${report.status}`;
+    if (channel.kind === 'webhook') {
+      const { pdf, ...rest } = report;
+      const body = JSON.stringify({
+        event,
+        report: { ...rest, pdf_path: pdf ? `/api/v1/reports/${report.report_id}/pdf` : null },
+        sent_at: new Date(this.now()).toISOString(),
+      });
+      return postWebhook(
+        channel.webhook,
+        { event, deliveryKey: key, body },
+        { timeoutMs, signal, userAgent: USER_AGENT, now: this.now },
+      );
+    }
+    return sendAlertMail(channel.email, composeReportMail(report), { timeoutMs, signal });
   }
 
   /** A channel whose secrets cannot be opened sends nothing: not unsigned, nor without its password. */
@@ -352,7 +420,7 @@ export class Notifier {
         {
           channel_id: n.channelId,
           channel: channel?.name,
-          alert_id: n.alert.id,
+          ...(n.change === 'report' ? { report_id: n.report.report_id } : { alert_id: n.alert.id }),
           change: n.change,
           attempts: attempt,
           code: outcome.code,
@@ -369,7 +437,7 @@ export class Notifier {
         const row = await this.opts.repo.insertDelivery({
           channel_id: n.channelId,
           delivery_key: n.key,
-          alert_id: n.alert.id,
+          alert_id: n.change === 'report' ? null : n.alert.id,
           change: n.change,
           ...state,
         });

@@ -8,14 +8,19 @@ import { reportCsv } from './report-csv';
 import { ReportGatherer } from './report-gatherer';
 import { renderReportPdf } from './report-pdf';
 import { ReportRunner } from './report-runner';
+import { ReportSchedulesRepository } from './report-schedules.repository';
+import { reportSchedulesRoutes } from './report-schedules.routes';
+import { ReportSchedulesService } from './report-schedules.service';
 import { ReportsRepository } from './reports.repository';
-import { reportsRoutes } from './reports.routes';
+import { reportFileName, reportsRoutes } from './reports.routes';
 import { ReportsService } from './reports.service';
 import { buildReport } from './sections';
 
 declare module '../core/module' {
   interface Services {
     reports: ReportsService;
+    /** Report schedules: their API, and the timer that runs the due ones. */
+    reportSchedules: ReportSchedulesService;
   }
 }
 
@@ -72,13 +77,43 @@ export const reportsModule = defineModule({
       toCsv: reportCsv,
       aiStatus: () => insights.status(),
     });
+    const notifier = ctx.get('notifier');
+    const schedules = new ReportSchedulesService({
+      db: ctx.get('db'),
+      repo: new ReportSchedulesRepository(ctx.get('db')),
+      reports: repo,
+      gatherer,
+      audit: ctx.get('audit'),
+      publish,
+      poke: () => runner.poke(),
+      channelExists: (id) => notifier.channel(id) !== undefined,
+      notify: (ids, notice) => notifier.notifyReport(ids, notice),
+      pdf: async (id) => {
+        const { row, pdf } = await reports.pdf(id);
+        return { fileName: reportFileName(row, 'pdf'), content: pdf };
+      },
+      logger: ctx.logger,
+    });
+    const unsubscribe = events.subscribe('report.changed', schedules.onReportChanged);
     return {
-      provides: { reports },
-      routes: reportsRoutes(reports),
-      start: () => runner.start(),
-      stop: () => runner.stop(),
+      provides: { reports, reportSchedules: schedules },
+      routes: async (app) => {
+        await app.register(reportsRoutes(reports));
+        await app.register(reportSchedulesRoutes(schedules));
+      },
+      start: () => {
+        runner.start();
+        schedules.start();
+      },
+      stop: async () => {
+        unsubscribe();
+        await schedules.stop();
+        await runner.stop();
+      },
       status: {
-        health: () => ({ reports: { running: runner.busy, ...runner.counters } }),
+        health: () => ({
+          reports: { running: runner.busy, ...runner.counters, schedules: schedules.counters },
+        }),
         metrics: [
           {
             name: 'tonypi_reports_completed_total',

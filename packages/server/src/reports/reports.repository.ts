@@ -27,10 +27,11 @@ export interface ReportRow {
   ai_model: string | null;
   tokens_in: number | null;
   tokens_out: number | null;
+  schedule_id: number | null;
 }
 
 const COLUMNS = `id, title, robot_id, tag, report_type, from_at, to_at, sections, want_ai, status, progress, error,
-  created_by, created_at, started_at, finished_at, ai_model, tokens_in, tokens_out`;
+  created_by, created_at, started_at, finished_at, ai_model, tokens_in, tokens_out, schedule_id`;
 
 export function toReportView(r: ReportRow): ReportView {
   return {
@@ -53,6 +54,7 @@ export function toReportView(r: ReportRow): ReportView {
     ai_model: r.ai_model,
     tokens_in: r.tokens_in,
     tokens_out: r.tokens_out,
+    schedule_id: r.schedule_id,
   };
 }
 
@@ -60,6 +62,7 @@ export interface ReportFilter {
   kind?: ReportKind | undefined;
   status?: ReportStatus | undefined;
   robot_id?: string | undefined;
+  schedule_id?: number | undefined;
   limit: number;
   offset: number;
 }
@@ -78,15 +81,50 @@ export class ReportsRepository {
     sections: readonly ReportSectionKey[];
     want_ai: boolean;
     created_by: string | null;
+    schedule_id?: number | null;
   }): Promise<ReportRow> {
-    const { rows } = await this.db.query<ReportRow>(
+    return (await ReportsRepository.insertInto(this.db, r)) as ReportRow;
+  }
+
+  /**
+   * Inserts a queued report through `db` (a transaction, for a schedule's run); a schedule's second report of one
+   * period is not inserted (the unique index): undefined then.
+   */
+  static async insertInto(
+    db: Queryable,
+    r: {
+      title: string;
+      kind: ReportKind;
+      robot_id: string | null;
+      tag: string | null;
+      from: number;
+      to: number;
+      sections: readonly ReportSectionKey[];
+      want_ai: boolean;
+      created_by: string | null;
+      schedule_id?: number | null;
+    },
+  ): Promise<ReportRow | undefined> {
+    const { rows } = await db.query<ReportRow>(
       `INSERT INTO reports (title, report_type, robot_id, tag, from_at, to_at, sections, want_ai, created_by, status,
-         progress)
-       VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0), to_timestamp($6 / 1000.0), $7, $8, $9, 'queued', 0)
+         progress, schedule_id)
+       VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0), to_timestamp($6 / 1000.0), $7, $8, $9, 'queued', 0, $10)
+       ON CONFLICT DO NOTHING
        RETURNING ${COLUMNS}`,
-      [r.title, r.kind, r.robot_id, r.tag, r.from, r.to, JSON.stringify(r.sections), r.want_ai, r.created_by],
+      [
+        r.title,
+        r.kind,
+        r.robot_id,
+        r.tag,
+        r.from,
+        r.to,
+        JSON.stringify(r.sections),
+        r.want_ai,
+        r.created_by,
+        r.schedule_id ?? null,
+      ],
     );
-    return rows[0] as ReportRow;
+    return rows[0];
   }
 
   async get(id: number): Promise<ReportRow | undefined> {
@@ -116,6 +154,10 @@ export class ReportsRepository {
     if (f.robot_id) {
       params.push(f.robot_id);
       where.push(`robot_id = $${params.length}`);
+    }
+    if (f.schedule_id !== undefined) {
+      params.push(f.schedule_id);
+      where.push(`schedule_id = $${params.length}`);
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const [{ rows }, count] = await Promise.all([

@@ -16,7 +16,7 @@ import { requestAuditor } from '../audit/audit-trail';
 import type { ReportRow } from './reports.repository';
 import type { ReportsService } from './reports.service';
 
-const fileName = (row: ReportRow, ext: string) =>
+export const reportFileName = (row: ReportRow, ext: string) =>
   `report-${row.id}-${row.report_type}-${row.to_at.toISOString().slice(0, 10)}.${ext}`;
 
 const NOT_READY = ErrorBody.describe(
@@ -136,7 +136,7 @@ export function reportsRoutes(reports: ReportsService): FastifyPluginAsyncZod {
         const { row, pdf } = await reports.pdf(req.params.report_id);
         return reply
           .header('content-type', 'application/pdf')
-          .header('content-disposition', `attachment; filename="${fileName(row, 'pdf')}"`)
+          .header('content-disposition', `attachment; filename="${reportFileName(row, 'pdf')}"`)
           .send(pdf);
       },
     );
@@ -159,12 +159,12 @@ export function reportsRoutes(reports: ReportsService): FastifyPluginAsyncZod {
           const { row, csv } = await reports.csv(req.params.report_id);
           return reply
             .header('content-type', 'text/csv; charset=utf-8')
-            .header('content-disposition', `attachment; filename="${fileName(row, 'csv')}"`)
+            .header('content-disposition', `attachment; filename="${reportFileName(row, 'csv')}"`)
             .send(csv);
         }
         const { row, doc } = await reports.document(req.params.report_id);
         return reply
-          .header('content-disposition', `attachment; filename="${fileName(row, 'json')}"`)
+          .header('content-disposition', `attachment; filename="${reportFileName(row, 'json')}"`)
           .send(doc);
       },
     );

@@ -37,6 +37,7 @@ function report(id: number, over: Partial<ReportView> = {}): ReportView {
     ai_model: null,
     tokens_in: null,
     tokens_out: null,
+    schedule_id: null,
     ...over,
   };
 }

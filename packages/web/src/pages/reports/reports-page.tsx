@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { FileDown, Plus, Trash2, X } from 'lucide-react';
 import { useId, useState } from 'react';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { api } from '../../api/client';
 import type {
   CreateReportRequest,
@@ -9,9 +9,7 @@ import type {
   ReportAiStatus,
   ReportKind,
   ReportList,
-  ReportSectionKey,
   ReportView,
-  RobotList,
 } from '../../api/types';
 import { useCan } from '../../auth/auth';
 import { Dialog } from '../../components/dialog';
@@ -30,26 +28,11 @@ import {
 } from '../../components/ui';
 import { useLiveChannels, useLiveFrames } from '../../live/live-context';
 import { fieldErrors } from '../robot/settings-tab';
+import { type ReportWhat, ReportWhatFields } from './report-fields';
+import { KIND_LABELS } from './report-labels';
+import { SchedulesPanel } from './schedules-panel';
 
-export const KIND_LABELS: Record<ReportKind, string> = {
-  fleet_summary: 'Fleet summary',
-  performance: 'Robot performance',
-  battery: 'Battery health',
-  servo_maintenance: 'Servo maintenance',
-  jobs: 'Jobs and productivity',
-  alerts: 'Alerts and incidents',
-  custom: 'Custom (choose sections)',
-};
-
-export const SECTION_LABELS: Record<ReportSectionKey, string> = {
-  availability: 'Availability',
-  performance: 'Performance',
-  battery: 'Battery',
-  servos: 'Servos',
-  jobs: 'Jobs',
-  alerts: 'Alerts',
-  anomalies: 'Anomalies',
-};
+export { KIND_LABELS, SECTION_LABELS } from './report-labels';
 
 const PERIODS = [
   { value: '24h', label: 'Last 24 hours' },
@@ -88,14 +71,17 @@ function periodBody(period: string, from: string, to: string): Pick<CreateReport
 }
 
 function NewReportForm({ onDone }: { onDone: () => void }) {
-  const [kind, setKind] = useState<ReportKind>('fleet_summary');
-  const [scope, setScope] = useState<'fleet' | 'robot' | 'tag'>('fleet');
-  const [robotId, setRobotId] = useState('');
-  const [tag, setTag] = useState('');
+  const [what, setWhat] = useState<ReportWhat>({
+    kind: 'fleet_summary',
+    scope: 'fleet',
+    robotId: '',
+    tag: '',
+    sections: ['performance', 'alerts'],
+  });
+  const { kind, scope, robotId, tag, sections } = what;
   const [period, setPeriod] = useState<string>('7d');
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
-  const [sections, setSections] = useState<ReportSectionKey[]>(['performance', 'alerts']);
   const [ai, setAi] = useState(false);
   const aiStatus = useQuery({
     queryKey: ['reports', 'ai-status'],
@@ -104,20 +90,11 @@ function NewReportForm({ onDone }: { onDone: () => void }) {
   });
   const aiReady = aiStatus.data?.configured === true;
   const ids = {
-    kind: useId(),
-    scope: useId(),
-    robot: useId(),
-    tag: useId(),
     period: useId(),
     from: useId(),
     to: useId(),
     ai: useId(),
   };
-  const robots = useQuery({
-    queryKey: ['robots', 'for-reports'],
-    queryFn: ({ signal }) => api<RobotList>('/robots', { query: { limit: 500, sort: 'robot_id' }, signal }),
-    enabled: scope === 'robot',
-  });
   const client = useQueryClient();
   const toast = useToast();
   const create = useMutation({
@@ -152,75 +129,7 @@ function NewReportForm({ onDone }: { onDone: () => void }) {
         });
       }}
     >
-      <div>
-        <label htmlFor={ids.kind} className={label}>
-          Kind
-        </label>
-        <select
-          id={ids.kind}
-          className={inputClass}
-          value={kind}
-          onChange={(e) => setKind(e.target.value as ReportKind)}
-        >
-          {Object.entries(KIND_LABELS).map(([value, text]) => (
-            <option key={value} value={value}>
-              {text}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div>
-        <label htmlFor={ids.scope} className={label}>
-          Scope
-        </label>
-        <select
-          id={ids.scope}
-          className={inputClass}
-          value={scope}
-          onChange={(e) => setScope(e.target.value as typeof scope)}
-        >
-          <option value="fleet">The whole fleet</option>
-          <option value="robot">One robot</option>
-          <option value="tag">Robots with a tag</option>
-        </select>
-      </div>
-      {scope === 'robot' && (
-        <div>
-          <label htmlFor={ids.robot} className={label}>
-            Robot
-          </label>
-          <select
-            id={ids.robot}
-            className={inputClass}
-            value={robotId}
-            required
-            onChange={(e) => setRobotId(e.target.value)}
-          >
-            <option value="">{robots.isPending ? 'Loading robots…' : 'Choose a robot'}</option>
-            {robots.data?.items.map((r) => (
-              <option key={r.robot_id} value={r.robot_id}>
-                {r.name ? `${r.name} (${r.robot_id})` : r.robot_id}
-              </option>
-            ))}
-          </select>
-        </div>
-      )}
-      {scope === 'tag' && (
-        <div>
-          <label htmlFor={ids.tag} className={label}>
-            Tag
-          </label>
-          <input
-            id={ids.tag}
-            className={inputClass}
-            value={tag}
-            required
-            maxLength={50}
-            onChange={(e) => setTag(e.target.value)}
-          />
-          {error('tag')}
-        </div>
-      )}
+      <ReportWhatFields value={what} onChange={setWhat} error={error} />
       <div>
         <label htmlFor={ids.period} className={label}>
           Period
@@ -269,27 +178,6 @@ function NewReportForm({ onDone }: { onDone: () => void }) {
           </div>
         </>
       )}
-      {kind === 'custom' && (
-        <fieldset className="sm:col-span-2">
-          <legend className={label}>Sections</legend>
-          <div className="flex flex-wrap gap-x-4 gap-y-1">
-            {(Object.keys(SECTION_LABELS) as ReportSectionKey[]).map((key) => (
-              <label key={key} className="inline-flex items-center gap-1.5 text-sm">
-                <input
-                  type="checkbox"
-                  className="size-4"
-                  checked={sections.includes(key)}
-                  onChange={(e) =>
-                    setSections((s) => (e.target.checked ? [...s, key] : s.filter((x) => x !== key)))
-                  }
-                />
-                {SECTION_LABELS[key]}
-              </label>
-            ))}
-          </div>
-          {error('sections')}
-        </fieldset>
-      )}
       <div className="flex items-start gap-2 sm:col-span-2">
         <input
           id={ids.ai}
@@ -330,7 +218,11 @@ export default function ReportsPage() {
   const [kind, setKind] = useState<ReportKind | ''>('');
   const [confirm, setConfirm] = useState<ReportView>();
   const client = useQueryClient();
-  const query = { limit: 50, ...(kind ? { kind } : {}) };
+  // A schedule's history: its runs only (`?schedule=ID`, so the URL keeps it).
+  const [params, setParams] = useSearchParams();
+  const scheduleId = Number(params.get('schedule')) || undefined;
+  const scheduleName = params.get('schedule_name');
+  const query = { limit: 50, ...(kind ? { kind } : {}), ...(scheduleId ? { schedule_id: scheduleId } : {}) };
   const reports = useQuery({
     queryKey: ['reports', 'list', query],
     queryFn: ({ signal }) => api<ReportList>('/reports', { query, signal }),
@@ -382,7 +274,7 @@ export default function ReportsPage() {
         </Card>
       )}
       <Card className="p-4">
-        <div className="mb-3 flex flex-wrap items-center gap-2">
+        <div id="report-list" className="mb-3 flex flex-wrap items-center gap-2">
           <label className="text-sm" htmlFor="report-kind-filter">
             Show
           </label>
@@ -399,13 +291,40 @@ export default function ReportsPage() {
               </option>
             ))}
           </select>
+          {scheduleId && (
+            <span className="inline-flex items-center gap-1 rounded-full bg-slate-100 py-0.5 pr-1 pl-2.5 text-sm dark:bg-slate-800">
+              Runs of {scheduleName ? `“${scheduleName}”` : `schedule ${scheduleId}`}
+              <Button
+                size="sm"
+                tone="ghost"
+                aria-label="Show all reports"
+                onClick={() =>
+                  setParams((p) => {
+                    p.delete('schedule');
+                    p.delete('schedule_name');
+                    return p;
+                  })
+                }
+              >
+                <X aria-hidden className="size-4" />
+              </Button>
+            </span>
+          )}
         </div>
         {reports.isPending ? (
           <Loading label="Loading reports…" />
         ) : reports.isError ? (
           <ErrorState error={reports.error} retry={() => void reports.refetch()} />
         ) : reports.data.items.length === 0 ? (
-          <EmptyState title={kind ? 'No report of this kind yet' : 'No report yet'}>
+          <EmptyState
+            title={
+              scheduleId
+                ? 'This schedule has made no report yet'
+                : kind
+                  ? 'No report of this kind yet'
+                  : 'No report yet'
+            }
+          >
             {canManage ? 'Generate one with “New report”.' : 'An operator can generate one.'}
           </EmptyState>
         ) : (
@@ -487,6 +406,16 @@ export default function ReportsPage() {
           </ScrollRegion>
         )}
       </Card>
+      <SchedulesPanel
+        onHistory={(sch) => {
+          setParams((p) => {
+            p.set('schedule', String(sch.id));
+            p.set('schedule_name', sch.name);
+            return p;
+          });
+          document.getElementById('report-list')?.scrollIntoView?.({ behavior: 'smooth' });
+        }}
+      />
       <Dialog
         open={confirm !== undefined}
         onOpenChange={(o) => !o && setConfirm(undefined)}
