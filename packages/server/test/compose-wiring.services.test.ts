@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Broker,
   composeEnvironment,
+  connectMqtt,
   MQTT_SERVER_PASSWORD,
   requireMosquitto,
   startBroker,
 } from './helpers/deploy';
-import { DEPLOY_DIR } from './helpers/grafana';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/test-server';
+import { allQueries, DEPLOY_DIR, substituteInfluxQL } from './helpers/grafana';
+import { ADMIN_PASSWORD, startTestServer, type TestServer, waitFor } from './helpers/test-server';
 
 /**
  * docker-compose.yml's wiring without Docker: the server started with the `server` service's environment
@@ -151,4 +152,53 @@ describe("deploy/docker-compose.yml's server environment", () => {
       await grafana.end();
     }
   });
+
+  it.runIf(process.env.TEST_INFLUX_URL)(
+    "stores a robot's readings in InfluxDB where the robot dashboard's battery panel finds them",
+    async () => {
+      const client = await connectMqtt(`mqtt://127.0.0.1:${broker.tcpPort}`, {
+        username: 'fleet-server',
+        password: MQTT_SERVER_PASSWORD,
+      });
+      try {
+        await client.publishAsync(
+          'tonypi/compose_bot/battery',
+          JSON.stringify({ percent: 77, voltage_v: 11.9 }),
+          {
+            qos: 1,
+          },
+        );
+      } finally {
+        await client.endAsync();
+      }
+      const panel = allQueries().find(
+        (q) => q.dashboard === 'tonypi-robot' && q.panel === 'Battery' && q.text.includes('last('),
+      );
+      expect(panel).toBeDefined();
+      const now = Date.now();
+      const q = substituteInfluxQL(panel!.text, {
+        from: new Date(now - 600_000),
+        to: new Date(now + 60_000),
+        interval: '10s',
+        variables: { robot_id: 'compose_bot' },
+      });
+      const url = new URL('/query', process.env.TEST_INFLUX_URL);
+      url.searchParams.set('db', 'fleet_raw');
+      url.searchParams.set('epoch', 'ms');
+      url.searchParams.set('q', q);
+      let values: unknown[] = [];
+      await waitFor(
+        async () => {
+          const body = (await (await fetch(url)).json()) as {
+            results: { series?: { values: unknown[][] }[] }[];
+          };
+          values = body.results[0]?.series?.flatMap((series) => series.values.map((row) => row[1])) ?? [];
+          return values.includes(77);
+        },
+        20_000,
+        'the battery reading in fleet_raw',
+      );
+      expect(values).toContain(77);
+    },
+  );
 });
