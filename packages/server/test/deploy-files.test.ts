@@ -151,7 +151,11 @@ describe('deploy/docker-compose.yml', () => {
     const notPassed = ['MQTT_HOST', 'MQTT_PORT', 'MQTT_WS_PORT', 'WEB_APP_DIR'];
     for (const name of configVars) {
       if (notPassed.includes(name)) expect(environment, name).not.toHaveProperty(name);
-      else expect(environment, name).toHaveProperty(name);
+      else
+        expect(
+          environment,
+          `add "${name}: \${${name}:-}" to the server's environment in deploy/docker-compose.yml`,
+        ).toHaveProperty(name);
     }
     for (const name of Object.keys(environment)) expect(configVars, name).toContain(name);
     expect(environment.TELEMETRY_URL).toMatch(
@@ -172,11 +176,22 @@ describe('the configuration is documented everywhere', () => {
 
   it('lists every variable of config.ts (and TZ) in README.md and no other', () => {
     expect(configVars.length).toBeGreaterThan(50);
-    expect([...readmeVars].sort()).toEqual([...configVars].sort());
+    for (const name of configVars)
+      expect(readmeVars.has(name), `${name} is not in README.md's configuration table`).toBe(true);
+    for (const name of readmeVars)
+      expect(configVars, `${name} in README.md is no setting of config.ts`).toContain(name);
   });
 
   it("lists every variable of config.ts in deploy/example.env's server section and no other", () => {
-    expect(exampleEnv().server.sort()).toEqual([...configVars].sort());
+    const listed = exampleEnv().server;
+    for (const name of configVars)
+      expect(
+        listed,
+        `add "# ${name}=<default>" with a comment to deploy/example.env's server section`,
+      ).toContain(name);
+    for (const name of listed)
+      expect(configVars, `${name} in deploy/example.env is no setting of config.ts`).toContain(name);
+    expect(new Set(listed).size).toBe(listed.length);
   });
 
   it('comments every variable of example.env', () => {
