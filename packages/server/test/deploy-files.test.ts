@@ -209,7 +209,11 @@ describe('the configuration is documented everywhere', () => {
 describe('deploy/Dockerfile', () => {
   const dockerfile = read('Dockerfile');
   const ci = read('.ci/run', ROOT);
-  const pkg = JSON.parse(read('package.json', ROOT)) as { scripts: Record<string, string> };
+  const pkg = JSON.parse(read('package.json', ROOT)) as {
+    scripts: Record<string, string>;
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
 
   it('builds from a pinned node:20 image, in stages, and runs as an unprivileged user', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20\.\d+\.\d+-bookworm-slim$/m);
@@ -220,7 +224,7 @@ describe('deploy/Dockerfile', () => {
       expect(image === '$' + '{NODE_IMAGE}' || stages.includes(image!), image).toBe(true);
       stages.push(stage!);
     }
-    expect(stages).toEqual(['build', 'check', 'runtime']);
+    expect(stages).toEqual(['build', 'check', 'prod-deps', 'runtime']);
     const users = [...dockerfile.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
     expect(users.at(-1)).toBe('node');
   });
@@ -233,8 +237,18 @@ describe('deploy/Dockerfile', () => {
       m[1]!.replace(/\\\n\s*/g, ' '),
     );
     const npm = runs.flatMap((r) => r.split('&&').map((c) => c.trim())).filter((c) => c.startsWith('npm '));
-    expect(npm).toEqual(['npm install --no-audit --no-fund', 'npm run check']);
-    for (const command of npm) expect(ciCommands, command).toContain(command);
+    expect(npm).toEqual([
+      'npm install --no-audit --no-fund',
+      'npm run check',
+      'npm prune --omit=dev --no-audit --no-fund',
+    ]);
+    // Install and check are CI's; the prune only drops devDependencies from what CI installed, keeping the
+    // service command's loader (tsx), which is therefore a dependency.
+    for (const command of npm.slice(0, 2)) expect(ciCommands, command).toContain(command);
+    expect(pkg.dependencies).toHaveProperty('tsx');
+    expect(pkg.devDependencies).not.toHaveProperty('tsx');
+    expect(dockerfile).toMatch(/^FROM build AS prod-deps\nRUN npm prune --omit=dev/m);
+    expect(dockerfile).toContain('COPY --from=prod-deps /app /app');
     // npm install's postinstall is what builds the web app, in CI and here.
     expect(pkg.scripts.postinstall).toContain('ensure-built');
   });
