@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../packages/server/test/helpers/test-server';
@@ -6,7 +8,9 @@ import { type AppPage, launchBrowser, openApp, signInAt, startAppServer } from '
 
 /**
  * The operations pages in Chromium against the real server and three simulated robots: the log's export
- * carries the page's filters, and a simulated robot's job shows its progress on /jobs.
+ * carries the page's filters, the item catalogue takes an item and a CSV, an alert rule and a webhook channel
+ * are made in their forms (a test reaching a receiver on loopback) and show in the audit log, and a simulated
+ * robot's job shows its progress on /jobs.
  */
 describe('web app: logs, jobs, items', () => {
   let server: TestServer;
@@ -46,6 +50,93 @@ describe('web app: logs, jobs, items', () => {
     expect(lines.length).toBeGreaterThan(1);
     for (const line of lines.slice(1)) expect(line.split(',')[3]).toBe('auth');
     expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('adds an item, imports a CSV of more, and finds them with the search', async () => {
+    const a = await app();
+    await signInAt(a, '/items');
+    const { page, problems } = a;
+    await page.getByRole('button', { name: /Add item/ }).click();
+    const add = page.getByRole('dialog');
+    await add.getByLabel(/^Code/).fill('E2E-BOX-1');
+    await add.getByLabel(/^Name/).fill('Blue box');
+    await add.getByLabel('Weight (kg)').fill('1.5');
+    await add.getByRole('button', { name: 'Add item' }).click();
+    await page.getByTestId('item-E2E-BOX-1').waitFor();
+
+    await page.getByRole('button', { name: /Import CSV/ }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('CSV file').setInputFiles({
+      name: 'items.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(
+        'qr_code,name,location\nE2E-CRATE-1,Red crate,Shelf B\nE2E-CRATE-2,Green crate,Shelf B\n',
+      ),
+    });
+    await dialog.getByRole('button', { name: /^Import$/ }).click();
+    await dialog.getByTestId('import-report').waitFor();
+    expect(await dialog.getByTestId('import-report').textContent()).toContain(
+      '2 rows read: 2 created, 0 updated, 0 rejected.',
+    );
+    await page.keyboard.press('Escape');
+    await page.getByTestId('item-E2E-CRATE-2').waitFor();
+
+    await page.getByLabel(/Search/).fill('crate');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('[data-testid^=item-E2E-]').count()).toBe(2);
+    expect(await page.getByTestId('item-E2E-BOX-1').count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('creates an alert rule for one servo, a webhook channel that a test reaches, and finds both in the audit log', async () => {
+    const received: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        received.push(body);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    try {
+      const a = await app();
+      await signInAt(a, '/alerts/rules');
+      const { page, problems } = a;
+      await page.getByRole('heading', { name: 'Global rules' }).waitFor({ timeout: 20_000 });
+      await page.getByRole('button', { name: 'New rule' }).click();
+      const form = page.getByRole('dialog');
+      await form.getByLabel('Measurement').selectOption('servos');
+      await form.getByLabel('Field').fill('temperature_c');
+      await form.getByLabel('Only the series with tag (optional)').fill('servo_id');
+      await form.getByLabel('Tag value').fill('3');
+      await form.getByLabel('Critical level').fill('72');
+      await form.getByLabel('Name (optional)').fill('E2E servo 3 hot');
+      await form.getByRole('button', { name: 'Create rule' }).click();
+      await page.getByText('E2E servo 3 hot').first().waitFor();
+
+      await page.goto('/alerts/channels');
+      await page.getByRole('button', { name: /New channel/ }).click();
+      const channel = page.getByRole('dialog');
+      await channel.getByLabel('Name').fill('E2E hook');
+      await channel.getByLabel('URL').fill(`http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`);
+      await channel.getByRole('button', { name: 'Create channel' }).click();
+      await page.getByRole('button', { name: 'Send a test to E2E hook' }).click();
+      await page.getByText(/^Test sent \(HTTP 200\)/).waitFor();
+      expect(received.map((b) => JSON.parse(b).event)).toEqual(['notification.test']);
+
+      await page.goto('/audit');
+      await page.getByTestId('audit-row').first().waitFor();
+      const audit = await page.getByRole('table').textContent();
+      expect(audit).toContain('notification_channel.create');
+      expect(audit).toMatch(/alert_rule\.create/);
+      expect(problems).toEqual([]);
+    } finally {
+      hook.closeAllConnections();
+      await new Promise((r) => hook.close(r));
+    }
   }, 60_000);
 
   it("shows a simulated robot's running job with its progress and phase on /jobs", async () => {

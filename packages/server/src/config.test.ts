@@ -66,6 +66,47 @@ describe('loadConfig', () => {
     expect(c.databaseUrl).toBe('postgres://u:p@db/tonypi');
   });
 
+  describe('MQTT_DYNSEC, MQTT_CLIENT_ID, MQTT_SESSION_EXPIRY_S', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+      throw new Error('expected a ConfigError');
+    };
+
+    it('manages no broker accounts and keeps a one-hour persistent session by default', () => {
+      const c = loadConfig({ MQTT_URL: 'mqtt://broker:1883' });
+      expect(c.mqtt.dynsec).toBeUndefined();
+      expect(c.mqtt.clientId).toBeUndefined();
+      expect(c.mqtt.sessionExpiryS).toBe(3600);
+    });
+
+    it("uses the server's own login as the dynamic-security admin unless one is given", () => {
+      const base = {
+        MQTT_URL: 'mqtt://broker',
+        MQTT_USERNAME: 'fleet',
+        MQTT_PASSWORD: 'pw',
+        MQTT_DYNSEC: 'true',
+      };
+      expect(loadConfig(base).mqtt.dynsec).toEqual({ username: 'fleet', password: 'pw' });
+      expect(
+        loadConfig({ ...base, MQTT_DYNSEC_ADMIN_USERNAME: 'admin', MQTT_DYNSEC_ADMIN_PASSWORD: 'apw' }).mqtt
+          .dynsec,
+      ).toEqual({ username: 'admin', password: 'apw' });
+    });
+
+    it('lists what dynamic security lacks: a broker, a login, the admin password', () => {
+      expect(problems({ MQTT_DYNSEC: 'true', MQTT_DYNSEC_ADMIN_USERNAME: 'admin' })).toEqual([
+        expect.stringMatching(/^MQTT_DYNSEC: needs MQTT_URL/),
+        expect.stringMatching(/^MQTT_DYNSEC: needs MQTT_USERNAME/),
+        expect.stringMatching(/^MQTT_DYNSEC_ADMIN_PASSWORD: /),
+      ]);
+      expect(problems({ MQTT_CLIENT_ID: 'has/slash' })[0]).toMatch(/^MQTT_CLIENT_ID: /);
+    });
+  });
+
   describe('web: CORS_ORIGINS, TRUST_PROXY, LOG_FORMAT', () => {
     const problems = (env: Record<string, string>) => {
       try {

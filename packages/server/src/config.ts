@@ -92,6 +92,19 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/)
     .default('tonypi-ingest'),
+  MQTT_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+  MQTT_SESSION_EXPIRY_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(3600),
+  MQTT_DYNSEC: bool.default(false),
+  MQTT_DYNSEC_ADMIN_USERNAME: z.string().min(1).optional(),
+  MQTT_DYNSEC_ADMIN_PASSWORD: z.string().min(1).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   TELEMETRY_URL: z.url({ protocol: /^(duckdb|influx|influxs)$/ }).optional(),
   SIMULATED_ROBOTS: z.coerce.number().int().min(0).max(1000).default(0),
@@ -200,6 +213,24 @@ function toConfig(e: Env) {
       username: e.MQTT_USERNAME,
       password: e.MQTT_PASSWORD,
       sharedGroup: e.MQTT_SHARED_GROUP,
+      /**
+       * The server's fixed MQTT client id on an external broker (its persistent session: QoS 1 messages published
+       * while it is away are kept for it); undefined = generated once and kept in DATA_DIR. Unique per instance.
+       */
+      clientId: e.MQTT_CLIENT_ID,
+      /** How long the external broker keeps that session (and queues for it) after the server disconnects. */
+      sessionExpiryS: e.MQTT_SESSION_EXPIRY_S,
+      /**
+       * Mosquitto's dynamic-security plugin: the server keeps a broker client and role per robot (issue #9 §2),
+       * through this login's `$CONTROL/dynamic-security/v1`; undefined = the broker's accounts are not managed.
+       * The admin login defaults to the server's own.
+       */
+      dynsec: e.MQTT_DYNSEC
+        ? {
+            username: (e.MQTT_DYNSEC_ADMIN_USERNAME ?? e.MQTT_USERNAME) as string,
+            password: e.MQTT_DYNSEC_ADMIN_USERNAME ? e.MQTT_DYNSEC_ADMIN_PASSWORD : e.MQTT_PASSWORD,
+          }
+        : undefined,
       embedded: {
         host: e.MQTT_HOST ?? e.HOST,
         port: e.MQTT_PORT,
@@ -342,6 +373,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError([
       `SIMULATED_ROBOTS: ${e.SIMULATED_ROBOTS} robots need more connections than MQTT_MAX_CONNECTIONS_PER_ADDRESS (${e.MQTT_MAX_CONNECTIONS_PER_ADDRESS}) allows from one address; raise it or set it to 0`,
     ]);
+  }
+  if (e.MQTT_DYNSEC) {
+    const problems: string[] = [];
+    if (!e.MQTT_URL)
+      problems.push('MQTT_DYNSEC: needs MQTT_URL (the Mosquitto whose accounts the server keeps)');
+    if (!e.MQTT_USERNAME)
+      problems.push("MQTT_DYNSEC: needs MQTT_USERNAME (the server's own login on that broker)");
+    if (e.MQTT_DYNSEC_ADMIN_USERNAME && !e.MQTT_DYNSEC_ADMIN_PASSWORD)
+      problems.push('MQTT_DYNSEC_ADMIN_PASSWORD: needed with MQTT_DYNSEC_ADMIN_USERNAME');
+    if (problems.length > 0) throw new ConfigError(problems);
   }
   if (e.AI_PROVIDER === 'gemini' && !e.GEMINI_API_KEY)
     throw new ConfigError(['AI_PROVIDER: gemini needs GEMINI_API_KEY']);

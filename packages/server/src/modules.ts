@@ -4,6 +4,7 @@ import { apiKeysModule } from './api-keys/api-keys.module';
 import { auditModule } from './audit/audit.module';
 import { authModule } from './auth/auth.module';
 import { brokerModule } from './broker/broker.module';
+import { dynsecModule } from './broker/dynsec/dynsec.module';
 import { cameraModule } from './camera/camera.module';
 import { commandsModule } from './commands/commands.module';
 import type { DomainModule } from './core/module';
@@ -49,6 +50,8 @@ export const DOMAIN_MODULES: readonly DomainModule[] = [
   ingestModule,
   jobsModule,
   alertEngineModule,
+  // Before the broker: with MQTT_DYNSEC the server's own login is made sure of before it connects.
+  dynsecModule,
   brokerModule,
   commandsModule,
   robotAdminModule,

@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { Aedes } from 'aedes';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../src/app';
@@ -206,4 +208,62 @@ describe('secrets in logs and the audit trail', () => {
     expect(audit).toContain('nobody');
     expect(logs).toContain('login failed');
   }, 180_000);
+});
+
+describe('the MQTT dynamic-security admin password (MQTT_DYNSEC)', () => {
+  const ADMIN_SECRET = 'dynsec-admin-password-never-logged-7731';
+  const SERVER_SECRET = 'fleet-server-mqtt-password-never-logged-4410';
+
+  it('is in no log line and no error when the broker refuses the login, nor in a config error', async () => {
+    // A broker that refuses every login, as Mosquitto does a wrong admin password.
+    const aedes = await Aedes.createBroker({
+      authenticate: (_client, _username, _password, done) =>
+        done(Object.assign(new Error('refused'), { returnCode: 4 }) as never, false),
+    });
+    const tcp = createServer(aedes.handle);
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    const port = (tcp.address() as AddressInfo).port;
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'tonypi-secrets-dynsec-'));
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const env = {
+      ...loopbackEnv(dataDir),
+      ...TEST_SERVER_ENV,
+      LOG_LEVEL: 'trace',
+      MQTT_URL: `mqtt://127.0.0.1:${port}`,
+      MQTT_USERNAME: 'fleet-server',
+      MQTT_PASSWORD: SERVER_SECRET,
+      MQTT_DYNSEC: 'true',
+      MQTT_DYNSEC_ADMIN_USERNAME: 'dynsec-admin',
+      MQTT_DYNSEC_ADMIN_PASSWORD: ADMIN_SECRET,
+    };
+    let message = '';
+    try {
+      const config = loadConfig(env);
+      const started = await startServer(config, {
+        logger: createLogger('trace', { destination, format: 'json' }),
+      }).catch((err: Error) => err);
+      expect(started).toBeInstanceOf(Error);
+      message = String((started as Error).message);
+      expect(message).toMatch(/dynamic-security admin login/);
+      try {
+        loadConfig({ ...env, MQTT_URL: '', MQTT_USERNAME: '' });
+      } catch (err) {
+        message += String(err);
+      }
+      expect(message).toMatch(/MQTT_DYNSEC: needs MQTT_URL/);
+    } finally {
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    const written = lines.join('\n') + message;
+    expect(lines.length).toBeGreaterThan(0);
+    for (const secret of [ADMIN_SECRET, SERVER_SECRET]) expect(written.includes(secret)).toBe(false);
+  }, 60_000);
 });

@@ -6,6 +6,7 @@ import { publicHost } from '../public-host';
 import type { BrokerRefusal } from './broker-refusals';
 import { EmbeddedBroker } from './embedded-broker';
 import { EmbeddedBus, ExternalBus, type MessageBus } from './message-bus';
+import { loadMqttClientId } from './mqtt-client-id';
 import { robotAuth } from './robot-auth';
 
 declare module '../core/module' {
@@ -55,7 +56,8 @@ export const brokerModule = defineModule({
         username: config.mqtt.username,
         password: config.mqtt.password,
         sharedGroup: config.mqtt.sharedGroup === 'off' ? undefined : config.mqtt.sharedGroup,
-        clientId: `tonypi-server-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+        clientId: await loadMqttClientId(config.mqtt.clientId, config.dataDir),
+        sessionExpiryS: config.mqtt.sessionExpiryS,
         logger,
       });
       endpoint = { url: config.mqtt.url };

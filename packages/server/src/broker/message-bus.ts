@@ -97,9 +97,15 @@ export interface ExternalBusOptions {
   password?: string;
   /** MQTT shared-subscription group so several servers split the ingest; undefined = plain subscription. */
   sharedGroup?: string;
+  /** Fixed per instance: the broker keeps this id's session while the server is away (mqtt-client-id.ts). */
   clientId: string;
+  /** How long the broker keeps the session after a disconnect; 0 = a clean session each time. */
+  sessionExpiryS?: number;
   logger: Logger;
 }
+
+/** Messages a persistent session delivers before the ingest's handler is attached, kept for it (bounded). */
+const EARLY_MESSAGES_MAX = 100_000;
 
 /**
  * A client of an external broker (Mosquitto, EMQX, HiveMQ). With a shared-subscription group,
@@ -133,7 +139,7 @@ export class ExternalBus implements MessageBus {
   async subscribeIngest(handler: MessageHandler): Promise<void> {
     const group = this.opts.sharedGroup;
     const subscribe = async (c: MqttClient, prefix: string, role: IngestRole) => {
-      c.on('message', (topic, payload) => handler(topic, payload, role));
+      deliverTo(c, (topic, payload) => handler(topic, payload, role));
       await c.subscribeAsync(
         Object.fromEntries(INGEST_SUBSCRIPTIONS.map((t) => [prefix + t, { qos: 1 as const }])),
       );
@@ -159,17 +165,49 @@ export class ExternalBus implements MessageBus {
   }
 }
 
+type Deliver = (topic: string, payload: Buffer) => void;
+const deliverers = new WeakMap<MqttClient, (deliver: Deliver) => void>();
+
+/** Hands the client's messages to `deliver`, first the ones that came before it was attached. */
+function deliverTo(client: MqttClient, deliver: Deliver): void {
+  deliverers.get(client)?.(deliver);
+}
+
+/**
+ * A persistent session delivers what was queued for it right after CONNACK, before `subscribeIngest` runs,
+ * and mqtt.js acknowledges each message as it arrives: so a listener is there from the start, and keeps
+ * those messages (bounded) until the ingest's handler takes them.
+ */
+function holdEarlyMessages(client: MqttClient, logger: Logger): void {
+  const early: Array<[string, Buffer]> = [];
+  let target: Deliver | undefined;
+  client.on('message', (topic, payload) => {
+    if (target) target(topic, payload);
+    else if (early.length < EARLY_MESSAGES_MAX) early.push([topic, payload]);
+    else logger.warn({ topic }, 'mqtt message before the ingest started dropped');
+  });
+  deliverers.set(client, (deliver) => {
+    target = deliver;
+    for (const [topic, payload] of early.splice(0)) deliver(topic, payload);
+  });
+}
+
 async function connectClient(opts: ExternalBusOptions, clientId: string): Promise<MqttClient> {
+  const expiry = opts.sessionExpiryS ?? 0;
   const client = mqtt.connect(opts.url, {
     clientId,
     username: opts.username,
     password: opts.password,
-    clean: true,
+    // A persistent session (MQTT 5: clean start off and an expiry interval): the broker keeps the
+    // subscriptions and queues QoS 1 messages while the server is away, and hands them over on reconnect.
+    clean: expiry === 0,
+    ...(expiry > 0 ? { properties: { sessionExpiryInterval: expiry } } : {}),
     keepalive: 30,
     reconnectPeriod: 2000,
     connectTimeout: 10_000,
     protocolVersion: 5,
   });
+  holdEarlyMessages(client, opts.logger);
   client.on('connect', () => {
     // mqtt.js leaves Nagle on; at thousands of small messages a second it adds tens of ms.
     (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);

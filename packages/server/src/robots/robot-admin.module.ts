@@ -28,6 +28,7 @@ export const robotAdminModule = defineModule({
       robots: ctx.get('robots'),
       audit: ctx.get('audit'),
       sessions: broker,
+      accounts: ctx.get('brokerAccounts'),
       mqttUrl,
     });
     return { provides: { robotAdmin }, routes: robotAdminRoutes(robotAdmin) };

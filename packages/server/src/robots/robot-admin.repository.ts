@@ -118,12 +118,26 @@ export class RobotAdminRepository {
   }
 
   /** Every robot the broker must know about: those with credentials, and deleted ones (refused). */
-  async listAccess(): Promise<CredentialRow[]> {
-    const { rows } = await this.db.query<CredentialRow>(
+  async listAccess(q: Queryable = this.db): Promise<CredentialRow[]> {
+    const { rows } = await q.query<CredentialRow>(
       `SELECT r.robot_id, c.secret_hash, r.deleted_at IS NOT NULL AS deleted
        FROM robots r LEFT JOIN robot_credentials c ON c.robot_id = r.robot_id
        WHERE c.robot_id IS NOT NULL OR r.deleted_at IS NOT NULL`,
     );
     return rows;
   }
+
+  /**
+   * Serialises changes to the external broker's robot accounts with the start-up reconcile (broker/dynsec/),
+   * across server instances: a change takes the lock shared (changes do not wait for each other), a
+   * reconcile exclusive, so it never reads the table while a change it would undo is in flight. Held until
+   * `tx` ends.
+   */
+  async lockBrokerAccounts(tx: Queryable, mode: 'change' | 'reconcile'): Promise<void> {
+    const fn = mode === 'change' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+    await tx.query(`SELECT ${fn}($1)`, [BROKER_ACCOUNTS_LOCK]);
+  }
 }
+
+/** The advisory-lock key of the robots' broker accounts ("tpba"). */
+const BROKER_ACCOUNTS_LOCK = 0x74706261;

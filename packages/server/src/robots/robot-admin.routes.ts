@@ -16,6 +16,10 @@ const SHOWN_ONCE =
   "The answer holds the robot's MQTT secret: shown only here (the server keeps a keyed hash), so store it " +
   'now. The robot connects with username = client id = its robot_id and this password.';
 
+/** With MQTT_DYNSEC, the broker's accounts change in the same transaction as the robot (docs/mqtt-auth.md). */
+const BROKER_503 =
+  'The external broker (MQTT_DYNSEC) did not take the change: nothing was changed, try again';
+
 export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
@@ -36,6 +40,7 @@ export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZo
             201: RobotWithCredentials.describe('Registered'),
             400: ErrorBody,
             409: ErrorBody,
+            503: ErrorBody.describe(BROKER_503),
           },
         },
       },
@@ -82,7 +87,7 @@ export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZo
             'connections and messages refused from now on (`robot_deleted`). 409 when deleted already. ' +
             'Audited as robot.delete.',
           params: RobotIdParams,
-          response: { 200: RobotSchema, 404: ErrorBody, 409: ErrorBody },
+          response: { 200: RobotSchema, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody.describe(BROKER_503) },
         },
       },
       async (req) => admin.remove(req.params.robot_id, requestAuditor(req)),
@@ -98,7 +103,7 @@ export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZo
           description:
             'Its credentials (if it has any) work again. 409 when it is not deleted. Audited as robot.restore.',
           params: RobotIdParams,
-          response: { 200: RobotSchema, 404: ErrorBody, 409: ErrorBody },
+          response: { 200: RobotSchema, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody.describe(BROKER_503) },
         },
       },
       async (req) => admin.restore(req.params.robot_id, requestAuditor(req)),
@@ -120,6 +125,7 @@ export function robotAdminRoutes(admin: RobotAdminService): FastifyPluginAsyncZo
             200: RobotWithCredentials,
             404: ErrorBody,
             409: ErrorBody,
+            503: ErrorBody.describe(BROKER_503),
           },
         },
       },

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { AuditEntry, AuditTrail } from '../audit/audit-trail';
 import type { Database } from '../db/database';
 import { ApiError, badRequest, conflict, robotNotFound } from '../errors';
+import type { BrokerAccounts } from './broker-accounts';
 import type { RobotActivity } from './robot-activity';
 import type { RobotActivityRepository } from './robot-activity.repository';
 import type { RobotAdminRepository, RobotFields } from './robot-admin.repository';
@@ -41,6 +42,11 @@ export interface RobotAdminDeps {
   audit: AuditTrail;
   /** Closes a robot's MQTT session (the embedded broker); undefined with an external broker. */
   sessions?: { disconnect(robot_id: string): boolean };
+  /**
+   * The external broker's robot accounts (MQTT_DYNSEC), changed inside each change's transaction: a change
+   * the broker did not take is rolled back (503), so a secret shown to an admin is one the broker accepts.
+   */
+  accounts?: BrokerAccounts;
   /** Where robots connect, as the credentials answer says. */
   mqttUrl: string;
   now?: () => number;
@@ -82,6 +88,7 @@ export class RobotAdminService {
           ? await this.deps.repo.update(tx, robot_id, toFields(fields), true)
           : await this.deps.repo.insert(tx, robot_id, toFields(fields));
         await this.deps.repo.insertCredentials(tx, robot_id, issued.hash);
+        await this.toBroker(tx, (a) => a.provision(robot_id, issued.secret));
         await audit.record(
           {
             ...who,
@@ -142,6 +149,7 @@ export class RobotAdminService {
         const existing = await this.requireLocked(tx, robot_id);
         if (existing.row.deleted_at) throw conflict(`Robot ${robot_id} is deleted already`);
         const row = await this.deps.repo.setDeleted(tx, robot_id, true);
+        await this.toBroker(tx, (a) => a.disable(robot_id));
         await this.deps.audit.record(
           { ...who, action: 'robot.delete', target: { type: 'robot', id: robot_id }, outcome: 'success' },
           tx,
@@ -164,6 +172,7 @@ export class RobotAdminService {
         const existing = await this.requireLocked(tx, robot_id);
         if (!existing.row.deleted_at) throw conflict(`Robot ${robot_id} is not deleted`);
         const row = await this.deps.repo.setDeleted(tx, robot_id, false);
+        await this.toBroker(tx, (a) => a.enable(robot_id));
         await this.deps.audit.record(
           { ...who, action: 'robot.restore', target: { type: 'robot', id: robot_id }, outcome: 'success' },
           tx,
@@ -188,6 +197,7 @@ export class RobotAdminService {
           throw conflict(`Robot ${robot_id} has no credentials: register (claim) it with POST /robots`);
         }
         await this.deps.repo.replaceCredentials(tx, robot_id, issued.hash);
+        await this.toBroker(tx, (a) => a.provision(robot_id, issued.secret));
         await this.deps.audit.record(
           {
             ...who,
@@ -246,6 +256,25 @@ export class RobotAdminService {
     if (credentials.hasCredentials(robot_id)) return (await this.rotate(robot_id, SIMULATOR)).mqtt.password;
     const { body } = await this.register({ robot_id, tags: ['simulated'] }, SIMULATOR);
     return body.mqtt.password;
+  }
+
+  /** A change to the broker's accounts, if the server manages them; one the broker refused is a 503. */
+  private async toBroker(
+    tx: Parameters<RobotAdminRepository['lock']>[0],
+    change: (accounts: BrokerAccounts) => Promise<void>,
+  ): Promise<void> {
+    const { accounts } = this.deps;
+    if (!accounts) return;
+    await this.deps.repo.lockBrokerAccounts(tx, 'change');
+    try {
+      await change(accounts);
+    } catch (err) {
+      throw new ApiError(
+        503,
+        'service_unavailable',
+        `The MQTT broker did not take the change, nothing was changed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   }
 
   private mqtt(robot_id: string, secret: string): WithCredentials['mqtt'] {

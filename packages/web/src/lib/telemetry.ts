@@ -65,6 +65,48 @@ const TAIL_MAX = 36_000;
  * "last N" window the live values appended as they arrive (the window slides; history is read again
  * when the page asks for another window).
  */
+const windowKeyOf = (window: TimeWindow) =>
+  window.kind === 'last' ? `last:${window.ms}` : `fixed:${window.from}:${window.to}`;
+
+/**
+ * A chart's history query (key, request, freshness): what useTelemetrySeries reads, and what a page prefetches
+ * before its charts mount (the robot page, while the robot itself loads).
+ */
+export function telemetryQuery(opts: {
+  robotId: string;
+  measurement: string;
+  fields: readonly string[];
+  window: TimeWindow;
+  points: number;
+  servoId?: string | undefined;
+}) {
+  const { robotId, measurement, fields, window, points, servoId } = opts;
+  return {
+    queryKey: [
+      'telemetry',
+      robotId,
+      measurement,
+      servoId ?? '',
+      fields.join(','),
+      windowKeyOf(window),
+      points,
+    ],
+    queryFn: ({ signal }: { signal: AbortSignal }) =>
+      api<TelemetryResponse>(`/robots/${encodeURIComponent(robotId)}/telemetry`, {
+        query: {
+          measurement,
+          field: fields.join(','),
+          from: window.kind === 'last' ? `${Math.round(window.ms / 1000)}s` : window.from,
+          to: window.kind === 'last' ? undefined : window.to,
+          points,
+          servo_id: servoId,
+        },
+        signal,
+      }),
+    staleTime: window.kind === 'last' ? 60_000 : Number.POSITIVE_INFINITY,
+  };
+}
+
 export function useTelemetrySeries(opts: {
   robotId: string;
   measurement: string;
@@ -79,23 +121,10 @@ export function useTelemetrySeries(opts: {
   refetch: () => void;
   range: { from: number; to: number };
 } {
-  const { robotId, measurement, fields, window, points, servoId } = opts;
-  const windowKey = window.kind === 'last' ? `last:${window.ms}` : `fixed:${window.from}:${window.to}`;
+  const { robotId, measurement, fields, window, servoId } = opts;
+  const windowKey = windowKeyOf(window);
   const query = useQuery({
-    queryKey: ['telemetry', robotId, measurement, servoId ?? '', fields.join(','), windowKey, points],
-    queryFn: ({ signal }) =>
-      api<TelemetryResponse>(`/robots/${encodeURIComponent(robotId)}/telemetry`, {
-        query: {
-          measurement,
-          field: fields.join(','),
-          from: window.kind === 'last' ? `${Math.round(window.ms / 1000)}s` : window.from,
-          to: window.kind === 'last' ? undefined : window.to,
-          points,
-          servo_id: servoId,
-        },
-        signal,
-      }),
-    staleTime: window.kind === 'last' ? 60_000 : Number.POSITIVE_INFINITY,
+    ...telemetryQuery(opts),
     placeholderData: (prev) => prev,
   });
 

@@ -1,4 +1,4 @@
-import { useQuery } from '@tanstack/react-query';
+import { type QueryClient, useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { useSearchParams } from 'react-router';
 import { api } from '../../api/client';
@@ -6,19 +6,27 @@ import type { AlertRuleListItem, Robot } from '../../api/types';
 import { type ChartThreshold, TimeSeriesChart } from '../../components/chart/time-series-chart';
 import { Card, cx, ErrorState, inputClass, Loading } from '../../components/ui';
 import { fieldLabel, formatValue } from '../../lib/format';
-import { PRESETS, type TimeWindow, useTelemetrySeries, windowFromParams } from '../../lib/telemetry';
+import {
+  PRESETS,
+  type TimeWindow,
+  telemetryQuery,
+  useTelemetrySeries,
+  windowFromParams,
+} from '../../lib/telemetry';
 import { useLive } from '../../live/live-context';
 
 type RuleItem = AlertRuleListItem;
 
+const rulesQuery = (robotId: string) => ({
+  queryKey: ['alert-rules', robotId],
+  queryFn: ({ signal }: { signal: AbortSignal }) =>
+    api<{ items: RuleItem[] }>('/alert-rules', { query: { robot_id: robotId }, signal }),
+  staleTime: 60_000,
+});
+
 /** The rules that apply to the robot (its own and the global ones it does not override). */
 export function useRobotRules(robotId: string) {
-  return useQuery({
-    queryKey: ['alert-rules', robotId],
-    queryFn: ({ signal }) =>
-      api<{ items: RuleItem[] }>('/alert-rules', { query: { robot_id: robotId }, signal }),
-    staleTime: 60_000,
-  });
+  return useQuery(rulesQuery(robotId));
 }
 
 export function thresholdsFor(
@@ -237,6 +245,26 @@ export function WindowPicker({ window }: { window: TimeWindow }) {
   );
 }
 
+/** The Monitoring tab's charts: what it draws, and what the robot page prefetches for it. */
+const CHARTS = [
+  { measurement: 'system', fields: ['cpu_percent', 'memory_percent', 'disk_percent'] },
+  { measurement: 'system', fields: ['cpu_temperature_c'] },
+  { measurement: 'battery', fields: ['percent'] },
+] as const;
+
+/**
+ * Starts the Monitoring tab's history and rule requests before the tab mounts (the robot page calls it while
+ * the robot itself is loading): the charts' data no longer waits for the robot's answer and the first render.
+ */
+export function prefetchMonitoring(client: QueryClient, robotId: string, params: URLSearchParams): void {
+  const window = windowFromParams(params);
+  for (const c of CHARTS)
+    void client.prefetchQuery(
+      telemetryQuery({ robotId, measurement: c.measurement, fields: c.fields, window, points: POINTS }),
+    );
+  void client.prefetchQuery(rulesQuery(robotId));
+}
+
 export function MonitoringTab({ robot }: { robot: Robot }) {
   const [params, setParams] = useSearchParams();
   const window = useMemo(() => windowFromParams(params), [params]);
@@ -299,7 +327,7 @@ export function MonitoringTab({ robot }: { robot: Robot }) {
   );
 }
 
-const USAGE = ['cpu_percent', 'memory_percent', 'disk_percent'] as const;
-const TEMP = ['cpu_temperature_c'] as const;
-const BATTERY = ['percent'] as const;
+const USAGE = CHARTS[0].fields;
+const TEMP = CHARTS[1].fields;
+const BATTERY = CHARTS[2].fields;
 const BATTERY_LABELS = { percent: 'Battery' } as const;

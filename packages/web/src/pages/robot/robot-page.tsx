@@ -1,6 +1,7 @@
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { ArrowLeft } from 'lucide-react';
 import { Tabs } from 'radix-ui';
+import { useEffect } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { ApiError, api } from '../../api/client';
 import type { Permission, Robot } from '../../api/types';
@@ -15,7 +16,7 @@ import { CommandsTab } from './commands-tab';
 import { DiagnosticsTab } from './diagnostics-tab';
 import { JobsTab } from './jobs-tab';
 import { LogsTab } from './logs-tab';
-import { MonitoringTab } from './monitoring-tab';
+import { MonitoringTab, prefetchMonitoring } from './monitoring-tab';
 import { SensorsTab } from './sensors-tab';
 import { ServosTab } from './servos-tab';
 import { SettingsTab } from './settings-tab';
@@ -55,6 +56,12 @@ export default function RobotPage() {
   useLiveTelemetry({ robots: [robotId] }, 'status');
   const liveStatus = useLive((s) => s.get(robotId)?.status?.status);
   const lastTs = useLive((s) => s.get(robotId)?.lastTs);
+  const client = useQueryClient();
+  // The charts' history and rules are asked for with the robot, not after it: the tab mounts once it is here.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once per robot; the tab reads the window itself after
+  useEffect(() => {
+    if (!params.get('tab') || params.get('tab') === 'monitoring') prefetchMonitoring(client, robotId, params);
+  }, [robotId, client]);
 
   if (robot.isPending) return <Loading label={`Loading ${robotId}…`} />;
   if (robot.isError) {
