@@ -1,26 +1,34 @@
 #!/bin/sh
-# The eclipse-mosquitto container's command (deploy/docker-compose.yml): write the server's account into
-# the password file from MQTT_SERVER_PASSWORD on every start (so changing it is a restart), readable by
-# the mosquitto user only, then run the broker in the foreground (exec: it keeps this pid, and gets
-# docker stop's SIGTERM). MOSQUITTO_DATA_DIR and MOSQUITTO_CONFIG default to the image's paths.
+# The eclipse-mosquitto container's command (deploy/docker-compose.yml): prepare the accounts the config
+# names, then run the broker in the foreground (exec: it keeps this pid, and gets docker stop's SIGTERM).
+#   - plugin_opt_config_file (the dynamic-security plugin): made on the first start, with the plugin's admin
+#     dynsec-admin / MQTT_DYNSEC_ADMIN_PASSWORD; never overwritten afterwards (it holds every robot's client).
+#   - password_file: written on every start with the server's account fleet-server / MQTT_SERVER_PASSWORD.
+# Files are readable by the mosquitto user only. MOSQUITTO_CONFIG defaults to the image's path.
 set -eu
-: "${MQTT_SERVER_PASSWORD:?MQTT_SERVER_PASSWORD is not set}"
-data="${MOSQUITTO_DATA_DIR:-/mosquitto/data}"
 config="${MOSQUITTO_CONFIG:-/mosquitto/config/mosquitto.conf}"
+setting() { awk -v key="$1" '$1 == key { print $2 }' "$config"; }
 umask 077
-passwd="$data/passwd"
-rm -f "$passwd"
-mosquitto_passwd -c -b "$passwd" fleet-server "$MQTT_SERVER_PASSWORD"
-# With the dynamic-security plugin enabled in the config (its two lines uncommented), its file is made on the
-# first start with the server's account as the plugin's admin: the server then manages the robots' clients
-# and roles (MQTT_DYNSEC=true). Never overwritten: it holds every robot's client.
-dynsec="$(awk '$1 == "plugin_opt_config_file" { print $2 }' "$config")"
+owned=""
+
+dynsec="$(setting plugin_opt_config_file)"
 if [ -n "$dynsec" ] && [ ! -f "$dynsec" ]; then
-  mosquitto_ctrl dynsec init "$dynsec" fleet-server "$MQTT_SERVER_PASSWORD" >/dev/null
+  : "${MQTT_DYNSEC_ADMIN_PASSWORD:?MQTT_DYNSEC_ADMIN_PASSWORD is not set}"
+  mosquitto_ctrl dynsec init "$dynsec" dynsec-admin "$MQTT_DYNSEC_ADMIN_PASSWORD" >/dev/null
 fi
+[ -n "$dynsec" ] && owned="$dynsec"
+
+passwd="$(setting password_file)"
+if [ -n "$passwd" ]; then
+  : "${MQTT_SERVER_PASSWORD:?MQTT_SERVER_PASSWORD is not set}"
+  rm -f "$passwd"
+  mosquitto_passwd -c -b "$passwd" fleet-server "$MQTT_SERVER_PASSWORD"
+  owned="$owned $passwd"
+fi
+
 # As root, Mosquitto drops to its own user before it reads the files.
-if [ "$(id -u)" = 0 ]; then
-  chown mosquitto:mosquitto "$passwd"
-  if [ -n "$dynsec" ]; then chown mosquitto:mosquitto "$dynsec"; fi
+if [ "$(id -u)" = 0 ] && [ -n "$owned" ]; then
+  # shellcheck disable=SC2086
+  chown mosquitto:mosquitto $owned
 fi
 exec /usr/sbin/mosquitto -c "$config"

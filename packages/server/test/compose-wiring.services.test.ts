@@ -7,6 +7,7 @@ import {
   type Broker,
   composeEnvironment,
   connectMqtt,
+  DYNSEC_ADMIN,
   MQTT_SERVER_PASSWORD,
   requireMosquitto,
   startBroker,
@@ -43,6 +44,7 @@ let broker: Broker;
 let server: TestServer;
 let dbUrl: URL;
 let env: Record<string, string>;
+let robotMqtt: { username: string; password: string } | undefined;
 
 beforeAll(async () => {
   // What the postgres image makes from POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB: a superuser (the
@@ -57,6 +59,7 @@ beforeAll(async () => {
   const values: Record<string, string> = {
     POSTGRES_PASSWORD,
     MQTT_SERVER_PASSWORD,
+    MQTT_DYNSEC_ADMIN_PASSWORD: DYNSEC_ADMIN.password,
     INFLUX_SERVER_PASSWORD: 'influx-test-password',
     ADMIN_PASSWORD,
     JWT_SECRET: 'j'.repeat(40),
@@ -94,6 +97,8 @@ afterAll(async () => {
 describe("deploy/docker-compose.yml's server environment", () => {
   it('starts the server healthy on PostgreSQL and on Mosquitto as fleet-server, with no simulated robots', async () => {
     expect(env.MQTT_USERNAME).toBe('fleet-server');
+    expect(env.MQTT_DYNSEC).toBe('true');
+    expect(env.MQTT_DYNSEC_ADMIN_USERNAME).toBe(DYNSEC_ADMIN.username);
     expect(env.SIMULATED_ROBOTS).toBe('0');
     expect(env.ALLOW_ANONYMOUS_ROBOTS).toBe('false');
     const res = await server.api('/api/v1/health', { anonymous: true });
@@ -109,6 +114,7 @@ describe("deploy/docker-compose.yml's server environment", () => {
       json: { robot_id: 'compose_bot', name: 'Compose bot' },
     });
     expect(created.status).toBe(201);
+    robotMqtt = ((await created.json()) as { mqtt: { username: string; password: string } }).mqtt;
     // The postgres-grafana-role job: psql with the compose service's environment and command.
     const job = composeEnvironment('postgres-grafana-role', {
       POSTGRES_PASSWORD,
@@ -153,12 +159,42 @@ describe("deploy/docker-compose.yml's server environment", () => {
     }
   });
 
+  it('lets the registered robot in with its own credentials (the server made its client in the plugin)', async () => {
+    expect(robotMqtt?.username).toBe('compose_bot');
+    const robot = await connectMqtt(`mqtt://127.0.0.1:${broker.tcpPort}`, {
+      clientId: 'compose_bot',
+      ...robotMqtt!,
+    });
+    try {
+      await robot.publishAsync('tonypi/compose_bot/system', JSON.stringify({ cpu_percent: 42.125 }), { qos: 1 });
+    } finally {
+      await robot.endAsync();
+    }
+    await waitFor(
+      async () => {
+        const res = await server.api('/api/v1/robots/compose_bot/latest');
+        return res.ok && JSON.stringify(await res.json()).includes('42.125');
+      },
+      20_000,
+      "the robot's reading in its latest values",
+    );
+    // A made-up robot is refused, as is a known robot with a wrong secret.
+    await expect(
+      connectMqtt(`mqtt://127.0.0.1:${broker.tcpPort}`, {
+        clientId: 'compose_bot',
+        username: 'compose_bot',
+        password: 'wrong',
+      }),
+    ).rejects.toThrow(/Not authorized|Bad username or password/i);
+  });
+
   it.runIf(process.env.TEST_INFLUX_URL)(
     "stores a robot's readings in InfluxDB where the robot dashboard's battery panel finds them",
     async () => {
+      // The robot itself, with the credentials its registration answered (its client in the plugin).
       const client = await connectMqtt(`mqtt://127.0.0.1:${broker.tcpPort}`, {
-        username: 'fleet-server',
-        password: MQTT_SERVER_PASSWORD,
+        clientId: robotMqtt!.username,
+        ...robotMqtt!,
       });
       try {
         await client.publishAsync(

@@ -383,10 +383,20 @@ describe('deploy/mosquitto/mosquitto.conf', () => {
     expect(settings).not.toContain('allow_anonymous true');
   });
 
-  it('shows how the dynamic-security plugin is enabled, on the image and on Debian', () => {
-    expect(conf).toMatch(/^#plugin \/usr\/lib\/mosquitto_dynamic_security\.so$/m);
+  it("keeps every account in the dynamic-security plugin (the image's path; Debian's in a comment)", () => {
+    expect(settings).toContain('plugin /usr/lib/mosquitto_dynamic_security.so');
+    expect(settings).toContain('plugin_opt_config_file /mosquitto/data/dynamic-security.json');
     expect(conf).toContain('/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so');
-    expect(conf).toMatch(/^#plugin_opt_config_file \S+$/m);
+    // The password file is the no-plugin alternative, off.
+    expect(conf).toMatch(/^#password_file \S+$/m);
+    expect(settings.some((l) => l.startsWith('password_file') || l.startsWith('acl_file'))).toBe(false);
+    // The server manages the plugin's accounts through its admin, the one start.sh makes.
+    const server = compose.services.server!.environment!;
+    expect(server.MQTT_DYNSEC).toMatch(/^\$\{MQTT_DYNSEC:-true\}$/);
+    expect(server.MQTT_DYNSEC_ADMIN_USERNAME).toBe('dynsec-admin');
+    expect(read('mosquitto/start.sh')).toContain(
+      'mosquitto_ctrl dynsec init "$dynsec" dynsec-admin "$MQTT_DYNSEC_ADMIN_PASSWORD"',
+    );
   });
 
   it('matches the ports docker-compose publishes', () => {

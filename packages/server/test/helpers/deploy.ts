@@ -45,6 +45,11 @@ function accepts(port: number): Promise<boolean> {
 
 /** The server's Mosquitto password in these tests (start.sh writes it for fleet-server). */
 export const MQTT_SERVER_PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
+/** The dynamic-security plugin's admin that start.sh makes (MQTT_DYNSEC_ADMIN_PASSWORD). */
+export const DYNSEC_ADMIN = {
+  username: 'dynsec-admin',
+  password: `admin-${Math.random().toString(36).slice(2)}`,
+};
 
 export async function connectMqtt(url: string, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
@@ -68,7 +73,7 @@ export interface Broker {
   stop(): Promise<void>;
 }
 
-/** The shipped config, ports and data paths rewritten (`edit` for more), started by start.sh. */
+/** The shipped config, ports, data paths and plugin path (Debian's) rewritten (`edit` for more), started by start.sh. */
 export async function startBroker(edit: (conf: string) => string = (c) => c): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), 'tonypi-mosquitto-conf-'));
   const tcpPort = await freePort();
@@ -78,7 +83,8 @@ export async function startBroker(edit: (conf: string) => string = (c) => c): Pr
       .replace(/^listener 1883$/m, `listener ${tcpPort} 127.0.0.1`)
       .replace(/^listener 9001$/m, `listener ${wsPort} 127.0.0.1`)
       .replaceAll('/mosquitto/data/', `${dir}/`)
-      .replaceAll('/mosquitto/data', dir),
+      .replaceAll('/mosquitto/data', dir)
+      .replace(/^plugin \/usr\/lib\/mosquitto_dynamic_security\.so$/m, `plugin ${DYNSEC_PLUGIN}`),
   );
   expect(conf).not.toMatch(/^[^#].*\/mosquitto\//m);
   writeFileSync(join(dir, 'mosquitto.conf'), conf);
@@ -94,7 +100,7 @@ export async function startBroker(edit: (conf: string) => string = (c) => c): Pr
     env: {
       PATH: process.env.PATH,
       MQTT_SERVER_PASSWORD,
-      MOSQUITTO_DATA_DIR: dir,
+      MQTT_DYNSEC_ADMIN_PASSWORD: DYNSEC_ADMIN.password,
       MOSQUITTO_CONFIG: join(dir, 'mosquitto.conf'),
     },
   });
@@ -148,4 +154,35 @@ export function composeEnvironment(service: string, values: Record<string, strin
     if (value !== '') out[key] = value;
   }
   return out;
+}
+
+/**
+ * A client of the plugin with a role of its own, made through the admin the way the server makes its own
+ * (the admin itself may receive everything but publish nothing but control messages).
+ */
+export async function createBrokerClient(
+  broker: Broker,
+  username: string,
+  password: string,
+  acls: { acltype: string; topic: string }[],
+): Promise<void> {
+  const admin = await connectMqtt(`mqtt://127.0.0.1:${broker.tcpPort}`, DYNSEC_ADMIN);
+  try {
+    await admin.subscribeAsync('$CONTROL/dynamic-security/v1/response');
+    const answer = new Promise<string>((resolve) => admin.once('message', (_t, p) => resolve(p.toString())));
+    const rolename = `test-${username}`;
+    await admin.publishAsync(
+      '$CONTROL/dynamic-security/v1',
+      JSON.stringify({
+        commands: [
+          { command: 'createRole', rolename, acls: acls.map((a) => ({ ...a, allow: true })) },
+          { command: 'createClient', username, password, roles: [{ rolename }] },
+        ],
+      }),
+    );
+    const { responses } = JSON.parse(await answer) as { responses: { command: string; error?: string }[] };
+    for (const r of responses) if (r.error) throw new Error(`${r.command}: ${r.error}`);
+  } finally {
+    await admin.endAsync();
+  }
 }
