@@ -1,5 +1,8 @@
 /**
- * `npm run bench:ingest -- [--robots 100] [--rate 250] [--duration 60] [--qos 0] [--credentials] [--rules 50]`
+ * `npm run bench:ingest -- [--robots 100] [--rate 250] [--duration 60] [--qos 0] [--credentials] [--rules 50]
+ *   [--telemetry-url influx://127.0.0.1:8086/?db=bench]`
+ *
+ * `--telemetry-url`: the telemetry store TELEMETRY_URL names (e.g. InfluxDB) instead of the embedded DuckDB.
  *
  * `--credentials`: the robots are registered first (POST /api/v1/robots) and connect with their own secrets,
  * so every message passes the broker's robot ACL; without it they connect anonymously (ALLOW_ANONYMOUS_ROBOTS).
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     credentials: { type: 'boolean', default: false },
     rules: { type: 'string', default: '0' },
     prepare: { type: 'string' },
+    'telemetry-url': { type: 'string' },
   },
 });
 const robots = Number(values.robots);
@@ -87,6 +91,7 @@ function benchConfig(dataDir: string) {
     // Every robot of the load connects from this machine's address and registers at the start.
     MQTT_MAX_CONNECTIONS_PER_ADDRESS: String(Math.max(256, robots + 16)),
     ROBOT_AUTO_REGISTER_PER_MIN: String(Math.max(120, robots)),
+    ...(values['telemetry-url'] ? { TELEMETRY_URL: values['telemetry-url'] } : {}),
   });
 }
 

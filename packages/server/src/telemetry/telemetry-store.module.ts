@@ -1,9 +1,11 @@
 import path from 'node:path';
 import type { Config } from '../config';
 import { defineModule } from '../core/module';
+import type { Sampled } from '../http/metrics';
 import { type Logger, redactUrl } from '../logger';
 import { StartupError } from '../startup-error';
 import { DuckDbTelemetryStore } from './duckdb-telemetry-store';
+import { InfluxTelemetryStore, influxOptionsFromUrl } from './influx-telemetry-store';
 import type { TelemetryStore } from './telemetry-store';
 
 declare module '../core/module' {
@@ -21,11 +23,15 @@ export const telemetryStoreModule = defineModule({
   async create(ctx) {
     const store = ctx.find('telemetryStoreOverride') ?? openTelemetryStore(ctx.config, ctx.logger);
     await store.init();
-    return { provides: { telemetryStore: store }, stop: () => store.close() };
+    return {
+      provides: { telemetryStore: store },
+      stop: () => store.close(),
+      ...(store instanceof InfluxTelemetryStore ? { status: { metrics: influxMetrics(store) } } : {}),
+    };
   },
 });
 
-/** The store TELEMETRY_URL names: unset, the embedded DuckDB file in the data dir. */
+/** The store TELEMETRY_URL names: unset, the embedded DuckDB file in the data dir; influx(s)://, InfluxDB. */
 export function openTelemetryStore(config: Readonly<Config>, logger: Logger): TelemetryStore {
   const url = config.telemetryUrl;
   const readers = {
@@ -48,7 +54,38 @@ export function openTelemetryStore(config: Readonly<Config>, logger: Logger): Te
       ...readers,
     });
   }
+  if (parsed.protocol === 'influx:' || parsed.protocol === 'influxs:') {
+    return new InfluxTelemetryStore({ ...influxOptionsFromUrl(url), logger });
+  }
   throw new StartupError(
-    `TELEMETRY_URL ${redactUrl(url)}: the InfluxDB store is not in this version; unset TELEMETRY_URL to use the embedded DuckDB store.`,
+    `TELEMETRY_URL ${redactUrl(url)}: use duckdb://<file>, influx://user:password@host:8086/?db=fleet or influxs://…`,
   );
+}
+
+/** The InfluxDB writer's figures (each read when scraped): how often it retried and what InfluxDB refused. */
+function influxMetrics(store: InfluxTelemetryStore): Sampled[] {
+  const counter = (name: string, help: string, read: () => number): Sampled => ({
+    name: `tonypi_influx_${name}`,
+    help,
+    type: 'counter',
+    read,
+  });
+  return [
+    counter('write_requests_total', 'Write requests sent to InfluxDB', () => store.writerStats().requests),
+    counter(
+      'write_retries_total',
+      'Writes tried again after a 5xx, a time-out or no connection',
+      () => store.writerStats().retries,
+    ),
+    counter(
+      'lines_written_total',
+      'Lines InfluxDB took (raw points, roll-ups, watermarks)',
+      () => store.writerStats().lines_written,
+    ),
+    counter(
+      'lines_rejected_total',
+      'Lines InfluxDB refused in partial writes (type conflicts, limits)',
+      () => store.writerStats().lines_rejected,
+    ),
+  ];
 }
