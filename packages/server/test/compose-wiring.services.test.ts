@@ -166,7 +166,9 @@ describe("deploy/docker-compose.yml's server environment", () => {
       ...robotMqtt!,
     });
     try {
-      await robot.publishAsync('tonypi/compose_bot/system', JSON.stringify({ cpu_percent: 42.125 }), { qos: 1 });
+      await robot.publishAsync('tonypi/compose_bot/system', JSON.stringify({ cpu_percent: 42.125 }), {
+        qos: 1,
+      });
     } finally {
       await robot.endAsync();
     }
