@@ -103,12 +103,12 @@ export class ReportSchedulesRepository {
 
   /**
    * Moves a due schedule on to its next run, if no other instance did since `seen` was read: true for the one
-   * instance that takes this run.
+   * instance that takes this run. Compared to the millisecond, what `seen` (a JS Date) holds of a timestamp.
    */
   async advance(tx: Queryable, id: number, seen: Date, next: number, now: number): Promise<boolean> {
     const { rows } = await tx.query(
       `UPDATE report_schedules SET next_run_at = $3, last_run_at = $4
-       WHERE id = $1 AND enabled AND next_run_at = $2 RETURNING id`,
+       WHERE id = $1 AND enabled AND date_trunc('milliseconds', next_run_at) = $2 RETURNING id`,
       [id, seen.toISOString(), new Date(next).toISOString(), new Date(now).toISOString()],
     );
     return rows.length > 0;
