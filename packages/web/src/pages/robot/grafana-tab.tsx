@@ -1,0 +1,88 @@
+import {
+  GRAFANA_ROBOT_PANELS,
+  type GrafanaRange,
+  type GrafanaTheme,
+  grafanaDashboardUrl,
+  grafanaPanelUrl,
+} from '@tonypi/contracts/grafana';
+import { useMemo } from 'react';
+import { useSearchParams } from 'react-router';
+import type { GrafanaUiConfig, Robot } from '../../api/types';
+import { useTheme } from '../../app/theme';
+import { useGrafana } from '../../app/ui-config';
+import { GrafanaLink } from '../../components/grafana-link';
+import { cx } from '../../components/ui';
+import { type TimeWindow, windowFromParams } from '../../lib/telemetry';
+import { WindowPicker } from './monitoring-tab';
+
+/** The app's time window as Grafana's URL takes it: `now-6h` … `now`, or a fixed span in epoch ms. */
+export function grafanaRange(window: TimeWindow): GrafanaRange {
+  return window.kind === 'last'
+    ? { from: `now-${window.label}`, to: 'now' }
+    : { from: String(window.from), to: String(window.to) };
+}
+
+/**
+ * The robot dashboard's panels, each a Grafana iframe (`/d-solo/…`) for this robot in the app's theme and time
+ * window (the Monitoring tab's picker: the window is the URL's, shared by both tabs). A new theme or window is
+ * a new URL, so Grafana redraws the panel in it. Frames load when scrolled near (`loading="lazy"`), and may not
+ * navigate the app's page (sandbox without top navigation).
+ */
+export function GrafanaTab({ robot }: { robot: Robot }) {
+  const grafana = useGrafana();
+  const [params] = useSearchParams();
+  const window = useMemo(() => windowFromParams(params), [params]);
+  const { dark } = useTheme();
+  // The robot page shows this tab only with Grafana set; a stale link (?tab=grafana) shows nothing.
+  if (!grafana) return null;
+  return <GrafanaPanels grafana={grafana} robot={robot} window={window} theme={dark ? 'dark' : 'light'} />;
+}
+
+function GrafanaPanels({
+  grafana,
+  robot,
+  window,
+  theme,
+}: {
+  grafana: GrafanaUiConfig;
+  robot: Robot;
+  window: TimeWindow;
+  theme: GrafanaTheme;
+}) {
+  const range = grafanaRange(window);
+  const dashboard = grafana.dashboards.robot;
+  const robotId = robot.robot_id;
+  const frame = (panel: (typeof GRAFANA_ROBOT_PANELS)[number]) => (
+    <iframe
+      key={panel.id}
+      title={`Grafana: ${panel.title} of ${robotId}`}
+      src={grafanaPanelUrl(grafana.url, dashboard, { panelId: panel.id, robotId, range, theme })}
+      loading="lazy"
+      sandbox="allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+      className={cx(
+        'w-full rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900',
+        panel.size === 'stat' ? 'h-32' : 'h-72',
+      )}
+    />
+  );
+  return (
+    <div className="space-y-4">
+      <div className="flex flex-wrap items-end justify-between gap-3">
+        <WindowPicker window={window} />
+        <GrafanaLink href={grafanaDashboardUrl(grafana.url, dashboard, { robotId, range, theme })}>
+          Open in Grafana
+        </GrafanaLink>
+      </div>
+      <p className="text-xs text-slate-600 dark:text-slate-400">
+        Panels of the Grafana dashboard “TonyPi robot” for {robotId}. A panel that asks for a login or stays
+        blank means Grafana does not allow embedding yet (see the README, “Grafana panels in the web app”).
+      </p>
+      <section aria-label="Grafana: now" className="grid grid-cols-2 gap-2 lg:grid-cols-4">
+        {GRAFANA_ROBOT_PANELS.filter((p) => p.size === 'stat').map(frame)}
+      </section>
+      <section aria-label="Grafana: history" className="grid gap-4 xl:grid-cols-2">
+        {GRAFANA_ROBOT_PANELS.filter((p) => p.size === 'graph').map(frame)}
+      </section>
+    </div>
+  );
+}
