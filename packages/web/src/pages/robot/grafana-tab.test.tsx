@@ -103,6 +103,19 @@ describe('the robot page with and without GRAFANA_URL', () => {
     expect(frames().every((f) => params(f).get('theme') === 'light')).toBe(true);
   });
 
+  it('keeps a link to the Grafana tab on it while the settings load: Monitoring fetches nothing meanwhile', async () => {
+    let answer: (v: UiConfig) => void = () => {};
+    const { calls } = mockApi({
+      'GET /robots/tp_01': robotFixture('tp_01'),
+      'GET /ui-config': () => new Promise<UiConfig>((resolve) => (answer = resolve)),
+    });
+    renderRobot('?tab=grafana');
+    await screen.findByRole('tab', { name: 'Grafana', selected: true });
+    expect(calls.some((c) => c.path.includes('/telemetry') || c.path === '/alert-rules')).toBe(false);
+    act(() => answer(GRAFANA));
+    await waitFor(() => expect(frames().length).toBe(12));
+  });
+
   it("follows the tab's window picker: a preset, then the default hour", async () => {
     mockRobot(GRAFANA);
     renderRobot('?tab=grafana');

@@ -9,9 +9,9 @@ import { useMemo } from 'react';
 import { useSearchParams } from 'react-router';
 import type { GrafanaUiConfig, Robot } from '../../api/types';
 import { useTheme } from '../../app/theme';
-import { useGrafana } from '../../app/ui-config';
+import { useUiConfig } from '../../app/ui-config';
 import { GrafanaLink } from '../../components/grafana-link';
-import { cx } from '../../components/ui';
+import { cx, Loading } from '../../components/ui';
 import { type TimeWindow, windowFromParams } from '../../lib/telemetry';
 import { WindowPicker } from './monitoring-tab';
 
@@ -25,15 +25,18 @@ export function grafanaRange(window: TimeWindow): GrafanaRange {
 /**
  * The robot dashboard's panels, each a Grafana iframe (`/d-solo/…`) for this robot in the app's theme and time
  * window (the Monitoring tab's picker: the window is the URL's, shared by both tabs). A new theme or window is
- * a new URL, so Grafana redraws the panel in it. Frames load when scrolled near (`loading="lazy"`), and may not
- * navigate the app's page (sandbox without top navigation).
+ * a new URL, so Grafana redraws the panel in it. Frames load when scrolled near (`loading="lazy"`). Their
+ * sandbox allows what Grafana needs — scripts, its own origin (its cookies), forms (its login), pop-ups (its
+ * links) — and not navigating the app's page.
  */
 export function GrafanaTab({ robot }: { robot: Robot }) {
-  const grafana = useGrafana();
+  const uiConfig = useUiConfig();
+  const grafana = uiConfig.data?.grafana;
   const [params] = useSearchParams();
   const window = useMemo(() => windowFromParams(params), [params]);
   const { dark } = useTheme();
-  // The robot page shows this tab only with Grafana set; a stale link (?tab=grafana) shows nothing.
+  if (uiConfig.isPending) return <Loading label="Loading the Grafana settings…" />;
+  // The robot page shows this tab only with Grafana set.
   if (!grafana) return null;
   return <GrafanaPanels grafana={grafana} robot={robot} window={window} theme={dark ? 'dark' : 'light'} />;
 }
@@ -58,7 +61,7 @@ function GrafanaPanels({
       title={`Grafana: ${panel.title} of ${robotId}`}
       src={grafanaPanelUrl(grafana.url, dashboard, { panelId: panel.id, robotId, range, theme })}
       loading="lazy"
-      sandbox="allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+      sandbox="allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox"
       className={cx(
         'w-full rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900',
         panel.size === 'stat' ? 'h-32' : 'h-72',

@@ -5,7 +5,7 @@ import { useEffect } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { ApiError, api } from '../../api/client';
 import type { Permission, Robot } from '../../api/types';
-import { useGrafana } from '../../app/ui-config';
+import { useUiConfig } from '../../app/ui-config';
 import { useCan } from '../../auth/auth';
 import { RobotStopControls } from '../../components/emergency-stop';
 import { EmptyState, ErrorState, Loading, StatusBadge, Time } from '../../components/ui';
@@ -65,10 +65,10 @@ export default function RobotPage() {
   const [params, setParams] = useSearchParams();
   const canControl = useCan('robots:control');
   const canTerminal = useCan('robots:terminal');
-  const grafana = useGrafana();
-  const tabs = TABS.filter(
-    (t) => (!('permission' in t) || canTerminal) && (!('needs' in t) || grafana !== undefined),
-  );
+  const uiConfig = useUiConfig();
+  // A link to the Grafana tab keeps it while the server's settings are on their way (not Monitoring's fetches).
+  const hasGrafana = uiConfig.isPending ? params.get('tab') === 'grafana' : Boolean(uiConfig.data?.grafana);
+  const tabs = TABS.filter((t) => (!('permission' in t) || canTerminal) && (!('needs' in t) || hasGrafana));
   useLiveTelemetry({ robots: [robotId] }, 'status');
   const liveStatus = useLive((s) => s.get(robotId)?.status?.status);
   const lastTs = useLive((s) => s.get(robotId)?.lastTs);
