@@ -134,3 +134,31 @@ describe('web app: Grafana panels on the robot page', () => {
     expect(a.problems).toEqual([]);
   });
 });
+
+describe('web app: no Grafana without GRAFANA_URL', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let a: AppPage | undefined;
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startAppServer({ SIMULATED_ROBOTS: '1' }), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await a?.context.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows no Grafana tab, frame or link, even for a link to the tab', async () => {
+    a = await openApp(browser, server);
+    await signInAt(a, '/robots/tonypi_sim_01?tab=grafana');
+    const { page, problems } = a;
+    await page.getByRole('tab', { name: 'Monitoring', selected: true }).waitFor();
+    expect(await page.getByRole('tab', { name: 'Grafana' }).count()).toBe(0);
+    expect(await page.locator('iframe').count()).toBe(0);
+    await page.goto('/');
+    await page.locator('[data-testid^=robot-card-]').first().waitFor();
+    expect(await page.getByText(/Grafana/).count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+});
