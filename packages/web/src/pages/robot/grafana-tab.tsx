@@ -12,14 +12,15 @@ import { useTheme } from '../../app/theme';
 import { useUiConfig } from '../../app/ui-config';
 import { GrafanaLink } from '../../components/grafana-link';
 import { cx, Loading } from '../../components/ui';
-import { type TimeWindow, windowFromParams } from '../../lib/telemetry';
+import { PRESETS, type TimeWindow, windowFromParams } from '../../lib/telemetry';
 import { WindowPicker } from './monitoring-tab';
 
 /** The app's time window as Grafana's URL takes it: `now-6h` … `now`, or a fixed span in epoch ms. */
 export function grafanaRange(window: TimeWindow): GrafanaRange {
-  return window.kind === 'last'
-    ? { from: `now-${window.label}`, to: 'now' }
-    : { from: String(window.from), to: String(window.to) };
+  if (window.kind === 'fixed') return { from: String(window.from), to: String(window.to) };
+  // The presets' keys (5m … 30d) are Grafana's own units; any other span in seconds.
+  const preset = PRESETS.find((p) => p.ms === window.ms);
+  return { from: `now-${preset ? preset.key : `${Math.round(window.ms / 1000)}s`}`, to: 'now' };
 }
 
 /**
