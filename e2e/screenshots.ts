@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { startTestServer } from '../packages/server/test/helpers/test-server';
+import { startFakeGrafana } from './fake-grafana';
 import setup from './global-setup';
 import { launchBrowser, signIn } from './helpers';
 
@@ -26,6 +27,8 @@ const PAGES: { name: string; path: string; ready: string }[] = [
     path: '/robots/tonypi_sim_01?tab=camera',
     ready: '[data-testid=camera-resolution]',
   },
+  // The panels come from a stand-in Grafana (e2e/fake-grafana.ts): no Grafana is installable here.
+  { name: 'robot-grafana', path: '/robots/tonypi_sim_01?tab=grafana', ready: 'iframe' },
   { name: 'robot-settings', path: '/robots/tonypi_sim_01?tab=settings', ready: 'textarea, input' },
   { name: 'alerts', path: '/alerts', ready: 'h1' },
   { name: 'alert-rules', path: '/alerts/rules', ready: 'table, h1' },
@@ -104,7 +107,12 @@ const only = new Set(process.argv.slice(2));
 async function main(): Promise<void> {
   setup();
   await mkdir(OUT, { recursive: true });
-  const server = await startTestServer({ SIMULATED_ROBOTS: '4', SIMULATED_RATE_HZ: '2' });
+  const grafana = await startFakeGrafana();
+  const server = await startTestServer({
+    SIMULATED_ROBOTS: '4',
+    SIMULATED_RATE_HZ: '2',
+    GRAFANA_URL: grafana.url,
+  });
   const browser = await launchBrowser();
   try {
     const seeded = await seed(server);
@@ -131,6 +139,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await server.close();
+    await grafana.close();
   }
 }
 

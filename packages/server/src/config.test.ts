@@ -119,8 +119,39 @@ describe('loadConfig', () => {
 
     it('closes CORS, trusts no proxy and picks the log format by the terminal, by default', () => {
       const c = loadConfig({});
-      expect(c.web).toEqual({ corsOrigins: [], trustProxy: false });
+      expect(c.web).toEqual({ corsOrigins: [], trustProxy: false, frameOrigins: [] });
       expect(c.logFormat).toBe('auto');
+    });
+
+    it('leaves Grafana out without GRAFANA_URL: no settings, no framed origin', () => {
+      const c = loadConfig({});
+      expect(c.grafana).toBeUndefined();
+      expect(c.web.frameOrigins).toEqual([]);
+    });
+
+    it.each([
+      ['http://localhost:3000', 'http://localhost:3000', 'http://localhost:3000'],
+      ['https://Grafana.Example.com:443/', 'https://grafana.example.com', 'https://grafana.example.com'],
+      [
+        'https://monitor.example.com/grafana/',
+        'https://monitor.example.com/grafana',
+        'https://monitor.example.com',
+      ],
+    ])('reads GRAFANA_URL %s as the URL %s, framed from %s', (value, url, origin) => {
+      const c = loadConfig({ GRAFANA_URL: value });
+      expect(c.grafana).toEqual({ url });
+      expect(c.web.frameOrigins).toEqual([origin]);
+    });
+
+    it.each([
+      ['a bare host name', 'grafana.example.com'],
+      ['another scheme', 'ftp://grafana.example.com'],
+      ['a query', 'https://grafana.example.com/?orgId=1'],
+      ['credentials', 'https://admin:secret@grafana.example.com'],
+    ])('refuses %s in GRAFANA_URL, naming it', (_what, value) => {
+      const [problem] = problems({ GRAFANA_URL: value });
+      expect(problem).toMatch(/^GRAFANA_URL: .*not a Grafana URL/);
+      expect(problem).not.toContain('secret');
     });
 
     it('reads CORS_ORIGINS as origins the way a browser writes them', () => {

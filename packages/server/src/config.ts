@@ -75,6 +75,29 @@ const trustProxy = z.string().transform((value, ctx): boolean | string[] => {
   return list;
 });
 
+/**
+ * `GRAFANA_URL`: where the browser reaches Grafana (scheme, host, port and an optional sub-path such as
+ * `/grafana`), for the web app's embedded panels and links. No query, fragment or credentials: the app adds
+ * its own query, and a password in a URL every browser is handed would be no secret.
+ */
+const grafanaUrl = z.string().transform((value, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    // reported below
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || url.username || url.password) {
+    ctx.addIssue({
+      code: 'custom',
+      // A password is not echoed into the start-up error.
+      message: `${url?.password ? 'a URL with credentials' : `"${value}"`} is not a Grafana URL: write http(s)://host[:port][/path], no query, fragment or credentials`,
+    });
+    return z.NEVER;
+  }
+  return { url: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, origin: url.origin };
+});
+
 const EnvSchema = z.object({
   PORT: port.default(8000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -163,6 +186,7 @@ const EnvSchema = z.object({
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   CORS_ORIGINS: origins.optional(),
   TRUST_PROXY: trustProxy.default(false),
+  GRAFANA_URL: grafanaUrl.optional(),
   NOTIFICATION_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   NOTIFICATION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   NOTIFICATION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
@@ -310,7 +334,11 @@ function toConfig(e: Env) {
       trustProxy: e.TRUST_PROXY as boolean | readonly string[],
       /** The built web app served at `/`; undefined = packages/web/dist beside the server's sources. */
       appDir: e.WEB_APP_DIR,
+      /** Origins the app's pages may frame (its CSP's frame-src): Grafana's, when set; empty = none. */
+      frameOrigins: (e.GRAFANA_URL ? [e.GRAFANA_URL.origin] : []) as readonly string[],
     },
+    /** The Grafana whose panels the web app embeds; undefined = nothing of Grafana in the app. */
+    grafana: e.GRAFANA_URL ? { url: e.GRAFANA_URL.url } : undefined,
     /** Alert notifications (webhooks, email): the delivery queue, retries and the key channel secrets are sealed with. */
     /** Reports (issue #10): one that runs longer than this fails. */
     reports: {

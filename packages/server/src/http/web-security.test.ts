@@ -183,6 +183,29 @@ describe('TRUST_PROXY: who the client is behind a reverse proxy', () => {
   });
 });
 
+describe("Content-Security-Policy: the frames a page may show (GRAFANA_URL's panels)", () => {
+  const directive = (csp: string | undefined, name: string) =>
+    csp
+      ?.split(';')
+      .map((d) => d.trim())
+      .find((d) => d.startsWith(`${name} `));
+
+  it('writes no frame-src without frame origins: frames fall under default-src self', async () => {
+    const f = await app();
+    const csp = (await f.inject({ url: '/seen' })).headers['content-security-policy'] as string;
+    expect(directive(csp, 'frame-src')).toBeUndefined();
+    expect(directive(csp, 'default-src')).toBe("default-src 'self'");
+    expect(directive(csp, 'frame-ancestors')).toBe("frame-ancestors 'none'");
+  });
+
+  it('allows frames from the given origins only, and still lets nothing frame the app', async () => {
+    const f = await app({ frameOrigins: ['https://grafana.example.com'] });
+    const csp = (await f.inject({ url: '/seen' })).headers['content-security-policy'] as string;
+    expect(directive(csp, 'frame-src')).toBe("frame-src 'self' https://grafana.example.com");
+    expect(directive(csp, 'frame-ancestors')).toBe("frame-ancestors 'none'");
+  });
+});
+
 describe('body size limits', () => {
   it('refuses a body over 64 KiB with 413 payload_too_large', async () => {
     const f = await app();

@@ -29,6 +29,8 @@ export interface WebSecurityOptions {
   corsOrigins: readonly string[];
   /** Fastify's `trustProxy`: whose X-Forwarded-For/-Proto/-Host to believe. */
   trustProxy: boolean | readonly string[];
+  /** Origins the web app's pages may frame (GRAFANA_URL's, for its panels); none = frames of this origin only. */
+  frameOrigins?: readonly string[];
 }
 
 /** The server options that depend on where the server stands (behind a proxy) and what it takes in. */
@@ -105,8 +107,18 @@ const DOCS_DIRECTIVES = {
   'img-src': ["'self'", 'data:'],
 };
 
-const helmetOptions: FastifyHelmetOptions = {
-  contentSecurityPolicy: { useDefaults: false, directives: APP_DIRECTIVES },
+/**
+ * The app's policy with the origins its pages may frame: `frame-src` is only written when there are some
+ * (Grafana's panels), so without GRAFANA_URL frames fall under `default-src 'self'` as before.
+ */
+function appDirectives(frameOrigins: readonly string[] = []) {
+  return frameOrigins.length > 0
+    ? { ...APP_DIRECTIVES, 'frame-src': ["'self'", ...frameOrigins] }
+    : APP_DIRECTIVES;
+}
+
+const helmetOptions = (frameOrigins?: readonly string[]): FastifyHelmetOptions => ({
+  contentSecurityPolicy: { useDefaults: false, directives: appDirectives(frameOrigins) },
   // `same-origin`, not `no-referrer`: under no-referrer browsers send `Origin: null` with the app's own
   // POSTs, and the CSRF check reads that header. Other hosts (robot cameras) get no referrer either way.
   referrerPolicy: { policy: 'same-origin' },
@@ -114,7 +126,7 @@ const helmetOptions: FastifyHelmetOptions = {
   // Set below, and only when the request came over HTTPS: on plain HTTP it is meaningless, and a browser
   // that saw it on localhost would refuse plain HTTP from every port of that host for a year.
   strictTransportSecurity: false,
-};
+});
 
 /** Methods that change something: they carry the CSRF check. */
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -187,7 +199,7 @@ export const webSecurity = fp<WebSecurityOptions>(
         styleNonces.set(reply.raw, randomBytes(16).toString('base64'));
       }
     });
-    await app.register(helmet, helmetOptions);
+    await app.register(helmet, helmetOptions(opts.frameOrigins));
     app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       if (req.protocol === 'https') reply.header('strict-transport-security', HSTS);
     });

@@ -1,12 +1,16 @@
 import { useQuery } from '@tanstack/react-query';
+import { grafanaDashboardUrl } from '@tonypi/contracts/grafana';
 import { Battery, Cpu, Search, Thermometer } from 'lucide-react';
 import { memo, useMemo } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useUnresolvedAlerts } from '../alerts/open-alerts';
 import { api } from '../api/client';
 import type { Robot, RobotList, RobotStatus } from '../api/types';
+import { useTheme } from '../app/theme';
+import { useGrafana } from '../app/ui-config';
 import { useCan } from '../auth/auth';
 import { FleetStopControls } from '../components/emergency-stop';
+import { GrafanaLink } from '../components/grafana-link';
 import {
   Card,
   cx,
@@ -76,6 +80,8 @@ export function FleetOverviewPage() {
   const fleet = useFleet();
   const alerts = useUnresolvedAlerts();
   const canControl = useCan('robots:control');
+  const grafana = useGrafana();
+  const { dark } = useTheme();
   const [params, setParams] = useSearchParams();
   useLiveTelemetry(OVERVIEW_TELEMETRY, 'status', 'job');
 
@@ -176,6 +182,15 @@ export function FleetOverviewPage() {
   return (
     <div>
       <PageHeader title="Fleet">
+        {grafana && (
+          <GrafanaLink
+            href={grafanaDashboardUrl(grafana.url, grafana.dashboards.fleet, {
+              theme: dark ? 'dark' : 'light',
+            })}
+          >
+            Fleet dashboard in Grafana
+          </GrafanaLink>
+        )}
         {canControl && <FleetStopControls stopped={counts.emergency_stopped} />}
       </PageHeader>
 

@@ -5,6 +5,7 @@ import { useEffect } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { ApiError, api } from '../../api/client';
 import type { Permission, Robot } from '../../api/types';
+import { useUiConfig } from '../../app/ui-config';
 import { useCan } from '../../auth/auth';
 import { RobotStopControls } from '../../components/emergency-stop';
 import { EmptyState, ErrorState, Loading, StatusBadge, Time } from '../../components/ui';
@@ -14,6 +15,7 @@ import { AlertsTab } from './alerts-tab';
 import { CameraTab } from './camera-tab';
 import { CommandsTab } from './commands-tab';
 import { DiagnosticsTab } from './diagnostics-tab';
+import { GrafanaTab } from './grafana-tab';
 import { JobsTab } from './jobs-tab';
 import { LogsTab } from './logs-tab';
 import { MonitoringTab, prefetchMonitoring } from './monitoring-tab';
@@ -22,7 +24,10 @@ import { ServosTab } from './servos-tab';
 import { SettingsTab } from './settings-tab';
 import { TerminalTab } from './terminal-tab';
 
-/** The robot page's tabs, by the `tab` URL parameter (Monitoring when absent). */
+/**
+ * The robot page's tabs, by the `tab` URL parameter (Monitoring when absent). Grafana is a tab of its own, not a
+ * part of Monitoring: its frames load Grafana only when asked for, and Monitoring keeps its own fast charts.
+ */
 const TABS = [
   { key: 'monitoring', label: 'Monitoring', Panel: MonitoringTab },
   { key: 'alerts', label: 'Alerts', Panel: AlertsTab },
@@ -33,9 +38,17 @@ const TABS = [
   { key: 'camera', label: 'Camera', Panel: CameraTab },
   { key: 'servos', label: 'Servos', Panel: ServosTab },
   { key: 'diagnostics', label: 'Diagnostics', Panel: DiagnosticsTab },
+  { key: 'grafana', label: 'Grafana', Panel: GrafanaTab, needs: 'grafana' },
   { key: 'terminal', label: 'Terminal', Panel: TerminalTab, permission: 'robots:terminal' },
   { key: 'settings', label: 'Settings', Panel: SettingsTab },
-] as const satisfies readonly { key: string; label: string; Panel: unknown; permission?: Permission }[];
+] as const satisfies readonly {
+  key: string;
+  label: string;
+  Panel: unknown;
+  permission?: Permission;
+  /** A setting of the server without which the tab is left out (GRAFANA_URL). */
+  needs?: 'grafana';
+}[];
 
 export function useRobot(robotId: string) {
   return useQuery({
@@ -52,7 +65,10 @@ export default function RobotPage() {
   const [params, setParams] = useSearchParams();
   const canControl = useCan('robots:control');
   const canTerminal = useCan('robots:terminal');
-  const tabs = TABS.filter((t) => !('permission' in t) || canTerminal);
+  const uiConfig = useUiConfig();
+  // A link to the Grafana tab keeps it while the server's settings are on their way (not Monitoring's fetches).
+  const hasGrafana = uiConfig.isPending ? params.get('tab') === 'grafana' : Boolean(uiConfig.data?.grafana);
+  const tabs = TABS.filter((t) => (!('permission' in t) || canTerminal) && (!('needs' in t) || hasGrafana));
   useLiveTelemetry({ robots: [robotId] }, 'status');
   const liveStatus = useLive((s) => s.get(robotId)?.status?.status);
   const lastTs = useLive((s) => s.get(robotId)?.lastTs);
