@@ -200,7 +200,8 @@ export function WindowPicker({ window }: { window: TimeWindow }) {
           );
         })}
       </fieldset>
-      <div className="flex items-end gap-1">
+      {/* Wraps on a phone: two date-time fields side by side are wider than its screen. */}
+      <div className="flex flex-wrap items-end gap-1">
         <label className="text-xs text-slate-600 dark:text-slate-400">
           From
           <input

@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { ArrowLeft } from 'lucide-react';
 import { Tabs } from 'radix-ui';
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { ApiError, api } from '../../api/client';
 import type { Permission, Robot } from '../../api/types';
@@ -79,6 +79,16 @@ export default function RobotPage() {
     if (!params.get('tab') || params.get('tab') === 'monitoring') prefetchMonitoring(client, robotId, params);
   }, [robotId, client]);
 
+  // A phone shows a few tabs at a time: the one the URL opened is scrolled into the strip's view.
+  const tabList = useRef<HTMLDivElement>(null);
+  const tabParam = params.get('tab');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: again when the tab, the loaded page or the tabs (Grafana's comes later) change
+  useEffect(() => {
+    tabList.current
+      ?.querySelector<HTMLElement>('[data-state=active]')
+      ?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+  }, [tabParam, robot.isSuccess, tabs.length]);
+
   if (robot.isPending) return <Loading label={`Loading ${robotId}…`} />;
   if (robot.isError) {
     if (robot.error instanceof ApiError && robot.error.status === 404)
@@ -139,6 +149,7 @@ export default function RobotPage() {
         }
       >
         <Tabs.List
+          ref={tabList}
           aria-label="Robot sections"
           className="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200 dark:border-slate-800"
         >
