@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgs, UsageError } from './args';
+import { chooseCheckpoint, newCheckpoint } from './checkpoint';
+import { planCopy, type TableInfo } from './relational-schema';
+import { compareTotals, type FieldTotals } from './telemetry-copy';
+
+const PG = 'postgres://u:p@db:5432/fleet';
+const INFLUX = 'influx://u:p@influx:8086/?db=fleet';
+
+describe('parseArgs', () => {
+  it('reads the flags, in both spellings, with defaults', () => {
+    expect(parseArgs(['--data-dir', '/d', '--to-database', PG, `--to-telemetry=${INFLUX}`])).toEqual({
+      dataDir: '/d',
+      toDatabase: PG,
+      toTelemetry: INFLUX,
+      restart: false,
+      batchSize: 5000,
+      help: false,
+    });
+    const a = parseArgs(['--to-database', PG, '--to-telemetry', INFLUX, '--restart', '--batch-size', '10'], {
+      DATA_DIR: '/env',
+    });
+    expect([a.dataDir, a.restart, a.batchSize]).toEqual(['/env', true, 10]);
+    expect(parseArgs(['--to-database', PG, '--to-telemetry', INFLUX]).dataDir).toBe('./data');
+    expect(parseArgs(['--help']).help).toBe(true);
+  });
+
+  it.each([
+    [[], '--to-database postgres://… is required'],
+    [['--to-database', PG], '--to-telemetry influx://… is required'],
+    [['--to-database'], '--to-database needs a value'],
+    [['--to-database', '--restart'], '--to-database needs a value'],
+    [['--frobnicate'], 'unknown flag --frobnicate'],
+    [['stray'], 'unexpected argument "stray"'],
+    [['--restart=yes'], '--restart takes no value'],
+    [['--to-database', PG, '--to-database', PG], '--to-database is given twice'],
+    [
+      ['--to-database', 'mysql://x', '--to-telemetry', INFLUX],
+      '--to-database must start with postgres:// or postgresql://, not mysql://',
+    ],
+    [
+      ['--to-database', PG, '--to-telemetry', 'http://influx:8086'],
+      '--to-telemetry must start with influx:// or influxs://, not http://',
+    ],
+    [
+      ['--to-database', 'not a url', '--to-telemetry', INFLUX],
+      '--to-database is not a URL (expected postgres://…)',
+    ],
+    [
+      ['--to-database', PG, '--to-telemetry', INFLUX, '--batch-size', '0'],
+      '--batch-size must be a whole number from 1 to 100000, not 0',
+    ],
+    [['--to-database', PG, '--to-telemetry', INFLUX, '--data-dir='], '--data-dir must not be empty'],
+  ])('%j: %s', (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(new UsageError(message));
+  });
+});
+
+describe('chooseCheckpoint', () => {
+  const target = { database: 'postgres://u:***@db/fleet', telemetry: 'influx://u:***@influx/?db=fleet' };
+  const now = new Date('2026-12-01T00:00:00Z');
+
+  it('resumes a checkpoint of the same targets, and starts over otherwise', () => {
+    const saved = { ...newCheckpoint(target), tables: { robots: { lastKey: [3], done: false, rows: 3 } } };
+    expect(chooseCheckpoint(saved, target, false, now)).toEqual({ checkpoint: saved, resumed: true });
+    expect(chooseCheckpoint(undefined, target, false, now)).toEqual({
+      checkpoint: newCheckpoint(target, now),
+      resumed: false,
+    });
+    expect(chooseCheckpoint(saved, target, true, now).ignored).toBe('--restart');
+    expect(chooseCheckpoint(null, target, false, now).ignored).toBe('unreadable checkpoint');
+    expect(chooseCheckpoint({ ...saved, version: 99 }, target, false, now).resumed).toBe(false);
+    const other = chooseCheckpoint(saved, { ...target, database: 'postgres://other/db' }, false, now);
+    expect(other.resumed).toBe(false);
+    expect(other.ignored).toContain('it was for postgres://u:***@db/fleet');
+  });
+});
+
+describe('planCopy', () => {
+  const table = (name: string, fks: [string, string, boolean][] = []): TableInfo => ({
+    name,
+    columns: ['id'],
+    primaryKey: ['id'],
+    hasBytes: false,
+    foreignKeys: fks.map(([column, references, nullable]) => ({ columns: [column], references, nullable })),
+    sequences: [],
+  });
+
+  it('puts parents first and breaks a cycle at a nullable foreign key', () => {
+    const plan = planCopy([
+      table('alerts', [['robot_id', 'robots', false]]),
+      table('robots'),
+      table('reports', [['schedule_id', 'report_schedules', true]]),
+      table('report_schedules', [['last_report_id', 'reports', true]]),
+      table('tree', [['parent_id', 'tree', true]]),
+    ]);
+    const order = plan.order.map((t) => t.name);
+    expect(order.indexOf('robots')).toBeLessThan(order.indexOf('alerts'));
+    expect(order).toHaveLength(5);
+    expect(Object.fromEntries(plan.deferred)).toEqual({
+      report_schedules: ['last_report_id'],
+      tree: ['parent_id'],
+    });
+  });
+
+  it('refuses a cycle of NOT NULL foreign keys', () => {
+    expect(() => planCopy([table('a', [['b_id', 'b', false]]), table('b', [['a_id', 'a', false]])])).toThrow(
+      /Cannot order a: its NOT NULL foreign key into b is part of a cycle/,
+    );
+  });
+});
+
+describe('compareTotals', () => {
+  const totals = (entries: [string, string, number, number][]): FieldTotals => {
+    const t: FieldTotals = new Map();
+    for (const [m, f, count, sum] of entries) {
+      if (!t.has(m)) t.set(m, new Map());
+      t.get(m)!.set(f, { count, sum });
+    }
+    return t;
+  };
+
+  it('names every field whose count or sum differs, tolerating float rounding', () => {
+    const a = totals([
+      ['battery', 'voltage_v', 10, 110.1],
+      ['servos', 'position', 5, 2500],
+      ['servos', 'load_percent', 2, 3],
+    ]);
+    const b = totals([
+      ['battery', 'voltage_v', 10, 110.10000000000001],
+      ['servos', 'position', 4, 2000],
+      ['servos', 'wobble', 1, 1],
+    ]);
+    expect(compareTotals('raw', a, b)).toEqual([
+      'raw servos.position: 5 values in DuckDB, 4 in InfluxDB',
+      'raw servos.load_percent: 2 values in DuckDB, 0 in InfluxDB',
+      'raw servos.wobble: 1 values in InfluxDB, none in DuckDB',
+    ]);
+    expect(compareTotals('raw', a, a)).toEqual([]);
+  });
+});
