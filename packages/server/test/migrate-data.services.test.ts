@@ -7,6 +7,8 @@ import path from 'node:path';
 import type { TelemetryPoint } from '@tonypi/contracts';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../src/db/migrate';
+import { PostgresDatabase } from '../src/db/postgres-database';
 import { checkpointPath } from '../src/migrate-data/checkpoint';
 import { migrateData } from '../src/migrate-data/migrate-data';
 import { silentProgress } from '../src/migrate-data/progress';
@@ -208,6 +210,10 @@ describe.skipIf(!influxUrl)('migrate-data: embedded → PostgreSQL + InfluxDB', 
   it('copies, resumes after an interruption without duplicates, verifies, and a server on the targets shows the same', async () => {
     const targets = await freshTargets();
     cleanups.push(targets.drop);
+    // A target an operator already migrated holds only what the migrations insert: accepted.
+    const premigrated = await PostgresDatabase.open({ url: targets.database });
+    await migrate(premigrated);
+    await premigrated.close();
     // Interrupted twice: inside a table (2 rows a batch), then inside the telemetry.
     const interrupted = (batchSize: number, after: number) => {
       let batches = 0;
@@ -320,17 +326,41 @@ describe.skipIf(!influxUrl)('migrate-data: embedded → PostgreSQL + InfluxDB', 
     expect(differs.stdout).toMatch(/table robots: same 2 rows but different contents/);
     expect(differs.stdout).toMatch(/raw battery\.voltage_v: 240 values in DuckDB, 1\d\d in InfluxDB/);
 
-    // Into a target that now holds this data, without its checkpoint: refused.
+    // Telemetry already in the InfluxDB: refused before anything is copied.
+    const other = await freshTargets();
+    cleanups.push(other.drop);
+    const filled = await run([
+      '--data-dir',
+      dataDir,
+      '--to-database',
+      other.database,
+      '--to-telemetry',
+      targets.telemetry,
+      '--restart',
+    ]);
+    expect(filled.code).toBe(1);
+    expect(filled.stderr).toMatch(
+      /^migrate-data: the target InfluxDB .* already holds telemetry in tonypi_mig_\w+_raw/m,
+    );
+    const untouched = new pg.Client({ connectionString: other.database });
+    await untouched.connect();
+    const tables = await untouched.query(
+      "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'",
+    );
+    await untouched.end();
+    expect(tables.rows[0].n).toBe(0);
+
+    // A database that holds this data, without its checkpoint: refused (into an empty InfluxDB prefix).
     const refused = await run([
       '--data-dir',
       dataDir,
       '--to-database',
       targets.database,
       '--to-telemetry',
-      targets.telemetry,
+      other.telemetry,
       '--restart',
     ]);
-    expect(refused.code).toBe(1);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1);
     expect(refused.stderr).toMatch(/already holds data \(.*robots: 2 rows/);
     expect(refused.stderr.trim().split('\n')).toHaveLength(2);
   }, 240_000);

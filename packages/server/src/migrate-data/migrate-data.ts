@@ -27,6 +27,7 @@ import {
   copyRollups,
   copyWatermarks,
   duckTotals,
+  duplicateNotes,
   influxTotals,
   readRawSources,
   type TelemetryCopyOptions,
@@ -106,12 +107,17 @@ export async function migrateData(o: MigrateDataOptions): Promise<MigrateDataRes
     else if (chosen.ignored)
       progress.line(`Starting over: the checkpoint in ${file} is not used (${chosen.ignored})`);
 
-    // Relational.
+    // Both targets are checked before anything is copied.
+    if (!checkpoint.telemetryPrepared) await refuseFilledInflux(http, Object.values(dbs), target.telemetry);
     const { existed } = await migrateTarget(source, targetDb);
     const plan = planCopy(await readTables(source));
     if (!checkpoint.targetPrepared) {
       await clearTarget(targetDb, plan, existed, target.database);
       checkpoint.targetPrepared = true;
+      await save();
+    }
+    if (!checkpoint.telemetryPrepared) {
+      checkpoint.telemetryPrepared = true;
       await save();
     }
     const rel = {
@@ -129,11 +135,6 @@ export async function migrateData(o: MigrateDataOptions): Promise<MigrateDataRes
     await copySequences(rel);
 
     // Telemetry.
-    if (!checkpoint.telemetryPrepared) {
-      await refuseFilledInflux(http, Object.values(dbs), target.telemetry);
-      checkpoint.telemetryPrepared = true;
-      await save();
-    }
     const sources = await readRawSources(duck);
     const tel: TelemetryCopyOptions = {
       duck,
@@ -161,7 +162,7 @@ export async function migrateData(o: MigrateDataOptions): Promise<MigrateDataRes
     // Verification.
     progress.line('Verifying …');
     const problems = await verifyTables(source, targetDb, plan.order, progress);
-    problems.push(...(await verifyTelemetry(duck, http, dbs, sources, progress)));
+    problems.push(...(await verifyTelemetry(duck, http, dbs, sources, progress, notes)));
     return {
       resumed: chosen.resumed,
       tables: Object.fromEntries(Object.entries(checkpoint.tables).map(([k, v]) => [k, v.rows])),
@@ -227,8 +228,10 @@ async function verifyTelemetry(
   dbs: ReturnType<typeof tierDatabases>,
   sources: Awaited<ReturnType<typeof readRawSources>>,
   progress: Progress,
+  notes: string[],
 ): Promise<string[]> {
   const expected = await duckTotals(duck, sources);
+  notes.push(...duplicateNotes(expected.raw));
   const problems: string[] = [];
   for (const tier of ['raw', '1m', '1h'] as const) {
     const measurements = new Set([...expected[tier].keys(), ...sources.map((s) => s.measurement)]);

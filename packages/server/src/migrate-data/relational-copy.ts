@@ -137,7 +137,12 @@ export interface TableDigest {
  * Row count and md5 of every row's text form in primary-key order, computed by SQL on either side. The text
  * form depends on session settings, so they are pinned (UTC, ISO dates, shortest exact floats, hex bytea).
  */
-export async function digestTable(db: Database, table: TableInfo): Promise<TableDigest> {
+export async function digestTable(
+  db: Database,
+  table: TableInfo,
+  columns?: readonly string[],
+): Promise<TableDigest> {
+  const text = columns ? `ROW(${cols(columns, 't.')})::text` : 't::text';
   return db.transaction(async (tx) => {
     await tx.query("SET LOCAL TimeZone = 'UTC'");
     await tx.query("SET LOCAL DateStyle = 'ISO, MDY'");
@@ -145,7 +150,7 @@ export async function digestTable(db: Database, table: TableInfo): Promise<Table
     await tx.query('SET LOCAL extra_float_digits = 1');
     await tx.query("SET LOCAL bytea_output = 'hex'");
     const { rows } = await tx.query<{ n: number; md5: string }>(
-      `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY ${cols(table.primaryKey, 't.')}), '')) AS md5
+      `SELECT count(*)::int AS n, md5(coalesce(string_agg(${text}, E'\\n' ORDER BY ${cols(table.primaryKey, 't.')}), '')) AS md5
        FROM ${quoteIdent(table.name)} t`,
     );
     return { rows: rows[0]?.n ?? 0, md5: rows[0]?.md5 ?? '' };

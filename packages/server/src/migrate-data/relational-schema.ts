@@ -16,6 +16,8 @@ export interface TableInfo {
   /** Columns that are copied (not generated), in table order. */
   columns: string[];
   primaryKey: string[];
+  /** Columns of a date/time type (what migrations fill with the time they ran). */
+  timeColumns: string[];
   /** Columns with a `bytea` type: their rows are big (camera snapshots), so batches are small. */
   hasBytes: boolean;
   /** Foreign keys: this table's columns and the table they point to. */
@@ -78,6 +80,7 @@ export async function readTables(db: Queryable): Promise<TableInfo[]> {
       name,
       columns: cols.filter((c) => c.generated === '').map((c) => c.name),
       primaryKey,
+      timeColumns: cols.filter((c) => /^(timestamp|date|time)/.test(c.type)).map((c) => c.name),
       hasBytes: cols.some((c) => c.type === 'bytea'),
       foreignKeys: fks.map((f) => ({ columns: f.cols.split(','), references: f.ref, nullable: f.nullable })),
       sequences: cols.flatMap((c) => (c.seq ? [c.seq] : [])),

@@ -5,7 +5,7 @@
  * copy of those rows, possibly edited, so they are removed before the copy. Anything else is refused.
  */
 import type { Database } from '../db/database';
-import { migrate } from '../db/migrate';
+import { loadMigrations, migrate } from '../db/migrate';
 import { PGliteDatabase } from '../db/pglite-database';
 import { countRows, digestTable } from './relational-copy';
 import { type CopyPlan, quoteIdent } from './relational-schema';
@@ -20,24 +20,30 @@ export class TargetNotEmptyError extends Error {
 
 /** Runs the migrations; says whether the schema was there before. Refuses a target newer than the source knows. */
 export async function migrateTarget(source: Database, target: Database): Promise<{ existed: boolean }> {
+  // The source first: a data dir this version cannot copy as is must not leave a migrated target behind.
+  const applied = new Set(
+    (await source.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+      (r) => r.version,
+    ),
+  );
+  const known = (await loadMigrations()).map((m) => m.version);
+  const behind = known.filter((v) => !applied.has(v));
+  if (behind.length > 0) {
+    throw new Error(
+      `the data dir was last used by an older version of the server (migrations ${behind.join(', ')} not applied): start this version's server on it once, stop it, then run this again`,
+    );
+  }
+  const newer = [...applied].filter((v) => !known.includes(v));
+  if (newer.length > 0) {
+    throw new Error(
+      `the data dir was migrated by a newer version of the server (migrations ${newer.join(', ')} are unknown here): run this command from that version`,
+    );
+  }
   const { rows } = await target.query<{ existed: boolean }>(
     "SELECT to_regclass('public.schema_migrations') IS NOT NULL AS existed",
   );
   const existed = rows[0]?.existed === true;
   await migrate(target);
-  const versions = async (db: Database) =>
-    new Set(
-      (await db.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
-        (r) => r.version,
-      ),
-    );
-  const [s, t] = [await versions(source), await versions(target)];
-  const missing = [...s].filter((v) => !t.has(v));
-  if (missing.length > 0) {
-    throw new Error(
-      `the data dir was migrated by a newer version of the server (migrations ${missing.join(', ')} are unknown here): run this command from that version`,
-    );
-  }
   return { existed };
 }
 
@@ -63,7 +69,9 @@ export async function clearTarget(
       await migrate(fresh);
       for (const f of filled) {
         const t = plan.order.find((x) => x.name === f.name)!;
-        const [a, b] = [await digestTable(fresh, t), await digestTable(target, t)];
+        // Times are when each database was migrated; the rest must be what the migrations wrote.
+        const columns = t.columns.filter((c) => !t.timeColumns.includes(c));
+        const [a, b] = [await digestTable(fresh, t, columns), await digestTable(target, t, columns)];
         if (a.rows !== b.rows || a.md5 !== b.md5) {
           throw new TargetNotEmptyError(
             `the target database ${label} already holds data (${filled.map((x) => `${x.name}: ${x.rows} rows`).join(', ')}): ` +
