@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from './args';
 import { chooseCheckpoint, newCheckpoint } from './checkpoint';
+import { stderrProgress } from './progress';
 import { planCopy, type TableInfo } from './relational-schema';
 import { compareTotals, type FieldTotals } from './telemetry-copy';
 
@@ -141,5 +142,31 @@ describe('compareTotals', () => {
     // Values that shared a series and millisecond are one point in InfluxDB: counted once, sum not compared.
     const dup = new Map([['battery', new Map([['percent', { count: 4, sum: 300, duplicates: 1 }]])]]);
     expect(compareTotals('raw', dup, totals([['battery', 'percent', 4, 280]]))).toEqual([]);
+  });
+});
+
+describe('stderrProgress', () => {
+  it('prints at most once a second while running, always when done, with the rate since the start', () => {
+    const out: string[] = [];
+    let t = 0;
+    const p = stderrProgress(
+      (line) => out.push(line),
+      () => t,
+    );
+    p.start('alerts', 1000);
+    t = 500;
+    p.update('alerts', 2000, 10_000, 'rows');
+    t = 1500;
+    p.update('alerts', 3000, 10_000, 'rows');
+    t = 1600;
+    p.update('alerts', 4000, 10_000, 'rows');
+    t = 2000;
+    p.finish('alerts', 10_000, 10_000, 'rows');
+    p.finish('robots', 0, 0, 'rows');
+    expect(out).toEqual([
+      'alerts: 3,000 / 10,000 rows (30 %), 1,333 rows/s\n',
+      'alerts: 10,000 / 10,000 rows (100 %), 4,500 rows/s, done\n',
+      'robots: 0 / 0 rows, done\n',
+    ]);
   });
 });

@@ -3,6 +3,8 @@
  * a table or measurement is complete — `robots: 1,200 / 5,000 rows (24 %), 3,100 rows/s`.
  */
 export interface Progress {
+  /** `name` starts (at `done` units, when resumed): the rate counts from here. */
+  start(name: string, done: number): void;
   /** `done` of `total` units of `what` (rows, points) copied for `name`. */
   update(name: string, done: number, total: number, unit: string): void;
   finish(name: string, done: number, total: number, unit: string): void;
@@ -17,13 +19,19 @@ export function stderrProgress(
   const started = new Map<string, { at: number; from: number }>();
   let lastAt = 0;
   const format = (name: string, done: number, total: number, unit: string, final: boolean) => {
-    const s = started.get(name) ?? { at: now(), from: done };
-    const seconds = Math.max(0.001, (now() - s.at) / 1000);
-    const rate = Math.round((done - s.from) / seconds);
+    const s = started.get(name);
     const pct = total > 0 ? ` (${Math.floor((Math.min(done, total) / total) * 100)} %)` : '';
-    return `${name}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} ${unit}${pct}, ${rate.toLocaleString('en')} ${unit}/s${final ? ', done' : ''}\n`;
+    let rate = '';
+    if (s && done > s.from) {
+      const seconds = Math.max(0.001, (now() - s.at) / 1000);
+      rate = `, ${Math.round((done - s.from) / seconds).toLocaleString('en')} ${unit}/s`;
+    }
+    return `${name}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} ${unit}${pct}${rate}${final ? ', done' : ''}\n`;
   };
   return {
+    start(name, done) {
+      started.set(name, { at: now(), from: done });
+    },
     update(name, done, total, unit) {
       if (!started.has(name)) started.set(name, { at: now(), from: done });
       if (now() - lastAt < everyMs) return;
@@ -41,4 +49,4 @@ export function stderrProgress(
 }
 
 /** Progress that says nothing (tests that do not look at it). */
-export const silentProgress: Progress = { update() {}, finish() {}, line() {} };
+export const silentProgress: Progress = { start() {}, update() {}, finish() {}, line() {} };

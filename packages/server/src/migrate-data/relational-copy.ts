@@ -39,6 +39,7 @@ export async function copyTables(o: RelationalCopyOptions): Promise<void> {
       o.progress.finish(table.name, state.rows, total, 'rows');
       continue;
     }
+    o.progress.start(table.name, state.rows);
     const deferred = new Set(o.plan.deferred.get(table.name) ?? []);
     const limit = table.hasBytes ? Math.min(BYTES_BATCH, o.batchSize) : o.batchSize;
     const pk = cols(table.primaryKey);
@@ -171,7 +172,8 @@ export async function verifyTables(
       problems.push(`table ${t.name}: ${a.rows} rows in the source, ${b.rows} in the target`);
     else if (a.md5 !== b.md5)
       problems.push(`table ${t.name}: same ${a.rows} rows but different contents (md5 ${a.md5} ≠ ${b.md5})`);
-    else progress.line(`verified ${t.name}: ${a.rows} rows, md5 ${a.md5}`);
+    else if (a.rows > 0) progress.line(`verified ${t.name}: ${a.rows} rows, md5 ${a.md5}`);
   }
+  if (problems.length === 0) progress.line(`verified ${tables.length} tables (the others are empty)`);
   return problems;
 }

@@ -104,6 +104,7 @@ async function copyStream(
   o.checkpoint.telemetry[stream] = state;
   const total = await scalar(o.duck, `SELECT count(*) FROM ${table}`);
   if (!state.done) {
+    o.progress.start(stream, state.rows);
     for (;;) {
       const { rows, lastTs } = await batch(state.lastTs);
       if (rows === 0) break;
