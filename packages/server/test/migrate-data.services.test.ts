@@ -188,6 +188,20 @@ describe.skipIf(!influxUrl)('migrate-data: embedded → PostgreSQL + InfluxDB', 
         { robot_id: 'tonypi_02', title: 'Servo hot', severity: 'critical' },
         { robot_id: 'tonypi_01', title: 'Gone', state: 'resolved' },
       ]);
+      // The foreign-key cycle (a schedule's last report, a report's schedule) and a bytea column.
+      const db = t.server.db;
+      const schedule = await db.query<{ id: number }>(
+        "INSERT INTO report_schedules (name, report_type, frequency, at_minute) VALUES ('nightly', 'fleet', 'daily', 60) RETURNING id",
+      );
+      const report = await db.query<{ id: number }>(
+        `INSERT INTO reports (title, report_type, from_at, to_at, schedule_id, data)
+         VALUES ('Night', 'fleet', now() - interval '1 day', now(), $1, '{"values": [1.5, 2.25]}') RETURNING id`,
+        [schedule.rows[0]!.id],
+      );
+      await db.query('UPDATE report_schedules SET last_report_id = $1', [report.rows[0]!.id]);
+      await db.query("INSERT INTO camera_snapshots (robot_id, bytes, size) VALUES ('tonypi_01', $1, 4)", [
+        Buffer.from([0xff, 0xd8, 0x00, 0x01]),
+      ]);
       // Two old hours (rolled up, then raw deleted by a 2-day raw retention) and one recent hour (raw kept).
       await t.server.store.append(points(from, 2));
       await t.server.store.append(points(now - 2 * HOUR, 1));
@@ -274,6 +288,11 @@ describe.skipIf(!influxUrl)('migrate-data: embedded → PostgreSQL + InfluxDB', 
       expect(after.alerts).toEqual(before.alerts);
       expect(Object.keys(after.history).length).toBeGreaterThan(0);
       expect(after.history).toEqual(before.history);
+      const links = await t.server.db.query<{ last_report_id: number; schedule_id: number; hex: string }>(
+        `SELECT s.last_report_id, r.schedule_id, (SELECT encode(bytes, 'hex') FROM camera_snapshots) AS hex
+         FROM report_schedules s JOIN reports r ON r.id = s.last_report_id`,
+      );
+      expect(links.rows).toEqual([{ last_report_id: 1, schedule_id: 1, hex: 'ffd80001' }]);
       // Ids go on from the source's sequences.
       const { rows } = await t.server.db.query<{ id: number }>(
         "INSERT INTO alerts (robot_id, alert_type, severity, title, message) VALUES ('tonypi_01', 'x', 'info', 'new', 'new') RETURNING id",

@@ -1,8 +1,10 @@
 /**
  * Moving an embedded installation (PGlite + DuckDB in DATA_DIR) onto PostgreSQL + InfluxDB: open both sides,
  * copy the relational rows, then the telemetry, then verify both, with a checkpoint after every batch so an
- * interrupted run continues where it stopped. The source is only read; the embedded database's lock
- * (db/directory-lock.ts) is taken like a server takes it, so a running server makes this refuse at once.
+ * interrupted run continues where it stopped. The source is only read (both engines are opened as the server
+ * opens them, so a WAL left by a killed server is replayed first); the embedded database's lock
+ * (db/directory-lock.ts) is taken like a server takes it, so a running server makes this refuse at once, and
+ * no server can start on the data dir while the copy runs.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';

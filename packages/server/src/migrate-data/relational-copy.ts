@@ -145,6 +145,8 @@ export async function digestTable(
 ): Promise<TableDigest> {
   const text = columns ? `ROW(${cols(columns, 't.')})::text` : 't::text';
   return db.transaction(async (tx) => {
+    // A big table's digest may take longer than the server's 30 s statement limit (postgres-database.ts).
+    await tx.query('SET LOCAL statement_timeout = 0');
     await tx.query("SET LOCAL TimeZone = 'UTC'");
     await tx.query("SET LOCAL DateStyle = 'ISO, MDY'");
     await tx.query("SET LOCAL IntervalStyle = 'postgres'");
