@@ -113,6 +113,8 @@ async function copyStream(
       await o.save();
       o.progress.update(stream, state.rows, total, unit);
       o.afterBatch?.();
+      // A batch ends at a time boundary, so it is short of the limit only when nothing is left.
+      if (rows < o.batchSize) break;
     }
     state.done = true;
     await o.save();
@@ -125,6 +127,7 @@ export async function copyRaw(o: TelemetryCopyOptions, sources: readonly RawSour
     const select = ['ts', 'robot_id', ...s.tags, ...s.fields].map(ident).join(', ');
     await copyStream(o, s.stream, s.table, 'points', async (after) => {
       const rows = await batchAfter(o.duck, s.table, 'ts', select, after, o.batchSize);
+      if (rows.length === 0) return { rows: 0, lastTs: null };
       const points: TelemetryPoint[] = rows.map((row) => {
         const tags: Record<string, string> = {};
         s.tags.forEach((t, i) => {
@@ -164,6 +167,7 @@ export async function copyExtras(o: TelemetryCopyOptions): Promise<void> {
       after,
       o.batchSize,
     );
+    if (rows.length === 0) return { rows: 0, lastTs: null };
     const points = new Map<string, TelemetryPoint & { fields: Record<string, number> }>();
     for (const [ts, robot, measurement, tags, field, value] of rows) {
       const key = `${ts}\u0000${robot}\u0000${measurement}\u0000${tags}`;
@@ -200,6 +204,7 @@ export async function copyRollups(o: TelemetryCopyOptions): Promise<void> {
         after,
         o.batchSize,
       );
+      if (rows.length === 0) return { rows: 0, lastTs: null };
       const lines = new Map<
         string,
         { measurement: string; tags: Record<string, string>; ts: number; fields: Record<string, number> }
