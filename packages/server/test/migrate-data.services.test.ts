@@ -451,8 +451,8 @@ describe.skipIf(!influxUrl)('migrate-data: embedded → PostgreSQL + InfluxDB', 
         deadInflux,
       ]);
       expect(locked.code).toBe(1);
-      expect(locked.stderr).toMatch(
-        /^migrate-data: open the embedded database: The embedded database in .* is in use by process \d+/,
+      expect(locked.stderr.trim()).toMatch(
+        /^migrate-data: the data dir is in use by process \d+ on host .* \(a server running on it\?\): stop it first\. If you are sure none runs, delete .*pg\.lock$/,
       );
     } finally {
       await t.server.stop();

@@ -43,7 +43,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     out('Then start the servers with DATABASE_URL and TELEMETRY_URL set to the targets.');
     return 0;
   } catch (err) {
-    process.stderr.write(`migrate-data: ${(err as Error).message ?? String(err)}\n`);
+    // One line: a driver's message may carry a detail or a hint on further lines.
+    const message = ((err as Error).message ?? String(err)).split('\n')[0]!.trim();
+    process.stderr.write(`migrate-data: ${message}\n`);
     return 1;
   }
 }

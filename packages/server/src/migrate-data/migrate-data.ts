@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { DirectoryLockedError } from '../db/directory-lock';
 import { PGliteDatabase } from '../db/pglite-database';
 import { PostgresDatabase } from '../db/postgres-database';
 import { redactUrl } from '../logger';
@@ -189,6 +190,13 @@ async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    if (err instanceof DirectoryLockedError) {
+      const who = err.owner ? `process ${err.owner.pid} on host ${err.owner.hostname}` : 'another process';
+      throw new MigrateDataError(
+        `the data dir is in use by ${who} (a server running on it?): stop it first. If you are sure none runs, delete ${err.lockPath}`,
+        { cause: err },
+      );
+    }
     const message = (err as Error).message ?? String(err);
     if (/Could not set lock|Conflicting lock/i.test(message)) {
       throw new MigrateDataError(
