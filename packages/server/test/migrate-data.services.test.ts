@@ -326,6 +326,11 @@ describe.skipIf(!influxUrl)('migrate-data: embedded → PostgreSQL + InfluxDB', 
     expect(r.stdout).toContain('Copied and verified');
     expect(r.stdout).toMatch(/JWT_SECRET="\$\(cat .*jwt-secret\)"/);
     expect(r.code, r.stderr).toBe(0);
+    for (const file of ['jwt-secret', 'robot-secret-key', 'notification-key', 'secrets-key']) {
+      const secret = (await readFile(path.join(dataDir, 'secrets', file), 'utf8')).trim();
+      expect(secret.length).toBeGreaterThanOrEqual(32);
+      expect(r.stdout + r.stderr).not.toContain(secret);
+    }
 
     // Something changed on the target: the next run (resumed, nothing left to copy) says what differs.
     const target = new pg.Client({ connectionString: targets.database });

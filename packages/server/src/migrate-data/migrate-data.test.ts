@@ -1,8 +1,12 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from './args';
 import { chooseCheckpoint, newCheckpoint } from './checkpoint';
 import { stderrProgress } from './progress';
 import { planCopy, type TableInfo } from './relational-schema';
+import { secretsAdvice } from './secrets-advice';
 import { compareTotals, type FieldTotals } from './telemetry-copy';
 
 const PG = 'postgres://u:p@db:5432/fleet';
@@ -168,5 +172,23 @@ describe('stderrProgress', () => {
       'alerts: 10,000 / 10,000 rows (100 %), 4,500 rows/s, done\n',
       'robots: 0 / 0 rows, done\n',
     ]);
+  });
+});
+
+describe('secretsAdvice', () => {
+  it('names the variable of every secret, reads files by path, and never shows a value', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tonypi-secrets-'));
+    try {
+      await mkdir(path.join(dir, 'secrets'));
+      await writeFile(path.join(dir, 'secrets', 'jwt-secret'), 'super-secret-value-that-is-long-enough\n');
+      const lines = secretsAdvice(dir).join('\n');
+      expect(lines).toContain(`JWT_SECRET="$(cat ${path.join(dir, 'secrets', 'jwt-secret')})"`);
+      expect(lines).toMatch(/ROBOT_SECRET_KEY: no robot-secret-key in .*given it in its environment/);
+      expect(lines).toContain('NOTIFICATION_SECRET_KEY: no notification-key');
+      expect(lines).toContain('SECRETS_KEY: no secrets-key');
+      expect(lines).not.toContain('super-secret-value');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

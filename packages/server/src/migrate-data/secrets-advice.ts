@@ -18,14 +18,20 @@ export const SECRET_FILES = [
   { file: 'secrets-key', env: 'SECRETS_KEY', without: "robots' SSH passwords and keys must be set again" },
 ] as const;
 
-/** Lines for the operator: one per secret file present, with a shell line that reads the file. */
+/**
+ * Lines for the operator: a shell line per secret file present (it reads the file), and for a missing file the
+ * reminder that the old server had that key from its environment, whose value the new servers need too.
+ */
 export function secretsAdvice(dataDir: string): string[] {
-  const present = SECRET_FILES.filter((s) => existsSync(path.join(dataDir, 'secrets', s.file)));
-  if (present.length === 0) return [];
   const dir = path.resolve(dataDir, 'secrets');
+  const lines = SECRET_FILES.map((s) =>
+    existsSync(path.join(dir, s.file))
+      ? `  ${s.env}="$(cat ${path.join(dir, s.file)})"   # without it ${s.without}`
+      : `  ${s.env}: no ${s.file} in ${dir}, so the old server was given it in its environment: set the same value (without it ${s.without})`,
+  );
   return [
-    'Set these on every server that uses the new databases (the values are the files, not shown here):',
-    ...present.map((s) => `  ${s.env}="$(cat ${path.join(dir, s.file)})"   # without it ${s.without}`),
+    'Set these on every server that uses the new databases (the values are not shown here):',
+    ...lines,
     'Copy them as files or into your secret store (e.g. scp, or `kubectl create secret generic … --from-file`), never through logs or chat.',
   ];
 }
