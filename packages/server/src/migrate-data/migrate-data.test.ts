@@ -7,7 +7,7 @@ import { chooseCheckpoint, newCheckpoint } from './checkpoint';
 import { stderrProgress } from './progress';
 import { planCopy, type TableInfo } from './relational-schema';
 import { secretsAdvice } from './secrets-advice';
-import { compareTotals, type FieldTotals } from './telemetry-copy';
+import { compareTotals, type FieldTotals } from './telemetry-verify';
 
 const PG = 'postgres://u:p@db:5432/fleet';
 const INFLUX = 'influx://u:p@influx:8086/?db=fleet';

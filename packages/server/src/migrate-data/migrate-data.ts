@@ -24,17 +24,14 @@ import { planCopy, readTables } from './relational-schema';
 import { clearTarget, migrateTarget } from './relational-target';
 import { secretsAdvice } from './secrets-advice';
 import {
-  compareTotals,
   copyExtras,
   copyRaw,
   copyRollups,
   copyWatermarks,
-  duckTotals,
-  duplicateNotes,
-  influxTotals,
   readRawSources,
   type TelemetryCopyOptions,
 } from './telemetry-copy';
+import { compareTotals, duckTotals, duplicateNotes, influxTotals } from './telemetry-verify';
 
 export interface MigrateDataOptions {
   dataDir: string;

@@ -10,10 +10,10 @@ import {
   copyExtras,
   copyRaw,
   copyRollups,
-  duckTotals,
   readRawSources,
   type TelemetryCopyOptions,
 } from './telemetry-copy';
+import { duckTotals } from './telemetry-verify';
 
 /** The DuckDB side of the telemetry copy on an in-memory file with the store's tables; InfluxDB faked. */
 async function setup() {
