@@ -18,8 +18,9 @@ describe('web app: robot page tabs', () => {
     return a;
   }
 
+  // No simulated link drops: a command sent here must find its robot connected until it answers.
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startAppServer(), launchBrowser()]);
+    [server, browser] = await Promise.all([startAppServer({ SIMULATED_FAULTS: 'false' }), launchBrowser()]);
   });
   afterAll(async () => {
     for (const a of opened) await a.context.close();

@@ -133,6 +133,7 @@ const EnvSchema = z.object({
   SIMULATED_ROBOTS: z.coerce.number().int().min(0).max(1000).default(0),
   SIMULATED_RATE_HZ: z.coerce.number().positive().max(1000).default(1),
   SIMULATED_CAMERA_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  SIMULATED_FAULTS: bool.default(true),
   CAMERA_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   CAMERA_LINGER_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
   CAMERA_SNAPSHOT_RETENTION_DAYS: z.coerce.number().positive().max(36500).default(90),
@@ -274,6 +275,8 @@ function toConfig(e: Env) {
       robots: e.SIMULATED_ROBOTS,
       rateHz: e.SIMULATED_RATE_HZ,
       cameraPort: e.SIMULATED_CAMERA_PORT,
+      /** Occasional faults (servo overheating, link drops, error logs), as a fleet in the field shows them. */
+      faults: e.SIMULATED_FAULTS,
     },
     camera: {
       /** Connecting to a robot's camera, its first frame, a snapshot; the stream's silence is twice this. */

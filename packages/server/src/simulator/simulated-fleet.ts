@@ -25,6 +25,7 @@ export async function startSimulatedFleet(opts: {
   const common = {
     brokerUrl,
     rateHz: config.simulator.rateHz,
+    faults: config.simulator.faults,
     logger,
     // The robots' synthetic MJPEG cameras, on 127.0.0.1: the camera_url each reports points at its stream.
     camera: { port: config.simulator.cameraPort },
