@@ -68,16 +68,30 @@ async function main(): Promise<void> {
         [now, done + 1, done + n],
       );
     }
+    // The logs job's ANALYZE (a minute after the start, then hourly) would have run on a table that grew
+    // over days; here it is run before the export, not during it by chance (PGlite has no autovacuum).
+    await server.db.query('ANALYZE system_logs');
     console.log(
-      `bench:logs — ${rows} rows in system_logs (filled in ${Math.round(performance.now() - fillStart)} ms), export as ${format}`,
+      `bench:logs — ${rows} rows in system_logs (filled and analysed in ${Math.round(performance.now() - fillStart)} ms), export as ${format}`,
     );
     const token = await benchLogin(server.url);
     global.gc?.();
     await new Promise((r) => setTimeout(r, 500));
-    const rssBefore = process.memoryUsage().rss;
+    const before = process.memoryUsage();
+    const rssBefore = before.rss;
     let rssPeak = rssBefore;
+    // Where a peak is: the JS heap, or outside it (PGlite's WebAssembly memory is an ArrayBuffer).
+    let heapPeak = before.heapUsed;
+    let buffersPeak = before.arrayBuffers;
+    let heapTotalPeak = before.heapTotal;
+    let externalPeak = before.external;
     const sampler = setInterval(() => {
-      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      const m = process.memoryUsage();
+      rssPeak = Math.max(rssPeak, m.rss);
+      heapPeak = Math.max(heapPeak, m.heapUsed);
+      buffersPeak = Math.max(buffersPeak, m.arrayBuffers);
+      heapTotalPeak = Math.max(heapTotalPeak, m.heapTotal);
+      externalPeak = Math.max(externalPeak, m.external);
     }, 100);
     const from = new Date(now - rows - 60_000).toISOString();
     const to = new Date(now + 60_000).toISOString();
@@ -116,6 +130,8 @@ async function main(): Promise<void> {
       server_rss_before_mb: mb(rssBefore),
       server_rss_peak_mb: mb(rssPeak),
       server_rss_after_mb: mb(rssAfter),
+      server_heap_before_peak_mb: `${mb(before.heapUsed)} → ${mb(heapPeak)} (of ${mb(before.heapTotal)} → ${mb(heapTotalPeak)})`,
+      server_external_before_peak_mb: `${mb(before.external)} → ${mb(externalPeak)} (array buffers ${mb(before.arrayBuffers)} → ${mb(buffersPeak)})`,
     };
     console.table(figures);
     console.log(

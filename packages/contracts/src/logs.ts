@@ -50,6 +50,7 @@ const logFilters = {
     .string()
     .min(1)
     .max(LOG_SEARCH_MAX)
+    .refine((q) => !q.includes('\0'), 'must not contain a NUL character')
     .optional()
     .describe('Text the message contains, case-insensitive; `%`, `_` and quotes are plain characters'),
 };

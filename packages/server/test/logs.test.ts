@@ -203,18 +203,24 @@ describe('GET /api/v1/logs', () => {
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `page entry ${i}`));
   });
 
-  it('refuses a bad cursor, an unknown level and an inverted range with 400 naming the field', async () => {
+  it('refuses a bad cursor, an unknown level, an inverted range and a NUL in the search with 400 naming the field', async () => {
     for (const [query, field] of [
+      ['q=a%00b', 'querystring.q'],
       ['cursor=bm90LWEtY3Vyc29y', 'querystring.cursor'],
       ['level=LOUD', 'querystring.level'],
       ['category=robot,nonsense', 'querystring.category.1'],
       ['from=2026-01-02&to=2026-01-01', 'querystring.from'],
     ] as const) {
-      const res = await t.api(`/api/v1/logs?${query}`);
-      expect(res.status, query).toBe(400);
-      const body = await res.json();
-      expect(body.error.code).toBe('validation_error');
-      expect(body.error.details.fields.map((f: { field: string }) => f.field)).toContain(field);
+      // The export takes the list's filters (not its cursor).
+      for (const path of query.startsWith('cursor')
+        ? ['/api/v1/logs']
+        : ['/api/v1/logs', '/api/v1/logs/export']) {
+        const res = await t.api(`${path}?${query}`);
+        expect(res.status, `${path}?${query}`).toBe(400);
+        const body = await res.json();
+        expect(body.error.code).toBe('validation_error');
+        expect(body.error.details.fields.map((f: { field: string }) => f.field)).toContain(field);
+      }
     }
   });
 });
