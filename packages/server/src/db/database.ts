@@ -23,13 +23,6 @@ export interface Database extends Queryable {
    * engine has it: one embedded database is one instance.
    */
   listen?(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
-  /**
-   * The rows of a query without parameters in COPY's text format (tab-separated, `\N` for NULL, backslash
-   * escapes; copy-text.ts reads it). Only the embedded engine has it (`COPY … TO '/dev/blob'`): PGlite parses
-   * every value of a result into JavaScript on the event loop's thread, and a bulk read that skips that is
-   * several times faster. The server engine's rows are parsed by `pg` and need no such path.
-   */
-  copyOut?(query: string): Promise<string>;
   close(): Promise<void>;
 }
 

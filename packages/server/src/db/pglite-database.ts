@@ -106,12 +106,6 @@ export class PGliteDatabase implements Database {
     await this.pg.exec(sql);
   }
 
-  async copyOut(query: string): Promise<string> {
-    const result = await this.pg.query(`COPY (${query}) TO '/dev/blob'`);
-    // No blob when the query had no rows.
-    return result.blob ? await result.blob.text() : '';
-  }
-
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.pg.transaction((tx) => fn(wrapTransaction(tx)));
   }

@@ -18,6 +18,8 @@ const LOG_QUEUE_LIMIT = 20_000;
 /** How often retention and ANALYZE run (and once a minute after the start). */
 const PRUNE_INTERVAL_MS = 3600_000;
 const FIRST_PRUNE_MS = 60_000;
+/** How often the embedded engine checks whether the log has grown enough for a fresh ANALYZE. */
+const ANALYZE_CHECK_MS = 60_000;
 
 /**
  * Records robots' log messages and the server's own events from the event bus (listed before `broker`, so
@@ -58,6 +60,12 @@ export const logsModule = defineModule({
         first.unref();
         every.unref();
         timers.push(first, every);
+        if (ctx.get('db').kind === 'pglite') {
+          // No autovacuum in the embedded engine: statistics after each burst of logs, not only hourly.
+          const analyze = setInterval(() => void logs.analyzeIfGrown(), ANALYZE_CHECK_MS);
+          analyze.unref();
+          timers.push(analyze);
+        }
       },
       stop: async () => {
         for (const t of timers.splice(0)) clearTimeout(t);

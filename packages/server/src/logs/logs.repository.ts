@@ -5,9 +5,7 @@ import {
   logLevelRank,
   type SystemLogLevel,
 } from '@tonypi/contracts';
-import { copyRows, inlineParams } from '../db/copy-text';
-import type { Database, Queryable } from '../db/database';
-import { csvCell } from './log-export';
+import type { Queryable } from '../db/database';
 
 /** One entry as the recorder hands it to the writer: already bounded and cleaned (log-entry.ts). */
 export interface NewLogEntry {
@@ -39,10 +37,10 @@ interface LogRow {
   details: Record<string, unknown> | null;
 }
 
-/** A chunk of an export, formatted: its lines, how many, and where it ended. */
+/** A chunk of an export, formatted by the database: its lines, how many, and where it ended. */
 export interface LogExportChunk {
-  /** The chunk's lines, each with its line end (CSV: CR LF; NDJSON: LF), as text or as UTF-8. */
-  text: string | Buffer;
+  /** The chunk's lines, each with its line end (CSV: CR LF; NDJSON: LF). */
+  text: string;
   rows: number;
   /** The last (oldest) row's position: where the next chunk starts. Undefined when the chunk is empty. */
   last?: LogPosition;
@@ -117,7 +115,7 @@ function where(f: LogFilter, after?: LogPosition): { sql: string; params: unknow
 
 /** SQL of `system_logs` (issue #7 §5). */
 export class LogsRepository {
-  constructor(private readonly db: Queryable & Pick<Database, 'copyOut'>) {}
+  constructor(private readonly db: Queryable) {}
 
   /** One multi-row INSERT. */
   async insertMany(entries: readonly NewLogEntry[]): Promise<void> {
@@ -160,9 +158,8 @@ export class LogsRepository {
   }
 
   /**
-   * The next chunk of an export, newest first, as CSV or NDJSON lines (log-export.ts' csvCell and
-   * JSON.stringify's text): on the embedded engine read with COPY and written here (exportChunkCopied), on
-   * PostgreSQL formatted by the database and joined into one value.
+   * The next chunk of an export, newest first, formatted as CSV or NDJSON lines by the database (the same
+   * text as log-export.ts' csvCell and JSON.stringify write) and joined into one value.
    */
   async exportChunk(
     f: LogFilter,
@@ -171,7 +168,6 @@ export class LogsRepository {
     after?: LogPosition,
   ): Promise<LogExportChunk> {
     const w = where(f, after);
-    if (this.db.copyOut) return this.exportChunkCopied(this.db.copyOut.bind(this.db), w, format, size);
     const { rows } = await this.db.query<{
       text: string | null;
       rows: number;
@@ -193,56 +189,6 @@ export class LogsRepository {
       return { text: '', rows: 0 };
     }
     return { text: r.text, rows: r.rows, last: { ts: r.last_ms, id: Number(r.last_id) } };
-  }
-
-  /**
-   * exportChunk on the embedded engine: the chunk's rows come back in COPY's text format, which PGlite does
-   * not parse into values, and JavaScript writes the lines with csvCell and JSON.stringify, the format's own
-   * rules (5–10× the rows per second of PGlite formatting them: docs/performance.md).
-   */
-  private async exportChunkCopied(
-    copyOut: (query: string) => Promise<string>,
-    w: { sql: string; params: unknown[] },
-    format: 'csv' | 'json',
-    size: number,
-  ): Promise<LogExportChunk> {
-    const text = await copyOut(
-      inlineParams(
-        `SELECT id, floor(extract(epoch FROM timestamp) * 1000)::float8, level, category, robot_id, source,
-           message, details::text
-         FROM system_logs WHERE ${w.sql} ORDER BY timestamp DESC, id DESC LIMIT ${Math.trunc(size)}`,
-        w.params,
-      ),
-    );
-    // The lines go straight into a buffer (UTF-8 is at most 3 bytes per UTF-16 unit): no string of the chunk
-    // lives past its row, so they are collected young and a long export keeps the heap flat.
-    let out = Buffer.allocUnsafe(Math.max(4096, text.length * 2));
-    let used = 0;
-    let rows = 0;
-    let last: LogPosition | undefined;
-    for (const [id, ms, level, category, robot_id, source, message, details] of copyRows(text)) {
-      const time = new Date(Number(ms)).toISOString();
-      const line =
-        format === 'csv'
-          ? `${id},${time},${csvCell(level ?? null)},${csvCell(category ?? null)},${csvCell(robot_id ?? null)},${csvCell(
-              source ?? null,
-            )},${csvCell(message ?? null)},${csvCell(details ?? null)}\r\n`
-          : `{"id":${id},"timestamp":"${time}","level":${JSON.stringify(level)},"category":${JSON.stringify(
-              category,
-            )},"robot_id":${JSON.stringify(robot_id)},"source":${JSON.stringify(source)},"message":${JSON.stringify(
-              message,
-            )},"details":${details ?? 'null'}}\n`;
-      if (used + line.length * 3 > out.length) {
-        const grown = Buffer.allocUnsafe(Math.max(out.length * 2, used + line.length * 3));
-        out.copy(grown, 0, 0, used);
-        out = grown;
-      }
-      used += out.write(line, used);
-      rows++;
-      last = { ts: Number(ms), id: Number(id) };
-    }
-    if (!last) return { text: '', rows: 0 };
-    return { text: out.subarray(0, used), rows, last };
   }
 
   /** Counts by level, by category and by robot (the 100 busiest) in one pass. */
