@@ -56,7 +56,7 @@ async function setup() {
     listMaxAgeMs: MAX_AGE_MS,
     now: () => clock,
   });
-  const list = async () => RobotList.parse(JSON.parse(await service.listJson(QUERY)));
+  const list = async () => RobotList.parse(JSON.parse(String(await service.listJson(QUERY))));
   const percentOf = async (robot_id: string) =>
     (await list()).items.find((r) => r.robot_id === robot_id)?.latest.measurements.battery?.fields.percent;
   return {
@@ -116,8 +116,8 @@ describe('RobotsService.listJson (the list every dashboard polls)', () => {
     registry.observe(battery('r1', 80, T0), T0);
     registry.observe(battery('r2', 70, T0), T0);
 
-    const first = JSON.parse(await service.listJson({ ...QUERY, limit: 1 }));
-    const second = JSON.parse(await service.listJson({ ...QUERY, limit: 1, offset: 1 }));
+    const first = JSON.parse(String(await service.listJson({ ...QUERY, limit: 1 })));
+    const second = JSON.parse(String(await service.listJson({ ...QUERY, limit: 1, offset: 1 })));
     expect(first.items.map((r: { robot_id: string }) => r.robot_id)).toEqual(['r1']);
     expect(second.items.map((r: { robot_id: string }) => r.robot_id)).toEqual(['r2']);
   });
@@ -130,7 +130,7 @@ describe('RobotsService.listJson (the list every dashboard polls)', () => {
 
     registry.observe(battery('r1', 79, T0 + 10), T0 + 10);
     advance(MAX_AGE_MS);
-    const body = JSON.parse(await service.listJson(QUERY));
+    const body = JSON.parse(String(await service.listJson(QUERY)));
     expect(body.items[0].latest.measurements.battery.fields.percent).toBe(79);
     expect(writes).not.toHaveBeenCalled();
   });
@@ -142,6 +142,6 @@ describe('RobotsService.listJson (the list every dashboard polls)', () => {
     vi.spyOn(repo, 'list').mockRejectedValueOnce(new Error('database gone'));
 
     await expect(service.listJson(QUERY)).rejects.toThrow('database gone');
-    expect(JSON.parse(await service.listJson(QUERY)).total).toBe(1);
+    expect(JSON.parse(String(await service.listJson(QUERY))).total).toBe(1);
   });
 });

@@ -26,7 +26,7 @@ const LIST_CACHE_ENTRIES = 64;
 
 /** Robots as the API shows them: the database row, overlaid with what the registry knows now. */
 export class RobotsService {
-  private readonly listCache = new Map<string, { builtAt: number; json: Promise<string> }>();
+  private readonly listCache = new Map<string, { builtAt: number; json: Promise<Buffer> }>();
   private readonly listMaxAgeMs: number;
   private readonly now: () => number;
   private readonly credentials: { hasCredentials(robot_id: string): boolean } | undefined;
@@ -60,7 +60,8 @@ export class RobotsService {
    * The list as JSON, shared by every reader asking the same within `listMaxAgeMs` (one build at a
    * time per query; readers arriving meanwhile wait for it). The answer is at most that old.
    */
-  listJson(query: ListQuery): Promise<string> {
+  /** The list as UTF-8 JSON, shared: encoded once per build, not once per poll. */
+  listJson(query: ListQuery): Promise<Buffer> {
     const key = JSON.stringify([
       query.status,
       query.search,
@@ -76,7 +77,7 @@ export class RobotsService {
     if (hit && now - hit.builtAt < this.listMaxAgeMs) return hit.json;
     // Plain JSON.stringify: the DTO is typed by the response schema; a zod pass over ~100 robots cost
     // ~15 ms of the event loop per answer (docs/performance.md).
-    const json = this.list(query).then((list) => JSON.stringify(list));
+    const json = this.list(query).then((list) => Buffer.from(JSON.stringify(list)));
     const entry = { builtAt: now, json };
     this.listCache.delete(key);
     this.listCache.set(key, entry);

@@ -430,7 +430,8 @@ function assembleSeries(fields: readonly string[], parts: readonly Part[]): Rang
  * The series as the API's JSON text in UTF-8: cached buckets' text is sliced from the cache, only the others
  * are serialised.
  */
-function assembleSeriesJson(fields: readonly string[], parts: readonly Part[]): Buffer {
+/** The series' JSON in pieces, joined once by the caller with its own head (a 24 h answer is ~1 MB). */
+function assembleSeriesJson(fields: readonly string[], parts: readonly Part[]): Buffer[] {
   const series = walkSeries<(string | Buffer)[]>(
     fields,
     parts,
@@ -449,7 +450,7 @@ function assembleSeriesJson(fields: readonly string[], parts: readonly Part[]): 
     out.push(Buffer.from(']}'));
   });
   out.push(Buffer.from(']'));
-  return Buffer.concat(out);
+  return out;
 }
 
 const COMMA = Buffer.from(',');

@@ -46,7 +46,8 @@ export interface RangeResult {
 export interface RangeJsonResult {
   resolution: Resolution;
   bucket_ms: number;
-  series_json: Buffer;
+  /** In pieces, to be joined once (Buffer.concat) with what surrounds it. */
+  series_json: Buffer[];
 }
 
 export interface LatestPoint {

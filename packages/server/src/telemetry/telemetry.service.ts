@@ -53,7 +53,7 @@ export class TelemetryService {
     const result = await this.store.rangeJson(this.storeQuery(robot_id, q));
     const head = JSON.stringify(this.head(robot_id, q, result));
     // The head's closing brace gives way to the series: the same text as JSON.stringify of `range`'s answer.
-    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"series":`), result.series_json, CLOSE]);
+    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"series":`), ...result.series_json, CLOSE]);
   }
 
   private storeQuery(robot_id: string, q: z.output<typeof TelemetryQuery>): RangeQuery {
