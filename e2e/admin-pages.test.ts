@@ -88,6 +88,10 @@ describe('web app: robots, users, API keys, audit', () => {
     await olga.page.getByLabel('New password', { exact: true }).fill('olgas-own-password-1');
     await olga.page.getByLabel('New password again').fill('olgas-own-password-1');
     await olga.page.getByRole('button', { name: 'Change password' }).click();
+    // The menu is on the password page too: wait for the change itself (its answer ends the forced change),
+    // or the next page load races it and is sent back to /account/password.
+    await olga.page.getByText('Password changed').waitFor();
+    await expect.poll(() => new URL(olga.page.url()).pathname).not.toBe('/account/password');
     const nav = olga.page.getByRole('navigation', { name: 'Main' });
     await nav.getByRole('link', { name: 'Robots' }).waitFor();
     for (const hidden of ['Users', 'API keys', 'Audit'])
