@@ -41,6 +41,17 @@ const soakS = Number(values.soak);
 const HISTORY_ROBOT = 'bench_web';
 
 // Scripts run in the page, as text: what tsx compiles would carry its helpers (`__name`) into the page.
+/** The page's elements counted by their nearest `data-testid` (robot ids folded) and tag. */
+const DOM_CENSUS = `(() => {
+  const m = {};
+  for (const el of document.querySelectorAll('*')) {
+    const host = el.closest('[data-testid]');
+    const id = host ? host.getAttribute('data-testid').replace(/[0-9]+/g, '#') : '-';
+    const k = id + ' ' + el.tagName.toLowerCase();
+    m[k] = (m[k] || 0) + 1;
+  }
+  return m;
+})()`;
 /** Marks the first robot card with a value (`cardAt`) and the first value the live stream changed (`liveAt`). */
 const PAGE_MARKS = `(() => {
   let first;
@@ -188,6 +199,20 @@ async function main(): Promise<void> {
       return usedSize / 1024 / 1024;
     };
     const heapStart = await heap();
+    // BENCH_WEB_HEAP=prefix: heap snapshots after the GCs at the start and the end (prefix-start/-end
+    // .heapsnapshot, for Chrome's DevTools' comparison view), to find what the soak's growth is.
+    const snapshotsTo = process.env.BENCH_WEB_HEAP;
+    const snapshot = async (to: string) => {
+      const chunks: string[] = [];
+      const onChunk = ({ chunk }: { chunk: string }) => chunks.push(chunk);
+      cdp.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
+      await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      cdp.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
+      await writeFile(to, chunks.join(''));
+      console.log(`heap snapshot written to ${to}`);
+    };
+    if (snapshotsTo) await snapshot(`${snapshotsTo}-start.heapsnapshot`);
+    const domStart = snapshotsTo ? ((await page.evaluate(DOM_CENSUS)) as Record<string, number>) : {};
     const profileTo = process.env.BENCH_WEB_PROFILE;
     if (profileTo) {
       await cdp.send('Profiler.enable');
@@ -206,8 +231,26 @@ async function main(): Promise<void> {
     console.log(
       `fleet overview, ${robots} robots live, ${traceS} s: ${trace.fps.toFixed(1)} frames/s; long tasks ${trace.long.length} (> 50 ms: ${over50.length}, longest ${Math.max(0, ...trace.long).toFixed(0)} ms)`,
     );
-    await page.waitForTimeout(Math.max(0, soakS * 1000 - traceS * 1000));
+    // The heap after a GC each minute of the soak: growth that stops once the fleet's state has settled
+    // (every card with its job and alerts drawn, the JIT's code compiled) is not a leak.
+    const samples: string[] = [];
+    for (let left = soakS * 1000 - traceS * 1000; left > 0; left -= 60_000) {
+      await page.waitForTimeout(Math.min(left, 60_000));
+      if (left > 60_000) samples.push((await heap()).toFixed(1));
+    }
     const heapEnd = await heap();
+    if (samples.length > 0) console.log(`JS heap after GC each minute: ${samples.join(', ')} MB`);
+    if (snapshotsTo) {
+      await snapshot(`${snapshotsTo}-end.heapsnapshot`);
+      const domEnd = (await page.evaluate(DOM_CENSUS)) as Record<string, number>;
+      const grown = Object.entries(domEnd)
+        .map(([k, n]) => [k, n - (domStart[k] ?? 0)] as const)
+        .filter(([, d]) => d !== 0)
+        .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
+        .slice(0, 15);
+      console.log('DOM elements that came or went during the soak (by nearest data-testid, tag):');
+      for (const [k, d] of grown) console.log(`  ${d > 0 ? '+' : ''}${d}  ${k}`);
+    }
     console.log(
       `JS heap after GC: ${heapStart.toFixed(1)} MB at the start, ${heapEnd.toFixed(1)} MB after ${soakS} s`,
     );

@@ -6,7 +6,7 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { FIELD_NAME_RE, isMeasurementName, type MeasurementName, type Resolution } from '@tonypi/contracts';
 import { type Meta, type RawTable, readMeta, tableOf } from './duckdb-schema';
 import { big, bucketSql, floorTo, ident, num, parseTags } from './duckdb-sql';
-import { chooseBucketMs, resolutionForBucket } from './range-buckets';
+import { chooseBucketMs, resolutionForBucket, type Segment, segments } from './range-buckets';
 import {
   bucketJson,
   type ClosedBuckets,
@@ -40,12 +40,6 @@ export type WithReader = <T>(fn: (c: DuckDBConnection) => Promise<T>) => Promise
 type Tables = ReadonlyMap<MeasurementName, RawTable>;
 
 type AccOf = (field: string, tags: string) => SeriesAcc;
-
-interface Segment {
-  source: Resolution;
-  from: number;
-  to: number;
-}
 
 export async function queryLatest(
   withReader: WithReader,
@@ -502,30 +496,6 @@ export async function queryFields(
       await c.run('ROLLBACK');
     }
   });
-}
-
-/**
- * Which stored table answers which part of [from, to). With W = roll-up watermarks and C = retention
- * cut-offs (C_raw ≤ W_1m and C_1m ≤ W_1h by construction):
- * - 1h buckets: hour roll-ups before W_1h, minute roll-ups up to W_1m, raw after (not rolled up yet);
- * - 1m buckets: hour roll-ups before C_1m (minutes deleted), minute roll-ups up to W_1m, raw after;
- * - raw buckets: raw from C_raw on, minute roll-ups before it, hour roll-ups before C_1m.
- * Roll-up rows are taken by bucket start, so windows not aligned to the roll-up are answered at its grain.
- * The segments are in time order and never overlap.
- */
-function segments(res: Resolution, from: number, to: number, m: Meta): Segment[] {
-  let a: number;
-  let b: number;
-  if (res === '1h') [a, b] = [m.w1h, m.w1m];
-  else if (res === '1m') [a, b] = [m.cut1m, m.w1m];
-  else [a, b] = [Math.min(m.cut1m, m.cutRaw), m.cutRaw];
-  a = Math.min(a, b);
-  const segs: Segment[] = [
-    { source: '1h', from, to: Math.min(to, a) },
-    { source: '1m', from: Math.max(from, a), to: Math.min(to, b) },
-    { source: 'raw', from: Math.max(from, b), to },
-  ];
-  return segs.filter((s) => s.from < s.to);
 }
 
 /**

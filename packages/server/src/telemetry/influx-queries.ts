@@ -22,7 +22,7 @@ import {
   type TierDatabases,
   type Watermarks,
 } from './influx-schema';
-import { chooseBucketMs, resolutionForBucket } from './range-buckets';
+import { chooseBucketMs, resolutionForBucket, type Segment, segments } from './range-buckets';
 import type { PartialAgg } from './range-cache';
 import { rangeBucket } from './range-cache';
 import type { LatestPoint, RangeQuery, RangeResult, RangeSeries } from './telemetry-store';
@@ -35,28 +35,6 @@ export interface InfluxReadContext {
   dbs: TierDatabases;
   /** The watermarks, as maintenance last wrote them (cached for a moment). */
   watermarks(): Promise<Watermarks>;
-}
-
-interface Segment {
-  source: Resolution;
-  from: number;
-  to: number;
-}
-
-/** Which tier answers which part of [from, to): the DuckDB store's rule (duckdb-queries.ts `segments`). */
-function segments(res: Resolution, from: number, to: number, m: Watermarks): Segment[] {
-  let a: number;
-  let b: number;
-  if (res === '1h') [a, b] = [m.w1h, m.w1m];
-  else if (res === '1m') [a, b] = [m.cut1m, m.w1m];
-  else [a, b] = [Math.min(m.cut1m, m.cutRaw), m.cutRaw];
-  a = Math.min(a, b);
-  const segs: Segment[] = [
-    { source: '1h', from, to: Math.min(to, a) },
-    { source: '1m', from: Math.max(from, a), to: Math.min(to, b) },
-    { source: 'raw', from: Math.max(from, b), to },
-  ];
-  return segs.filter((s) => s.from < s.to);
 }
 
 /** `(robot_id = 'a' OR …)`, values as escaped literals. */

@@ -73,3 +73,42 @@ export function resolutionForBucket(bucketMs: number): Resolution {
   if (bucketMs >= MINUTE_MS) return '1m';
   return 'raw';
 }
+
+/** A part of a range and the tier (raw rows, minute or hour roll-ups) that answers it. */
+export interface Segment {
+  source: Resolution;
+  from: number;
+  to: number;
+}
+
+/** Both stores' roll-up watermarks (W) and retention cut-offs (C), epoch ms. */
+export interface TierWatermarks {
+  w1m: number;
+  w1h: number;
+  cutRaw: number;
+  cut1m: number;
+}
+
+/**
+ * Which stored table answers which part of [from, to). With W = roll-up watermarks and C = retention
+ * cut-offs (C_raw ≤ W_1m and C_1m ≤ W_1h by construction):
+ * - 1h buckets: hour roll-ups before W_1h, minute roll-ups up to W_1m, raw after (not rolled up yet);
+ * - 1m buckets: hour roll-ups before C_1m (minutes deleted), minute roll-ups up to W_1m, raw after;
+ * - raw buckets: raw from C_raw on, minute roll-ups before it, hour roll-ups before C_1m.
+ * Roll-up rows are taken by bucket start, so windows not aligned to the roll-up are answered at its grain.
+ * The segments are in time order and never overlap.
+ */
+export function segments(res: Resolution, from: number, to: number, m: TierWatermarks): Segment[] {
+  let a: number;
+  let b: number;
+  if (res === '1h') [a, b] = [m.w1h, m.w1m];
+  else if (res === '1m') [a, b] = [m.cut1m, m.w1m];
+  else [a, b] = [Math.min(m.cut1m, m.cutRaw), m.cutRaw];
+  a = Math.min(a, b);
+  const segs: Segment[] = [
+    { source: '1h', from, to: Math.min(to, a) },
+    { source: '1m', from: Math.max(from, a), to: Math.min(to, b) },
+    { source: 'raw', from: Math.max(from, b), to },
+  ];
+  return segs.filter((s) => s.from < s.to);
+}
