@@ -84,6 +84,56 @@ describe('CommandsTab', () => {
     expect(screen.queryByTestId('command-other')).toBeNull();
   });
 
+  it('keeps a result that arrived while the list was being read, not the older state the list read', async () => {
+    // The list read after the POST is answered only once the result frame has arrived: it read 'sent'.
+    let answerList: (() => void) | undefined;
+    let reads = 0;
+    mockApi(
+      {
+        'GET /robots/r1/commands': async () => {
+          reads++;
+          if (reads === 1) return empty;
+          await new Promise<void>((resolve) => {
+            answerList = resolve;
+          });
+          return { items: [commandView({ command: 'head_nod', params: {} })], next_cursor: null };
+        },
+        'POST /robots/r1/commands': () => ({ command_id: 'c1', status: 'sent' }),
+      },
+      { role: 'operator' },
+    );
+    const { live } = renderApp(<CommandsTab robot={robotFixture('r1')} />);
+    live.open();
+    await screen.findByText('No command sent to this robot yet');
+    await waitFor(() =>
+      expect(live.socket().sent).toContainEqual(
+        expect.objectContaining({ type: 'subscribe', channels: ['command'] }),
+      ),
+    );
+    await userEvent.selectOptions(screen.getByLabelText('Command'), 'head_nod');
+    await userEvent.click(screen.getByRole('button', { name: /Send nod the head/ }));
+    await waitFor(() => expect(answerList).toBeTypeOf('function'));
+    const now = new Date().toISOString();
+    live.socket().frame({
+      type: 'command',
+      ...commandView({
+        command: 'head_nod',
+        params: {},
+        status: 'succeeded',
+        acknowledged_at: now,
+        finished_at: now,
+      }),
+    });
+    live.flush();
+    await waitFor(() => expect(within(screen.getByTestId('command-c1')).getByText('succeeded')).toBeTruthy());
+    answerList?.();
+    await waitFor(() => expect(reads).toBe(2));
+    // The stale read has landed: the row still says what the robot answered.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(within(screen.getByTestId('command-c1')).getByText('succeeded')).toBeTruthy();
+    expect(within(screen.getByTestId('command-c1')).queryByText('sent')).toBeNull();
+  });
+
   it("lists the API's 400 under each field it names", async () => {
     mockApi(
       {

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { POWER_COMMAND_TYPES } from '@tonypi/contracts/command-limits';
-import { useId, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { ApiError, api } from '../../api/client';
 import type { CommandAccepted, CommandList, CommandView, RequestableCommand, Robot } from '../../api/types';
@@ -233,23 +233,46 @@ function paramsText(params: Record<string, unknown>): string {
   return entries.map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ');
 }
 
+/** Commands whose newest frame the history keeps, to correct a list read that crossed it. */
+const SEEN_MAX = 200;
+
+/** How far a command has got: its state only moves forward (sent, acknowledged, finished). */
+function progress(c: CommandView): number {
+  return c.finished_at ? 3 : c.acknowledged_at ? 2 : c.sent_at ? 1 : 0;
+}
+
+/** The view of the two that has got further (the API's on a tie). */
+function furthest(live: CommandView | undefined, listed: CommandView): CommandView {
+  return live && progress(live) > progress(listed) ? live : listed;
+}
+
 /** The robot's commands, newest first; every `command` frame updates its row as it arrives. */
 export function CommandHistory({ robotId, highlight }: { robotId: string; highlight?: string }) {
   const client = useQueryClient();
   const [params, setParams] = useSearchParams();
   const status = params.get('cstatus') ?? '';
+  // The newest frame of each recent command: a list read while a command finished (sent right after the
+  // POST, answered before the robot's answer was stored) must not put back the older state it read.
+  const seen = useRef(new Map<string, CommandView>());
   const list = useQuery({
     queryKey: [...commandsKey(robotId), status],
-    queryFn: ({ signal }) =>
-      api<CommandList>(`/robots/${encodeURIComponent(robotId)}/commands`, {
+    queryFn: async ({ signal }) => {
+      const res = await api<CommandList>(`/robots/${encodeURIComponent(robotId)}/commands`, {
         query: { limit: 50, status: status || undefined },
         signal,
-      }),
+      });
+      return { ...res, items: res.items.map((c) => furthest(seen.current.get(c.command_id), c)) };
+    },
   });
   useLiveChannels('command');
   useLiveFrames('command', (frames) => {
     const mine = frames.filter((f) => f.robot_id === robotId);
     if (mine.length === 0) return;
+    for (const { type: _t, ...view } of mine) {
+      seen.current.delete(view.command_id);
+      seen.current.set(view.command_id, view);
+      if (seen.current.size > SEEN_MAX) seen.current.delete(seen.current.keys().next().value ?? '');
+    }
     client.setQueriesData<CommandList>({ queryKey: commandsKey(robotId) }, (old) => {
       if (!old) return old;
       const items = [...old.items];
