@@ -3,8 +3,11 @@
  * clients subscribed to every robot and channel, and HTTP clients that ask again as soon as they are
  * answered — half poll `GET /api/v1/robots?limit=100` (what every dashboard polls), half run 24 h
  * range queries. A 503 is counted, and its client waits what `Retry-After` says (at most 5 s), as a
- * dashboard would. Started by load.bench.ts with the plan in argv[2]; reports over IPC.
+ * dashboard would. Started by load.bench.ts with the plan in argv[2], once per kind of reader (as
+ * a dashboard in a browser does not share its event loop with twenty stream clients); reports over
+ * IPC, with this process's own event-loop delay so that a client-side delay is seen as one.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LIVE_CHANNELS } from '@tonypi/contracts';
 import WebSocket from 'ws';
 import { LatencyHistogram } from './latency-histogram';
@@ -35,6 +38,9 @@ export interface ReadersResult {
   live_closed: number;
   robots: RouteFigures;
   range: RouteFigures;
+  /** This process's own event-loop delay over the run: what its latencies include that is not the server's. */
+  loop_delay_p99_ms: number;
+  loop_delay_max_ms: number;
 }
 
 const plan = JSON.parse(process.argv[2] ?? '{}') as Plan;
@@ -86,10 +92,16 @@ async function poll(url: () => string, figures: RouteFigures, latency: LatencyHi
 }
 
 async function main(): Promise<void> {
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   const liveLatency = new LatencyHistogram();
   let liveClosed = 0;
   const sockets: WebSocket[] = [];
   for (let i = 0; i < plan.liveClients; i++) sockets.push(await connectLive(liveLatency, () => liveClosed++));
+  // Started (and compiled) before the robots publish; reading starts when they do.
+  await new Promise<void>((resolve) => {
+    process.on('message', (m: { phase?: string }) => m.phase === 'go' && resolve());
+    process.send?.({ phase: 'ready' });
+  });
 
   const newFigures = (): RouteFigures => ({ ok: 0, unavailable: 0, other: 0, latency: [], bytes: 0 });
   const robots = newFigures();
@@ -97,6 +109,7 @@ async function main(): Promise<void> {
   const robotsLatency = new LatencyHistogram();
   const rangeLatency = new LatencyHistogram();
   process.send?.({ phase: 'reading', at: Date.now() });
+  loopDelay.enable();
   const endAt = Date.now() + plan.durationS * 1000;
   let nextRobot = 0;
   const rangeUrl = () => {
@@ -109,7 +122,10 @@ async function main(): Promise<void> {
       poll(() => `${plan.httpUrl}/api/v1/robots?limit=100`, robots, robotsLatency, endAt),
     ),
     ...Array.from({ length: plan.rangeClients }, () => poll(rangeUrl, range, rangeLatency, endAt)),
+    // Live clients only: they read until the end too.
+    new Promise((r) => setTimeout(r, endAt - Date.now())),
   ]);
+  loopDelay.disable();
   // The last live frames of the load arrive a moment after it ends.
   await new Promise((r) => setTimeout(r, 1500));
   const closedDuringRun = liveClosed;
@@ -122,8 +138,11 @@ async function main(): Promise<void> {
     live_closed: closedDuringRun,
     robots,
     range,
+    loop_delay_p99_ms: Math.round(loopDelay.percentile(99) / 1e6),
+    loop_delay_max_ms: Math.round(loopDelay.max / 1e6),
   };
-  process.send?.({ phase: 'done', ...result });
+  // The IPC channel (listened to for 'go') would keep this process alive.
+  process.send?.({ phase: 'done', ...result }, () => process.disconnect?.());
 }
 
 main().catch((err) => {

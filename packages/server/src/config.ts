@@ -178,6 +178,8 @@ const EnvSchema = z.object({
   QUERY_READERS: z.coerce.number().int().min(1).max(64).default(2),
   QUERY_QUEUE_LIMIT: z.coerce.number().int().min(0).max(10_000).default(4),
   READER_SHED_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(200),
+  READER_SLOTS: z.coerce.number().int().min(0).max(64).default(2),
+  READER_WAIT_LIMIT: z.coerce.number().int().min(0).max(10_000).default(100),
   ROBOT_LIST_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   RANGE_TAIL_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   OFFLINE_AFTER_S: z.coerce.number().int().min(1).max(86_400).default(30),
@@ -324,6 +326,9 @@ function toConfig(e: Env) {
       readers: e.QUERY_READERS,
       queueLimit: e.QUERY_QUEUE_LIMIT,
       shedLoopDelayMs: e.READER_SHED_LOOP_DELAY_MS,
+      /** History (range) answers made and sent at once, and how many may wait for their turn (then 503). */
+      slots: e.READER_SLOTS,
+      waitLimit: e.READER_WAIT_LIMIT,
       /** How long a range query's fresh tail answers the next queries of the same shape. */
       rangeTailMaxAgeMs: e.RANGE_TAIL_MAX_AGE_MS,
     },

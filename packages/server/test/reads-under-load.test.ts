@@ -21,6 +21,27 @@ async function robotSpeaks(robot_id: string, percent: number) {
 
 const RANGE = '/api/v1/robots/r1/telemetry?measurement=battery&from=1h';
 
+/**
+ * A server with one history slot and one place in line, whose store holds every range query until
+ * `release` (the spy counts the queries that reached it).
+ */
+async function oneSlotHeld() {
+  await t.close();
+  t = await startTestServer({ READER_SLOTS: '1', READER_WAIT_LIMIT: '1' });
+  await robotSpeaks('r1', 80);
+  await waitFor(async () => (await t.api(RANGE)).status === 200);
+  const rangeJson = t.server.store.rangeJson!.bind(t.server.store);
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const spy = vi.spyOn(t.server.store, 'rangeJson').mockImplementation(async (q) => {
+    await held;
+    return rangeJson(q);
+  });
+  return { spy, release };
+}
+
 describe('reads while robots write', () => {
   it('serves GET /api/v1/robots as JSON that matches its schema, with the newest value within a second', async () => {
     await robotSpeaks('r1', 80);
@@ -90,5 +111,56 @@ describe('reads while robots write', () => {
 
     vi.restoreAllMocks();
     await waitFor(async () => (await t.api('/api/v1/robots')).status === 200);
+  });
+
+  it('answers history reads READER_SLOTS at a time, in line, and 503 when the line is full', async () => {
+    const { spy, release } = await oneSlotHeld();
+
+    const first = t.api(RANGE);
+    await waitFor(() => spy.mock.calls.length === 1);
+    const second = t.api(RANGE);
+    // The second waits in line (the store is not asked); a third finds the line full.
+    const third = await waitFor(async () => {
+      const res = await t.api(RANGE);
+      return res.status === 503 ? res : undefined;
+    });
+    expect(third.headers.get('retry-after')).toBe('1');
+    expect(await third.json()).toEqual({
+      error: {
+        code: 'service_unavailable',
+        message: 'The server is busy answering other history queries (1 waiting); try again in 1 s',
+      },
+    });
+    expect(spy).toHaveBeenCalledTimes(1);
+    // The robot list is no history read: it does not wait.
+    expect((await t.api('/api/v1/robots')).status).toBe(200);
+
+    release();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+    expect(spy).toHaveBeenCalledTimes(2);
+    const metrics = await (await t.api('/metrics', { anonymous: true })).text();
+    expect(Number(/^tonypi_http_reads_waited_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives up the place of a history reader that went away while in line', async () => {
+    const { spy, release } = await oneSlotHeld();
+    const first = t.api(RANGE);
+    await waitFor(() => spy.mock.calls.length === 1);
+    const leaving = new AbortController();
+    const gone = t.api(RANGE, { signal: leaving.signal }).catch((err: Error) => err.name);
+    await waitFor(() => t.server.service('pressure').paced().waiting === 1);
+    leaving.abort();
+    expect(await gone).toBe('AbortError');
+    // Its place is free again: the next reader waits in line rather than being refused.
+    await waitFor(() => t.server.service('pressure').paced().waiting === 0);
+    const next = t.api(RANGE);
+    await waitFor(() => t.server.service('pressure').paced().waiting === 1);
+    release();
+    expect((await first).status).toBe(200);
+    expect((await next).status).toBe(200);
+    // The reader who left was never answered from the store.
+    expect(spy).toHaveBeenCalledTimes(2);
+    expect(t.server.service('pressure').paced()).toEqual({ running: 0, waiting: 0 });
   });
 });

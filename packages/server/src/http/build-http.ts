@@ -131,18 +131,31 @@ export async function buildHttp(deps: HttpDeps) {
     // Readers wait, telemetry does not: a heavy read is refused while the ingest is under pressure.
     app.addHook('onRequest', async (req, reply) => {
       if (!req.routeOptions.config?.shedUnderPressure) return;
+      const refuse = (message: string) => {
+        pressure.counters.readers_refused++;
+        return reply
+          .status(503)
+          .header('retry-after', String(PRESSURE_RETRY_AFTER_S))
+          .send({ error: { code: 'service_unavailable', message } });
+      };
       const reason = pressure.reason();
-      if (!reason) return;
-      pressure.counters.readers_refused++;
-      return reply
-        .status(503)
-        .header('retry-after', String(PRESSURE_RETRY_AFTER_S))
-        .send({
-          error: {
-            code: 'service_unavailable',
-            message: `The server is busy taking in telemetry (${reason}); try again in ${PRESSURE_RETRY_AFTER_S} s`,
-          },
-        });
+      if (reason) {
+        return refuse(
+          `The server is busy taking in telemetry (${reason}); try again in ${PRESSURE_RETRY_AFTER_S} s`,
+        );
+      }
+      if (!req.routeOptions.config.paced) return;
+      // One of a few slots, held until the answer has gone (or the reader has).
+      const turn = pressure.turn();
+      if (!turn) {
+        const { waiting } = pressure.paced();
+        return refuse(
+          `The server is busy answering other history queries (${waiting} waiting); try again in ${PRESSURE_RETRY_AFTER_S} s`,
+        );
+      }
+      reply.raw.once('close', turn.done);
+      // A reader that left while in line is not answered (its socket is gone).
+      if (!(await turn.ready)) return reply.hijack();
     });
   }
 

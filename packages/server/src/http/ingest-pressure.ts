@@ -5,7 +5,20 @@ declare module 'fastify' {
      * instead of run. Telemetry itself never comes through HTTP, so nothing a robot sends is refused.
      */
     shedUnderPressure?: boolean;
+    /**
+     * A heavy read that takes the event loop for a while (a 24 h range answer: ~1 MB to fold, join and
+     * write): at most READER_SLOTS run at once, the others wait in line (READER_WAIT_LIMIT, then 503). Ten
+     * of them at once kept the robot list, the live stream and the ingest waiting behind each other.
+     */
+    paced?: boolean;
   }
+}
+
+export interface PacedTurn {
+  /** True when the read may run; false when its reader left the line first. */
+  ready: Promise<boolean>;
+  /** The answer has gone, or its reader has: call once either way (more calls do nothing). */
+  done: () => void;
 }
 
 export interface IngestPressureOptions {
@@ -16,6 +29,10 @@ export interface IngestPressureOptions {
   /** ... or while the store queue is fuller than this share of its limit. */
   maxQueueFill?: number;
   sampleIntervalMs?: number;
+  /** Paced reads (routes with `paced`) answered at once; the others wait their turn. 0 = no limit. */
+  pacedSlots?: number;
+  /** Paced reads that may wait for a slot (100 by default); beyond, they are refused. */
+  pacedMaxWaiting?: number;
 }
 
 const PROBE_INTERVAL_MS = 10;
@@ -34,7 +51,9 @@ export class IngestPressure {
   /** The longest wait of the probe timer beyond its interval since the last sample, ms. */
   private maxDelayMs = 0;
   private current: string | undefined;
-  readonly counters = { readers_refused: 0 };
+  readonly counters = { readers_refused: 0, readers_waited: 0 };
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly opts: IngestPressureOptions) {}
 
@@ -52,10 +71,62 @@ export class IngestPressure {
     this.timer.unref();
   }
 
+  /**
+   * A turn for a paced read: `ready` resolves once one of `pacedSlots` is free (at once when one is), and
+   * `done` gives the slot back when the answer has gone — or leaves the line, for a reader that went away
+   * while it waited (`ready` then resolves `false`). Undefined when the line of waiting reads is full.
+   */
+  turn(): PacedTurn | undefined {
+    const slots = this.opts.pacedSlots ?? 0;
+    if (slots <= 0) return { ready: Promise.resolve(true), done: () => undefined };
+    let state: 'waiting' | 'running' | 'done' = 'waiting';
+    let go: (run: boolean) => void = () => undefined;
+    const ready = new Promise<boolean>((resolve) => {
+      go = resolve;
+    });
+    const start = () => {
+      state = 'running';
+      go(true);
+    };
+    const done = () => {
+      if (state === 'done') return;
+      if (state === 'waiting') {
+        const i = this.waiting.indexOf(start);
+        if (i >= 0) this.waiting.splice(i, 1);
+        go(false);
+      } else {
+        const next = this.waiting.shift();
+        if (next) next();
+        else this.active--;
+      }
+      state = 'done';
+    };
+    if (this.active < slots) {
+      this.active++;
+      start();
+    } else if (this.waiting.length >= (this.opts.pacedMaxWaiting ?? 100)) {
+      return undefined;
+    } else {
+      this.counters.readers_waited++;
+      this.waiting.push(start);
+    }
+    return { ready, done };
+  }
+
+  /** Paced reads running and waiting now. */
+  paced(): { running: number; waiting: number } {
+    return { running: this.active, waiting: this.waiting.length };
+  }
+
   stop(): void {
     for (const t of [this.timer, this.probe]) if (t) clearInterval(t);
     this.timer = undefined;
     this.probe = undefined;
+    // Whoever waits runs now: the server is closing and answers what it holds.
+    for (const start of this.waiting.splice(0)) {
+      this.active++;
+      start();
+    }
   }
 
   /** Why heavy reads are refused now, or undefined. */

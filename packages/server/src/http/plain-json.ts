@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 
 /**
@@ -11,6 +12,38 @@ import type { FastifyReply } from 'fastify';
 export function sendJson<T>(reply: FastifyReply, json: string | Buffer): T {
   reply.type('application/json; charset=utf-8').send(json);
   // The reply is sent; what the handler "returns" is never serialised.
+  return reply as unknown as T;
+}
+
+/** Pieces smaller than this are joined before they are written; bigger ones are written as they are. */
+const JOIN_BELOW_BYTES = 16 * 1024;
+
+/**
+ * Sends JSON held in pieces without joining the whole answer into one buffer first. A 24 h range answer is
+ * ~1.2 MB, most of it slices of cached text (the closed buckets): a join per answer copied all of it, ~12 %
+ * of the server's main thread under `bench:load`. Runs of small pieces are joined; the big ones go as they are.
+ */
+export function sendJsonPieces<T>(reply: FastifyReply, pieces: readonly Buffer[]): T {
+  const chunks: Buffer[] = [];
+  let small: Buffer[] = [];
+  let bytes = 0;
+  const join = () => {
+    if (small.length > 0) chunks.push(small.length === 1 ? small[0]! : Buffer.concat(small));
+    small = [];
+  };
+  for (const piece of pieces) {
+    bytes += piece.length;
+    if (piece.length < JOIN_BELOW_BYTES) small.push(piece);
+    else {
+      join();
+      chunks.push(piece);
+    }
+  }
+  join();
+  reply
+    .type('application/json; charset=utf-8')
+    .header('content-length', bytes)
+    .send(Readable.from(chunks, { objectMode: false }));
   return reply as unknown as T;
 }
 

@@ -35,6 +35,8 @@ export const ingestModule = defineModule({
         return { points: s.queue_points, limit: s.queue_limit };
       },
       maxEventLoopDelayMs: config.query.shedLoopDelayMs,
+      pacedSlots: config.query.slots,
+      pacedMaxWaiting: config.query.waitLimit,
     });
     let report: NodeJS.Timeout | undefined;
     let lastAccepted = 0;
@@ -77,9 +79,15 @@ export const ingestModule = defineModule({
           ...ingestMetrics(pipeline),
           {
             name: 'tonypi_http_reads_refused_total',
-            help: 'Heavy reads answered 503 because the ingest was under pressure (queue over half full, or the event loop held up)',
+            help: 'Heavy reads answered 503 because the ingest was under pressure (queue over half full, or the event loop held up) or READER_WAIT_LIMIT history reads were waiting already',
             type: 'counter',
             read: () => pressure.counters.readers_refused,
+          },
+          {
+            name: 'tonypi_http_reads_waited_total',
+            help: 'History reads that waited for one of READER_SLOTS before being answered',
+            type: 'counter',
+            read: () => pressure.counters.readers_waited,
           },
         ],
       },

@@ -145,3 +145,29 @@ describe('RobotsService.listJson (the list every dashboard polls)', () => {
     expect(JSON.parse(String(await service.listJson(QUERY))).total).toBe(1);
   });
 });
+
+describe('RobotsService.requireKnown (the check before each history read)', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  beforeEach(async () => {
+    ctx = await setup();
+  });
+
+  it('reads a robot once, then answers from memory', async () => {
+    const { repo, registry, service } = ctx;
+    registry.observe(battery('r1', 80, T0), T0);
+    await registry.flush();
+    const reads = vi.spyOn(repo, 'findByRobotId');
+
+    for (let i = 0; i < 5; i++) await service.requireKnown('r1');
+    expect(reads).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers robot_not_found for an unknown robot every time, and finds it once it has a row', async () => {
+    const { registry, service } = ctx;
+    await expect(service.requireKnown('r9')).rejects.toMatchObject({ code: 'robot_not_found' });
+    await expect(service.requireKnown('r9')).rejects.toMatchObject({ code: 'robot_not_found' });
+
+    registry.observe(battery('r9', 50, T0), T0);
+    await expect(service.requireKnown('r9')).resolves.toBeUndefined();
+  });
+});

@@ -23,10 +23,14 @@ export interface RobotsServiceOptions {
 
 /** Distinct list queries kept (filters, sort, page); the oldest goes first. */
 const LIST_CACHE_ENTRIES = 64;
+/** Robot ids remembered as having a row (requireKnown); beyond, the set starts again. */
+const KNOWN_MAX = 100_000;
 
 /** Robots as the API shows them: the database row, overlaid with what the registry knows now. */
 export class RobotsService {
   private readonly listCache = new Map<string, { builtAt: number; json: Promise<Buffer> }>();
+  /** Robots whose row was found. Rows are never removed (a delete only marks one), so once is enough. */
+  private readonly known = new Set<string>();
   private readonly listMaxAgeMs: number;
   private readonly now: () => number;
   private readonly credentials: { hasCredentials(robot_id: string): boolean } | undefined;
@@ -104,6 +108,18 @@ export class RobotsService {
     }
     if (!row) throw robotNotFound(robot_id);
     return row;
+  }
+
+  /**
+   * Throws `robot_not_found` unless the robot has a row, reading it only the first time: a dashboard's
+   * history polls (a hundred a second) then cost no database statement each (~1.4 ms of the event loop
+   * on the embedded engine).
+   */
+  async requireKnown(robot_id: string): Promise<void> {
+    if (this.known.has(robot_id)) return;
+    await this.require(robot_id);
+    if (this.known.size >= KNOWN_MAX) this.known.clear();
+    this.known.add(robot_id);
   }
 
   async latest(robot_id: string): Promise<LatestDto> {

@@ -6,7 +6,7 @@ import {
   TelemetryResponse,
 } from '@tonypi/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { sendJson } from '../http/plain-json';
+import { sendJsonPieces } from '../http/plain-json';
 import { unlessBusy } from '../http/unless-busy';
 import type { TelemetryService } from './telemetry.service';
 
@@ -17,7 +17,7 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryServic
   app.get(
     '/robots/:robot_id/telemetry',
     {
-      config: { permission: 'telemetry:read', shedUnderPressure: true },
+      config: { permission: 'telemetry:read', shedUnderPressure: true, paced: true },
       schema: {
         tags: ['telemetry'],
         summary: "A robot's history, reduced to about `points` buckets",
@@ -36,10 +36,13 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryServic
         },
       },
     },
-    // Up to ~1 MB per answer, sent as the text the service prepares (no zod pass, no per-poll serialising of
-    // the closed buckets; see plain-json.ts).
+    // Up to ~1.2 MB per answer, sent as the pieces of text the service prepares (no zod pass, no per-poll
+    // serialising or copying of the closed buckets; see plain-json.ts).
     async (req, reply) =>
-      sendJson(reply, await unlessBusy(reply, () => telemetry.rangeJson(req.params.robot_id, req.query))),
+      sendJsonPieces(
+        reply,
+        await unlessBusy(reply, () => telemetry.rangeJson(req.params.robot_id, req.query)),
+      ),
   );
 
   app.get(

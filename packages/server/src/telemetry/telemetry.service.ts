@@ -14,7 +14,7 @@ const CLOSE = Buffer.from('}');
 
 /** What the queries need of the robots domain: an unknown robot is a 404 `robot_not_found`. */
 export interface KnownRobots {
-  require(robot_id: string): Promise<unknown>;
+  requireKnown(robot_id: string): Promise<void>;
 }
 
 /**
@@ -31,7 +31,7 @@ export class TelemetryService {
     robot_id: string,
     q: z.output<typeof TelemetryQuery>,
   ): Promise<z.infer<typeof TelemetryResponse>> {
-    await this.robots.require(robot_id);
+    await this.robots.requireKnown(robot_id);
     const result = await this.store.range(this.storeQuery(robot_id, q));
     return {
       ...this.head(robot_id, q, result),
@@ -44,16 +44,17 @@ export class TelemetryService {
   }
 
   /**
-   * The same answer as JSON text (UTF-8 bytes when prepared), what the route sends: from the store's prepared text when it keeps one
-   * (its closed buckets' text is only joined, not rebuilt per poll), else serialised from `range`.
+   * The same answer as JSON text in pieces of UTF-8, what the route sends (in order, unjoined): from the
+   * store's prepared text when it keeps one (its closed buckets' text is neither rebuilt nor copied per
+   * poll), else serialised from `range`.
    */
-  async rangeJson(robot_id: string, q: z.output<typeof TelemetryQuery>): Promise<string | Buffer> {
-    if (!this.store.rangeJson) return JSON.stringify(await this.range(robot_id, q));
-    await this.robots.require(robot_id);
+  async rangeJson(robot_id: string, q: z.output<typeof TelemetryQuery>): Promise<Buffer[]> {
+    if (!this.store.rangeJson) return [Buffer.from(JSON.stringify(await this.range(robot_id, q)))];
+    await this.robots.requireKnown(robot_id);
     const result = await this.store.rangeJson(this.storeQuery(robot_id, q));
     const head = JSON.stringify(this.head(robot_id, q, result));
     // The head's closing brace gives way to the series: the same text as JSON.stringify of `range`'s answer.
-    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"series":`), ...result.series_json, CLOSE]);
+    return [Buffer.from(`${head.slice(0, -1)},"series":`), ...result.series_json, CLOSE];
   }
 
   private storeQuery(robot_id: string, q: z.output<typeof TelemetryQuery>): RangeQuery {
@@ -85,7 +86,7 @@ export class TelemetryService {
   }
 
   async fields(robot_id: string): Promise<z.infer<typeof TelemetryFieldsResponse>> {
-    await this.robots.require(robot_id);
+    await this.robots.requireKnown(robot_id);
     const measurements: Record<string, string[]> = {};
     for (const m of MEASUREMENT_NAMES as MeasurementName[]) {
       const names = await this.store.fields(robot_id, m, 7 * 86_400_000);
