@@ -15,7 +15,7 @@ export const commandsModule = defineModule({
   name: 'commands',
   create(ctx) {
     const commands = new CommandService({
-      repo: new CommandsRepository(ctx.get('db')),
+      repo: new CommandsRepository(ctx.get('db'), ctx.get('db').urgent),
       bus: ctx.get('bus'),
       registry: ctx.get('registry'),
       events: ctx.get('events'),

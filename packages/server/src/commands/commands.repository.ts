@@ -90,10 +90,17 @@ export function decodeCursor(cursor: string): { created_at: Date; id: string } |
 }
 
 export class CommandsRepository {
-  constructor(private readonly db: Queryable) {}
+  constructor(
+    private readonly db: Queryable,
+    /**
+     * For what an operator waits on — a command's row and its steps, an emergency stop's rows, the robots'
+     * answers: ahead of other waiting statements (Database.urgent). Reads of the history are not urgent.
+     */
+    private readonly urgent: Queryable = db,
+  ) {}
 
   /** Inserts the row; undefined when its idempotency key is taken (a concurrent twin won). */
-  async insert(c: NewCommand, tx: Queryable = this.db): Promise<CommandRow | undefined> {
+  async insert(c: NewCommand, tx: Queryable = this.urgent): Promise<CommandRow | undefined> {
     const { rows } = await tx.query<CommandRow>(
       `INSERT INTO commands (id, robot_id, command, params, status, message, timeout_s, queue_until, deadline_at,
          batch_id, requested_by, requested_by_id, idempotency_key, request_hash, finished_at)
@@ -124,7 +131,7 @@ export class CommandsRepository {
   /** Several rows in one statement (a fleet stop); no idempotency keys. */
   async insertMany(cs: readonly NewCommand[]): Promise<CommandRow[]> {
     if (cs.length === 0) return [];
-    const { rows } = await this.db.query<CommandRow>(
+    const { rows } = await this.urgent.query<CommandRow>(
       `INSERT INTO commands (id, robot_id, command, params, status, message, timeout_s, deadline_at, batch_id,
          requested_by, requested_by_id, finished_at, sent_at)
        SELECT id, robot_id, command, params, status, message, timeout_s, deadline_at, batch_id, requested_by,
@@ -251,7 +258,7 @@ export class CommandsRepository {
       params.push(fields.robot_id);
       robotFilter = ` AND robot_id = $${params.length}`;
     }
-    const { rows } = await this.db.query<CommandRow>(
+    const { rows } = await this.urgent.query<CommandRow>(
       `UPDATE commands SET ${sets.join(', ')} WHERE id = $1 AND status IN (${from})${robotFilter}
        RETURNING ${COLUMNS}`,
       params,
@@ -281,7 +288,7 @@ export class CommandsRepository {
     const from = (kind === 'acknowledged' ? FROM.acknowledged : FROM.succeeded)
       .map((s) => `'${s}'`)
       .join(', ');
-    const { rows } = await this.db.query<CommandRow>(
+    const { rows } = await this.urgent.query<CommandRow>(
       `UPDATE commands c SET ${set}, message = COALESCE(r.message, c.message)
        FROM jsonb_to_recordset($1::jsonb) AS r(id text, robot_id text, status text, message text, result jsonb)
        WHERE c.id = r.id AND c.robot_id = r.robot_id AND c.status IN (${from})

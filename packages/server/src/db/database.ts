@@ -15,6 +15,12 @@ export interface Database extends Queryable {
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * The same database, for the few statements that must not wait behind others (an emergency stop's rows
+   * and the robots' answers to it). The embedded engine runs one statement at a time on the event loop's
+   * thread: these go ahead of the ones waiting. A server's pool runs them side by side anyway.
+   */
+  readonly urgent: Queryable;
   /** Round-trip check for health. */
   ping(): Promise<void>;
   /**

@@ -109,3 +109,47 @@ describe('openDatabase', () => {
     }
   });
 });
+
+describe('PGliteDatabase.urgent (statements that must not wait behind others)', () => {
+  it('runs an urgent statement before the statements already waiting, and every one of them after', async () => {
+    const db = await openTestPGlite();
+    const order: string[] = [];
+    const normal = Array.from({ length: 5 }, (_, i) =>
+      db.query<{ v: number }>('SELECT $1::int AS v', [i]).then((r) => order.push(`normal ${r.rows[0]!.v}`)),
+    );
+    const urgent = db.urgent
+      .query<{ v: string }>("SELECT 'stop' AS v")
+      .then((r) => order.push(`urgent ${r.rows[0]!.v}`));
+    await Promise.all([...normal, urgent]);
+    // The first normal statement was already running; the urgent one goes next, the rest keep their order.
+    expect(order).toEqual(['normal 0', 'urgent stop', 'normal 1', 'normal 2', 'normal 3', 'normal 4']);
+    await db.close();
+  });
+
+  it('gives the event loop a turn during a long run of statements', async () => {
+    const db = await openTestPGlite();
+    if (!(db instanceof PGliteDatabase)) throw new Error('openTestPGlite opens the embedded engine');
+    let timerRan = false;
+    let timerRanBeforeEnd = false;
+    setImmediate(() => {
+      timerRan = true;
+    });
+    const run = Array.from({ length: 200 }, () => db.query('SELECT pg_sleep(0.0002)'));
+    void Promise.all(run).then(() => {
+      timerRanBeforeEnd = timerRan;
+    });
+    await Promise.all(run);
+    expect(timerRanBeforeEnd).toBe(true);
+    expect(db.counters.yields).toBeGreaterThan(0);
+    await db.close();
+  });
+
+  it('reports an urgent statement that fails to its caller and goes on with the others', async () => {
+    const db = await openTestPGlite();
+    const bad = db.urgent.query('SELECT * FROM no_such_table');
+    const good = db.query<{ v: number }>('SELECT 1 AS v');
+    await expect(bad).rejects.toThrow('no_such_table');
+    expect((await good).rows).toEqual([{ v: 1 }]);
+    await db.close();
+  });
+});

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import { StartupError } from '../startup-error';
-import type { Database, DatabaseLogger, QueryResult, Transaction } from './database';
+import type { Database, DatabaseLogger, Queryable, QueryResult, Transaction } from './database';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock';
 import { loadTemplate } from './pglite-template';
 import { textParsers } from './type-parsers';
@@ -24,10 +24,32 @@ export interface PGliteDatabaseOptions {
   loadDataDir?: Blob;
 }
 
+/**
+ * A run of statements is given back to the event loop after this long: PGlite executes each one
+ * synchronously, and statements awaited one after another continue in microtasks, so without a turn the
+ * broker's and HTTP's I/O (a robot's answer to an emergency stop) waited for the whole run.
+ */
+const SLICE_MS = 4;
+
 /** The embedded engine: PostgreSQL compiled to WebAssembly, in this process, files in `dataDir`. */
 export class PGliteDatabase implements Database {
   readonly kind = 'pglite' as const;
   private closed = false;
+  /** Work waiting for the engine (it runs one statement or transaction at a time); urgent work goes first. */
+  private readonly lanes: { urgent: Array<() => Promise<void>>; normal: Array<() => Promise<void>> } = {
+    urgent: [],
+    normal: [],
+  };
+  private draining = false;
+  readonly counters = { yields: 0 };
+
+  readonly urgent: Queryable = {
+    query: <T>(sql: string, params?: readonly unknown[]) =>
+      this.schedule(
+        async () => toQueryResult(await this.pg.query<T>(sql, params as unknown[] | undefined)),
+        'urgent',
+      ),
+  };
 
   private constructor(
     private readonly pg: PGlite,
@@ -95,28 +117,63 @@ export class PGliteDatabase implements Database {
     }
   }
 
-  async query<T = Record<string, unknown>>(
-    sql: string,
-    params?: readonly unknown[],
-  ): Promise<QueryResult<T>> {
-    return toQueryResult(await this.pg.query<T>(sql, params as unknown[] | undefined));
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+    return this.schedule(async () =>
+      toQueryResult(await this.pg.query<T>(sql, params as unknown[] | undefined)),
+    );
   }
 
-  async exec(sql: string): Promise<void> {
-    await this.pg.exec(sql);
+  exec(sql: string): Promise<void> {
+    return this.schedule(async () => {
+      await this.pg.exec(sql);
+    });
   }
 
+  /** One piece of work for the engine: a transaction's statements run together, as PGlite runs them. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    return this.pg.transaction((tx) => fn(wrapTransaction(tx)));
+    return this.schedule(() => this.pg.transaction((tx) => fn(wrapTransaction(tx))));
   }
 
-  async ping(): Promise<void> {
-    await this.pg.query('select 1');
+  ping(): Promise<void> {
+    return this.schedule(async () => {
+      await this.pg.query('select 1');
+    });
+  }
+
+  /**
+   * Runs `work` when the engine is free, urgent work before the rest, each lane in order. A statement issued
+   * from inside a transaction must use the transaction's `query` (it waits for the transaction otherwise,
+   * as in PGlite itself).
+   */
+  private schedule<T>(work: () => Promise<T>, lane: 'urgent' | 'normal' = 'normal'): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.lanes[lane].push(() => work().then(resolve, reject));
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      let sliceStart = performance.now();
+      for (;;) {
+        const next = this.lanes.urgent.shift() ?? this.lanes.normal.shift();
+        if (!next) return;
+        await next();
+        if (performance.now() - sliceStart >= SLICE_MS) {
+          this.counters.yields++;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   /** A tarball of the whole database, for `open({ loadDataDir })`. */
   dumpDataDir(): Promise<Blob> {
-    return this.pg.dumpDataDir('none');
+    return this.schedule(() => this.pg.dumpDataDir('none'));
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { redactUrl } from '../logger';
 import { StartupError } from '../startup-error';
-import type { Database, DatabaseLogger, QueryResult, Transaction } from './database';
+import type { Database, DatabaseLogger, Queryable, QueryResult, Transaction } from './database';
 import { PgOid, parseInt8, textParsers } from './type-parsers';
 
 export interface PostgresDatabaseOptions {
@@ -20,6 +20,8 @@ const LISTEN_RETRY_MAX_MS = 10_000;
 /** A PostgreSQL server through a node-postgres pool. */
 export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
+  /** The pool runs statements side by side: nothing waits behind another in this process. */
+  readonly urgent: Queryable = this;
   private closed = false;
 
   private readonly listeners = new Set<{ stop: () => Promise<void> }>();
