@@ -357,11 +357,11 @@ export class CommandService {
   }
 
   /**
-   * Publishes first (broadcasts, then one message per robot that is online) and waits until the broker has
-   * them; only then holds the robots stopped and stores the rows. Each hold fires `robot.status`, whose
-   * subscribers (the alert engine, the log, the live stream) start database work that runs on this thread
-   * (PGlite): done first, it kept the stop messages from the robots' sockets for most of a second. An answer
-   * arriving before its row is written waits for the insert (`inserting`).
+   * Publishes first (broadcasts, then one message per robot that is online), stores the rows meanwhile, and
+   * holds the robots stopped once the broker has the messages (publishAndStore). Each hold fires
+   * `robot.status`, whose subscribers (the alert engine, the log, the live stream) start database work that
+   * runs on this thread (PGlite): done first, it kept the stop messages from the robots' sockets for most of a
+   * second.
    */
   private async stopRobots(
     ids: readonly string[],
@@ -404,39 +404,54 @@ export class CommandService {
         requested_by_id: who.actor.id,
       });
     }
-    // A robot may answer before the broker reports its publish done: its answer waits for the row.
-    const inserted = deferred<CommandRow[]>();
-    for (const r of rows) this.inserting.set(r.id, inserted.promise);
-    const published = await settledWithin(publishes, PUBLISH_WAIT_MS);
-
     const held: HeldStop = {
       reason,
       batch_id: stop_id,
       requested_by: who.actor.name,
       requested_by_id: who.actor.id,
     };
-    for (const row of rows) {
-      this.lastStop.set(row.robot_id, held);
-      // Before the hold: the status change it publishes must not find this stop undelivered.
-      if (row.status === 'sent') this.undelivered.delete(row.robot_id);
-      else this.undelivered.set(row.robot_id, held);
-      this.o.registry.holdEmergencyStop(row.robot_id, reason);
-    }
-    let stored: CommandRow[];
-    try {
-      stored = await this.o.repo.insertMany(rows);
-      inserted.resolve(stored);
-    } catch (err) {
-      inserted.reject(err);
-      throw err;
-    } finally {
-      for (const r of rows) this.inserting.delete(r.id);
-    }
+    const { stored, published } = await this.publishAndStore(rows, publishes, () => {
+      for (const row of rows) {
+        this.lastStop.set(row.robot_id, held);
+        // Before the hold: the status change it publishes must not find this stop undelivered.
+        if (row.status === 'sent') this.undelivered.delete(row.robot_id);
+        else this.undelivered.set(row.robot_id, held);
+        this.o.registry.holdEmergencyStop(row.robot_id, reason);
+      }
+    });
     for (const row of stored) {
       if (row.status === 'sent') this.counters.sent++;
       this.changed(row);
     }
     this.reportPublishFailures(published, publishes.length, { stop_id }, 'emergency stop: publishing failed');
+  }
+
+  /**
+   * The rows of a stop or resume are stored while the broker delivers its messages, not after: the insert
+   * goes in the database's urgent lane one turn of the event loop after the publishes began (their writes to
+   * the robots' sockets go first), so a robot's acknowledgement no longer waits for the broker's confirmation
+   * and then the insert. `apply` (the hold or the release) runs once the broker has the messages: each fires
+   * `robot.status`, whose subscribers (alerts, the log, the live stream) start work of their own. A robot that
+   * answers before its row is stored waits for it (`inserting`).
+   */
+  private async publishAndStore(
+    rows: NewCommand[],
+    publishes: Promise<void>[],
+    apply: () => void,
+  ): Promise<{ stored: CommandRow[]; published: Array<PromiseSettledResult<void>> | undefined }> {
+    const insert = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.o.repo.insertMany(rows),
+    );
+    // Awaited below; a failure must not also surface as an unhandled rejection while the broker confirms.
+    insert.catch(() => undefined);
+    for (const r of rows) this.inserting.set(r.id, insert);
+    try {
+      const published = await settledWithin(publishes, PUBLISH_WAIT_MS);
+      apply();
+      return { stored: await insert, published };
+    } finally {
+      for (const r of rows) this.inserting.delete(r.id);
+    }
   }
 
   /** Logs publishes that failed, or that the broker had not confirmed when the bookkeeping went ahead. */
@@ -535,7 +550,7 @@ export class CommandService {
     broadcast: boolean,
   ): Promise<CommandRow[]> {
     const now = this.now();
-    // As for a stop: published first, then released and stored (one statement, the rows as `sent`).
+    // As for a stop: published first, stored meanwhile (one statement, the rows as `sent`), then released.
     const publishes: Promise<void>[] = [];
     if (broadcast) {
       publishes.push(
@@ -568,24 +583,13 @@ export class CommandService {
       if (online) publishes.push(this.publish(...wireMessage(row, robot.protocol === 'legacy', now)));
       return row;
     });
-    const inserted = deferred<CommandRow[]>();
-    for (const r of rows) this.inserting.set(r.id, inserted.promise);
-    const published = await settledWithin(publishes, PUBLISH_WAIT_MS);
-    for (const robot_id of ids) {
-      this.o.registry.releaseEmergencyStop(robot_id);
-      this.undelivered.delete(robot_id);
-      this.lastStop.delete(robot_id);
-    }
-    let stored: CommandRow[];
-    try {
-      stored = await this.o.repo.insertMany(rows);
-      inserted.resolve(stored);
-    } catch (err) {
-      inserted.reject(err);
-      throw err;
-    } finally {
-      for (const r of rows) this.inserting.delete(r.id);
-    }
+    const { stored, published } = await this.publishAndStore(rows, publishes, () => {
+      for (const robot_id of ids) {
+        this.o.registry.releaseEmergencyStop(robot_id);
+        this.undelivered.delete(robot_id);
+        this.lastStop.delete(robot_id);
+      }
+    });
     for (const row of stored) {
       if (row.status === 'sent') this.counters.sent++;
       this.changed(row);
@@ -777,18 +781,6 @@ async function settledWithin<T>(
   } finally {
     clearTimeout(timer);
   }
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve(v: T): void; reject(err: unknown): void } {
-  let resolve!: (v: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Waiters use allSettled; a failed insert is reported by the stop itself.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
 
 /** A stop the server sends again on its own, in the name of who asked for it. */
