@@ -1,5 +1,5 @@
 /**
- * `npm run bench:commands -- [--robots 100] [--rate 10] [--legacy 0.5] [--commands 300] [--stops 20]`
+ * `npm run bench:commands -- [--robots 100] [--rate 10] [--legacy 0.5] [--commands 300] [--stops 20] [--gap-ms 0]`
  *
  * Commands and emergency stops under a streaming fleet (issue #7 §3). The real server (embedded Aedes,
  * PGlite, DuckDB) runs in this process; `robots` simulated robots (packages/agent; a `legacy` share of them
@@ -10,7 +10,10 @@
  *   `succeeded` (seen as the live `command` frame, which is published once the row is written; one `GET
  *   /commands/{id}` confirms each). One command at a time, robots taken in turn.
  * - Fleet emergency stop: `POST /fleet/emergency-stop` → every robot's acknowledgement recorded (the first
- *   `acknowledged` or `succeeded` frame of its row); then `POST /fleet/resume` and the next one.
+ *   `acknowledged` or `succeeded` frame of its row); then `POST /fleet/resume` and the next one. `gap-ms`
+ *   after each of them: 0 (the default) sends the next while the last one's consequences (alerts raised or
+ *   resolved, log lines, status frames for every robot) are still being written; 1000 measures a stop that
+ *   comes to a fleet in its steady state, as an operator's does.
  *
  * Prints p50/p90/p99/max of each. Figures only: never a verdict.
  */
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     legacy: { type: 'string', default: '0.5' },
     commands: { type: 'string', default: '300' },
     stops: { type: 'string', default: '20' },
+    'gap-ms': { type: 'string', default: '0' },
     prepare: { type: 'string' },
   },
 });
@@ -45,6 +49,7 @@ const rateHz = Number(values.rate);
 const legacyCount = Math.round(robots * Number(values.legacy));
 const commandCount = Number(values.commands);
 const stopCount = Number(values.stops);
+const gapMs = Number(values['gap-ms']);
 
 function benchConfig(dataDir: string) {
   return loadConfig({
@@ -187,15 +192,18 @@ async function fleetAction(p: string, command: 'emergency_stop' | 'resume', into
     );
   }
 }
+const gap = () => new Promise((r) => setTimeout(r, gapMs));
 for (let i = 0; i < stopCount; i++) {
+  await gap();
   await fleetAction('/fleet/emergency-stop', 'emergency_stop', stopAck);
+  await gap();
   await fleetAction('/fleet/resume', 'resume', resumeAck);
 }
 
 const fmt = (h: LatencyHistogram) =>
   `p50 ${h.quantile(0.5)} ms, p90 ${h.quantile(0.9)} ms, p99 ${h.quantile(0.99)} ms, max ${h.quantile(1)} ms (n=${h.count})`;
 console.log(
-  `${robots} robots (${legacyCount} legacy) at ${rateHz} Hz; ${commandCount} commands one at a time, ${stopCount} fleet stops`,
+  `${robots} robots (${legacyCount} legacy) at ${rateHz} Hz; ${commandCount} commands one at a time, ${stopCount} fleet stops ${gapMs} ms apart`,
 );
 console.log(
   `command round trip (REST → robot → succeeded in the API): ${fmt(roundTrip)}; not succeeded: ${failures}`,

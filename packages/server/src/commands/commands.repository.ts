@@ -267,35 +267,42 @@ export class CommandsRepository {
   }
 
   /**
-   * Robots' answers, many in one statement: `acknowledged` ones, or final ones (`succeeded` / `failed`). Only
-   * a row of the answering robot still in a state that may move (FROM) changes; the changed rows are returned.
+   * Robots' answers, many in one statement: acknowledgements (`acknowledged`) and results (`succeeded` /
+   * `failed`) together, at most one per command and robot; a result whose acknowledgement came in the same
+   * batch says so (`acked`) and records both. Only a row of the answering robot still in a state that may
+   * move (FROM) changes; the changed rows are returned. One statement, not one per kind: between two, other
+   * work for the database (the log, alerts) got in line first, and a fleet's answers waited for it.
    */
   async applyAnswers(
-    kind: 'acknowledged' | 'final',
     answers: ReadonlyArray<{
       id: string;
       robot_id: string;
       status: 'acknowledged' | 'succeeded' | 'failed';
+      /** A result whose acknowledgement was in the same batch: `acknowledged_at` is set too. */
+      acked?: boolean;
       message: string | null;
       result: unknown;
     }>,
   ): Promise<CommandRow[]> {
     if (answers.length === 0) return [];
-    const set =
-      kind === 'acknowledged'
-        ? `status = 'acknowledged', acknowledged_at = CURRENT_TIMESTAMP`
-        : `status = r.status, finished_at = CURRENT_TIMESTAMP, result = COALESCE(r.result, c.result)`;
-    const from = (kind === 'acknowledged' ? FROM.acknowledged : FROM.succeeded)
-      .map((s) => `'${s}'`)
-      .join(', ');
+    const list = (states: readonly CommandState[]) => states.map((s) => `'${s}'`).join(', ');
     const { rows } = await this.urgent.query<CommandRow>(
-      `UPDATE commands c SET ${set}, message = COALESCE(r.message, c.message)
-       FROM jsonb_to_recordset($1::jsonb) AS r(id text, robot_id text, status text, message text, result jsonb)
-       WHERE c.id = r.id AND c.robot_id = r.robot_id AND c.status IN (${from})
+      `UPDATE commands c SET
+         status = r.status,
+         acknowledged_at = CASE WHEN r.status = 'acknowledged' OR r.acked
+           THEN COALESCE(c.acknowledged_at, CURRENT_TIMESTAMP) ELSE c.acknowledged_at END,
+         finished_at = CASE WHEN r.status = 'acknowledged' THEN c.finished_at ELSE CURRENT_TIMESTAMP END,
+         result = CASE WHEN r.status = 'acknowledged' THEN c.result ELSE COALESCE(r.result, c.result) END,
+         message = COALESCE(r.message, c.message)
+       FROM jsonb_to_recordset($1::jsonb)
+         AS r(id text, robot_id text, status text, acked boolean, message text, result jsonb)
+       WHERE c.id = r.id AND c.robot_id = r.robot_id
+         AND (CASE WHEN r.status = 'acknowledged' THEN c.status IN (${list(FROM.acknowledged)})
+              ELSE c.status IN (${list(FROM.succeeded)}) END)
        RETURNING ${COLUMNS.split(',')
          .map((c) => `c.${c.trim()}`)
          .join(', ')}`,
-      [JSON.stringify(answers.map((a) => ({ ...a, result: a.result ?? null })))],
+      [JSON.stringify(answers.map((a) => ({ ...a, acked: a.acked ?? false, result: a.result ?? null })))],
     );
     return rows;
   }

@@ -32,14 +32,21 @@ function recordingBus(steps: Step[]): MessageBus {
 
 class RecordingRepository extends CommandsRepository {
   readonly steps: Step[] = [];
-  /** The non-empty batches of answers written, per kind. */
-  readonly answerBatches: Array<{ kind: string; size: number }> = [];
+  /** The non-empty batches of answers written: how many rows of each status, and how many also acknowledged. */
+  readonly answerBatches: Array<Record<string, number>> = [];
   override insertMany(...args: Parameters<CommandsRepository['insertMany']>) {
     this.steps.push('insert');
     return super.insertMany(...args);
   }
   override applyAnswers(...args: Parameters<CommandsRepository['applyAnswers']>) {
-    if (args[1].length > 0) this.answerBatches.push({ kind: args[0], size: args[1].length });
+    if (args[0].length > 0) {
+      const counts: Record<string, number> = {};
+      for (const a of args[0]) {
+        counts[a.status] = (counts[a.status] ?? 0) + 1;
+        if (a.acked) counts.acked = (counts.acked ?? 0) + 1;
+      }
+      this.answerBatches.push(counts);
+    }
     return super.applyAnswers(...args);
   }
 }
@@ -132,42 +139,63 @@ describe('fleet emergency stop and resume (CommandService)', () => {
     for (const id of ['r1', 'r2', 'r3']) expect(registry.get(id)?.status).toBe('online');
   });
 
-  it('writes the answers read in one turn of the event loop in one statement per kind', async () => {
+  it('writes the answers read in one turn of the event loop in one statement, a result and its acknowledgement as one row', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
     const { db, events, repo, service } = await setUp(ids.map((id) => [id, 'canonical']));
     const { stop_id } = await service.fleetEmergencyStop('test', who);
     const { rows } = await db.query<{ id: string; robot_id: string }>(
-      `SELECT id, robot_id FROM commands WHERE batch_id = $1`,
+      `SELECT id, robot_id FROM commands WHERE batch_id = $1 ORDER BY robot_id`,
       [stop_id],
     );
+    const answer = (
+      r: { id: string; robot_id: string },
+      status: 'accepted' | 'succeeded' | 'failed',
+      message?: string,
+    ) =>
+      events.publish('robot.command_response', {
+        robot_id: r.robot_id,
+        ts: Date.now(),
+        command_id: r.id,
+        status,
+        ...(message ? { message } : {}),
+        data: {},
+      });
     // As a fleet answers: every robot's acknowledgement and result read from the sockets in one turn.
-    for (const r of rows) {
-      events.publish('robot.command_response', {
-        robot_id: r.robot_id,
-        ts: Date.now(),
-        command_id: r.id,
-        status: 'accepted',
-        data: {},
-      });
-    }
-    for (const r of rows) {
-      events.publish('robot.command_response', {
-        robot_id: r.robot_id,
-        ts: Date.now(),
-        command_id: r.id,
-        status: 'succeeded',
-        data: {},
-      });
-    }
+    for (const r of rows.slice(0, 18)) answer(r, 'accepted', 'stopping');
+    for (const r of rows.slice(0, 18)) answer(r, 'succeeded');
+    // The 19th robot's result is read before its acknowledgement, and it sends its result twice.
+    answer(rows[18]!, 'succeeded', 'stopped');
+    answer(rows[18]!, 'accepted');
+    answer(rows[18]!, 'succeeded', 'again');
+    // The 20th only acknowledges; a robot answering another robot's command changes nothing.
+    answer(rows[19]!, 'accepted');
+    answer({ id: rows[0]!.id, robot_id: rows[19]!.robot_id }, 'failed');
     await service.stop();
-    expect(repo.answerBatches).toEqual([
-      { kind: 'acknowledged', size: 20 },
-      { kind: 'final', size: 20 },
-    ]);
-    const { rows: after } = await db.query<{ status: string }>(
-      `SELECT DISTINCT status FROM commands WHERE batch_id = $1`,
+    expect(repo.answerBatches).toEqual([{ succeeded: 19, acked: 19, acknowledged: 1, failed: 1 }]);
+    const { rows: after } = await db.query<{
+      robot_id: string;
+      status: string;
+      message: string | null;
+      acknowledged: boolean;
+      finished: boolean;
+    }>(
+      `SELECT robot_id, status, message, acknowledged_at IS NOT NULL AS acknowledged, finished_at IS NOT NULL AS finished
+       FROM commands WHERE batch_id = $1 ORDER BY robot_id`,
       [stop_id],
     );
-    expect(after).toEqual([{ status: 'succeeded' }]);
+    expect(after.slice(0, 18).every((r) => r.status === 'succeeded' && r.acknowledged && r.finished)).toBe(
+      true,
+    );
+    // A result without a message keeps its acknowledgement's.
+    expect(after[0]!.message).toBe('stopping');
+    expect(after[18]).toMatchObject({
+      status: 'succeeded',
+      message: 'stopped',
+      acknowledged: true,
+      finished: true,
+    });
+    expect(after[19]).toMatchObject({ status: 'acknowledged', acknowledged: true, finished: false });
+    // The duplicate result and the other robot's answer: unmatched.
+    expect(service.counters.responses_unmatched).toBe(2);
   });
 });

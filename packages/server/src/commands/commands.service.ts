@@ -652,8 +652,9 @@ export class CommandService {
 
   /**
    * Answers are written in batches: those read in the same turn of the event loop, then whatever arrived
-   * while the previous batch was being written, two statements each (acknowledgements, then results). A fleet stop's hundred answers cost a
-   * few statements, not two hundred, and a lone answer is written at once.
+   * while the previous batch was being written, one statement each (acknowledgements and results together).
+   * A fleet stop's two hundred answers cost a few statements, not two hundred, and a lone answer is written
+   * at once.
    */
   private onResponse(e: CommandResponseEvent): Promise<void> {
     this.counters.responses++;
@@ -670,8 +671,10 @@ export class CommandService {
         const batch = this.answers.splice(0);
         const waits = batch.map((e) => this.inserting.get(e.command_id)).filter((p) => p !== undefined);
         if (waits.length > 0) await Promise.allSettled(waits);
-        const acks: Parameters<CommandsRepository['applyAnswers']>[1][number][] = [];
-        const finals = new Map<string, Parameters<CommandsRepository['applyAnswers']>[1][number]>();
+        // One answer per command and robot: its result if one came (the first counts: a row never finishes
+        // twice), else its acknowledgement; `answers` is how many of the batch it stands for.
+        type Answer = Parameters<CommandsRepository['applyAnswers']>[0][number];
+        const merged = new Map<string, { answer: Answer; answers: number }>();
         for (const e of batch) {
           const to =
             e.status === 'succeeded' || (e.status === undefined && e.success === true)
@@ -679,24 +682,34 @@ export class CommandService {
               : e.status === 'failed' || (e.status === undefined && e.success === false)
                 ? 'failed'
                 : 'acknowledged';
-          const answer = {
+          const answer: Answer = {
             id: e.command_id,
             robot_id: e.robot_id,
             status: to,
             message: e.message ?? null,
             result: e.data.result,
-          } as const;
-          if (to === 'acknowledged') acks.push(answer);
-          // One result per command: the first counts (a row never finishes twice).
-          else if (!finals.has(e.command_id)) finals.set(e.command_id, answer);
+          };
+          const key = `${e.robot_id}\u0000${e.command_id}`;
+          const seen = merged.get(key);
+          if (!seen) merged.set(key, { answer, answers: 1 });
+          else if (seen.answer.status === 'acknowledged' && to !== 'acknowledged') {
+            // The result after its acknowledgement: both recorded by one update.
+            merged.set(key, {
+              answer: { ...answer, acked: true, message: answer.message ?? seen.answer.message },
+              answers: seen.answers + 1,
+            });
+          } else if (seen.answer.status !== 'acknowledged' && to === 'acknowledged' && !seen.answer.acked) {
+            // An acknowledgement read after its result (another socket, the same turn).
+            seen.answer = { ...seen.answer, acked: true };
+            seen.answers++;
+          }
         }
+        const entries = [...merged.values()];
+        const changed = await this.o.repo.applyAnswers(entries.map((m) => m.answer));
+        const weight = new Map(entries.map((m) => [`${m.answer.robot_id}\u0000${m.answer.id}`, m.answers]));
         let matched = 0;
-        for (const row of await this.o.repo.applyAnswers('acknowledged', acks)) {
-          matched++;
-          this.changed(row);
-        }
-        for (const row of await this.o.repo.applyAnswers('final', [...finals.values()])) {
-          matched++;
+        for (const row of changed) {
+          matched += weight.get(`${row.robot_id}\u0000${row.id}`) ?? 1;
           this.changed(row);
         }
         // Unknown, another robot's, or finished already (a late answer after the time-out).
