@@ -5,9 +5,13 @@ const T0 = 1_800_000_000_000;
 
 function setup(ttlS = 3600) {
   let now = T0;
+  const checked: string[] = [];
   const sessions = new Sessions({
     // The signature is fast-jwt's business; here the "token" is the claims as JSON.
-    verifySignature: (token) => JSON.parse(token),
+    verifySignature: (token) => {
+      checked.push(token);
+      return JSON.parse(token);
+    },
     ttlS,
     now: () => now,
   });
@@ -21,7 +25,7 @@ function setup(ttlS = 3600) {
       exp: T0 / 1000 + ttlS,
       ...over,
     });
-  return { sessions, claims, advance: (ms: number) => (now += ms) };
+  return { sessions, claims, checked, advance: (ms: number) => (now += ms) };
 }
 
 const refusal = (p: Promise<unknown>) =>
@@ -96,6 +100,41 @@ describe('Sessions', () => {
 
     expect(rechecks).toBe(1);
     expect(await refusal(sessions.recheck(session))).toBe('revoked');
+  });
+
+  it('checks the signature of a token once, and its expiry and every check on each use', async () => {
+    const { sessions, claims, checked, advance } = setup(60);
+    let revoked = false;
+    sessions.addCheck(() => (revoked ? 'Signed out: sign in again' : undefined));
+    const token = claims();
+    const first = await sessions.verify(token);
+    const again = await sessions.verify(token);
+    expect(checked).toEqual([token]);
+    expect(again).toEqual(first);
+    // Each use gets its own session: a restriction set on one is not carried to the next.
+    expect(again).not.toBe(first);
+
+    revoked = true;
+    expect(await refusal(sessions.verify(token))).toBe('revoked');
+    revoked = false;
+    // Refused once, forgotten: the next use is verified from the start.
+    await sessions.verify(token);
+    expect(checked).toEqual([token, token]);
+
+    advance(60_000);
+    expect(await refusal(sessions.verify(token))).toBe('expired');
+  });
+
+  it('remembers at most 10,000 verified tokens, forgetting the oldest first', async () => {
+    const { sessions, claims, checked } = setup();
+    const tokens = Array.from({ length: 10_001 }, (_, i) => claims({ sid: `s${i}` }));
+    for (const t of tokens) await sessions.verify(t);
+    checked.length = 0;
+    await sessions.verify(tokens[10_000]!);
+    await sessions.verify(tokens[1]!);
+    expect(checked).toEqual([]);
+    await sessions.verify(tokens[0]!);
+    expect(checked).toEqual([tokens[0]]);
   });
 });
 

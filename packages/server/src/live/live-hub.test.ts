@@ -685,4 +685,48 @@ describe('LiveHub', () => {
       expect(hub.counters).toMatchObject({ frames_sent: 0, frames_dropped: 0 });
     });
   });
+
+  describe('writes to the socket', () => {
+    /** Records cork, send and uncork in order, as the socket sees them. */
+    class CorkingSocket extends FakeLiveSocket {
+      readonly steps: string[] = [];
+      cork(): void {
+        this.steps.push('cork');
+      }
+      uncork(): void {
+        this.steps.push('uncork');
+      }
+      override send(data: string): void {
+        super.send(data);
+        this.steps.push('send');
+      }
+    }
+    const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
+
+    it("puts a drain's frames for a client and a burst of events in one write each (corked until the code that sent them has run)", async () => {
+      const hub = new LiveHub();
+      const socket = new CorkingSocket();
+      hub.subscribe(hub.add(socket), ['*'], ['telemetry', 'status']);
+      for (let r = 1; r <= 3; r++) hub.telemetry(battery(`r${r}`, 50));
+      hub.flush();
+      hub.flush();
+      expect(socket.steps).toEqual(['cork', 'send', 'send', 'send']);
+      await nextTick();
+      expect(socket.steps.at(-1)).toBe('uncork');
+
+      socket.steps.length = 0;
+      hub.event('status', status('r1'));
+      hub.event('status', status('r2', 'offline'));
+      await nextTick();
+      expect(socket.steps).toEqual(['cork', 'send', 'send', 'uncork']);
+      expect(socket.framesOf('status').map((f) => f.robot_id)).toEqual(['r1', 'r2']);
+    });
+
+    it('writes frame by frame to a socket that cannot be corked', () => {
+      const { hub, connect } = setup();
+      const { socket } = connect(['*'], ['status']);
+      hub.event('status', status('r1'));
+      expect(socket.framesOf('status')).toHaveLength(1);
+    });
+  });
 });

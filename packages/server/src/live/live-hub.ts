@@ -15,6 +15,14 @@ export interface LiveSocket {
   readonly bufferedAmount: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /**
+   * Holds what `send` writes until as many `uncork` calls: the hub corks a client's socket at its first frame
+   * and uncorks it once the code that sent it has run (process.nextTick), so the frames of one drain or one
+   * burst of events reach the kernel in one write. Without it `ws` writes every frame at once: 20 clients
+   * following a 100-robot fleet were ~14,000 writes a second, 17 % of the server's event loop.
+   */
+  cork?(): void;
+  uncork?(): void;
 }
 
 export interface LiveHubOptions {
@@ -44,6 +52,8 @@ interface Client {
   nextTurn: Record<ThrottledKind, number>;
   framesSent: number;
   framesSkipped: number;
+  /** Its socket is corked until the next process.nextTick (write). */
+  corked: boolean;
 }
 
 type ThrottledKind = 'location' | 'telemetry';
@@ -125,6 +135,7 @@ export class LiveHub {
       nextTurn: { location: 0, telemetry: 0 },
       framesSent: 0,
       framesSkipped: 0,
+      corked: false,
     };
     this.clients.add(client);
     return client;
@@ -267,9 +278,7 @@ export class LiveHub {
         due.delete(key);
         continue;
       }
-      client.socket.send(p.frame);
-      client.framesSent++;
-      this.counters.frames_sent++;
+      this.write(client, p.frame);
     }
   }
 
@@ -280,7 +289,21 @@ export class LiveHub {
       client.socket.close(LIVE_CLOSE.too_slow.code, LIVE_CLOSE.too_slow.reason);
       return;
     }
-    client.socket.send(frame);
+    this.write(client, frame);
+  }
+
+  /** Sends one frame; the client's frames of this run of code go to its socket together (LiveSocket.cork). */
+  private write(client: Client, frame: string): void {
+    const socket = client.socket;
+    if (!client.corked && socket.cork && socket.uncork) {
+      client.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        client.corked = false;
+        socket.uncork?.();
+      });
+    }
+    socket.send(frame);
     client.framesSent++;
     this.counters.frames_sent++;
   }

@@ -4,7 +4,7 @@ import { presentedToken } from '../auth/auth';
 import { SessionRefused, type Sessions } from '../auth/sessions';
 import { websocketHandshake } from '../http/websocket-handshake';
 import type { LiveHub } from './live-hub';
-import { type LiveAuth, LiveSession } from './live-session';
+import { type LiveAuth, LiveSession, type LiveSessionSocket } from './live-session';
 
 export interface LiveRoutesOptions {
   hub: LiveHub;
@@ -58,7 +58,20 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
       },
     },
     (socket, req) => {
-      const session = new LiveSession(socket, {
+      // The connection the upgrade came on, which `ws` writes its frames to: the hub corks it for a drain.
+      const raw = req.raw.socket;
+      const live: LiveSessionSocket = {
+        get bufferedAmount() {
+          return socket.bufferedAmount;
+        },
+        send: (data) => socket.send(data),
+        close: (code, reason) => socket.close(code, reason),
+        ping: () => socket.ping(),
+        terminate: () => socket.terminate(),
+        cork: () => raw.cork(),
+        uncork: () => raw.uncork(),
+      };
+      const session = new LiveSession(live, {
         hub,
         // The upgrade's Authorization header, else a browser's session cookie (see auth.ts presentedToken).
         auth: sessionsLiveAuth(app.sessions, presentedToken(req.headers)),
