@@ -1,3 +1,5 @@
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { PERMISSIONS, type Permission, ROLES, roleMay } from '@tonypi/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNAUTHORIZED_DESCRIPTION } from '../src/http/route-permissions';
@@ -214,6 +216,44 @@ describe('GET /api/v1/robots', () => {
     expect(res.status).toBe(400);
     const fields = (await res.json()).error.details.fields.map((f: { field: string }) => f.field);
     expect(fields.sort()).toEqual(['querystring.limit', 'querystring.sort']);
+  });
+
+  it('is gzipped for a client that accepts it, the same JSON; as it is for one that does not', async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await t.api('/api/v1/robots', {
+        method: 'POST',
+        json: { robot_id: `gzip_${String(i).padStart(2, '0')}` },
+      });
+      expect(res.status).toBe(201);
+    }
+    /** The answer as it comes over the wire, not decoded. */
+    const raw = (acceptEncoding?: string) =>
+      new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        const headers: Record<string, string> = { authorization: `Bearer ${t.token}` };
+        if (acceptEncoding !== undefined) headers['accept-encoding'] = acceptEncoding;
+        httpGet(`${t.url}/api/v1/robots?limit=100`, { headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    const plain = await raw();
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const list = JSON.parse(plain.body.toString());
+    expect(list.total).toBe(20);
+
+    const gz = await raw('gzip, deflate, br');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers.vary).toMatch(/accept-encoding/i);
+    expect(gz.body.length).toBeLessThan(plain.body.length / 3);
+    expect(JSON.parse(gunzipSync(gz.body).toString())).toEqual(list);
+
+    // Refused by the client (q=0), or not offered: sent as it is.
+    for (const refused of ['gzip;q=0, identity', 'br']) {
+      const res = await raw(refused);
+      expect(res.headers['content-encoding']).toBeUndefined();
+      expect(JSON.parse(res.body.toString())).toEqual(list);
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import {
   Robot as RobotSchema,
 } from '@tonypi/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { sendJson } from '../http/plain-json';
+import { sendSharedJson } from '../http/plain-json';
 import { unlessBusy } from '../http/unless-busy';
 import type { RobotsService } from './robots.service';
 
@@ -33,7 +33,7 @@ export const robotsRoutes: FastifyPluginAsyncZod<{ robots: RobotsService }> = as
         },
       },
     },
-    async (req, reply) => sendJson(reply, await robots.listJson(req.query)),
+    async (req, reply) => sendSharedJson(req, reply, await robots.listJson(req.query)),
   );
 
   app.get(
