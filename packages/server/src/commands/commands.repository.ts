@@ -52,6 +52,9 @@ const FROM: Record<Exclude<CommandState, 'pending'>, readonly CommandState[]> = 
   rejected: ['pending'],
 };
 
+/** States as an SQL list (`'a', 'b'`): the states are this file's constants, never input. */
+const sqlList = (states: readonly CommandState[]) => states.map((s) => `'${s}'`).join(', ');
+
 const COLUMNS = `id, robot_id, command, params, status, message, result, timeout_s, queue_until, deadline_at,
   batch_id, requested_by, requested_by_id, idempotency_key, request_hash, created_at, sent_at, acknowledged_at,
   finished_at`;
@@ -237,7 +240,7 @@ export class CommandsRepository {
     const sets = [`status = $2`];
     const params: unknown[] = [id, to];
     // Constant state names, not input: written into the statement.
-    const from = FROM[to].map((s) => `'${s}'`).join(', ');
+    const from = sqlList(FROM[to]);
     if (to === 'sent') sets.push('sent_at = CURRENT_TIMESTAMP');
     if (to === 'acknowledged') sets.push('acknowledged_at = CURRENT_TIMESTAMP');
     if (to !== 'sent' && to !== 'acknowledged') sets.push('finished_at = CURRENT_TIMESTAMP');
@@ -285,7 +288,6 @@ export class CommandsRepository {
     }>,
   ): Promise<CommandRow[]> {
     if (answers.length === 0) return [];
-    const list = (states: readonly CommandState[]) => states.map((s) => `'${s}'`).join(', ');
     const { rows } = await this.urgent.query<CommandRow>(
       `UPDATE commands c SET
          status = r.status,
@@ -297,8 +299,8 @@ export class CommandsRepository {
        FROM jsonb_to_recordset($1::jsonb)
          AS r(id text, robot_id text, status text, acked boolean, message text, result jsonb)
        WHERE c.id = r.id AND c.robot_id = r.robot_id
-         AND (CASE WHEN r.status = 'acknowledged' THEN c.status IN (${list(FROM.acknowledged)})
-              ELSE c.status IN (${list(FROM.succeeded)}) END)
+         AND (CASE WHEN r.status = 'acknowledged' THEN c.status IN (${sqlList(FROM.acknowledged)})
+              ELSE c.status IN (${sqlList(FROM.succeeded)}) END)
        RETURNING ${COLUMNS.split(',')
          .map((c) => `c.${c.trim()}`)
          .join(', ')}`,

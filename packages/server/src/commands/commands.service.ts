@@ -671,45 +671,26 @@ export class CommandService {
         const batch = this.answers.splice(0);
         const waits = batch.map((e) => this.inserting.get(e.command_id)).filter((p) => p !== undefined);
         if (waits.length > 0) await Promise.allSettled(waits);
-        // One answer per command and robot: its result if one came (the first counts: a row never finishes
-        // twice), else its acknowledgement; `answers` is how many of the batch it stands for.
-        type Answer = Parameters<CommandsRepository['applyAnswers']>[0][number];
-        const merged = new Map<string, { answer: Answer; answers: number }>();
+        // Per command and robot, the first acknowledgement and the first result of the batch (a row never
+        // finishes twice), written as one answer: the result, acknowledged too when both came.
+        const byCommand = new Map<string, { ack?: Answer; final?: Answer }>();
         for (const e of batch) {
-          const to =
-            e.status === 'succeeded' || (e.status === undefined && e.success === true)
-              ? 'succeeded'
-              : e.status === 'failed' || (e.status === undefined && e.success === false)
-                ? 'failed'
-                : 'acknowledged';
-          const answer: Answer = {
-            id: e.command_id,
-            robot_id: e.robot_id,
-            status: to,
-            message: e.message ?? null,
-            result: e.data.result,
-          };
-          const key = `${e.robot_id}\u0000${e.command_id}`;
-          const seen = merged.get(key);
-          if (!seen) merged.set(key, { answer, answers: 1 });
-          else if (seen.answer.status === 'acknowledged' && to !== 'acknowledged') {
-            // The result after its acknowledgement: both recorded by one update.
-            merged.set(key, {
-              answer: { ...answer, acked: true, message: answer.message ?? seen.answer.message },
-              answers: seen.answers + 1,
-            });
-          } else if (seen.answer.status !== 'acknowledged' && to === 'acknowledged' && !seen.answer.acked) {
-            // An acknowledgement read after its result (another socket, the same turn).
-            seen.answer = { ...seen.answer, acked: true };
-            seen.answers++;
-          }
+          const answer = toAnswer(e);
+          const key = answerKey(answer);
+          const seen = byCommand.get(key) ?? {};
+          byCommand.set(key, seen);
+          if (answer.status === 'acknowledged') seen.ack ??= answer;
+          else seen.final ??= answer;
         }
-        const entries = [...merged.values()];
-        const changed = await this.o.repo.applyAnswers(entries.map((m) => m.answer));
-        const weight = new Map(entries.map((m) => [`${m.answer.robot_id}\u0000${m.answer.id}`, m.answers]));
+        const answers = [...byCommand.values()].map(({ ack, final }) =>
+          final
+            ? { ...final, acked: ack !== undefined, message: final.message ?? ack?.message ?? null }
+            : ack!,
+        );
         let matched = 0;
-        for (const row of changed) {
-          matched += weight.get(`${row.robot_id}\u0000${row.id}`) ?? 1;
+        for (const row of await this.o.repo.applyAnswers(answers)) {
+          const { ack, final } = byCommand.get(answerKey({ robot_id: row.robot_id, id: row.id }))!;
+          matched += (ack ? 1 : 0) + (final ? 1 : 0);
           this.changed(row);
         }
         // Unknown, another robot's, or finished already (a late answer after the time-out).
@@ -795,6 +776,30 @@ async function settledWithin<T>(
     clearTimeout(timer);
   }
 }
+
+type Answer = Parameters<CommandsRepository['applyAnswers']>[0][number];
+
+/**
+ * A robot's answer as the repository writes it: `succeeded` or `failed` (by status, else by success), else
+ * `acknowledged`.
+ */
+function toAnswer(e: CommandResponseEvent): Answer {
+  const status =
+    e.status === 'succeeded' || (e.status === undefined && e.success === true)
+      ? 'succeeded'
+      : e.status === 'failed' || (e.status === undefined && e.success === false)
+        ? 'failed'
+        : 'acknowledged';
+  return {
+    id: e.command_id,
+    robot_id: e.robot_id,
+    status,
+    message: e.message ?? null,
+    result: e.data.result,
+  };
+}
+
+const answerKey = (a: Pick<Answer, 'robot_id' | 'id'>) => `${a.robot_id}\u0000${a.id}`;
 
 /** A stop the server sends again on its own, in the name of who asked for it. */
 function systemActor(stop: HeldStop): Pick<Requester, 'actor'> {

@@ -31,24 +31,19 @@ export interface PGliteDatabaseOptions {
  */
 const SLICE_MS = 4;
 
+type Lane = 'urgent' | 'normal';
+
 /** The embedded engine: PostgreSQL compiled to WebAssembly, in this process, files in `dataDir`. */
 export class PGliteDatabase implements Database {
   readonly kind = 'pglite' as const;
   private closed = false;
   /** Work waiting for the engine (it runs one statement or transaction at a time); urgent work goes first. */
-  private readonly lanes: { urgent: Array<() => Promise<void>>; normal: Array<() => Promise<void>> } = {
-    urgent: [],
-    normal: [],
-  };
+  private readonly lanes: Record<Lane, Array<() => Promise<void>>> = { urgent: [], normal: [] };
   private draining = false;
   readonly counters = { yields: 0 };
 
   readonly urgent: Queryable = {
-    query: <T>(sql: string, params?: readonly unknown[]) =>
-      this.schedule(
-        async () => toQueryResult(await this.pg.query<T>(sql, params as unknown[] | undefined)),
-        'urgent',
-      ),
+    query: <T>(sql: string, params?: readonly unknown[]) => this.run<T>(sql, params, 'urgent'),
   };
 
   private constructor(
@@ -118,8 +113,13 @@ export class PGliteDatabase implements Database {
   }
 
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-    return this.schedule(async () =>
-      toQueryResult(await this.pg.query<T>(sql, params as unknown[] | undefined)),
+    return this.run<T>(sql, params, 'normal');
+  }
+
+  private run<T>(sql: string, params: readonly unknown[] | undefined, lane: Lane): Promise<QueryResult<T>> {
+    return this.schedule(
+      async () => toQueryResult(await this.pg.query<T>(sql, params as unknown[] | undefined)),
+      lane,
     );
   }
 
@@ -145,7 +145,7 @@ export class PGliteDatabase implements Database {
    * from inside a transaction must use the transaction's `query` (it waits for the transaction otherwise,
    * as in PGlite itself).
    */
-  private schedule<T>(work: () => Promise<T>, lane: 'urgent' | 'normal' = 'normal'): Promise<T> {
+  private schedule<T>(work: () => Promise<T>, lane: Lane = 'normal'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.lanes[lane].push(() => work().then(resolve, reject));
       if (!this.draining) void this.drain();
