@@ -245,6 +245,11 @@ interface TailSnapshot {
   tailRollups: SeriesAccs;
   /** The raw rows since the minute watermark, in time order. */
   raw: RawRows;
+  /**
+   * The tail folded so far: the roll-ups and the raw rows before `until` (rows [0, row)). Answers sharing the
+   * snapshot come with a later `to` as time goes on, so each folds only the rows since the one before it.
+   */
+  folded?: { until: number; row: number; accs: SeriesAccs };
 }
 
 /**
@@ -261,24 +266,41 @@ function snapFits(snap: TailSnapshot, from: number, to: number, bucket: number):
   );
 }
 
-/** The tail of an answer ending at `to`: the snapshot's roll-ups (copied) with its raw rows before `to`. */
+/**
+ * The tail of an answer ending at `to`: the snapshot's roll-ups with its raw rows before `to`, as a copy the
+ * caller owns. The fold is kept in the snapshot and carried forward to a later `to`; an earlier `to` (answers
+ * out of order) folds afresh without touching it.
+ */
 function tailUpTo(snap: TailSnapshot, fields: readonly string[], bucket: number, to: number): SeriesAccs {
-  const tail: SeriesAccs = new Map();
-  for (const [key, acc] of snap.tailRollups) {
-    const buckets = new Map<number, PartialAgg>();
-    for (const [bt, p] of acc.buckets) buckets.set(bt, { ...p });
-    tail.set(key, { field: acc.field, tags: acc.tags, buckets });
+  let folded = snap.folded;
+  if (!folded || to < folded.until) {
+    const fresh = { until: -Infinity, row: 0, accs: copyAccs(snap.tailRollups) };
+    if (!folded) snap.folded = fresh;
+    folded = fresh;
   }
-  foldRows(snap.raw, fields, bucket, to, (field, tags) => {
+  const accs = folded.accs;
+  folded.row = foldRows(snap.raw, fields, bucket, folded.row, to, (field, tags) => {
     const key = seriesKey(field, tags);
-    let a = tail.get(key);
+    let a = accs.get(key);
     if (!a) {
       a = { field, tags, buckets: new Map<number, PartialAgg>() };
-      tail.set(key, a);
+      accs.set(key, a);
     }
     return a;
   });
-  return tail;
+  folded.until = Math.max(folded.until, to);
+  return folded === snap.folded ? copyAccs(accs) : accs;
+}
+
+/** A copy of collected buckets that can be folded into without changing the original. */
+function copyAccs(from: SeriesAccs): SeriesAccs {
+  const to: SeriesAccs = new Map();
+  for (const [key, acc] of from) {
+    const buckets = new Map<number, PartialAgg>();
+    for (const [bt, p] of acc.buckets) buckets.set(bt, { ...p });
+    to.set(key, { field: acc.field, tags: acc.tags, buckets });
+  }
+  return to;
 }
 
 /** What one range query reads with, in its snapshot. */
@@ -551,23 +573,41 @@ async function readRawRows(
   return { n, ts: ts!, tags: tags!, values };
 }
 
-/** Folds raw rows before `until` into their buckets (rows in time order: the later row's value is `last`). */
+/**
+ * Folds raw rows [first, …) before `until` into their buckets (rows in time order: the later row's value is
+ * `last`); returns the index of the first row not folded. Each row's bucket is worked out once, and a series
+ * is looked up again only when the row's tags differ from the row before.
+ */
 function foldRows(
   rows: RawRows,
   fields: readonly string[],
   bucket: number,
+  first: number,
   until: number,
   accOf: AccOf,
-): void {
-  let n = rows.n;
-  while (n > 0 && num(rows.ts[n - 1]!)! >= until) n--;
+): number {
+  let n = first;
+  while (n < rows.n && num(rows.ts[n]!)! < until) n++;
+  if (n === first) return n;
+  const starts = new Float64Array(n - first);
+  const tags: string[] = new Array<string>(n - first);
+  for (let r = first; r < n; r++) {
+    starts[r - first] = floorTo(num(rows.ts[r]!)!, bucket);
+    tags[r - first] = String(rows.tags[r]);
+  }
   fields.forEach((f, i) => {
     const column = rows.values[i]!;
-    for (let r = 0; r < n; r++) {
+    let lastTags: string | undefined;
+    let acc: SeriesAcc | undefined;
+    for (let r = first; r < n; r++) {
       const v = column[r];
       if (typeof v !== 'number') continue;
-      const bt = floorTo(num(rows.ts[r]!)!, bucket);
-      const acc = accOf(f, String(rows.tags[r]));
+      const bt = starts[r - first]!;
+      const rowTags = tags[r - first]!;
+      if (rowTags !== lastTags || !acc) {
+        acc = accOf(f, rowTags);
+        lastTags = rowTags;
+      }
       const b = acc.buckets.get(bt);
       if (!b) acc.buckets.set(bt, { min: v, max: v, sum: v, count: 1, last: v });
       else {
@@ -579,6 +619,7 @@ function foldRows(
       }
     }
   });
+  return n;
 }
 
 /**
@@ -599,7 +640,7 @@ async function foldRawRows(
 ): Promise<boolean> {
   const rows = await readRawRows(c, t, robot, fields, seg.from, seg.to, tagFilter);
   if (!rows) return false;
-  foldRows(rows, fields, bucket, seg.to, accOf);
+  foldRows(rows, fields, bucket, 0, seg.to, accOf);
   return true;
 }
 

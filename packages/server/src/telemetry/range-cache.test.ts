@@ -220,6 +220,22 @@ describe('range answers with the closed-bucket cache', () => {
     expect(cached.rangeCacheStats().tail_hits).toBe(before + 4);
   });
 
+  it('carries a shared tail forward to later ends and answers an earlier end afresh, per series', async () => {
+    await both((s) => s.maintain(T0 + 3 * HOUR + 20 * SECOND, KEEP_ALL));
+    // Servos every 30 s, two series (servo 1 and 2) in one tail: ends around the row at 3 h 30 s, the third
+    // and fifth earlier than the one before them (answers finish out of order).
+    const servos = { measurement: 'servos' as const, fields: ['position'] };
+    const ends = [29_600, 30_200, 29_900, 30_500, 30_100, 30_550].map((ms) => T0 + 3 * HOUR + ms);
+    const before = cached.rangeCacheStats().tail_hits;
+    const answers = [];
+    for (const to of ends) answers.push(await same({ ...servos, from: to - 2 * HOUR, to, points: 60 }));
+    expect(cached.rangeCacheStats().tail_hits).toBe(before + ends.length - 1);
+    const last = (r: RangeResult, servo: string) =>
+      r.series.find((s) => s.tags.servo_id === servo)!.buckets.at(-1)!;
+    // Before 3 h 30 s the last bucket holds 3 h 0 s only; from then on the row at 3 h 30 s too.
+    expect(answers.map((r) => last(r, '2').count)).toEqual([1, 2, 1, 2, 2, 2]);
+  });
+
   it('lets queries of one shape asked at once wait for one read of the store, each cut at its own end', async () => {
     await both((s) => s.maintain(T0 + 3 * HOUR + 30 * SECOND, KEEP_ALL));
     const fields = ['pitch_deg', 'roll_deg'];
